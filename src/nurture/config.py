@@ -1,0 +1,104 @@
+"""Project configuration (``config/nurture.toml``): the brand that signs emails and the forms.
+
+A form maps its id to what it promised (content title and link), the event it scores as,
+the acquisition source, an optional locale and the content to suggest next.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from nurture.errors import ConfigError
+from nurture.models import (
+    AcquisitionSource,
+    ContentLink,
+    EventType,
+    Locale,
+    PropertyValue,
+)
+from nurture.scoring.model import format_validation_error
+
+__all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object) -> object:
+    """Turn ``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` or ``"1w"`` into a timedelta."""
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 90s, 15m, 6h, 2d or 1w")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), Field(ge=timedelta(0))]
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(BaseModel):
+    """Who the emails come from, and where to follow them."""
+
+    model_config = _STRICT
+
+    company: str
+    website: str
+    from_email: str
+    from_name: str
+    reply_to: str | None = None
+    social: tuple[ContentLink, ...] = ()
+
+
+class Defaults(BaseModel):
+    """Fallbacks for forms that do not say."""
+
+    model_config = _STRICT
+
+    locale: Locale = "en"
+    second_conversion_delay: Duration = timedelta(days=2)
+
+
+class FormConfig(BaseModel):
+    """One web form: what it promises and how its submissions count."""
+
+    model_config = _STRICT
+
+    event: EventType = "form_submitted"
+    properties: dict[str, PropertyValue] = {}
+    source: AcquisitionSource = AcquisitionSource.INBOUND
+    locale: Locale | None = None
+    offer: ContentLink | None = None
+    related: tuple[ContentLink, ...] = ()
+    second_conversion_delay: Duration | None = None
+
+
+class ProjectConfig(BaseModel):
+    """The whole of ``nurture.toml``."""
+
+    model_config = _STRICT
+
+    brand: Brand
+    defaults: Defaults = Defaults()
+    forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the field."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: project configuration file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return ProjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc)}") from exc

@@ -1,0 +1,83 @@
+"""What an email send is, independent of how it is rendered or delivered.
+
+Every send carries an idempotency key computed in the workflow from (lead, campaign, step,
+occurrence). The send activity checks the ledger for that key before sending and records it
+after, and the Message-ID derives from it, so a retry or a crash never mails twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from nurture.models import Locale
+
+__all__ = [
+    "PERMANENT_FAILURE",
+    "TEMPLATE_FAILURE",
+    "EmailKind",
+    "SendEmailInput",
+    "SendEmailResult",
+    "idempotency_key",
+    "message_id_for",
+]
+
+PERMANENT_FAILURE = "PermanentSmtpError"
+"""Error type of a 5xx answer: not retried, the address is marked bounced."""
+TEMPLATE_FAILURE = "TemplateError"
+"""Error type of a template that cannot render: not retried, fix the template."""
+
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class EmailKind(StrEnum):
+    """Transactional mail answers the lead's own request; marketing mail is ours to send."""
+
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+def idempotency_key(lead_id: str, campaign: str, step: str, occurrence: int = 1) -> str:
+    """The one key of one email: the same inputs always name the same email."""
+    return f"{lead_id}/{campaign}/{step}/{occurrence}"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """A Message-ID derived from the key, so a resend is recognisable as the same email."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+class SendEmailInput(BaseModel):
+    """Everything the send activity needs; the brand and addresses come from the worker."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    lead_id: str
+    to_email: str
+    to_name: str | None = None
+    locale: Locale
+    template: TemplateName
+    kind: EmailKind
+    context: dict[str, Any] = {}
+
+
+class SendEmailResult(BaseModel):
+    """What happened: sent now, or already sent by an earlier attempt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    status: Literal["sent", "already_sent"]
+    message_id: str
+    sent_at: AwareDatetime
+
+    @classmethod
+    def sent(cls, key: str, message_id: str, at: datetime) -> SendEmailResult:
+        """A fresh delivery to the SMTP server."""
+        return cls(key=key, status="sent", message_id=message_id, sent_at=at)

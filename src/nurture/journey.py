@@ -1,0 +1,315 @@
+"""A lead's journey as a pure state machine: what each submission, event, silence or email
+result does to the lead's state. ``LeadWorkflow`` calls these and performs the effects.
+
+Nothing here knows about Temporal: time is passed in, effects are returned as data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from nurture.emails import EmailKind, SendEmailInput, idempotency_key
+from nurture.lifecycle import Condition, Stage, check_transition, qualify
+from nurture.models import FormSubmitted, Lead, LeadEvent
+from nurture.scoring import (
+    Score,
+    ScoreUpdate,
+    ScoringModel,
+    apply_inactivity,
+    apply_profile,
+    initial_score,
+    score_event,
+)
+
+__all__ = [
+    "SEEN_EVENTS_KEPT",
+    "EmailRecord",
+    "LeadState",
+    "PlannedEmail",
+    "Transition",
+    "apply_event",
+    "apply_silence",
+    "apply_submission",
+    "due_emails",
+    "next_deadline",
+    "next_silence_check",
+    "record_email",
+    "send_input",
+    "start_state",
+    "why_not_send",
+]
+
+SEEN_EVENTS_KEPT = 1000
+"""Event ids remembered for deduplication; older ids fall off (retries come within minutes)."""
+_MARKETING_STAGES = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
+_FROZEN = ConfigDict(frozen=True)
+
+
+class Transition(BaseModel):
+    """A change of lifecycle stage or buying stage, and why."""
+
+    model_config = _FROZEN
+
+    field: Literal["stage", "buying_stage", "condition"]
+    from_value: str | None
+    to_value: str
+    at: AwareDatetime
+    reason: str
+
+
+class PlannedEmail(BaseModel):
+    """An email the journey decided to send at ``due_at``."""
+
+    model_config = _FROZEN
+
+    key: str
+    template: str
+    kind: EmailKind
+    due_at: AwareDatetime
+    context: dict[str, Any] = {}
+
+
+class EmailRecord(BaseModel):
+    """What became of a planned email."""
+
+    model_config = _FROZEN
+
+    key: str
+    template: str
+    kind: EmailKind
+    status: Literal["sent", "bounced", "skipped", "failed"]
+    at: AwareDatetime
+    message_id: str | None = None
+    detail: str | None = None
+
+
+class LeadState(BaseModel):
+    """Everything a lead's workflow knows; carried intact through continue-as-new."""
+
+    model_config = _FROZEN
+
+    lead_id: str
+    lead: Lead | None = None
+    locale: str = "en"
+    stage: Stage = Stage.NEW
+    conditions: tuple[Condition, ...] = ()
+    score: Score
+    created_at: AwareDatetime | None = None
+    last_activity_at: AwareDatetime | None = None
+    silent_periods: int = 0
+    forms: tuple[str, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    planned: tuple[PlannedEmail, ...] = ()
+    emails: tuple[EmailRecord, ...] = ()
+    seen_events: tuple[str, ...] = ()
+
+    def has_seen(self, event_id: str) -> bool:
+        """True when an event with this id was already applied."""
+        return event_id in self.seen_events
+
+
+def start_state(lead_id: str, model: ScoringModel) -> LeadState:
+    """The state of a lead nobody has heard from yet."""
+    return LeadState(lead_id=lead_id, score=initial_score(model))
+
+
+def apply_submission(
+    state: LeadState, form: FormSubmitted, model: ScoringModel, now: datetime
+) -> LeadState:
+    """A form post: update the profile, thank the lead, plan the second conversion, score."""
+    lead = state.lead.merged_with(form.lead) if state.lead else form.lead
+    state = state.model_copy(
+        update={
+            "lead": lead,
+            "locale": form.locale,
+            "created_at": state.created_at or now,
+            "seen_events": _remember(state.seen_events, f"form:{form.submission_id}"),
+        }
+    )
+    if form.form_id not in state.forms:
+        state = state.model_copy(
+            update={
+                "forms": (*state.forms, form.form_id),
+                "planned": (*state.planned, *_welcome_emails(state.lead_id, form, now)),
+            }
+        )
+    state = _apply_score(state, apply_profile(model, state.score, lead), model, now, "profile")
+    return apply_event(state, form.as_event(), model, now)
+
+
+def apply_event(
+    state: LeadState, event: LeadEvent, model: ScoringModel, now: datetime
+) -> LeadState:
+    """A behavioural event: score it, note the activity, qualify."""
+    occurred = min(event.occurred_at, now)
+    last = max(filter(None, (state.last_activity_at, occurred)))
+    state = state.model_copy(
+        update={
+            "last_activity_at": last,
+            "silent_periods": 0 if last == occurred else state.silent_periods,
+            "seen_events": _remember(state.seen_events, event.id),
+        }
+    )
+    update = score_event(model, state.score, event)
+    return _apply_score(state, update, model, now, f"event {event.type}")
+
+
+def next_silence_check(state: LeadState, model: ScoringModel) -> datetime | None:
+    """When the next inactivity penalty falls due, if nothing happens before."""
+    if state.last_activity_at is None:
+        return None
+    period = timedelta(days=model.inactivity.after_days)
+    return state.last_activity_at + period * (state.silent_periods + 1)
+
+
+def apply_silence(state: LeadState, model: ScoringModel, now: datetime) -> LeadState:
+    """Apply every inactivity penalty due by ``now``."""
+    due = next_silence_check(state, model)
+    while due is not None and due <= now:
+        state = state.model_copy(update={"silent_periods": state.silent_periods + 1})
+        update = apply_inactivity(model, state.score)
+        state = _apply_score(state, update, model, now, "inactivity")
+        due = next_silence_check(state, model)
+    return state
+
+
+def due_emails(state: LeadState, now: datetime) -> list[PlannedEmail]:
+    """Planned emails whose time has come, earliest first."""
+    return sorted((p for p in state.planned if p.due_at <= now), key=lambda p: p.due_at)
+
+
+def next_deadline(state: LeadState, model: ScoringModel) -> datetime | None:
+    """The earliest moment the journey has something to do on its own."""
+    moments = [p.due_at for p in state.planned]
+    silence = next_silence_check(state, model)
+    if silence is not None:
+        moments.append(silence)
+    return min(moments, default=None)
+
+
+def why_not_send(state: LeadState, email: PlannedEmail) -> str | None:
+    """The reason an email must not go out now, or ``None`` when it may."""
+    if Condition.BOUNCED in state.conditions:
+        return "the address bounced"
+    if email.kind is EmailKind.TRANSACTIONAL:
+        return None
+    if Condition.UNSUBSCRIBED in state.conditions:
+        return "the lead unsubscribed"
+    if state.stage not in _MARKETING_STAGES:
+        return f"marketing mail stops in stage '{state.stage}'"
+    return None
+
+
+def send_input(state: LeadState, email: PlannedEmail) -> SendEmailInput:
+    """The activity input for a planned email."""
+    if state.lead is None:
+        raise ValueError(f"lead {state.lead_id} has no profile to email")
+    return SendEmailInput(
+        key=email.key,
+        lead_id=state.lead_id,
+        to_email=state.lead.email,
+        to_name=state.lead.full_name,
+        locale=state.locale,
+        template=email.template,
+        kind=email.kind,
+        context={"lead": _lead_context(state.lead), **email.context},
+    )
+
+
+def record_email(state: LeadState, record: EmailRecord) -> LeadState:
+    """Note what became of a planned email; a bounce marks the address bounced."""
+    planned = tuple(p for p in state.planned if p.key != record.key)
+    state = state.model_copy(update={"planned": planned, "emails": (*state.emails, record)})
+    if record.status != "bounced" or Condition.BOUNCED in state.conditions:
+        return state
+    change = Transition(
+        field="condition",
+        from_value=None,
+        to_value=Condition.BOUNCED,
+        at=record.at,
+        reason=record.detail or "permanent SMTP failure",
+    )
+    return state.model_copy(
+        update={
+            "conditions": (*state.conditions, Condition.BOUNCED),
+            "transitions": (*state.transitions, change),
+        }
+    )
+
+
+def _apply_score(
+    state: LeadState, update: ScoreUpdate, model: ScoringModel, now: datetime, cause: str
+) -> LeadState:
+    changes: list[Transition] = []
+    if update.advanced_to:
+        changes.append(
+            Transition(
+                field="buying_stage",
+                from_value=state.score.buying_stage,
+                to_value=update.advanced_to,
+                at=now,
+                reason=f"{cause}: buying-stage points reached the target",
+            )
+        )
+    target = qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
+    stage = state.stage
+    if target is not None:
+        stage = check_transition(state.stage, target)
+        changes.append(
+            Transition(
+                field="stage",
+                from_value=state.stage,
+                to_value=target,
+                at=now,
+                reason=f"{cause}: score {update.score.total} reached the {target} threshold",
+            )
+        )
+    return state.model_copy(
+        update={
+            "score": update.score,
+            "stage": stage,
+            "transitions": (*state.transitions, *changes),
+        }
+    )
+
+
+def _welcome_emails(lead_id: str, form: FormSubmitted, now: datetime) -> list[PlannedEmail]:
+    campaign = f"form-{form.form_id}"
+    offer = form.offer.model_dump() if form.offer else None
+    related = [link.model_dump() for link in form.related]
+    thank_you = PlannedEmail(
+        key=idempotency_key(lead_id, campaign, "thank_you"),
+        template="thank_you",
+        kind=EmailKind.TRANSACTIONAL,
+        due_at=now,
+            context={"offer": offer, "related": related, "form_id": form.form_id},
+    )
+    if not related:
+        return [thank_you]
+    second = PlannedEmail(
+        key=idempotency_key(lead_id, campaign, "second_conversion"),
+        template="second_conversion",
+        kind=EmailKind.MARKETING,
+        due_at=now + form.second_conversion_delay,
+        context={"offer": offer, "related": related, "form_id": form.form_id},
+    )
+    return [thank_you, second]
+
+
+def _lead_context(lead: Lead) -> dict[str, Any]:
+    return {
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "full_name": lead.full_name,
+        "company": lead.company,
+        "job_title": lead.job_title,
+    }
+
+
+def _remember(seen: tuple[str, ...], event_id: str) -> tuple[str, ...]:
+    if event_id in seen:
+        return seen
+    return (*seen, event_id)[-SEEN_EVENTS_KEPT:]

@@ -1,0 +1,160 @@
+"""The send ledger: which idempotency keys were already delivered.
+
+The send activity looks a key up before sending and records it after the relay accepted
+the message. SQLite (a file) is the default; Postgres serves a docker-compose deployment
+with several workers. ``nurture.testing.MemoryLedger`` is the in-memory fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import psycopg
+from pydantic import AwareDatetime, BaseModel
+
+__all__ = ["LedgerEntry", "PostgresLedger", "SendLedger", "SqliteLedger", "open_ledger"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nurture_sends (
+    key TEXT PRIMARY KEY,
+    lead_id TEXT NOT NULL,
+    template TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+)
+"""
+_COLUMNS = "key, lead_id, template, message_id, status, recorded_at"
+
+
+class LedgerEntry(BaseModel):
+    """One email's fate: sent, or bounced at the relay."""
+
+    key: str
+    lead_id: str
+    template: str
+    message_id: str
+    status: Literal["sent", "bounced"]
+    recorded_at: AwareDatetime
+
+
+class SendLedger(Protocol):
+    """Where sends are remembered."""
+
+    async def find(self, key: str) -> LedgerEntry | None:
+        """The entry for ``key``, if any."""
+
+    async def record(self, entry: LedgerEntry) -> None:
+        """Remember ``entry``; a second record of the same key keeps the first."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def _entry(row: tuple[str, ...] | None) -> LedgerEntry | None:
+    if row is None:
+        return None
+    key, lead_id, template, message_id, status, recorded_at = row
+    return LedgerEntry(
+        key=key,
+        lead_id=lead_id,
+        template=template,
+        message_id=message_id,
+        status=status,  # type: ignore[arg-type]
+        recorded_at=datetime.fromisoformat(recorded_at),
+    )
+
+
+def _values(entry: LedgerEntry) -> tuple[str, ...]:
+    return (
+        entry.key,
+        entry.lead_id,
+        entry.template,
+        entry.message_id,
+        entry.status,
+        entry.recorded_at.isoformat(),
+    )
+
+
+class SqliteLedger:
+    """A ledger in one SQLite file (WAL), safe for the processes of one machine."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute(_SCHEMA)
+        self._lock = asyncio.Lock()
+
+    async def find(self, key: str) -> LedgerEntry | None:
+        """The entry for ``key``, if any."""
+        sql = f"SELECT {_COLUMNS} FROM nurture_sends WHERE key = ?"
+        async with self._lock:
+            row = await asyncio.to_thread(lambda: self._db.execute(sql, (key,)).fetchone())
+        return _entry(row)
+
+    async def record(self, entry: LedgerEntry) -> None:
+        """Remember ``entry``; the first record of a key wins."""
+        sql = f"INSERT OR IGNORE INTO nurture_sends ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        async with self._lock:
+            await asyncio.to_thread(self._db.execute, sql, _values(entry))
+
+    async def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+
+class PostgresLedger:
+    """A ledger in Postgres, shared by every worker of a deployment."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        """The open connection, reconnecting after a failure."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            await self._conn.execute(_SCHEMA)
+        return self._conn
+
+    async def find(self, key: str) -> LedgerEntry | None:
+        """The entry for ``key``, if any."""
+        sql = f"SELECT {_COLUMNS} FROM nurture_sends WHERE key = %s"
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute(sql, (key,))
+            return _entry(await cursor.fetchone())
+
+    async def record(self, entry: LedgerEntry) -> None:
+        """Remember ``entry``; the first record of a key wins."""
+        sql = (
+            f"INSERT INTO nurture_sends ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (key) DO NOTHING"
+        )
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(sql, _values(entry))
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
+
+
+def open_ledger(url: str, home: Path) -> SendLedger:
+    """``sqlite:///relative/or/absolute/path`` or ``postgresql://user:pass@host/db``."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return SqliteLedger(path if path.is_absolute() else home / path)
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresLedger(url)
+    raise ValueError(
+        f"NURTURE_LEDGER_URL {url!r} is not supported: use sqlite:///path or postgresql://..."
+    )

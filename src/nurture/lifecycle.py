@@ -1,0 +1,81 @@
+"""The funnel: lifecycle stages, the moves allowed between them, and automatic qualification.
+
+Stages describe where the lead is in the funnel; conditions (unsubscribed, bounced) are
+orthogonal and can hold in any stage: an unsubscribed customer is still a customer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from types import MappingProxyType
+
+from nurture.errors import IllegalTransition
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "Condition",
+    "Stage",
+    "check_transition",
+    "qualify",
+]
+
+
+class Stage(StrEnum):
+    """Where a lead stands in the funnel (DOMAIN.md)."""
+
+    NEW = "new"
+    MQL = "mql"
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    CUSTOMER = "customer"
+    RECYCLED = "recycled"
+    DISQUALIFIED = "disqualified"
+
+
+class Condition(StrEnum):
+    """A fact that limits what may be sent, whatever the stage."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+_S = Stage
+ALLOWED_TRANSITIONS: MappingProxyType[Stage, frozenset[Stage]] = MappingProxyType(
+    {
+        _S.NEW: frozenset({_S.MQL, _S.SQL, _S.DISQUALIFIED}),
+        _S.MQL: frozenset({_S.SQL, _S.RECYCLED, _S.DISQUALIFIED}),
+        _S.SQL: frozenset({_S.OPPORTUNITY, _S.RECYCLED, _S.DISQUALIFIED}),
+        _S.OPPORTUNITY: frozenset({_S.CUSTOMER, _S.RECYCLED, _S.DISQUALIFIED}),
+        # A customer buying again starts a new deal.
+        _S.CUSTOMER: frozenset({_S.OPPORTUNITY}),
+        _S.RECYCLED: frozenset({_S.MQL, _S.SQL, _S.DISQUALIFIED}),
+        # Circumstances change (budget found, new role): a disqualified lead can be recycled.
+        _S.DISQUALIFIED: frozenset({_S.RECYCLED}),
+    }
+)
+"""Every move the funnel allows; anything else raises :class:`IllegalTransition`."""
+
+_QUALIFIABLE = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
+
+
+def check_transition(current: Stage, target: Stage) -> Stage:
+    """Return ``target`` if the move is allowed, else raise naming both stages."""
+    allowed = ALLOWED_TRANSITIONS[current]
+    if target not in allowed:
+        raise IllegalTransition(current.value, target.value, frozenset(s.value for s in allowed))
+    return target
+
+
+def qualify(current: Stage, score: int, mql_at: int, sql_at: int) -> Stage | None:
+    """The stage a score earns a marketing lead, or ``None`` when it stays where it is.
+
+    Scores only ever promote: new, MQL and recycled leads move up at the thresholds; leads
+    that sales owns or that left the funnel are never moved by a score.
+    """
+    if current not in _QUALIFIABLE:
+        return None
+    if score >= sql_at:
+        return Stage.SQL
+    if score >= mql_at and current is not Stage.MQL:
+        return Stage.MQL
+    return None

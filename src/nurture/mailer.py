@@ -1,0 +1,126 @@
+"""Build MIME messages and hand them to an SMTP relay with aiosmtplib.
+
+Addresses are built with ``email.headerregistry.Address`` (a comma in a display name can
+never add a recipient) and recipients are always passed explicitly. SMTP answers are sorted
+into permanent (5xx: do not retry, the address bounced) and transient (4xx, lost connection,
+timeout: retry with backoff).
+"""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from datetime import datetime
+from typing import Protocol
+
+import aiosmtplib
+
+from nurture.errors import NurtureError
+from nurture.rendering import RenderedEmail
+from nurture.settings import SmtpSettings
+from nurture.text import strip_control_characters
+
+__all__ = [
+    "DeliveryError",
+    "Mailer",
+    "PermanentDeliveryError",
+    "SmtpMailer",
+    "TransientDeliveryError",
+    "address",
+    "build_message",
+]
+
+
+class DeliveryError(NurtureError):
+    """The relay did not take the message."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentDeliveryError(DeliveryError):
+    """5xx: retrying will not help."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """4xx or a network problem: retry later."""
+
+
+class Mailer(Protocol):
+    """Something that delivers a message; ``nurture.testing`` has an in-memory one."""
+
+    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        """Deliver or raise :class:`DeliveryError`."""
+
+
+def build_message(
+    rendered: RenderedEmail,
+    *,
+    sender: Address,
+    to: Address,
+    message_id: str,
+    sent_at: datetime,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message (text first, then HTML)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = strip_control_characters(rendered.subject)
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = message_id
+    if reply_to:
+        message["Reply-To"] = reply_to
+    for name, value in (headers or {}).items():
+        message[name] = strip_control_characters(value)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+def address(email: str, name: str | None = None) -> Address:
+    """A header address whose display name cannot inject anything."""
+    return Address(display_name=strip_control_characters(name or ""), addr_spec=email)
+
+
+class SmtpMailer:
+    """Delivers through an SMTP relay, one connection per message."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+
+    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        """Send, and translate every SMTP outcome into success or a typed error."""
+        s = self._settings
+        try:
+            refused, _ = await aiosmtplib.send(
+                message,
+                sender=sender,
+                recipients=recipients,
+                hostname=s.host,
+                port=s.port,
+                username=s.username,
+                password=s.password.get_secret_value() if s.password else None,
+                use_tls=s.security == "tls",
+                start_tls=s.security == "starttls",
+                timeout=s.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _classify(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"SMTP connection problem: {exc}") from exc
+        # Only some recipients refused: send() returns normally with the refusals.
+        for response in refused.values():
+            raise _classify(response.code, response.message)
+
+
+def _classify(code: int, text: str) -> DeliveryError:
+    detail = f"SMTP {code}: {text}"
+    if 500 <= code < 600:
+        return PermanentDeliveryError(detail, code)
+    return TransientDeliveryError(detail, code)

@@ -1,0 +1,183 @@
+"""The lead, the facts we learn about it, and the events it produces.
+
+These models cross every boundary (HTTP, Temporal payloads, the ledger), so they validate
+strictly: emails are normalised, text fields refuse control characters, datetimes carry a
+time zone, and an error names the field and the rule it broke.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+
+from nurture.text import ShortText, reject_control_characters
+
+__all__ = [
+    "AcquisitionSource",
+    "Consent",
+    "ContentLink",
+    "EventType",
+    "FormSubmitted",
+    "Lead",
+    "LeadEvent",
+    "Locale",
+    "PropertyValue",
+    "Utm",
+    "normalise_email",
+]
+
+
+def normalise_email(value: str) -> str:
+    """Trim and lower-case an address, so one person always has one spelling of it."""
+    return value.strip().lower()
+
+
+NormalisedEmail = Annotated[
+    EmailStr,
+    BeforeValidator(lambda v: normalise_email(v) if isinstance(v, str) else v),
+    AfterValidator(reject_control_characters),
+]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+Country = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[A-Z]{2}$"),
+]
+"""ISO 3166-1 alpha-2 country code, any case on input."""
+EventType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.:-]{0,63}$")]
+PropertyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
+PropertyText = Annotated[
+    str, StringConstraints(max_length=2000), AfterValidator(reject_control_characters)
+]
+PropertyValue = bool | int | float | PropertyText
+HttpUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://[^\s]+$"),
+    AfterValidator(reject_control_characters),
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class AcquisitionSource(StrEnum):
+    """How the lead found us (DOMAIN.md)."""
+
+    ORGANIC = "organic"
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    REFERRAL = "referral"
+
+
+class Utm(BaseModel):
+    """Campaign tags carried by the landing page URL."""
+
+    model_config = _FROZEN
+
+    source: ShortText | None = None
+    medium: ShortText | None = None
+    campaign: ShortText | None = None
+    term: ShortText | None = None
+    content: ShortText | None = None
+
+
+class Consent(BaseModel):
+    """What the lead agreed to, and when."""
+
+    model_config = _FROZEN
+
+    marketing: bool = False
+    given_at: AwareDatetime | None = None
+    wording_version: ShortText | None = None
+
+
+class Lead(BaseModel):
+    """Everything we know about a person; only the email is required."""
+
+    model_config = _FROZEN
+
+    email: NormalisedEmail
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    job_title: ShortText | None = None
+    industry: ShortText | None = None
+    company_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    country: Country | None = None
+    timezone: ShortText | None = None
+    locale: Locale | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ().-]{4,32}$")] | None = None
+    source: AcquisitionSource = AcquisitionSource.INBOUND
+    utm: Utm = Utm()
+    consent: Consent = Consent()
+    crm_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+
+    @property
+    def full_name(self) -> str | None:
+        """First and last name joined, or whichever is known."""
+        parts = [p for p in (self.first_name, self.last_name) if p]
+        return " ".join(parts) or None
+
+    def merged_with(self, newer: Lead) -> Lead:
+        """This lead updated by the fields a newer submission actually filled in."""
+        changes = newer.model_dump(exclude_unset=True, exclude_defaults=True)
+        return self.model_copy(update={k: getattr(newer, k) for k in changes})
+
+
+class LeadEvent(BaseModel):
+    """A behavioural fact about a lead (page viewed, email clicked, webinar attended...)."""
+
+    model_config = _FROZEN
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+    type: EventType
+    occurred_at: AwareDatetime
+    properties: Annotated[dict[PropertyKey, PropertyValue], Field(max_length=50)] = {}
+
+
+class ContentLink(BaseModel):
+    """A piece of content a form promised or an email suggests."""
+
+    model_config = _FROZEN
+
+    title: ShortText
+    url: HttpUrl
+
+
+class FormSubmitted(BaseModel):
+    """A web form post, with what the form promised at the time it was posted."""
+
+    model_config = _FROZEN
+
+    kind: Literal["form_submitted"] = "form_submitted"
+    submission_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+    form_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    submitted_at: AwareDatetime
+    lead: Lead
+    locale: Locale
+    event_type: EventType = "form_submitted"
+    event_properties: dict[PropertyKey, PropertyValue] = {}
+    offer: ContentLink | None = None
+    related: tuple[ContentLink, ...] = ()
+    second_conversion_delay: timedelta = timedelta(days=2)
+
+    def as_event(self) -> LeadEvent:
+        """The behavioural event this submission scores as."""
+        props: dict[str, Any] = {**self.event_properties, "form_id": self.form_id}
+        return LeadEvent(
+            id=f"form:{self.submission_id}",
+            type=self.event_type,
+            occurred_at=self.submitted_at,
+            properties=props,
+        )

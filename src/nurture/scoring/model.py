@@ -1,0 +1,200 @@
+"""The scoring model marketing ops tune: a TOML file validated into these models.
+
+Errors name the file, the path of the field inside it and the rule it broke, for example
+``config/scoring.toml: behaviour.2.points: Input should be a valid integer``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nurture.errors import ConfigError
+from nurture.models import EventType, Lead, PropertyValue
+
+__all__ = [
+    "BehaviourRule",
+    "BuyingStage",
+    "FitRule",
+    "Grades",
+    "Inactivity",
+    "Predicate",
+    "ScoringModel",
+    "Temperature",
+    "Thresholds",
+    "load_scoring_model",
+]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+_DERIVED_ATTRIBUTES = frozenset({"email_domain", "email_type"})
+_LEAD_ATTRIBUTES = frozenset(Lead.model_fields) - {"utm", "consent"}
+
+
+class Predicate(BaseModel):
+    """A test on one lead attribute; every condition given must hold."""
+
+    model_config = _STRICT
+
+    equals: PropertyValue | None = None
+    one_of: tuple[PropertyValue, ...] | None = None
+    contains_any: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    present: bool | None = None
+
+
+class FitRule(BaseModel):
+    """Points for who the lead is (job, company, industry...); every predicate must hold."""
+
+    model_config = _STRICT
+
+    id: RuleId
+    label: str
+    points: int
+    when: dict[str, Predicate] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_attributes(self) -> Self:
+        known = _LEAD_ATTRIBUTES | _DERIVED_ATTRIBUTES
+        unknown = sorted(set(self.when) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown lead attribute(s) {unknown}; use one of {sorted(known)}"
+            )
+        return self
+
+
+class BehaviourRule(BaseModel):
+    """Points for what the lead does; ``match`` narrows by event properties."""
+
+    model_config = _STRICT
+
+    id: RuleId
+    label: str
+    event: EventType
+    points: int
+    match: dict[str, PropertyValue] = {}
+    cap: Annotated[int, Field(gt=0)] | None = None
+    """Most points (in absolute value) this rule may give a lead in total."""
+
+
+class BuyingStage(BaseModel):
+    """A phase of the buying cycle and the points that move a lead to the next one."""
+
+    model_config = _STRICT
+
+    name: RuleId
+    advance_at: Annotated[int, Field(gt=0)]
+
+
+class Thresholds(BaseModel):
+    """Lifecycle qualification, agreed between marketing and sales."""
+
+    model_config = _STRICT
+
+    mql: int
+    sql: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.sql <= self.mql:
+            raise ValueError(f"sql ({self.sql}) must be greater than mql ({self.mql})")
+        return self
+
+
+class Grades(BaseModel):
+    """Minimum score for grades A and B; below B is C."""
+
+    model_config = _STRICT
+
+    a: int = Field(alias="A")
+    b: int = Field(alias="B")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.a <= self.b:
+            raise ValueError(f"A ({self.a}) must be greater than B ({self.b})")
+        return self
+
+
+class Temperature(BaseModel):
+    """Engagement now: score bands, and cold whatever the score after a silence."""
+
+    model_config = _STRICT
+
+    warm_at: int
+    hot_at: int
+    cold_after_days: Annotated[int, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.hot_at <= self.warm_at:
+            raise ValueError(f"hot_at ({self.hot_at}) must be greater than warm_at")
+        return self
+
+
+class Inactivity(BaseModel):
+    """Negative points for each full period without any activity."""
+
+    model_config = _STRICT
+
+    after_days: Annotated[int, Field(gt=0)]
+    points: Annotated[int, Field(lt=0)]
+    floor: int = 0
+    """The penalty never takes the score below this."""
+
+
+class ScoringModel(BaseModel):
+    """A complete scoring configuration."""
+
+    model_config = _STRICT
+
+    name: str
+    thresholds: Thresholds
+    grades: Grades
+    temperature: Temperature
+    inactivity: Inactivity
+    buying_stages: tuple[BuyingStage, ...] = Field(min_length=1)
+    fit: tuple[FitRule, ...] = ()
+    behaviour: tuple[BehaviourRule, ...] = ()
+    free_mail_domains: frozenset[str] = frozenset()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        for label, ids in (
+            ("rule id", [r.id for r in (*self.fit, *self.behaviour)]),
+            ("buying stage", [s.name for s in self.buying_stages]),
+        ):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate {label}(s): {dupes}")
+        return self
+
+    def stage_named(self, name: str) -> BuyingStage:
+        """The buying stage called ``name``."""
+        return next(s for s in self.buying_stages if s.name == name)
+
+
+def load_scoring_model(path: Path) -> ScoringModel:
+    """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: scoring model file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return ScoringModel.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc)}") from exc
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: ``field.path: message``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+    )

@@ -1,0 +1,84 @@
+"""Settings from the environment: one class per concern, each with its own prefix.
+
+``TEMPORAL_*`` for the Temporal connection, ``SMTP_*`` for the mail relay, ``NURTURE_*`` for
+the rest. Relative paths resolve against ``NURTURE_HOME`` (default: the working directory).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ApiSettings", "Settings", "SmtpSettings", "TemporalSettings"]
+
+DEV_ID_KEY = "nurture-dev-id-key-change-me"
+
+
+class TemporalSettings(BaseSettings):
+    """Where the Temporal server is, and how to authenticate to it (Cloud: API key or mTLS)."""
+
+    model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
+
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "nurture"
+    api_key: SecretStr | None = None
+    tls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None
+    tls_server_name: str | None = None
+
+
+class SmtpSettings(BaseSettings):
+    """The relay that delivers mail: the local sink in dev, Mailpit or a real relay in prod."""
+
+    model_config = SettingsConfigDict(env_prefix="SMTP_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1025, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP API."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    keys: str = ""
+    """Comma-separated API keys accepted in the ``X-API-Key`` header."""
+
+    def key_list(self) -> list[str]:
+        """The configured keys, without blanks."""
+        return [k.strip() for k in self.keys.split(",") if k.strip()]
+
+
+class Settings(BaseSettings):
+    """Everything a nurture process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_", extra="ignore")
+
+    home: Path = Path(".")
+    config_file: Path = Path("config/nurture.toml")
+    scoring_file: Path = Path("config/scoring.toml")
+    templates_dir: Path = Path("templates/emails")
+    ledger_url: str = "sqlite:///.nurture/ledger.sqlite3"
+    id_key: SecretStr = SecretStr(DEV_ID_KEY)
+    """Secret for lead ids (HMAC of the email); set a long random value in production."""
+    public_url: str = "http://127.0.0.1:8000"
+    max_inbound_per_run: int = Field(default=2000, ge=1)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    def path(self, value: Path) -> Path:
+        """``value`` resolved against ``NURTURE_HOME``."""
+        return value if value.is_absolute() else (self.home / value).resolve()

@@ -1,0 +1,106 @@
+"""Fakes for testing nurture and the sequences built on it, without a network.
+
+``MemoryLedger`` and ``RecordingMailer`` replace the ledger and the SMTP mailer; and
+``ScriptedSmtpServer`` is a real SMTP server on 127.0.0.1 whose answers a test scripts
+(``451`` now, ``550`` for that address...), for tests of the real SMTP path.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import deque
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from nurture.ledger import LedgerEntry
+from nurture.mailer import DeliveryError
+
+__all__ = [
+    "MemoryLedger",
+    "RecordingMailer",
+    "ScriptedSmtpServer",
+    "free_port",
+]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MemoryLedger:
+    """A send ledger in a dict."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, LedgerEntry] = {}
+
+    async def find(self, key: str) -> LedgerEntry | None:
+        return self.entries.get(key)
+
+    async def record(self, entry: LedgerEntry) -> None:
+        self.entries.setdefault(entry.key, entry)
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class RecordingMailer:
+    """A mailer that keeps messages; queue errors in ``failures`` to raise them in order."""
+
+    sent: list[EmailMessage] = field(default_factory=list)
+    failures: deque[DeliveryError] = field(default_factory=deque)
+
+    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+        if self.failures:
+            raise self.failures.popleft()
+        self.sent.append(message)
+
+
+class _ScriptedHandler:
+    def __init__(self, server: ScriptedSmtpServer) -> None:
+        self._server = server
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self._server.attempts += 1
+        if self._server.script:
+            return self._server.script.popleft()
+        if self._server.hold is not None:
+            return self._server.hold
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        self._server.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+class ScriptedSmtpServer:
+    """A real SMTP server on loopback; answers come from ``script``, then ``hold``, else 250.
+
+    Use it as a context manager::
+
+        with ScriptedSmtpServer() as smtp:
+            smtp.script.append("451 4.3.0 try again later")
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[EmailMessage] = []
+        self.script: deque[str] = deque()
+        self.hold: str | None = None
+        """An answer given to every message while set (say ``"451 4.3.0 hold"``)."""
+        self.attempts = 0
+        self._controller = Controller(
+            _ScriptedHandler(self), hostname="127.0.0.1", port=self.port
+        )
+
+    def __enter__(self) -> ScriptedSmtpServer:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()

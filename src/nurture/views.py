@@ -1,0 +1,95 @@
+"""What admins and sales see of a lead: one view for the API and the query, one markdown
+summary for the Temporal UI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from nurture.journey import EmailRecord, LeadState, PlannedEmail, Transition, next_deadline
+from nurture.lifecycle import Condition, Stage
+from nurture.scoring import Grade, Heat, ScoreLine, ScoringModel, grade_for, temperature_for
+
+__all__ = ["LeadView", "lead_view", "summary_markdown"]
+
+
+class LeadView(BaseModel):
+    """A lead as the API and the ``get_state`` query return it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lead_id: str
+    stage: Stage
+    conditions: tuple[Condition, ...]
+    score: int
+    explanation: tuple[ScoreLine, ...]
+    grade: Grade
+    temperature: Heat
+    buying_stage: str
+    buying_stage_points: int
+    buying_stage_target: int
+    source: str | None
+    locale: str
+    created_at: AwareDatetime | None
+    last_activity_at: AwareDatetime | None
+    next_touch_at: AwareDatetime | None
+    forms: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    emails: tuple[EmailRecord, ...]
+    planned: tuple[PlannedEmail, ...]
+
+
+def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
+    """Derive grade, temperature and next touch from the state and the scoring model."""
+    total = state.score.total
+    return LeadView(
+        lead_id=state.lead_id,
+        stage=state.stage,
+        conditions=state.conditions,
+        score=total,
+        explanation=state.score.lines,
+        grade=grade_for(model, total),
+        temperature=temperature_for(model, total, state.last_activity_at, now),
+        buying_stage=state.score.buying_stage,
+        buying_stage_points=state.score.stage_points,
+        buying_stage_target=model.stage_named(state.score.buying_stage).advance_at,
+        source=state.lead.source.value if state.lead else None,
+        locale=state.locale,
+        created_at=state.created_at,
+        last_activity_at=state.last_activity_at,
+        next_touch_at=next_deadline(state, model),
+        forms=state.forms,
+        transitions=state.transitions,
+        emails=state.emails,
+        planned=state.planned,
+    )
+
+
+def summary_markdown(view: LeadView) -> str:
+    """The readable summary shown in the Temporal UI's workflow details."""
+    conditions = f" · **{', '.join(view.conditions)}**" if view.conditions else ""
+    lines = [
+        f"### Lead `{view.lead_id}`",
+        f"**Stage:** {view.stage}{conditions} · **Score:** {view.score} "
+        f"(grade {view.grade}, {view.temperature}) · **Buying stage:** {view.buying_stage} "
+        f"{view.buying_stage_points}/{view.buying_stage_target}",
+        f"**Source:** {view.source or 'unknown'} · **Forms:** {', '.join(view.forms) or 'none'}",
+        f"**Last activity:** {_when(view.last_activity_at)} · "
+        f"**Next touch:** {_when(view.next_touch_at)}",
+        "",
+        "| rule | points | hits |",
+        "| --- | ---: | ---: |",
+        *(f"| {ln.label} | {ln.points:+d} | {ln.hits} |" for ln in view.explanation),
+    ]
+    if view.emails:
+        lines += ["", "**Emails:** " + ", ".join(f"{e.template} ({e.status})" for e in view.emails)]
+    if view.planned:
+        lines += [
+            "**Planned:** " + ", ".join(f"{p.template} at {_when(p.due_at)}" for p in view.planned)
+        ]
+    return "\n".join(lines)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"

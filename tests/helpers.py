@@ -1,0 +1,70 @@
+"""Shared test data: the project's own config files and a few ready-made leads."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nurture.config import ProjectConfig, load_project_config
+from nurture.models import ContentLink, FormSubmitted, Lead, LeadEvent
+from nurture.scoring import ScoringModel, load_scoring_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORING_FILE = ROOT / "config" / "scoring.toml"
+PROJECT_FILE = ROOT / "config" / "nurture.toml"
+TEMPLATES = ROOT / "templates" / "emails"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+def scoring_model() -> ScoringModel:
+    return load_scoring_model(SCORING_FILE)
+
+
+def project() -> ProjectConfig:
+    return load_project_config(PROJECT_FILE)
+
+
+def persona_lead(email: str = "ada@globex.example", **changes: object) -> Lead:
+    """A lead matching the shipped buyer persona (+4 fit)."""
+    fields: dict[str, object] = {
+        "email": email,
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "company": "Globex",
+        "job_title": "Head of Marketing",
+        "company_size": 120,
+        **changes,
+    }
+    return Lead.model_validate(fields)
+
+
+def event(kind: str, *, at: datetime = T0, **properties: object) -> LeadEvent:
+    """A behavioural event with a fresh id."""
+    return LeadEvent.model_validate(
+        {"id": f"ev-{next(_ids)}", "type": kind, "occurred_at": at, "properties": properties}
+    )
+
+
+def submission(
+    lead: Lead | None = None,
+    *,
+    submission_id: str = "sub-1",
+    form_id: str = "white-paper",
+    at: datetime = T0,
+    locale: str = "en",
+    delay: timedelta = timedelta(days=2),
+) -> FormSubmitted:
+    return FormSubmitted(
+        submission_id=submission_id,
+        form_id=form_id,
+        submitted_at=at,
+        lead=lead or persona_lead(),
+        locale=locale,
+        event_type="content_downloaded",
+        event_properties={"content": "buying-guide"},
+        offer=ContentLink(title="The buying guide", url="https://example.com/guide.pdf"),
+        related=(ContentLink(title="Webinar", url="https://example.com/webinar"),),
+        second_conversion_delay=delay,
+    )

@@ -1,0 +1,54 @@
+"""The nurture worker: settings → client → adapters → Worker. Wiring only.
+
+Run it as ``python worker.py`` with the settings in the environment (see the README);
+start as many as you like against the same Temporal namespace and task queue to scale out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.worker import Worker
+
+from activities import ConfigActivities, EmailActivities
+from nurture.config import load_project_config
+from nurture.ledger import open_ledger
+from nurture.mailer import SmtpMailer
+from nurture.rendering import TemplateRenderer
+from nurture.settings import Settings
+from nurture.temporal import connect
+from workflows import LeadWorkflow
+
+
+async def main() -> None:
+    settings = Settings()
+    project = load_project_config(settings.path(settings.config_file))
+    client = await connect(settings.temporal)
+    ledger = open_ledger(settings.ledger_url, settings.home)
+    emails = EmailActivities(
+        TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale),
+        SmtpMailer(settings.smtp),
+        ledger,
+        project.brand,
+    )
+    config = ConfigActivities(settings.path(settings.scoring_file))
+    worker = Worker(
+        client,
+        task_queue=settings.temporal.task_queue,
+        workflows=[LeadWorkflow],
+        activities=[emails.send_email, config.load_scoring_model],
+    )
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with worker:
+        logging.info("worker polling task queue %r", settings.temporal.task_queue)
+        await stop.wait()
+    await ledger.close()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    asyncio.run(main())

@@ -1,0 +1,193 @@
+"""``LeadWorkflow``: one durable state machine per lead, id ``lead-<lead_id>``.
+
+It orchestrates the pure journey in ``nurture.journey``: signals queue form submissions and
+events (deduplicated by id), the loop applies them, sends what is due through the email
+activity, sleeps on a durable timer until the next deadline (planned email or inactivity
+penalty) and continues as new before its history grows large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from nurture import journey, search_attributes
+    from nurture.emails import PERMANENT_FAILURE, SendEmailResult
+    from nurture.journey import EmailRecord, LeadState, PlannedEmail
+    from nurture.models import FormSubmitted, LeadEvent
+    from nurture.scoring import ScoringModel
+    from nurture.views import LeadView, lead_view, summary_markdown
+
+__all__ = ["SEND_RETRY", "LeadWorkflow", "LeadWorkflowInput"]
+
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=[PERMANENT_FAILURE, "TemplateError"],
+)
+"""Transient SMTP trouble (4xx, lost connection) retries for as long as it takes."""
+
+
+class Inbound(BaseModel):
+    """A signal waiting to be applied: exactly one of the two fields is set."""
+
+    form: FormSubmitted | None = None
+    event: LeadEvent | None = None
+
+    @property
+    def id(self) -> str:
+        """The deduplication id."""
+        if self.form:
+            return f"form:{self.form.submission_id}"
+        assert self.event is not None
+        return self.event.id
+
+
+class LeadWorkflowInput(BaseModel):
+    """Start or continue-as-new input: the lead, its state and any signals not yet applied."""
+
+    lead_id: str
+    state: LeadState | None = None
+    pending: list[Inbound] = []
+    max_inbound_per_run: int = 2000
+    """Continue as new after this many signals even if the server has not suggested it."""
+
+
+@workflow.defn
+class LeadWorkflow:
+    """A lead's whole lifecycle, from the first form post on."""
+
+    @workflow.init
+    def __init__(self, input: LeadWorkflowInput) -> None:
+        self._input = input
+        self._state = input.state
+        self._inbox: list[Inbound] = list(input.pending)
+        self._model: ScoringModel | None = None
+        self._applied_this_run = 0
+        self._published: dict[str, Any] = {}
+
+    @workflow.run
+    async def run(self, input: LeadWorkflowInput) -> None:
+        self._model = await workflow.execute_local_activity(
+            "load_scoring_model", start_to_close_timeout=timedelta(seconds=10),
+            result_type=ScoringModel,
+        )
+        if self._state is None:
+            self._state = journey.start_state(input.lead_id, self._model)
+        while True:
+            self._apply_inbox()
+            self._state = journey.apply_silence(self._state, self._model, workflow.now())
+            await self._send_due_emails()
+            self._publish()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    LeadWorkflowInput(
+                        lead_id=input.lead_id,
+                        state=self._state,
+                        pending=self._inbox,
+                        max_inbound_per_run=input.max_inbound_per_run,
+                    )
+                )
+            await self._sleep_until_next_deadline()
+
+    @workflow.signal
+    def submit_form(self, form: FormSubmitted) -> None:
+        """A web form was posted for this lead."""
+        self._enqueue(Inbound(form=form))
+
+    @workflow.signal
+    def event_received(self, event: LeadEvent) -> None:
+        """A behavioural event happened (page view, click, download...)."""
+        self._enqueue(Inbound(event=event))
+
+    @workflow.query
+    def get_state(self) -> LeadView | None:
+        """The lead as the API shows it; ``None`` until the first form is applied."""
+        if self._state is None or self._model is None:
+            return None
+        return lead_view(self._state, self._model, workflow.now())
+
+    def _enqueue(self, item: Inbound) -> None:
+        seen = self._state is not None and self._state.has_seen(item.id)
+        if not seen and all(queued.id != item.id for queued in self._inbox):
+            self._inbox.append(item)
+
+    def _apply_inbox(self) -> None:
+        assert self._state is not None and self._model is not None
+        while self._inbox:
+            item = self._inbox.pop(0)
+            if self._state.has_seen(item.id):
+                continue
+            now = workflow.now()
+            if item.form:
+                self._state = journey.apply_submission(self._state, item.form, self._model, now)
+            elif item.event:
+                self._state = journey.apply_event(self._state, item.event, self._model, now)
+            self._applied_this_run += 1
+
+    async def _send_due_emails(self) -> None:
+        assert self._state is not None
+        for email in journey.due_emails(self._state, workflow.now()):
+            record = await self._deliver(email)
+            self._state = journey.record_email(self._state, record)
+
+    async def _deliver(self, email: PlannedEmail) -> EmailRecord:
+        assert self._state is not None
+        base = {"key": email.key, "template": email.template, "kind": email.kind}
+        reason = journey.why_not_send(self._state, email)
+        if reason:
+            return EmailRecord(**base, status="skipped", at=workflow.now(), detail=reason)
+        try:
+            result = await workflow.execute_activity(
+                "send_email",
+                journey.send_input(self._state, email),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=SEND_RETRY,
+                result_type=SendEmailResult,
+                summary=f"{email.template} ({email.kind})",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not isinstance(cause, ApplicationError):
+                raise
+            status = "bounced" if cause.type == PERMANENT_FAILURE else "failed"
+            return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
+        return EmailRecord(
+            **base, status="sent", at=result.sent_at, message_id=result.message_id
+        )
+
+    def _publish(self) -> None:
+        """Refresh the UI summary and the search attributes when they changed."""
+        view = self.get_state()
+        if view is None:
+            return
+        workflow.set_current_details(summary_markdown(view))
+        wanted = search_attributes.for_view(view)
+        updates = search_attributes.updates_between(self._published, wanted)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+            self._published = wanted
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self._applied_this_run >= self._input.max_inbound_per_run
+        )
+
+    async def _sleep_until_next_deadline(self) -> None:
+        assert self._state is not None and self._model is not None
+        deadline = journey.next_deadline(self._state, self._model)
+        timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
+        try:
+            await workflow.wait_condition(lambda: bool(self._inbox), timeout=timeout)
+        except asyncio.TimeoutError:
+            pass
