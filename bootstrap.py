@@ -52,8 +52,7 @@ def run_checks(extra: list[str]) -> int:
         [_python(), "-m", "pytest", *extra],
     ]
     for step in steps:
-        print(f"bootstrap: {' '.join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step))}",
-              flush=True)
+        print(f"bootstrap: {Path(step[0]).name} {' '.join(step[1:])}", flush=True)
         code = subprocess.run(step, cwd=ROOT).returncode
         if code != 0:
             return code

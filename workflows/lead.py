@@ -9,6 +9,7 @@ penalty) and continues as new before its history grows large.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -77,7 +78,8 @@ class LeadWorkflow:
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
         self._model = await workflow.execute_local_activity(
-            "load_scoring_model", start_to_close_timeout=timedelta(seconds=10),
+            "load_scoring_model",
+            start_to_close_timeout=timedelta(seconds=10),
             result_type=ScoringModel,
         )
         if self._state is None:
@@ -161,9 +163,7 @@ class LeadWorkflow:
                 raise
             status = "bounced" if cause.type == PERMANENT_FAILURE else "failed"
             return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
-        return EmailRecord(
-            **base, status="sent", at=result.sent_at, message_id=result.message_id
-        )
+        return EmailRecord(**base, status="sent", at=result.sent_at, message_id=result.message_id)
 
     def _publish(self) -> None:
         """Refresh the UI summary and the search attributes when they changed."""
@@ -187,7 +187,5 @@ class LeadWorkflow:
         assert self._state is not None and self._model is not None
         deadline = journey.next_deadline(self._state, self._model)
         timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(lambda: bool(self._inbox), timeout=timeout)
-        except asyncio.TimeoutError:
-            pass

@@ -285,7 +285,7 @@ def _welcome_emails(lead_id: str, form: FormSubmitted, now: datetime) -> list[Pl
         template="thank_you",
         kind=EmailKind.TRANSACTIONAL,
         due_at=now,
-            context={"offer": offer, "related": related, "form_id": form.form_id},
+        context={"offer": offer, "related": related, "form_id": form.form_id},
     )
     if not related:
         return [thank_you]

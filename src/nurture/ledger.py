@@ -64,7 +64,7 @@ def _entry(row: tuple[str, ...] | None) -> LedgerEntry | None:
         lead_id=lead_id,
         template=template,
         message_id=message_id,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         recorded_at=datetime.fromisoformat(recorded_at),
     )
 

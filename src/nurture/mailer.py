@@ -8,10 +8,10 @@ timeout: retry with backoff).
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime
 from typing import Protocol
 
 import aiosmtplib

@@ -29,7 +29,7 @@ class MaildirHandler:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         tmp = self.folder / f".{name}.tmp"
@@ -58,7 +58,7 @@ class OutboxMessage:
     def body(self, subtype: str = "plain") -> str:
         """The text (``plain``) or ``html`` part."""
         part = self.message.get_body(preferencelist=(subtype,))
-        return part.get_content() if part is not None else ""  # type: ignore[no-any-return]
+        return part.get_content() if part is not None else ""
 
 
 def read_outbox(folder: Path) -> list[OutboxMessage]:
@@ -68,7 +68,7 @@ def read_outbox(folder: Path) -> list[OutboxMessage]:
     messages = []
     for path in sorted(folder.glob("*.eml")):
         parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        messages.append(OutboxMessage(path, parsed))  # type: ignore[arg-type]
+        messages.append(OutboxMessage(path, parsed))
     return messages
 
 

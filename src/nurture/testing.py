@@ -67,14 +67,14 @@ class _ScriptedHandler:
     def __init__(self, server: ScriptedSmtpServer) -> None:
         self._server = server
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self._server.attempts += 1
         if self._server.script:
             return self._server.script.popleft()
         if self._server.hold is not None:
             return self._server.hold
         parsed = message_from_bytes(envelope.content, policy=policy.default)
-        self._server.messages.append(parsed)  # type: ignore[arg-type]
+        self._server.messages.append(parsed)
         return "250 OK"
 
 
@@ -94,9 +94,7 @@ class ScriptedSmtpServer:
         self.hold: str | None = None
         """An answer given to every message while set (say ``"451 4.3.0 hold"``)."""
         self.attempts = 0
-        self._controller = Controller(
-            _ScriptedHandler(self), hostname="127.0.0.1", port=self.port
-        )
+        self._controller = Controller(_ScriptedHandler(self), hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> ScriptedSmtpServer:
         self._controller.start()

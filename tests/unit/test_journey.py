@@ -77,8 +77,14 @@ class TestSendRules:
         thank_you = state.planned[0]
         state = journey.record_email(
             state,
-            EmailRecord(key=thank_you.key, template="thank_you", kind=thank_you.kind,
-                        status="bounced", at=T0, detail="SMTP 550"),
+            EmailRecord(
+                key=thank_you.key,
+                template="thank_you",
+                kind=thank_you.kind,
+                status="bounced",
+                at=T0,
+                detail="SMTP 550",
+            ),
         )
         assert Condition.BOUNCED in state.conditions
         assert journey.why_not_send(state, state.planned[0]) == "the address bounced"

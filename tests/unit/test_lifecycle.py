@@ -17,8 +17,13 @@ class TestTransitionTable:
 
     @pytest.mark.parametrize(
         ("current", "target"),
-        [(Stage.NEW, Stage.MQL), (Stage.MQL, Stage.SQL), (Stage.SQL, Stage.RECYCLED),
-         (Stage.OPPORTUNITY, Stage.CUSTOMER), (Stage.RECYCLED, Stage.MQL)],
+        [
+            (Stage.NEW, Stage.MQL),
+            (Stage.MQL, Stage.SQL),
+            (Stage.SQL, Stage.RECYCLED),
+            (Stage.OPPORTUNITY, Stage.CUSTOMER),
+            (Stage.RECYCLED, Stage.MQL),
+        ],
     )
     def test_allowed_moves(self, current: Stage, target: Stage) -> None:
         """Funnel moves from DOMAIN.md go through."""
@@ -26,8 +31,13 @@ class TestTransitionTable:
 
     @pytest.mark.parametrize(
         ("current", "target"),
-        [(Stage.NEW, Stage.CUSTOMER), (Stage.CUSTOMER, Stage.NEW), (Stage.MQL, Stage.NEW),
-         (Stage.DISQUALIFIED, Stage.SQL), (Stage.NEW, Stage.NEW)],
+        [
+            (Stage.NEW, Stage.CUSTOMER),
+            (Stage.CUSTOMER, Stage.NEW),
+            (Stage.MQL, Stage.NEW),
+            (Stage.DISQUALIFIED, Stage.SQL),
+            (Stage.NEW, Stage.NEW),
+        ],
     )
     def test_illegal_moves_name_both_stages(self, current: Stage, target: Stage) -> None:
         """The error says where the lead is, where it was sent and what is allowed."""
@@ -43,9 +53,17 @@ class TestQualify:
 
     @pytest.mark.parametrize(
         ("current", "score", "expected"),
-        [(Stage.NEW, 19, None), (Stage.NEW, 20, Stage.MQL), (Stage.NEW, 50, Stage.SQL),
-         (Stage.MQL, 49, None), (Stage.MQL, 50, Stage.SQL), (Stage.RECYCLED, 25, Stage.MQL),
-         (Stage.SQL, 0, None), (Stage.CUSTOMER, 99, None), (Stage.DISQUALIFIED, 99, None)],
+        [
+            (Stage.NEW, 19, None),
+            (Stage.NEW, 20, Stage.MQL),
+            (Stage.NEW, 50, Stage.SQL),
+            (Stage.MQL, 49, None),
+            (Stage.MQL, 50, Stage.SQL),
+            (Stage.RECYCLED, 25, Stage.MQL),
+            (Stage.SQL, 0, None),
+            (Stage.CUSTOMER, 99, None),
+            (Stage.DISQUALIFIED, 99, None),
+        ],
     )
     def test_thresholds(self, current: Stage, score: int, expected: Stage | None) -> None:
         """MQL at 20 and SQL at 50, only from new, MQL or recycled."""

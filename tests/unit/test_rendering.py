@@ -12,8 +12,14 @@ from tests.helpers import TEMPLATES, project
 
 
 def context(**lead: Any) -> dict[str, Any]:
-    names = {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace",
-             "company": "Globex", "job_title": None, **lead}
+    names = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "full_name": "Ada Lovelace",
+        "company": "Globex",
+        "job_title": None,
+        **lead,
+    }
     return {
         "lead": names,
         "offer": {"title": "The buying guide", "url": "https://example.com/guide.pdf"},
@@ -94,7 +100,7 @@ class TestSafety:
             (tmp_path / "en" / f"t.{suffix}").write_text(
                 "{{ ''.__class__.__mro__[1].__subclasses__() }}"
             )
-        with pytest.raises(TemplateError, match="unsafe|__class__"):
+        with pytest.raises(TemplateError, match=r"unsafe|__class__"):
             TemplateRenderer(tmp_path).render("t", "en", {})
 
     def test_missing_template_named(self, renderer: TemplateRenderer) -> None:

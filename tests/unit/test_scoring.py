@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from nurture.errors import ConfigError
+from nurture.models import LeadEvent
 from nurture.scoring import (
     Grade,
     Heat,
+    ScoringModel,
     apply_inactivity,
     apply_profile,
     grade_for,
@@ -20,8 +22,6 @@ from nurture.scoring import (
     temperature_for,
 )
 from nurture.scoring.engine import Score
-from nurture.models import LeadEvent
-from nurture.scoring import ScoringModel
 from tests.helpers import SCORING_FILE, T0, event, persona_lead, scoring_model
 
 
@@ -95,8 +95,13 @@ class TestArticle004:
     def test_decision_table_is_9_of_10(self) -> None:
         """Once in decision, demo accepted +4 and quote request +5 give 9 of 10."""
         model, score = self.evaluation()
-        score = run(model, score, event("support_contacted"), event("webinar_replay_watched"),
-                    event("content_downloaded", content="buying-guide"))
+        score = run(
+            model,
+            score,
+            event("support_contacted"),
+            event("webinar_replay_watched"),
+            event("content_downloaded", content="buying-guide"),
+        )
         assert score.buying_stage == "decision"
         score = run(model, score, event("demo_accepted"), event("quote_requested"))
         assert (score.buying_stage, score.stage_points) == ("decision", 9)
@@ -163,9 +168,7 @@ class TestModelFile:
 
     def test_unknown_attribute_is_named(self, tmp_path: Path) -> None:
         """A fit rule on a lead attribute that does not exist names it."""
-        text = SCORING_FILE.read_text().replace(
-            "when.company_size", "when.company_headcount"
-        )
+        text = SCORING_FILE.read_text().replace("when.company_size", "when.company_headcount")
         bad = tmp_path / "scoring.toml"
         bad.write_text(text)
         with pytest.raises(ConfigError, match=r"fit\.0.*company_headcount"):

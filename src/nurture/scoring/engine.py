@@ -152,7 +152,7 @@ def apply_inactivity(model: ScoringModel, score: Score) -> ScoreUpdate:
         points=(current.points if current else 0) + points,
         hits=(current.hits if current else 0) + 1,
     )
-    lines = tuple(ln for ln in score.lines if ln.rule != "inactivity") + (line,)
+    lines = (*tuple(ln for ln in score.lines if ln.rule != "inactivity"), line)
     awarded = (("inactivity", points),) if points else ()
     return _progress(model, score.model_copy(update={"lines": lines}), awarded)
 

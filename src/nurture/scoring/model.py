@@ -62,9 +62,7 @@ class FitRule(BaseModel):
         known = _LEAD_ATTRIBUTES | _DERIVED_ATTRIBUTES
         unknown = sorted(set(self.when) - known)
         if unknown:
-            raise ValueError(
-                f"unknown lead attribute(s) {unknown}; use one of {sorted(known)}"
-            )
+            raise ValueError(f"unknown lead attribute(s) {unknown}; use one of {sorted(known)}")
         return self
 
 
@@ -166,7 +164,7 @@ class ScoringModel(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
         for label, ids in (
-            ("rule id", [r.id for r in (*self.fit, *self.behaviour)]),
+            ("rule id", [r.id for r in self.fit] + [r.id for r in self.behaviour]),
             ("buying stage", [s.name for s in self.buying_stages]),
         ):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
