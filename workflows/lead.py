@@ -19,6 +19,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # pydantic imports email_validator lazily, on the first email it validates; importing
+    # it here passes it through the sandbox instead of re-importing it mid-workflow.
+    import email_validator  # noqa: F401
+
     from nurture import journey, search_attributes
     from nurture.emails import PERMANENT_FAILURE, SendEmailResult
     from nurture.journey import EmailRecord, LeadState, PlannedEmail

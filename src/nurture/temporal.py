@@ -14,7 +14,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import TLSConfig
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from nurture import search_attributes
 from nurture.settings import TemporalSettings
@@ -55,18 +55,26 @@ def dev_server_flags() -> list[str]:
 
 
 async def register_search_attributes(client: Client, namespace: str) -> None:
-    """Add nurture's search attributes through the operator service (idempotent)."""
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=namespace)
-    )
-    missing = {
+    """Add nurture's missing search attributes through the operator service (idempotent).
+
+    The time-skipping test server cannot list attributes; there every one is added.
+    """
+    wanted = {
         key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
         for key in search_attributes.ALL
-        if key.name not in existing.custom_attributes
     }
-    if missing:
+    try:
+        existing = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.UNIMPLEMENTED:
+            raise
+    else:
+        wanted = {k: v for k, v in wanted.items() if k not in existing.custom_attributes}
+    if wanted:
         await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+            AddSearchAttributesRequest(search_attributes=wanted, namespace=namespace)
         )
 
 

@@ -1,0 +1,97 @@
+"""The gateway from the outside world (API, CLI) to lead workflows.
+
+Form posts signal-with-start ``lead-<lead_id>``, so the first post creates the workflow and
+every later one reaches it; events signal an existing lead; reads go through the
+``get_state`` query. ``nurture.testing`` has no fake of this on purpose: tests that need it
+use a real Temporal server.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from nurture import search_attributes
+from nurture.errors import NurtureError
+from nurture.identity import workflow_id_for
+from nurture.models import FormSubmitted, LeadEvent
+from nurture.views import LeadView
+from workflows.lead import LeadWorkflow, LeadWorkflowInput
+
+__all__ = ["LeadGateway", "LeadNotFound", "TemporalLeadGateway"]
+
+
+class LeadNotFound(NurtureError):
+    """No lead workflow with that id."""
+
+    def __init__(self, lead_id: str) -> None:
+        super().__init__(f"no lead with id {lead_id!r}")
+        self.lead_id = lead_id
+
+
+class LeadGateway(Protocol):
+    """What the API and CLI need from the lead workflows."""
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        """Durably hand a form post to the lead's workflow, creating it if needed."""
+
+    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+        """Durably hand an event to an existing lead, or raise :class:`LeadNotFound`."""
+
+    async def get_lead(self, lead_id: str) -> LeadView:
+        """The lead's current view, or raise :class:`LeadNotFound`."""
+
+
+class TemporalLeadGateway:
+    """The gateway over a Temporal client."""
+
+    def __init__(self, client: Client, task_queue: str, max_inbound_per_run: int = 2000) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._max_inbound = max_inbound_per_run
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        """Signal-with-start: returns once Temporal has durably accepted the signal."""
+        initial = TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.STAGE, "new"),
+                SearchAttributePair(search_attributes.SOURCE, form.lead.source.value),
+            ]
+        )
+        await self._client.start_workflow(
+            LeadWorkflow.run,
+            LeadWorkflowInput(lead_id=lead_id, max_inbound_per_run=self._max_inbound),
+            id=workflow_id_for(lead_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="submit_form",
+            start_signal_args=[form],
+            search_attributes=initial,
+        )
+
+    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.event_received, event)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def get_lead(self, lead_id: str) -> LeadView:
+        """Query the lead's state."""
+        try:
+            view = await self._handle(lead_id).query(LeadWorkflow.get_state)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+        if view is None:
+            raise LeadNotFound(lead_id)
+        return view
+
+    def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
+        return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))
+
+
+def _not_found_or(exc: RPCError, lead_id: str) -> Exception:
+    return LeadNotFound(lead_id) if exc.status == RPCStatusCode.NOT_FOUND else exc

