@@ -18,6 +18,7 @@ from activities import ConfigActivities, EmailActivities
 from nurture.binaries import find_binary
 from nurture.identity import workflow_id_for
 from nurture.leads import TemporalLeadGateway
+from nurture.mailer import Mailer
 from nurture.models import FormSubmitted
 from nurture.rendering import TemplateRenderer
 from nurture.temporal import register_search_attributes
@@ -51,7 +52,12 @@ class RecordingGateway(TemporalLeadGateway):
 class Harness:
     """A worker on a private task queue, with an in-memory mailer and ledger."""
 
-    def __init__(self, env: WorkflowEnvironment, max_inbound_per_run: int = 2000) -> None:
+    def __init__(
+        self,
+        env: WorkflowEnvironment,
+        max_inbound_per_run: int = 2000,
+        mailer: Mailer | None = None,
+    ) -> None:
         self.env = env
         client = env.client
         self.client = client
@@ -61,7 +67,7 @@ class Harness:
         self.gateway = RecordingGateway(client, self.task_queue, max_inbound_per_run)
         self.gateway.started = set()
         emails = EmailActivities(
-            TemplateRenderer(TEMPLATES), self.mailer, self.ledger, project().brand
+            TemplateRenderer(TEMPLATES), mailer or self.mailer, self.ledger, project().brand
         )
         self.worker = Worker(
             client,
@@ -86,8 +92,10 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
     """``async with harness() as h:`` runs a worker for the block."""
 
     @asynccontextmanager
-    async def make(max_inbound_per_run: int = 2000) -> AsyncIterator[Harness]:
-        h = Harness(time_env, max_inbound_per_run)
+    async def make(
+        max_inbound_per_run: int = 2000, mailer: Mailer | None = None
+    ) -> AsyncIterator[Harness]:
+        h = Harness(time_env, max_inbound_per_run, mailer)
         try:
             async with h.worker:
                 yield h

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
@@ -11,36 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from nurture.identity import workflow_id_for
 from nurture.lifecycle import Condition
 from nurture.mailer import PermanentDeliveryError, TransientDeliveryError
-from nurture.views import LeadView
-from tests.conftest import Harness
 from tests.helpers import event, submission
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Poll ``check`` in real time until it holds; fail with a clear message otherwise."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-async def view_when(h: Harness, lead_id: str, ok: Callable[[LeadView], bool]) -> LeadView:
-    box: list[LeadView] = []
-
-    async def check() -> bool:
-        try:
-            box[:] = [await h.gateway.get_lead(lead_id)]
-        except Exception:
-            return False
-        return ok(box[0])
-
-    await eventually(check)
-    return box[0]
-
-
-def sent(view: LeadView, template: str) -> bool:
-    return any(e.template == template and e.status == "sent" for e in view.emails)
+from tests.waiting import sent, view_when
 
 
 class TestWelcome:
