@@ -2,8 +2,8 @@
 
 Form posts signal-with-start ``lead-<lead_id>``, so the first post creates the workflow and
 every later one reaches it; events signal an existing lead; reads go through the
-``get_state`` query. ``nurture.testing`` has no fake of this on purpose: tests that need it
-use a real Temporal server.
+``get_state`` query. ``nurture.testing.MemoryLeadGateway`` records calls for HTTP tests;
+anything about durability is tested against a real Temporal server instead.
 """
 
 from __future__ import annotations

@@ -16,10 +16,14 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from nurture.leads import LeadNotFound
 from nurture.ledger import LedgerEntry
 from nurture.mailer import DeliveryError
+from nurture.models import FormSubmitted, LeadEvent
+from nurture.views import LeadView
 
 __all__ = [
+    "MemoryLeadGateway",
     "MemoryLedger",
     "RecordingMailer",
     "ScriptedSmtpServer",
@@ -48,6 +52,28 @@ class MemoryLedger:
 
     async def close(self) -> None:
         return None
+
+
+@dataclass
+class MemoryLeadGateway:
+    """Records what the API hands to lead workflows; ``views`` answers reads."""
+
+    forms: list[tuple[str, FormSubmitted]] = field(default_factory=list)
+    events: list[tuple[str, LeadEvent]] = field(default_factory=list)
+    views: dict[str, LeadView] = field(default_factory=dict)
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        self.forms.append((lead_id, form))
+
+    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+        if lead_id not in {known for known, _ in self.forms} | set(self.views):
+            raise LeadNotFound(lead_id)
+        self.events.append((lead_id, event))
+
+    async def get_lead(self, lead_id: str) -> LeadView:
+        if lead_id not in self.views:
+            raise LeadNotFound(lead_id)
+        return self.views[lead_id]
 
 
 @dataclass

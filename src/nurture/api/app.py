@@ -1,0 +1,66 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from nurture import __version__
+from nurture.api import events, forms, leads
+from nurture.api.deps import ApiContext
+from nurture.api.errors import install_error_handlers
+from nurture.config import load_project_config
+from nurture.leads import LeadGateway, TemporalLeadGateway
+from nurture.rendering import TemplateRenderer
+from nurture.settings import Settings
+from nurture.temporal import connect
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("nurture.api")
+
+
+def create_app(settings: Settings | None = None, gateway: LeadGateway | None = None) -> FastAPI:
+    """Build the API; without a ``gateway`` it connects to Temporal on startup."""
+    settings = settings or Settings()
+    project = load_project_config(settings.path(settings.config_file))
+    renderer = TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale)
+    context = ApiContext(
+        project=project,
+        locales=renderer.locales(),
+        id_key=settings.id_key.get_secret_value().encode(),
+        api_keys=settings.api.key_list(),
+    )
+    if not context.api_keys:
+        log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.context = context
+        if gateway is not None:
+            app.state.gateway = gateway
+        else:
+            client = await connect(settings.temporal)
+            app.state.gateway = TemporalLeadGateway(
+                client, settings.temporal.task_queue, settings.max_inbound_per_run
+            )
+        yield
+
+    app = FastAPI(
+        title="nurture",
+        version=__version__,
+        description="Durable lead nurturing: forms and events in, lead journeys out.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (forms, events, leads):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

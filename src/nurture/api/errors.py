@@ -1,0 +1,44 @@
+"""Error responses: one shape for every 4xx, naming the field and the rule; no internals."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from temporalio.service import RPCError
+
+from nurture.leads import LeadNotFound
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger("nurture.api")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI prefixes locations with "body"/"query"/"path": keep the field path only.
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+                "message": str(e["msg"]),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(LeadNotFound)
+    async def not_found(_: Request, exc: LeadNotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(RPCError)
+    async def temporal_down(_: Request, exc: RPCError) -> JSONResponse:
+        log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
+        return JSONResponse(
+            {"detail": "the lead store is unavailable; nothing was recorded, retry later"},
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+        )

@@ -1,0 +1,69 @@
+"""``POST /v1/events``: behavioural events for a known lead (API key required)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Self
+
+from fastapi import APIRouter, Depends, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from nurture.api.deps import ApiContext, get_context, get_gateway, require_api_key
+from nurture.identity import lead_id_for
+from nurture.leads import LeadGateway
+from nurture.models import EventType, LeadEvent, NormalisedEmail, PropertyKey, PropertyValue
+
+router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Depends(require_api_key)])
+
+
+class EventPost(BaseModel):
+    """An event for the lead named by ``lead_id`` or ``email`` (exactly one of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lead_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,68}$")] | None = None
+    email: NormalisedEmail | None = None
+    type: EventType
+    occurred_at: AwareDatetime | None = None
+    """When it happened; defaults to when the API received it."""
+    properties: Annotated[dict[PropertyKey, PropertyValue], Field(max_length=50)] = {}
+    event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    """Send the same id on a retry and the event counts once."""
+
+    @model_validator(mode="after")
+    def _one_lead(self) -> Self:
+        if (self.lead_id is None) == (self.email is None):
+            raise ValueError("give exactly one of lead_id or email")
+        return self
+
+
+class EventAccepted(BaseModel):
+    """Where the event went, under which id."""
+
+    lead_id: str
+    event_id: str
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EventAccepted,
+    summary="Record a behavioural event",
+    responses={404: {"description": "Unknown lead"}, 401: {"description": "Bad API key"}},
+)
+async def record_event(
+    body: EventPost,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+) -> EventAccepted:
+    """Hand the event to the lead's workflow; 202 once Temporal holds it."""
+    lead_id = body.lead_id or lead_id_for(body.email or "", context.id_key)
+    event = LeadEvent(
+        id=body.event_id or uuid.uuid4().hex,
+        type=body.type,
+        occurred_at=body.occurred_at or datetime.now(UTC),
+        properties=body.properties,
+    )
+    await gateway.record_event(lead_id, event)
+    return EventAccepted(lead_id=lead_id, event_id=event.id)

@@ -1,0 +1,159 @@
+"""Turning what a web form posts into a validated ``FormSubmitted``, or clear field errors.
+
+HTML forms send every field as a string and empty fields as ``""``; both are normalised
+here so a plain ``<form method="post">`` works as well as a JSON client.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from nurture.config import Defaults, FormConfig
+from nurture.models import (
+    Consent,
+    Country,
+    FormSubmitted,
+    Lead,
+    Locale,
+    NormalisedEmail,
+    Utm,
+)
+from nurture.text import ShortText
+
+__all__ = ["FormPost", "blank_to_none", "choose_locale", "to_submission"]
+
+
+def _known_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+        ) from exc
+    return value
+
+
+class FormPost(BaseModel):
+    """The fields a form may post; unknown fields (a submit button, say) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    email: NormalisedEmail
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    job_title: ShortText | None = None
+    industry: ShortText | None = None
+    company_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    country: Country | None = None
+    timezone: Annotated[str, AfterValidator(_known_zone)] | None = None
+    locale: Locale | None = None
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ().-]{4,32}$")] | None = None
+    utm_source: ShortText | None = None
+    utm_medium: ShortText | None = None
+    utm_campaign: ShortText | None = None
+    utm_term: ShortText | None = None
+    utm_content: ShortText | None = None
+    consent: bool = False
+    consent_wording: ShortText | None = None
+    crm_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    submission_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = (
+        None
+    )
+    """Send the same id on a retry and the retry changes nothing."""
+
+
+def blank_to_none(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop the empty strings HTML forms send for fields left blank."""
+    return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+
+def choose_locale(
+    posted: str | None,
+    form: FormConfig,
+    accept_language: str | None,
+    available: list[str],
+    defaults: Defaults,
+) -> str:
+    """The form field, else the form's own locale, else the browser's, else the default."""
+    if posted:
+        return posted
+    if form.locale:
+        return form.locale
+    for tag in _accepted_tags(accept_language or ""):
+        for candidate in (tag, tag.split("-")[0]):
+            if candidate in available:
+                return candidate
+    return defaults.locale
+
+
+def _accepted_tags(header: str) -> list[str]:
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and tag != "*" and quality > 0:
+            lang, _, region = tag.partition("-")
+            normal = f"{lang.lower()}-{region.upper()}" if region else lang.lower()
+            ranked.append((-quality, index, normal))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def to_submission(
+    post: FormPost, form_id: str, form: FormConfig, locale: str, defaults: Defaults, now: datetime
+) -> FormSubmitted:
+    """The signal payload: the lead, and what the form promised, as configured right now."""
+    lead = Lead(
+        email=post.email,
+        **post.model_dump(
+            include={
+                "first_name",
+                "last_name",
+                "company",
+                "job_title",
+                "industry",
+                "company_size",
+                "country",
+                "timezone",
+                "phone",
+                "crm_id",
+            },
+            exclude_none=True,
+        ),
+        locale=locale,
+        source=form.source,
+        utm=Utm(
+            source=post.utm_source,
+            medium=post.utm_medium,
+            campaign=post.utm_campaign,
+            term=post.utm_term,
+            content=post.utm_content,
+        ),
+        consent=Consent(
+            marketing=post.consent,
+            given_at=now if post.consent else None,
+            wording_version=post.consent_wording,
+        ),
+    )
+    return FormSubmitted(
+        submission_id=post.submission_id or uuid.uuid4().hex,
+        form_id=form_id,
+        submitted_at=now,
+        lead=lead,
+        locale=locale,
+        event_type=form.event,
+        event_properties=form.properties,
+        offer=form.offer,
+        related=form.related,
+        second_conversion_delay=form.second_conversion_delay or defaults.second_conversion_delay,
+    )

@@ -1,0 +1,223 @@
+"""The HTTP API: validation, auth, urlencoded forms, locales, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nurture.api import create_app
+from nurture.identity import lead_id_for
+from nurture.journey import start_state
+from nurture.settings import Settings
+from nurture.testing import MemoryLeadGateway
+from nurture.views import lead_view
+from tests.helpers import ROOT, T0, scoring_model
+
+KEY = "test-api-key"
+AUTH = {"X-API-Key": KEY}
+
+
+@pytest.fixture
+def gateway() -> MemoryLeadGateway:
+    return MemoryLeadGateway()
+
+
+@pytest.fixture
+def client(gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("NURTURE_API_KEYS", f"other-key,{KEY}")
+    monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+    with TestClient(create_app(Settings(), gateway=gateway)) as test_client:
+        yield test_client
+
+
+def fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {e["field"]: e["message"] for e in response.json()["detail"]}
+
+
+class TestFormPost:
+    """Forms accept JSON and urlencoded bodies and refuse bad fields by name."""
+
+    def test_json_post_accepted(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """202 with the lead id derived from the email; the form's offer travels along."""
+        response = client.post(
+            "/v1/forms/white-paper", json={"email": " Ada@Globex.example", "first_name": "Ada"}
+        )
+        assert response.status_code == 202
+        lead_id, submitted = gateway.forms[0]
+        assert response.json()["lead_id"] == lead_id
+        assert submitted.lead.email == "ada@globex.example"
+        assert submitted.offer is not None and "buying guide" in submitted.offer.title
+        assert submitted.event_type == "content_downloaded"
+
+    def test_plain_html_form(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """urlencoded, blank optional fields, a checkbox and a submit button all work."""
+        response = client.post(
+            "/v1/forms/contact",
+            data={
+                "email": "bob@initech.example",
+                "first_name": "Bob",
+                "company": "",
+                "company_size": "42",
+                "consent": "on",
+                "submit": "Send",
+            },
+        )
+        assert response.status_code == 202, response.text
+        lead = gateway.forms[0][1].lead
+        assert (lead.first_name, lead.company, lead.company_size) == ("Bob", None, 42)
+        assert lead.consent.marketing is True and lead.consent.given_at is not None
+
+    def test_each_bad_field_named(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """422 lists every bad field with its rule, and nothing reaches Temporal."""
+        response = client.post(
+            "/v1/forms/contact",
+            json={
+                "email": "not-an-email",
+                "first_name": "Ada\r\nBcc: x@y.z",
+                "country": "France",
+                "timezone": "Mars/Olympus",
+            },
+        )
+        assert response.status_code == 422
+        problems = fields(response)
+        assert set(problems) == {"email", "first_name", "country", "timezone"}
+        assert "control characters" in problems["first_name"]
+        assert "time zone" in problems["timezone"]
+        assert gateway.forms == []
+
+    def test_missing_email(self, client: TestClient) -> None:
+        """The only required field is named when absent."""
+        response = client.post("/v1/forms/contact", data={"first_name": "Ada"})
+        assert response.status_code == 422 and "email" in fields(response)
+
+    def test_unknown_form(self, client: TestClient) -> None:
+        """An unconfigured form id is a 404 naming it."""
+        response = client.post("/v1/forms/nope", json={"email": "a@b.example"})
+        assert response.status_code == 404 and "nope" in response.json()["detail"]
+
+    def test_unsupported_body(self, client: TestClient) -> None:
+        """A text/plain body is a 415 saying what to send."""
+        response = client.post(
+            "/v1/forms/contact",
+            content="email=a@b.example",
+            headers={"content-type": "text/plain"},
+        )
+        assert response.status_code == 415
+
+    def test_submission_id_makes_retry_identical(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        """A retry with the same submission id carries the same id to the workflow."""
+        body = {"email": "a@b.example", "submission_id": "page-123"}
+        first = client.post("/v1/forms/contact", json=body).json()
+        second = client.post("/v1/forms/contact", json=body).json()
+        assert first == second and first["submission_id"] == "page-123"
+
+    @pytest.mark.parametrize(
+        ("form", "body", "header", "expected"),
+        [
+            ("contact", {"locale": "fr"}, "en", "fr"),
+            ("webinar-fr", {}, "en-US,en", "fr"),
+            ("contact", {}, "de-DE, fr;q=0.8, en;q=0.5", "fr"),
+            ("contact", {}, "de", "en"),
+        ],
+    )
+    def test_locale_choice(
+        self,
+        client: TestClient,
+        gateway: MemoryLeadGateway,
+        form: str,
+        body: dict[str, str],
+        header: str,
+        expected: str,
+    ) -> None:
+        """Field, then the form's locale, then Accept-Language, then the default."""
+        client.post(
+            f"/v1/forms/{form}",
+            json={"email": "a@b.example", **body},
+            headers={"Accept-Language": header},
+        )
+        assert gateway.forms[-1][1].locale == expected
+
+
+class TestAuth:
+    """Everything but form posts needs a valid X-API-Key."""
+
+    @pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}])
+    def test_refused(self, client: TestClient, headers: dict[str, str]) -> None:
+        """No key or a wrong key: 401, on events and lead reads alike."""
+        event = {"email": "a@b.example", "type": "page_viewed"}
+        assert client.post("/v1/events", json=event, headers=headers).status_code == 401
+        assert client.get("/v1/leads/abc", headers=headers).status_code == 401
+
+    def test_any_configured_key_works(self, client: TestClient) -> None:
+        """Both configured keys are accepted (rotation)."""
+        assert client.get("/v1/leads/abc", headers={"X-API-Key": "other-key"}).status_code == 404
+
+
+class TestEvents:
+    """Events reach known leads only."""
+
+    def test_event_by_email(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """By email: the same lead id as the form gave."""
+        lead_id = client.post("/v1/forms/contact", json={"email": "a@b.example"}).json()["lead_id"]
+        response = client.post(
+            "/v1/events",
+            headers=AUTH,
+            json={
+                "email": "A@B.example",
+                "type": "page_viewed",
+                "event_id": "e-1",
+                "properties": {"section": "blog"},
+            },
+        )
+        assert response.status_code == 202
+        assert gateway.events[0][0] == lead_id and gateway.events[0][1].id == "e-1"
+
+    def test_unknown_lead(self, client: TestClient) -> None:
+        """An event for nobody is a 404."""
+        response = client.post(
+            "/v1/events", headers=AUTH, json={"lead_id": "nobody", "type": "page_viewed"}
+        )
+        assert response.status_code == 404
+
+    def test_needs_exactly_one_identity(self, client: TestClient) -> None:
+        """Neither lead_id nor email: 422 saying so."""
+        response = client.post("/v1/events", headers=AUTH, json={"type": "page_viewed"})
+        assert response.status_code == 422
+        assert "exactly one of lead_id or email" in response.text
+
+    def test_naive_time_refused(self, client: TestClient) -> None:
+        """occurred_at must carry a zone."""
+        response = client.post(
+            "/v1/events",
+            headers=AUTH,
+            json={"lead_id": "x", "type": "page_viewed", "occurred_at": "2026-01-01T10:00:00"},
+        )
+        assert response.status_code == 422 and "occurred_at" in fields(response)
+
+
+class TestLeadRead:
+    """A lead reads as its view, by id or by email."""
+
+    def test_by_id_and_by_email(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """The same view both ways."""
+        lead_id = lead_id_for("a@b.example", Settings().id_key.get_secret_value().encode())
+        gateway.views[lead_id] = lead_view(
+            start_state(lead_id, scoring_model()), scoring_model(), T0
+        )
+        by_id = client.get(f"/v1/leads/{lead_id}", headers=AUTH)
+        by_email = client.post("/v1/leads/lookup", headers=AUTH, json={"email": "a@b.example"})
+        assert by_id.status_code == by_email.status_code == 200
+        assert by_id.json() == by_email.json()
+        assert by_id.json()["stage"] == "new" and by_id.json()["grade"] == "C"
+
+
+def test_openapi_documents_both_form_encodings(client: TestClient) -> None:
+    """The docs show JSON and urlencoded bodies for form posts."""
+    spec = client.get("/openapi.json").json()
+    content = spec["paths"]["/v1/forms/{form_id}"]["post"]["requestBody"]["content"]
+    assert {"application/json", "application/x-www-form-urlencoded"} <= set(content)
+    assert client.get("/docs").status_code == 200
