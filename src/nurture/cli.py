@@ -1,0 +1,274 @@
+"""The ``nurture`` command: run the dev stack, submit leads, read leads and the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from nurture.devstack import DEV_API_KEY, DevPorts, DevStack
+from nurture.errors import NurtureError
+from nurture.settings import Settings
+
+app = typer.Typer(help="Durable lead nurturing on Temporal.", no_args_is_help=True)
+lead_app = typer.Typer(help="Read leads.", no_args_is_help=True)
+app.add_typer(lead_app, name="lead")
+
+ApiUrl = Annotated[str, typer.Option(envvar="NURTURE_API_URL", help="Base URL of the nurture API.")]
+ApiKey = Annotated[
+    str, typer.Option(envvar="NURTURE_API_KEY", help="API key (the dev stack uses dev-key).")
+]
+DEFAULT_API = "http://127.0.0.1:8000"
+
+
+@app.command()
+def dev(
+    home: Annotated[Path, typer.Option(help="Project folder (holds .nurture/).")] = Path("."),
+    temporal_port: int = 7233,
+    ui_port: int = 8233,
+    api_port: int = 8000,
+    smtp_port: int = 1025,
+) -> None:
+    """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C."""
+    ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
+    stack = DevStack(home.resolve(), ports)
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    typer.echo("nurture dev: starting Temporal, SMTP sink, worker and API…")
+    try:
+        stack.start()
+        _print_urls(stack)
+        while not stopping and not stack.dead():
+            time.sleep(0.3)
+        if stack.dead() and not stopping:
+            typer.echo(
+                f"nurture dev: {', '.join(stack.dead())} exited; see .nurture/logs/", err=True
+            )
+    except NurtureError as exc:
+        typer.echo(f"nurture dev: {exc}; see {stack.data / 'logs'}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        typer.echo("nurture dev: stopping…")
+        stack.stop()
+    typer.echo("nurture dev: stopped.")
+
+
+def _print_urls(stack: DevStack) -> None:
+    p = stack.ports
+    key = stack.env()["NURTURE_API_KEYS"].split(",")[0]
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                "nurture is running:",
+                f"  Temporal Web UI  http://127.0.0.1:{p.ui}/namespaces/default/workflows",
+                f"  API + docs       http://127.0.0.1:{p.api}/docs   (X-API-Key: {key})",
+                f"  Temporal server  127.0.0.1:{p.temporal}",
+                f"  SMTP sink        127.0.0.1:{p.smtp} → {stack.outbox}  (nurture outbox)",
+                f"  Logs             {stack.data / 'logs'}",
+                "",
+                "Try:  nurture submit white-paper --email ada@example.com --first-name Ada",
+                "Stop: Ctrl-C",
+                "",
+            ]
+        )
+    )
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (settings from the environment)."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(
+        "nurture.api:create_app",
+        factory=True,
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def sink(
+    folder: Annotated[Path, typer.Option(help="Where to keep messages.")] = Path(".nurture/outbox"),
+    host: str = "127.0.0.1",
+    port: int = 1025,
+) -> None:
+    """Run the local SMTP sink, keeping every message it receives."""
+    from nurture.sink import serve_sink
+
+    controller = serve_sink(folder, host, port)
+    typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {folder}")
+    stop = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop:
+        time.sleep(0.2)
+    controller.stop()
+
+
+@app.command()
+def setup() -> None:
+    """Register nurture's search attributes on the configured Temporal namespace."""
+    from nurture.temporal import connect, register_search_attributes
+
+    async def run() -> None:
+        settings = Settings()
+        client = await connect(settings.temporal)
+        await register_search_attributes(client, settings.temporal.namespace)
+
+    asyncio.run(run())
+    typer.echo("search attributes registered")
+
+
+@app.command()
+def submit(
+    form_id: Annotated[str, typer.Argument(help="A form id from config/nurture.toml.")],
+    email: Annotated[str, typer.Option(help="The lead's email.")],
+    first_name: str | None = None,
+    last_name: str | None = None,
+    company: str | None = None,
+    job_title: str | None = None,
+    locale: str | None = None,
+    submission_id: str | None = None,
+    field: Annotated[list[str] | None, typer.Option(help="Any other field, as name=value.")] = None,
+    api_url: ApiUrl = DEFAULT_API,
+) -> None:
+    """Post a form for a lead, as a web page would."""
+    body: dict[str, Any] = {
+        "email": email,
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": company,
+        "job_title": job_title,
+        "locale": locale,
+        "submission_id": submission_id,
+    }
+    body.update(_pairs(field or []))
+    body = {k: v for k, v in body.items() if v is not None}
+    _show(_call("POST", f"{api_url}/v1/forms/{form_id}", None, body))
+
+
+@app.command()
+def event(
+    event_type: Annotated[str, typer.Argument(help="Event type, e.g. page_viewed.")],
+    email: str | None = None,
+    lead_id: str | None = None,
+    prop: Annotated[list[str] | None, typer.Option(help="A property, as name=value.")] = None,
+    event_id: str | None = None,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = DEV_API_KEY,
+) -> None:
+    """Record a behavioural event for a lead."""
+    body: dict[str, Any] = {
+        "type": event_type,
+        "email": email,
+        "lead_id": lead_id,
+        "event_id": event_id,
+        "properties": _pairs(prop or []),
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    _show(_call("POST", f"{api_url}/v1/events", api_key, body))
+
+
+@lead_app.command("show")
+def lead_show(
+    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = DEV_API_KEY,
+) -> None:
+    """Show a lead's stage, score with its explanation, transitions and emails."""
+    if "@" in who:
+        view = _call("POST", f"{api_url}/v1/leads/lookup", api_key, {"email": who})
+    else:
+        view = _call("GET", f"{api_url}/v1/leads/{who}", api_key, None)
+    if as_json:
+        _show(view)
+        return
+    from nurture.views import LeadView, summary_markdown
+
+    typer.echo(summary_markdown(LeadView.model_validate(view)))
+
+
+@app.command()
+def outbox(
+    folder: Annotated[Path, typer.Option(help="The sink's folder.")] = Path(".nurture/outbox"),
+    show: Annotated[int | None, typer.Option(help="Print message N (1 = oldest) in full.")] = None,
+    html: Annotated[bool, typer.Option(help="With --show, print the HTML part.")] = False,
+) -> None:
+    """List the messages the local SMTP sink received."""
+    from nurture.sink import read_outbox
+
+    messages = read_outbox(folder)
+    if show is not None:
+        if not 1 <= show <= len(messages):
+            typer.echo(f"no message {show}: the outbox holds {len(messages)}", err=True)
+            raise typer.Exit(1)
+        m = messages[show - 1]
+        typer.echo(f"To: {m.to}\nSubject: {m.subject}\nMessage-ID: {m.message['Message-ID']}\n")
+        typer.echo(m.body("html" if html else "plain"))
+        return
+    if not messages:
+        typer.echo(f"the outbox is empty ({folder})")
+    for number, m in enumerate(messages, 1):
+        date = m.message["Date"] or ""
+        typer.echo(f"{number:>4}  {date}  {m.to}  {m.subject}")
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{item!r} is not name=value")
+        pairs[name] = value
+    return pairs
+
+
+def _call(method: str, url: str, key: str | None, body: dict[str, Any] | None) -> Any:
+    headers = {"X-API-Key": key} if key else {}
+    try:
+        response = httpx.request(method, url, json=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the API at {url}: {exc} (is `nurture dev` running?)", err=True)
+        raise typer.Exit(2) from exc
+    if response.status_code >= 400:
+        typer.echo(f"{response.status_code}: {response.text}", err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+def _show(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(app())
