@@ -114,16 +114,20 @@ class ManagedProcess:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._log_file is not None:
-            self._log_file.close()
+                self.kill()
+        self._close_log()
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
 
 
 @dataclass
@@ -133,6 +137,8 @@ class DevStack:
     home: Path
     ports: DevPorts = DevPorts()
     ui: bool = True
+    sink: bool = True
+    """Run the local SMTP sink; off when something else listens on ``ports.smtp``."""
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
 
@@ -177,13 +183,14 @@ class DevStack:
             ),
             logs / "temporal.log",
         )
-        sink = self._spawn(
-            "smtp-sink",
-            [*cli, "sink", "--folder", str(self.outbox), "--port", str(self.ports.smtp)],
-            logs / "smtp-sink.log",
-        )
+        if self.sink:
+            sink = self._spawn(
+                "smtp-sink",
+                [*cli, "sink", "--folder", str(self.outbox), "--port", str(self.ports.smtp)],
+                logs / "smtp-sink.log",
+            )
+            wait_for_port(self.ports.smtp, timeout, sink.process)
         wait_for_port(self.ports.temporal, timeout, temporal.process)
-        wait_for_port(self.ports.smtp, timeout, sink.process)
         self.start_worker()
         api = self._spawn("api", [*cli, "api"], logs / "api.log")
         wait_for_port(self.ports.api, timeout, api.process)

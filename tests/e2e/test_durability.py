@@ -1,0 +1,155 @@
+"""Dev server + worker + API as real processes, mail through a real SMTP server.
+
+The SMTP server here is the scriptable one from ``nurture.testing`` so a test can hold
+mail back (answer 451) while it kills the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from nurture.devstack import DevPorts, DevStack
+from nurture.settings import TemporalSettings
+from nurture.temporal import connect
+from nurture.testing import ScriptedSmtpServer, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[ScriptedSmtpServer]:
+    with ScriptedSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(project_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
+    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
+    dev = DevStack(
+        project_home, ports, ui=False, sink=False, extra_env={"NURTURE_API_KEYS": "e2e-key"}
+    )
+    try:
+        dev.start()
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture(scope="module")
+def api(stack: DevStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+        yield client
+
+
+def wait_until(check: Callable[[], bool], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {within}s")
+        time.sleep(0.05)
+
+
+def mail_to(smtp: ScriptedSmtpServer, address: str) -> list[str]:
+    return [
+        m.get_body(("plain",)).get_content()
+        for m in smtp.messages
+        if m["To"].addresses[0].addr_spec == address
+    ]
+
+
+def post_form(api: httpx.Client, email: str, **fields: str) -> str:
+    response = api.post("/v1/forms/white-paper", data={"email": email, **fields})
+    assert response.status_code == 202, response.text
+    return str(response.json()["lead_id"])
+
+
+class TestFormToThankYou:
+    """A plain HTML form post becomes one personalised thank-you, fast."""
+
+    def test_thank_you_arrives_with_name_and_link(
+        self, api: httpx.Client, smtp: ScriptedSmtpServer
+    ) -> None:
+        """Name and promised link in the mail, within a couple of seconds."""
+        started = time.monotonic()
+        post_form(api, "grace@e2e.example", first_name="Grace", last_name="Hopper")
+        wait_until(lambda: bool(mail_to(smtp, "grace@e2e.example")), within=10)
+        elapsed = time.monotonic() - started
+        body = mail_to(smtp, "grace@e2e.example")[0]
+        assert "Hello Grace," in body
+        assert "https://www.example.com/guides/buying-guide.pdf" in body
+        assert elapsed < 5, f"thank-you took {elapsed:.2f}s"
+
+    async def test_lead_found_by_stage_in_visibility(
+        self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
+    ) -> None:
+        """A visibility query on stage and score finds the lead, and its read view agrees."""
+        lead_id = post_form(
+            api,
+            "linus@e2e.example",
+            first_name="Linus",
+            job_title="Growth marketing lead",
+            company_size="30",
+        )
+        wait_until(lambda: bool(mail_to(smtp, "linus@e2e.example")))
+        client = await connect(TemporalSettings(address=f"127.0.0.1:{stack.ports.temporal}"))
+        query = (
+            f"WorkflowId = 'lead-{lead_id}' AND NurtureStage = 'new' AND NurtureScore = 8 "
+            "AND ExecutionStatus = 'Running'"
+        )
+        found = await _list_eventually(client, query)
+        assert found == [f"lead-{lead_id}"]
+        async with httpx.AsyncClient(base_url=str(api.base_url)) as http:
+            response = await http.get(f"/v1/leads/{lead_id}", headers={"X-API-Key": "e2e-key"})
+        view = response.json()
+        assert (view["stage"], view["score"]) == ("new", 8)
+        assert [e["template"] for e in view["emails"]] == ["thank_you"]
+
+
+async def _list_eventually(client: Client, query: str) -> list[str]:
+    deadline = time.monotonic() + 10
+    while True:
+        found = [wf.id async for wf in client.list_workflows(query)]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+class TestWorkerCrash:
+    """Killing the worker (SIGKILL) never loses a thank-you and never doubles one."""
+
+    def test_kill_between_submission_and_send(
+        self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
+    ) -> None:
+        """The relay holds mail (451), the worker dies, a new one delivers exactly once."""
+        smtp.hold = "451 4.3.0 Greylisted, try again"
+        attempts = smtp.attempts
+        post_form(api, "ken@e2e.example", first_name="Ken")
+        wait_until(lambda: smtp.attempts > attempts)
+        stack.get("worker").kill()
+        smtp.hold = None
+        time.sleep(1.5)
+        assert mail_to(smtp, "ken@e2e.example") == [], "sent with no worker running?"
+        stack.start_worker()
+        wait_until(lambda: bool(mail_to(smtp, "ken@e2e.example")), within=30)
+        time.sleep(3)
+        assert len(mail_to(smtp, "ken@e2e.example")) == 1
+
+    def test_submission_while_no_worker_runs(
+        self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
+    ) -> None:
+        """Temporal accepts the form with every worker down; the first worker back sends it."""
+        stack.get("worker").kill()
+        post_form(api, "barbara@e2e.example", first_name="Barbara")
+        time.sleep(1)
+        assert mail_to(smtp, "barbara@e2e.example") == []
+        stack.start_worker()
+        wait_until(lambda: bool(mail_to(smtp, "barbara@e2e.example")), within=30)
+        time.sleep(2)
+        assert len(mail_to(smtp, "barbara@e2e.example")) == 1
