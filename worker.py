@@ -27,9 +27,10 @@ async def main() -> None:
     project = load_project_config(settings.path(settings.config_file))
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
+    mailer = SmtpMailer(settings.smtp)
     emails = EmailActivities(
         TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale),
-        SmtpMailer(settings.smtp),
+        mailer,
         ledger,
         project.brand,
     )
@@ -46,6 +47,7 @@ async def main() -> None:
     async with worker:
         logging.info("worker polling task queue %r", settings.temporal.task_queue)
         await stop.wait()
+    await mailer.close()
     await ledger.close()
 
 

@@ -13,7 +13,6 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -25,7 +24,8 @@ with workflow.unsafe.imports_passed_through():
 
     from nurture import journey, search_attributes
     from nurture.emails import PERMANENT_FAILURE, SendEmailResult
-    from nurture.journey import EmailRecord, LeadState, PlannedEmail
+    from nurture.journey import EmailRecord, PlannedEmail
+    from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.scoring import ScoringModel
     from nurture.views import LeadView, lead_view, summary_markdown
@@ -39,31 +39,6 @@ SEND_RETRY = RetryPolicy(
     non_retryable_error_types=[PERMANENT_FAILURE, "TemplateError"],
 )
 """Transient SMTP trouble (4xx, lost connection) retries for as long as it takes."""
-
-
-class Inbound(BaseModel):
-    """A signal waiting to be applied: exactly one of the two fields is set."""
-
-    form: FormSubmitted | None = None
-    event: LeadEvent | None = None
-
-    @property
-    def id(self) -> str:
-        """The deduplication id."""
-        if self.form:
-            return f"form:{self.form.submission_id}"
-        assert self.event is not None
-        return self.event.id
-
-
-class LeadWorkflowInput(BaseModel):
-    """Start or continue-as-new input: the lead, its state and any signals not yet applied."""
-
-    lead_id: str
-    state: LeadState | None = None
-    pending: list[Inbound] = []
-    max_inbound_per_run: int = 2000
-    """Continue as new after this many signals even if the server has not suggested it."""
 
 
 @workflow.defn
@@ -91,6 +66,10 @@ class LeadWorkflow:
         while True:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
+            # Publish before sending too: a relay that is down for hours must not hide the
+            # lead's new stage and score from admins. Patched: v1 leads published after only.
+            if workflow.patched("publish-before-send"):
+                self._publish()
             await self._send_due_emails()
             self._publish()
             if self._should_continue_as_new():

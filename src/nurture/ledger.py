@@ -87,6 +87,9 @@ class SqliteLedger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Durable across a process crash (the case that matters for resends); a power cut
+        # may lose the last records, and a lost record means at worst one resend.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(_SCHEMA)
         self._lock = asyncio.Lock()

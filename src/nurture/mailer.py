@@ -8,6 +8,10 @@ timeout: retry with backoff).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import time
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -87,36 +91,79 @@ def address(email: str, name: str | None = None) -> Address:
 
 
 class SmtpMailer:
-    """Delivers through an SMTP relay, one connection per message."""
+    """Delivers through an SMTP relay over a small pool of reused connections.
+
+    A pooled connection is checked with NOOP before reuse, so a relay that dropped an idle
+    connection costs a reconnect, never a failed or repeated send.
+    """
 
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
+        self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
+        self._slots = asyncio.Semaphore(settings.pool_size)
+        # aiosmtplib would look up the FQDN (a DNS query) on every connection.
+        self._helo_name = settings.helo_name or socket.getfqdn()
 
     async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
         """Send, and translate every SMTP outcome into success or a typed error."""
+        async with self._slots:
+            client = await self._checkout()
+            try:
+                refused, _ = await client.send_message(
+                    message, sender=sender, recipients=recipients
+                )
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                client.close()
+                raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
+            except aiosmtplib.SMTPResponseException as exc:
+                client.close()
+                raise _classify(exc.code, exc.message) from exc
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                client.close()
+                raise TransientDeliveryError(f"SMTP connection problem: {exc}") from exc
+            self._idle.append((time.monotonic(), client))
+        # Only some recipients refused: send_message returns normally with the refusals.
+        for response in refused.values():
+            raise _classify(response.code, response.message)
+
+    async def close(self) -> None:
+        """Say goodbye on every idle connection."""
+        while self._idle:
+            _, client = self._idle.pop()
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+
+    async def _checkout(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            since, client = self._idle.pop()
+            if time.monotonic() - since < self._settings.max_idle_seconds and client.is_connected:
+                try:
+                    await client.noop()
+                    return client
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    pass
+            client.close()
+        return await self._connect()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
         s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            use_tls=s.security == "tls",
+            start_tls=s.security == "starttls",
+            timeout=s.timeout,
+            local_hostname=self._helo_name,
+        )
         try:
-            refused, _ = await aiosmtplib.send(
-                message,
-                sender=sender,
-                recipients=recipients,
-                hostname=s.host,
-                port=s.port,
-                username=s.username,
-                password=s.password.get_secret_value() if s.password else None,
-                use_tls=s.security == "tls",
-                start_tls=s.security == "starttls",
-                timeout=s.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
+            await client.connect()
         except aiosmtplib.SMTPResponseException as exc:
             raise _classify(exc.code, exc.message) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientDeliveryError(f"SMTP connection problem: {exc}") from exc
-        # Only some recipients refused: send() returns normally with the refusals.
-        for response in refused.values():
-            raise _classify(response.code, response.message)
+        return client
 
 
 def _classify(code: int, text: str) -> DeliveryError:

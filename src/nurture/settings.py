@@ -44,6 +44,11 @@ class SmtpSettings(BaseSettings):
     username: str | None = None
     password: SecretStr | None = None
     timeout: float = Field(default=30.0, gt=0)
+    pool_size: int = Field(default=4, ge=1, le=100)
+    """Connections kept open to the relay and reused (each checked with NOOP first)."""
+    max_idle_seconds: float = Field(default=30.0, gt=0)
+    helo_name: str | None = None
+    """The name sent in EHLO; defaults to this host's FQDN, looked up once."""
 
 
 class ApiSettings(BaseSettings):

@@ -93,6 +93,13 @@ class _ScriptedHandler:
     def __init__(self, server: ScriptedSmtpServer) -> None:
         self._server = server
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self._server.greetings += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self._server.attempts += 1
         if self._server.script:
@@ -120,6 +127,8 @@ class ScriptedSmtpServer:
         self.hold: str | None = None
         """An answer given to every message while set (say ``"451 4.3.0 hold"``)."""
         self.attempts = 0
+        self.greetings = 0
+        """EHLOs received: one per connection a client opened."""
         self._controller = Controller(_ScriptedHandler(self), hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> ScriptedSmtpServer:
@@ -128,3 +137,9 @@ class ScriptedSmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
+
+    def restart(self) -> None:
+        """Drop every connection, as a relay restarting or timing out idle clients does."""
+        self._controller.stop()
+        self._controller = Controller(_ScriptedHandler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -142,3 +143,24 @@ class TestRetriesThroughTemporal:
             view = await view_when(h, "act-451", lambda v: bool(v.emails), within=20)
             assert view.emails[0].status == "sent"
             assert smtp.attempts == 3 and len(smtp.messages) == 1
+
+
+class TestConnectionPool:
+    """Connections to the relay are reused, and a dropped one is replaced without a failure."""
+
+    async def test_connection_reused(self, smtp: ScriptedSmtpServer, tmp_path: Path) -> None:
+        """Three sends, one EHLO."""
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        for n in range(3):
+            await ActivityEnvironment().run(acts.send_email, make_input(key=f"L1/c/s/{n}"))
+        assert (len(smtp.messages), smtp.greetings) == (3, 1)
+
+    async def test_dropped_connection_replaced(
+        self, smtp: ScriptedSmtpServer, tmp_path: Path
+    ) -> None:
+        """The relay restarts between two sends: the second still succeeds, once."""
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        await ActivityEnvironment().run(acts.send_email, make_input(key="L1/c/s/1"))
+        smtp.restart()
+        result = await ActivityEnvironment().run(acts.send_email, make_input(key="L1/c/s/2"))
+        assert result.status == "sent" and len(smtp.messages) == 2 and smtp.greetings == 2

@@ -1,0 +1,187 @@
+"""Intake benchmark: bare Temporal workflows vs the full form → thank-you path.
+
+    .venv/bin/python -m bench.intake [--leads 400] [--concurrency 40] [--open-seconds 20]
+
+On one embedded dev server (the `temporal` binary, SQLite in WAL mode, as `nurture dev`):
+ (a) bare: start a workflow that runs one no-op activity, wait for its result;
+ (b) full: POST a form to the API (a separate process) and wait until the thank-you is
+     accepted by the SMTP server, through the real worker process;
+ (c) full path again, open loop, at half of (a)'s throughput: the latency a steady stream
+     of leads sees.
+Prints throughput, p50/p99 latency and the ratio b/a. A script, not a test: it prints
+figures and never fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from bench.bare import BareWorkflow, noop
+from nurture.devstack import DevPorts, DevStack
+from nurture.settings import TemporalSettings
+from nurture.temporal import connect
+from nurture.testing import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ArrivalRecorder:
+    """SMTP handler noting when each recipient's message was accepted."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.waiters: dict[str, asyncio.Future[float]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        now = time.perf_counter()
+        for rcpt in envelope.rcpt_tos:
+            self.arrived.setdefault(rcpt, now)
+            future = self.waiters.get(rcpt)
+            if future is not None and self.loop is not None:
+                self.loop.call_soon_threadsafe(_resolve, future, now)
+        return "250 OK"
+
+    def wait_for(self, rcpt: str) -> asyncio.Future[float]:
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        if rcpt in self.arrived:
+            future.set_result(self.arrived[rcpt])
+        else:
+            self.waiters[rcpt] = future
+        return future
+
+
+def _resolve(future: asyncio.Future[float], value: float) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def summary(name: str, latencies: list[float], elapsed: float) -> dict[str, float]:
+    q = statistics.quantiles(latencies, n=100)
+    figures = {"throughput": len(latencies) / elapsed, "p50": q[49], "p99": q[98]}
+    print(
+        f"{name:<34} {len(latencies):>5} in {elapsed:6.2f}s  "
+        f"{figures['throughput']:7.1f}/s  p50 {figures['p50'] * 1000:7.0f} ms  "
+        f"p99 {figures['p99'] * 1000:7.0f} ms",
+        flush=True,
+    )
+    return figures
+
+
+async def closed_loop(n: int, concurrency: int, one: Any) -> tuple[list[float], float]:
+    """Run ``one(i)`` n times with at most ``concurrency`` in flight."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def run(i: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(run(i) for i in range(n)))
+    return latencies, time.perf_counter() - began
+
+
+async def open_loop(rate: float, seconds: float, one: Any) -> tuple[list[float], float]:
+    """Start ``one(i)`` at a steady ``rate`` per second for ``seconds``."""
+    latencies: list[float] = []
+
+    async def run(i: int) -> None:
+        started = time.perf_counter()
+        await one(i)
+        latencies.append(time.perf_counter() - started)
+
+    tasks = []
+    began = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(run(i)))
+    await asyncio.gather(*tasks)
+    return latencies, time.perf_counter() - began
+
+
+async def bare(client: Client, n: int, concurrency: int) -> dict[str, float]:
+    queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
+
+    async def one(i: int) -> None:
+        await client.execute_workflow(
+            BareWorkflow.run, str(i), id=f"bare-{queue}-{i}", task_queue=queue
+        )
+
+    async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]):
+        await closed_loop(min(20, n), concurrency, one)  # warm-up
+        return summary(
+            "(a) bare workflow + no-op activity", *await closed_loop(n, concurrency, one)
+        )
+
+
+def form_poster(api: httpx.AsyncClient, sink: ArrivalRecorder, tag: str) -> Any:
+    async def one(i: int) -> None:
+        email = f"lead-{tag}-{i}@bench.example"
+        arrival = sink.wait_for(email)
+        response = await api.post("/v1/forms/white-paper", data={"email": email, "first_name": "B"})
+        response.raise_for_status()
+        await asyncio.wait_for(arrival, timeout=120)
+
+    return one
+
+
+async def main(args: argparse.Namespace) -> None:
+    sink = ArrivalRecorder()
+    smtp_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    sink.loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        for name in ("worker.py", "config", "templates"):
+            (home / name).symlink_to(ROOT / name)
+        ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp_port)
+        stack = DevStack(home, ports, ui=False, sink=False)
+        stack.start()
+        try:
+            client = await connect(TemporalSettings(address=f"127.0.0.1:{ports.temporal}"))
+            print(f"{args.leads} per run, {args.concurrency} in flight; dev server on SQLite (WAL)")
+            a = await bare(client, args.leads, args.concurrency)
+            limits = httpx.Limits(max_connections=args.concurrency * 2)
+            base = f"http://127.0.0.1:{ports.api}"
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as api:
+                await closed_loop(20, args.concurrency, form_poster(api, sink, "warm"))
+                b = summary(
+                    "(b) form POST → thank-you in sink",
+                    *await closed_loop(args.leads, args.concurrency, form_poster(api, sink, "b")),
+                )
+                rate = a["throughput"] / 2
+                c = summary(
+                    f"(c) same, open loop at {rate:.1f}/s",
+                    *await open_loop(rate, args.open_seconds, form_poster(api, sink, "c")),
+                )
+        finally:
+            stack.stop()
+            controller.stop()
+    ratio = b["throughput"] / a["throughput"]
+    print(f"ratio b/a throughput: {ratio:.2f} (target ≥ 0.6)")
+    p50 = c["p50"] * 1000
+    print(f"p50 form → thank-you at half the bare throughput: {p50:.0f} ms (target < 1000)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=40)
+    parser.add_argument("--open-seconds", type=float, default=20.0)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,39 @@
+"""What ``LeadWorkflow`` is started with, and the signals it has yet to apply.
+
+These models live here, not in the workflow module, because the workflow sandbox re-imports
+its module for every lead: models defined there would rebuild their schemas each time.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from nurture.journey import LeadState
+from nurture.models import FormSubmitted, LeadEvent
+
+__all__ = ["Inbound", "LeadWorkflowInput"]
+
+
+class Inbound(BaseModel):
+    """A signal waiting to be applied: exactly one of the two fields is set."""
+
+    form: FormSubmitted | None = None
+    event: LeadEvent | None = None
+
+    @property
+    def id(self) -> str:
+        """The deduplication id."""
+        if self.form:
+            return f"form:{self.form.submission_id}"
+        assert self.event is not None
+        return self.event.id
+
+
+class LeadWorkflowInput(BaseModel):
+    """Start or continue-as-new input: the lead, its state and any signals not yet applied."""
+
+    lead_id: str
+    state: LeadState | None = None
+    pending: list[Inbound] = []
+    max_inbound_per_run: int = 2000
+    """Continue as new after this many signals even if the server has not suggested it."""
