@@ -1,0 +1,113 @@
+"""The send ledger, on SQLite and on a real throwaway Postgres (as used in docker-compose)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from nurture.ledger import LedgerEntry, SendLedger, SqliteLedger, open_ledger
+from nurture.testing import free_port
+
+
+def _postgres_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    return next((str(v / name) for v in versions if (v / name).exists()), None)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A Postgres cluster in a temporary folder on a free loopback port, removed afterwards."""
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    as_user: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="nurture-pg-"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+
+    def run(*argv: str) -> None:
+        subprocess.run([*as_user, *argv], check=True, capture_output=True)
+
+    try:
+        run(initdb, "-D", str(data), "-A", "trust", "-U", "nurture")
+        run(
+            pg_ctl,
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {folder}",
+            "start",
+        )
+        yield f"postgresql://nurture@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SendLedger]:
+    if request.param == "sqlite":
+        store: SendLedger = SqliteLedger(tmp_path / "ledger.sqlite3")
+    else:
+        store = open_ledger(request.getfixturevalue("postgres_url"), tmp_path)
+    yield store
+    await store.close()
+
+
+def entry(key: str, status: str = "sent") -> LedgerEntry:
+    return LedgerEntry.model_validate(
+        {
+            "key": key,
+            "lead_id": "L1",
+            "template": "thank_you",
+            "message_id": f"<{key}@x>",
+            "status": status,
+            "recorded_at": datetime(2026, 3, 2, 9, tzinfo=UTC),
+        }
+    )
+
+
+class TestLedger:
+    """Both backends remember keys, keep the first record, and know nothing else."""
+
+    async def test_unknown_key(self, ledger: SendLedger) -> None:
+        """A key never recorded is not found."""
+        assert await ledger.find("nobody/x/y/1") is None
+
+    async def test_round_trip(self, ledger: SendLedger) -> None:
+        """What is recorded is found, aware datetime included."""
+        await ledger.record(entry("L1/a/b/1"))
+        assert await ledger.find("L1/a/b/1") == entry("L1/a/b/1")
+
+    async def test_first_record_wins(self, ledger: SendLedger) -> None:
+        """Recording a key again (a retry racing a timeout) keeps the original entry."""
+        await ledger.record(entry("L1/a/b/2", "sent"))
+        await ledger.record(entry("L1/a/b/2", "bounced"))
+        found = await ledger.find("L1/a/b/2")
+        assert found is not None and found.status == "sent"
+
+
+def test_unsupported_url_is_explained(tmp_path: Path) -> None:
+    """A ledger URL of an unknown kind names the setting and the accepted forms."""
+    with pytest.raises(ValueError, match=r"NURTURE_LEDGER_URL.*sqlite:///"):
+        open_ledger("mysql://x", tmp_path)
