@@ -7,7 +7,7 @@ import json
 import os
 import signal
 import sys
-import time
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,21 +40,14 @@ def dev(
     """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C."""
     ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
     stack = DevStack(home.resolve(), ports)
-    stopping = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop = _stop_requested()
     typer.echo("nurture dev: starting Temporal, SMTP sink, worker and API…")
     try:
         stack.start()
         _print_urls(stack)
-        while not stopping and not stack.dead():
-            time.sleep(0.3)
-        if stack.dead() and not stopping:
+        while not stop.is_set() and not stack.dead():
+            stop.wait(0.3)
+        if stack.dead() and not stop.is_set():
             typer.echo(
                 f"nurture dev: {', '.join(stack.dead())} exited; see .nurture/logs/", err=True
             )
@@ -115,16 +108,7 @@ def sink(
 
     controller = serve_sink(folder, host, port)
     typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {folder}")
-    stop = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stop:
-        time.sleep(0.2)
+    _stop_requested().wait()
     controller.stop()
 
 
@@ -235,6 +219,14 @@ def outbox(
     for number, m in enumerate(messages, 1):
         date = m.message["Date"] or ""
         typer.echo(f"{number:>4}  {date}  {m.to}  {m.subject}")
+
+
+def _stop_requested() -> threading.Event:
+    """An event set by the first SIGINT (Ctrl-C) or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def _pairs(items: list[str]) -> dict[str, str]:

@@ -11,18 +11,10 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints
 
 from nurture.config import Defaults, FormConfig
-from nurture.models import (
-    Consent,
-    Country,
-    FormSubmitted,
-    Lead,
-    Locale,
-    NormalisedEmail,
-    Utm,
-)
+from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, Utm
 from nurture.text import ShortText
 
 __all__ = ["FormPost", "blank_to_none", "choose_locale", "to_submission"]
@@ -38,22 +30,12 @@ def _known_zone(value: str) -> str:
     return value
 
 
-class FormPost(BaseModel):
+class FormPost(ContactDetails):
     """The fields a form may post; unknown fields (a submit button, say) are ignored."""
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="ignore", frozen=False, str_strip_whitespace=True)
 
-    email: NormalisedEmail
-    first_name: ShortText | None = None
-    last_name: ShortText | None = None
-    company: ShortText | None = None
-    job_title: ShortText | None = None
-    industry: ShortText | None = None
-    company_size: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
-    country: Country | None = None
     timezone: Annotated[str, AfterValidator(_known_zone)] | None = None
-    locale: Locale | None = None
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ().-]{4,32}$")] | None = None
     utm_source: ShortText | None = None
     utm_medium: ShortText | None = None
     utm_campaign: ShortText | None = None
@@ -61,7 +43,6 @@ class FormPost(BaseModel):
     utm_content: ShortText | None = None
     consent: bool = False
     consent_wording: ShortText | None = None
-    crm_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     submission_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = (
         None
     )
@@ -114,22 +95,7 @@ def to_submission(
 ) -> FormSubmitted:
     """The signal payload: the lead, and what the form promised, as configured right now."""
     lead = Lead(
-        email=post.email,
-        **post.model_dump(
-            include={
-                "first_name",
-                "last_name",
-                "company",
-                "job_title",
-                "industry",
-                "company_size",
-                "country",
-                "timezone",
-                "phone",
-                "crm_id",
-            },
-            exclude_none=True,
-        ),
+        **post.model_dump(include=set(ContactDetails.model_fields) - {"locale"}, exclude_none=True),
         locale=locale,
         source=form.source,
         utm=Utm(

@@ -27,6 +27,7 @@ from nurture.text import ShortText, reject_control_characters
 __all__ = [
     "AcquisitionSource",
     "Consent",
+    "ContactDetails",
     "ContentLink",
     "Country",
     "EventType",
@@ -104,8 +105,8 @@ class Consent(BaseModel):
     wording_version: ShortText | None = None
 
 
-class Lead(BaseModel):
-    """Everything we know about a person; only the email is required."""
+class ContactDetails(BaseModel):
+    """Who a person is, as a form or a CRM tells us; only the email is required."""
 
     model_config = _FROZEN
 
@@ -120,10 +121,15 @@ class Lead(BaseModel):
     timezone: ShortText | None = None
     locale: Locale | None = None
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ().-]{4,32}$")] | None = None
+    crm_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+
+
+class Lead(ContactDetails):
+    """Everything we know about a person: contact details, where they came from, consent."""
+
     source: AcquisitionSource = AcquisitionSource.INBOUND
     utm: Utm = Utm()
     consent: Consent = Consent()
-    crm_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 
     @property
     def full_name(self) -> str | None:
