@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from nurture import journey, search_attributes
-    from nurture.emails import PERMANENT_FAILURE, SendEmailResult
+    from nurture.emails import PERMANENT_FAILURE, TEMPLATE_FAILURE, SendEmailResult
     from nurture.journey import EmailRecord, PlannedEmail
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
@@ -36,7 +36,7 @@ SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_FAILURE, "TemplateError"],
+    non_retryable_error_types=[PERMANENT_FAILURE, TEMPLATE_FAILURE],
 )
 """Transient SMTP trouble (4xx, lost connection) retries for as long as it takes."""
 
