@@ -156,13 +156,17 @@ class SmtpMailer:
             start_tls=s.security == "starttls",
             timeout=s.timeout,
             local_hostname=self._helo_name,
+            cert_bundle=str(s.ca_file) if s.ca_file else None,
         )
         try:
             await client.connect()
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _classify(exc.code, exc.message) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientDeliveryError(f"SMTP connection problem: {exc}") from exc
+            # Refusals while greeting, starting TLS or logging in (even 5xx, such as 535 for
+            # bad credentials) are about the relay or our settings, never the recipient:
+            # retry until an operator fixes them, and do not mark the lead bounced.
+            raise TransientDeliveryError(
+                f"cannot use the SMTP relay {s.host}:{s.port}: {exc}"
+            ) from exc
         return client
 
 

@@ -44,6 +44,8 @@ class SmtpSettings(BaseSettings):
     username: str | None = None
     password: SecretStr | None = None
     timeout: float = Field(default=30.0, gt=0)
+    ca_file: Path | None = None
+    """CA bundle to verify the relay's certificate (an internal CA); default: system roots."""
     pool_size: int = Field(default=4, ge=1, le=100)
     """Connections kept open to the relay and reused (each checked with NOOP first)."""
     max_idle_seconds: float = Field(default=30.0, gt=0)

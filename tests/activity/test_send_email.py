@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -45,9 +46,27 @@ def make_input(key: str = "L1/form-x/thank_you/1", **changes: object) -> SendEma
     return SendEmailInput.model_validate(fields)
 
 
+_open_mailers: list[SmtpMailer] = []
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_mailers() -> AsyncIterator[None]:
+    """Close every pooled SMTP connection a test opened, before its server stops."""
+    yield
+    while _open_mailers:
+        await _open_mailers.pop().close()
+
+
+def smtp_mailer(port: int, timeout: float = 5) -> SmtpMailer:
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=port, timeout=timeout))
+    _open_mailers.append(mailer)
+    return mailer
+
+
 def activities_for(smtp: ScriptedSmtpServer, ledger: SqliteLedger) -> EmailActivities:
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port, timeout=5))
-    return EmailActivities(TemplateRenderer(TEMPLATES), mailer, ledger, project().brand)
+    return EmailActivities(
+        TemplateRenderer(TEMPLATES), smtp_mailer(smtp.port), ledger, project().brand
+    )
 
 
 class TestSmtpOutcomes:
@@ -85,11 +104,11 @@ class TestSmtpOutcomes:
 
     async def test_connection_refused_is_transient(self, tmp_path) -> None:
         """No server at all is a transient problem, retried later."""
-        mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2))
+        mailer = smtp_mailer(free_port(), timeout=2)
         acts = EmailActivities(
             TemplateRenderer(TEMPLATES), mailer, SqliteLedger(tmp_path / "l.db"), project().brand
         )
-        with pytest.raises(TransientDeliveryError, match="connection"):
+        with pytest.raises(TransientDeliveryError, match="cannot use the SMTP relay"):
             await ActivityEnvironment().run(acts.send_email, make_input())
 
 
@@ -127,7 +146,7 @@ class TestRetriesThroughTemporal:
     async def test_550_bounces_without_retry(self, harness, smtp) -> None:
         """One attempt, the lead bounced."""
         smtp.script.append("550 5.1.1 No such user")
-        mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port, timeout=5))
+        mailer = smtp_mailer(smtp.port)
         async with harness(mailer=mailer) as h:
             await h.gateway.submit_form("act-550", submission(at=await h.now()))
             view = await view_when(h, "act-550", lambda v: bool(v.emails))
@@ -137,7 +156,7 @@ class TestRetriesThroughTemporal:
     async def test_451_retried_then_sent(self, harness, smtp) -> None:
         """Two 451s, then 250: three attempts, one message."""
         smtp.script.extend(["451 4.3.0 later", "451 4.3.0 later"])
-        mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port, timeout=5))
+        mailer = smtp_mailer(smtp.port)
         async with harness(mailer=mailer) as h:
             await h.gateway.submit_form("act-451", submission(at=await h.now()))
             view = await view_when(h, "act-451", lambda v: bool(v.emails), within=20)
