@@ -10,6 +10,8 @@ from temporalio.exceptions import ApplicationError
 from nurture.errors import ConfigError
 from nurture.scoring import ScoringModel, load_scoring_model
 
+__all__ = ["ConfigActivities"]
+
 
 class ConfigActivities:
     """Serves the scoring model, re-read whenever the file changes, so edits apply to each

@@ -21,6 +21,8 @@ from nurture.ledger import LedgerEntry, SendLedger
 from nurture.mailer import Mailer, PermanentDeliveryError, address, build_message
 from nurture.rendering import TemplateError, TemplateRenderer
 
+__all__ = ["EmailActivities"]
+
 
 class EmailActivities:
     """The send activity with its adapters: renderer, mailer, ledger and brand."""

@@ -18,6 +18,8 @@ from nurture.devstack import DEV_API_KEY, DevPorts, DevStack
 from nurture.errors import NurtureError
 from nurture.settings import Settings
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(help="Durable lead nurturing on Temporal.", no_args_is_help=True)
 lead_app = typer.Typer(help="Read leads.", no_args_is_help=True)
 app.add_typer(lead_app, name="lead")

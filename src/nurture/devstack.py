@@ -170,6 +170,7 @@ class DevStack:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start everything, each piece once the one it needs is listening."""
+        self._check_ports_free()
         self.data.mkdir(parents=True, exist_ok=True)
         logs = self.data / "logs"
         python = sys.executable
@@ -213,6 +214,21 @@ class DevStack:
         """Stop every child, last started first."""
         for process in reversed(self.processes):
             process.stop()
+
+    def _check_ports_free(self) -> None:
+        """Refuse to start beside something already listening: we would talk to it instead."""
+        wanted = {"temporal": self.ports.temporal, "api": self.ports.api}
+        if self.ui:
+            wanted["ui"] = self.ports.ui
+        if self.sink:
+            wanted["smtp"] = self.ports.smtp
+        for name, port in wanted.items():
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    raise NurtureError(
+                        f"port {port} ({name}) is already in use on 127.0.0.1; stop what "
+                        f"listens there or choose another with --{name}-port"
+                    )
 
     def _spawn(self, name: str, argv: list[str], log: Path) -> ManagedProcess:
         process = ManagedProcess(name, argv, self.env(), self.home, log)

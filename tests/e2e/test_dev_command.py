@@ -93,3 +93,33 @@ def test_dev_runs_the_whole_system_and_stops_cleanly(project_home: Path) -> None
     assert dev.returncode == 0, output
     assert "nurture dev: stopped." in output
     assert not any(listening(port) for port in ports.values()), "a child outlived nurture dev"
+
+
+def test_dev_refuses_a_busy_port(project_home: Path) -> None:
+    """Something already on the API port: a clear error naming it and the option, exit 1."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [
+                *NURTURE,
+                "dev",
+                "--temporal-port",
+                str(free_port()),
+                "--ui-port",
+                str(free_port()),
+                "--smtp-port",
+                str(free_port()),
+                "--api-port",
+                str(port),
+            ],
+            cwd=project_home,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"port {port} (api) is already in use" in done.stderr
+    assert "--api-port" in done.stderr

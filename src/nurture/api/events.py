@@ -14,6 +14,8 @@ from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.models import EventType, LeadEvent, NormalisedEmail, PropertyKey, PropertyValue
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Depends(require_api_key)])
 
 

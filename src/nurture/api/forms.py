@@ -14,6 +14,8 @@ from nurture.identity import lead_id_for
 from nurture.intake import FormPost, blank_to_none, choose_locale, to_submission
 from nurture.leads import LeadGateway
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/forms", tags=["forms"])
 
 _FORM_SCHEMA = FormPost.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -13,6 +13,8 @@ from nurture.leads import LeadGateway
 from nurture.models import NormalisedEmail
 from nurture.views import LeadView
 
+__all__ = ["router"]
+
 router = APIRouter(prefix="/v1/leads", tags=["leads"], dependencies=[Depends(require_api_key)])
 
 
