@@ -7,14 +7,12 @@ the acquisition source, an optional locale and the content to suggest next.
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from nurture.errors import ConfigError
 from nurture.models import (
     AcquisitionSource,
     ContentLink,
@@ -22,7 +20,7 @@ from nurture.models import (
     Locale,
     PropertyValue,
 )
-from nurture.scoring.model import format_validation_error
+from nurture.tomlfile import load_toml_model
 
 __all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config", "parse_duration"]
 
@@ -92,13 +90,4 @@ class ProjectConfig(BaseModel):
 
 def load_project_config(path: Path) -> ProjectConfig:
     """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the field."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: project configuration file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return ProjectConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {format_validation_error(exc)}") from exc
+    return load_toml_model(path, ProjectConfig, "project configuration")

@@ -20,7 +20,14 @@ from nurture.binaries import find_binary
 from nurture.errors import NurtureError
 from nurture.temporal import dev_server_flags
 
-__all__ = ["DevPorts", "DevStack", "ManagedProcess", "temporal_dev_server_argv", "wait_for_port"]
+__all__ = [
+    "DevPorts",
+    "DevStack",
+    "ManagedProcess",
+    "listening",
+    "temporal_dev_server_argv",
+    "wait_for_port",
+]
 
 DEV_API_KEY = "dev-key"
 
@@ -62,6 +69,13 @@ def temporal_dev_server_argv(db_file: Path, port: int, ui_port: int | None) -> l
     return [*argv, "--ui-port", str(ui_port)] if ui_port else [*argv, "--headless"]
 
 
+def listening(port: int) -> bool:
+    """True when something accepts TCP connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_for_port(
     port: int, timeout: float, process: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -70,10 +84,8 @@ def wait_for_port(
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise NurtureError(f"process exited with {process.returncode} before listening")
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if listening(port):
+            return
         time.sleep(0.1)
     raise NurtureError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
@@ -223,12 +235,11 @@ class DevStack:
         if self.sink:
             wanted["smtp"] = self.ports.smtp
         for name, port in wanted.items():
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    raise NurtureError(
-                        f"port {port} ({name}) is already in use on 127.0.0.1; stop what "
-                        f"listens there or choose another with --{name}-port"
-                    )
+            if listening(port):
+                raise NurtureError(
+                    f"port {port} ({name}) is already in use on 127.0.0.1; stop what "
+                    f"listens there or choose another with --{name}-port"
+                )
 
     def _spawn(self, name: str, argv: list[str], log: Path) -> ManagedProcess:
         process = ManagedProcess(name, argv, self.env(), self.home, log)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nurture.devstack import wait_for_port
+from nurture.devstack import listening, wait_for_port
 from nurture.testing import free_port
 
 pytestmark = pytest.mark.e2e
@@ -27,11 +27,6 @@ def run_cli(*args: str, home: Path) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_dev_runs_the_whole_system_and_stops_cleanly(project_home: Path) -> None:

@@ -6,14 +6,13 @@ Errors name the file, the path of the field inside it and the rule it broke, for
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from nurture.errors import ConfigError
 from nurture.models import EventType, Lead, PropertyValue
+from nurture.tomlfile import load_toml_model
 
 __all__ = [
     "BehaviourRule",
@@ -179,20 +178,4 @@ class ScoringModel(BaseModel):
 
 def load_scoring_model(path: Path) -> ScoringModel:
     """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: scoring model file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return ScoringModel.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {format_validation_error(exc)}") from exc
-
-
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: ``field.path: message``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
-    )
+    return load_toml_model(path, ScoringModel, "scoring model")
