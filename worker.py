@@ -19,7 +19,7 @@ from nurture.mailer import SmtpMailer
 from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
-from workflows import LeadWorkflow
+from workflows import LeadWorkflow, SequenceWorkflow
 
 
 async def main() -> None:
@@ -34,12 +34,14 @@ async def main() -> None:
         ledger,
         project.brand,
     )
-    config = ConfigActivities(settings.path(settings.scoring_file))
+    config = ConfigActivities(
+        settings.path(settings.scoring_file), settings.path(settings.config_file)
+    )
     worker = Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[LeadWorkflow],
-        activities=[emails.send_email, config.load_scoring_model],
+        workflows=[LeadWorkflow, SequenceWorkflow],
+        activities=[emails.send_email, config.load_scoring_model, config.load_sending_policy],
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,8 +7,10 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from nurture.config import load_project_config
 from nurture.errors import ConfigError
 from nurture.scoring import ScoringModel, load_scoring_model
+from nurture.sequencing import SendingPolicy
 
 __all__ = ["ConfigActivities"]
 
@@ -17,8 +19,9 @@ class ConfigActivities:
     """Serves the scoring model, re-read whenever the file changes, so edits apply to each
     lead's next run without a worker restart."""
 
-    def __init__(self, scoring_file: Path) -> None:
+    def __init__(self, scoring_file: Path, project_file: Path) -> None:
         self._scoring_file = scoring_file
+        self._project_file = project_file
         self._cached: tuple[float, ScoringModel] | None = None
 
     @activity.defn(name="load_scoring_model")
@@ -31,3 +34,11 @@ class ConfigActivities:
         except (ConfigError, OSError) as exc:
             raise ApplicationError(str(exc), type="ConfigError") from exc
         return self._cached[1]
+
+    @activity.defn(name="load_sending_policy")
+    async def load_sending_policy(self) -> SendingPolicy:
+        """The send window and frequency cap from the project configuration."""
+        try:
+            return load_project_config(self._project_file).sending
+        except (ConfigError, OSError) as exc:
+            raise ApplicationError(str(exc), type="ConfigError") from exc

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -23,8 +24,8 @@ from nurture.models import FormSubmitted
 from nurture.rendering import TemplateRenderer
 from nurture.temporal import register_search_attributes
 from nurture.testing import MemoryLedger, RecordingMailer
-from tests.helpers import SCORING_FILE, TEMPLATES, project
-from workflows import LeadWorkflow
+from tests.helpers import PROJECT_FILE, SCORING_FILE, TEMPLATES, project
+from workflows import LeadWorkflow, SequenceWorkflow
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -57,6 +58,7 @@ class Harness:
         env: WorkflowEnvironment,
         max_inbound_per_run: int = 2000,
         mailer: Mailer | None = None,
+        project_file: Path = PROJECT_FILE,
     ) -> None:
         self.env = env
         client = env.client
@@ -66,14 +68,17 @@ class Harness:
         self.ledger = MemoryLedger()
         self.gateway = RecordingGateway(client, self.task_queue, max_inbound_per_run)
         self.gateway.started = set()
+        self.started: list[str] = []
+        """Other workflow ids a test started directly, terminated at the end too."""
         emails = EmailActivities(
             TemplateRenderer(TEMPLATES), mailer or self.mailer, self.ledger, project().brand
         )
+        config = ConfigActivities(SCORING_FILE, project_file)
         self.worker = Worker(
             client,
             task_queue=self.task_queue,
-            workflows=[LeadWorkflow],
-            activities=[emails.send_email, ConfigActivities(SCORING_FILE).load_scoring_model],
+            workflows=[LeadWorkflow, SequenceWorkflow],
+            activities=[emails.send_email, config.load_scoring_model, config.load_sending_policy],
         )
 
     async def now(self) -> datetime:
@@ -93,17 +98,20 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
 
     @asynccontextmanager
     async def make(
-        max_inbound_per_run: int = 2000, mailer: Mailer | None = None
+        max_inbound_per_run: int = 2000,
+        mailer: Mailer | None = None,
+        project_file: Path = PROJECT_FILE,
     ) -> AsyncIterator[Harness]:
-        h = Harness(time_env, max_inbound_per_run, mailer)
+        h = Harness(time_env, max_inbound_per_run, mailer, project_file)
         try:
             async with h.worker:
                 yield h
         finally:
             # A lead left running would fire timers nobody serves, and the shared
             # time-skipping server cannot skip time past work that nobody takes.
-            for lead_id in h.gateway.started:
+            ids = [workflow_id_for(lead_id) for lead_id in h.gateway.started] + h.started
+            for workflow_id in ids:
                 with suppress(RPCError):
-                    await time_env.client.get_workflow_handle(workflow_id_for(lead_id)).terminate()
+                    await time_env.client.get_workflow_handle(workflow_id).terminate()
 
     return make

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -23,22 +22,16 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from nurture import journey, search_attributes
-    from nurture.emails import PERMANENT_FAILURE, TEMPLATE_FAILURE, SendEmailResult
+    from nurture.emails import PERMANENT_FAILURE, SendEmailResult
     from nurture.journey import EmailRecord, PlannedEmail
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.scoring import ScoringModel
     from nurture.views import LeadView, lead_view, summary_markdown
 
-__all__ = ["SEND_RETRY", "LeadWorkflow", "LeadWorkflowInput"]
+from workflows.policies import SEND_RETRY
 
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_FAILURE, TEMPLATE_FAILURE],
-)
-"""Transient SMTP trouble (4xx, lost connection) retries for as long as it takes."""
+__all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
 
 @workflow.defn

@@ -6,12 +6,11 @@ the acquisition source, an optional locale and the content to suggest next.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from nurture.models import (
     AcquisitionSource,
@@ -20,25 +19,12 @@ from nurture.models import (
     Locale,
     PropertyValue,
 )
+from nurture.schedule import Duration
+from nurture.sequencing import SendingPolicy
 from nurture.tomlfile import load_toml_model
 
-__all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config", "parse_duration"]
+__all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config"]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(value: object) -> object:
-    """Turn ``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` or ``"1w"`` into a timedelta."""
-    if not isinstance(value, str):
-        return value
-    match = _DURATION.match(value)
-    if not match:
-        raise ValueError(f"{value!r} is not a duration like 90s, 15m, 6h, 2d or 1w")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), Field(ge=timedelta(0))]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -85,6 +71,7 @@ class ProjectConfig(BaseModel):
 
     brand: Brand
     defaults: Defaults = Defaults()
+    sending: SendingPolicy = SendingPolicy()
     forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
 
 

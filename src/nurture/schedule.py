@@ -8,20 +8,48 @@ to 03:00) is the moment the clock jumps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
+    "Duration",
     "FrequencyCap",
     "SendWindow",
     "lead_zone",
     "next_allowed_by_cap",
+    "next_local_time",
     "next_send_slot",
+    "parse_duration",
 ]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_ISO_OR_SECONDS = re.compile(r"^-?P[0-9TWDHMS.,]+$|^-?[0-9]+(\.[0-9]+)?$", re.IGNORECASE)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object) -> object:
+    """Turn ``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` or ``"1w"`` into a timedelta.
+
+    ISO 8601 (``"P7D"``, which is how pydantic serialises a timedelta) and plain seconds
+    pass through to pydantic, so a value survives a round trip through JSON.
+    """
+    if not isinstance(value, str):
+        return value
+    match = _DURATION.match(value)
+    if match:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if _ISO_OR_SECONDS.match(value.strip()):
+        return value
+    raise ValueError(f"{value!r} is not a duration like 90s, 15m, 6h, 2d or 1w")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), Field(ge=timedelta(0))]
+
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _SEARCH_DAYS = 400
@@ -77,7 +105,7 @@ class FrequencyCap(BaseModel):
     model_config = _STRICT
 
     max_emails: Annotated[int, Field(ge=1)] = 3
-    window: timedelta = timedelta(days=7)
+    window: Duration = timedelta(days=7)
 
 
 def lead_zone(timezone: str | None, country: str | None, window: SendWindow) -> ZoneInfo:
@@ -108,6 +136,22 @@ def next_send_slot(earliest: datetime, zone: ZoneInfo, window: SendWindow) -> da
             if earliest < closes:
                 return max(earliest, opens).astimezone(UTC)
     raise ValueError(f"the send window has no open slot within {_SEARCH_DAYS} days")
+
+
+def next_local_time(
+    after: datetime, zone: ZoneInfo, at: time, weekdays: frozenset[int] | None = None
+) -> datetime:
+    """The first instant strictly after ``after`` when the clock in ``zone`` shows ``at``
+    (on one of ``weekdays``, ISO numbers, if given), in UTC."""
+    day = after.astimezone(zone).date()
+    for offset in range(8):
+        candidate = day + timedelta(days=offset)
+        if weekdays and candidate.isoweekday() not in weekdays:
+            continue
+        moment = _instant(candidate, at, zone)
+        if moment > after:
+            return moment
+    raise ValueError("weekdays must name at least one day from 1 (Monday) to 7 (Sunday)")
 
 
 def next_allowed_by_cap(sent: Iterable[datetime], now: datetime, cap: FrequencyCap) -> datetime:

@@ -150,3 +150,36 @@ class TestFrequencyCap:
         sent = [now - timedelta(days=d) for d in (6, 3, 1)]
         allowed = next_allowed_by_cap(sent, now, self.CAP)  # Saturday 10:00 UTC
         assert next_send_slot(allowed, PARIS, WINDOW) == utc(2026, 6, 8, 7, 0)
+
+
+class TestNextLocalTime:
+    """``wait_until`` targets: the next time the lead's clock shows a given time."""
+
+    def test_later_today_or_tomorrow(self) -> None:
+        """08:00 Paris → 10:00 today; 11:00 Paris → 10:00 tomorrow."""
+        from nurture.schedule import next_local_time
+
+        assert next_local_time(utc(2026, 6, 2, 6), PARIS, time(10)) == utc(2026, 6, 2, 8)
+        assert next_local_time(utc(2026, 6, 2, 9), PARIS, time(10)) == utc(2026, 6, 3, 8)
+
+    def test_on_a_weekday_across_dst(self) -> None:
+        """Next Tuesday 10:00 Paris, from the Friday before the spring change: 08:00 UTC."""
+        from nurture.schedule import next_local_time
+
+        friday = utc(2026, 3, 27, 12)
+        assert next_local_time(friday, PARIS, time(10), frozenset({2})) == utc(2026, 3, 31, 8)
+
+
+class TestDurations:
+    """Durations read as 2d in config files and survive pydantic's JSON round trip."""
+
+    def test_round_trip(self) -> None:
+        """A cap of 7d serialises to ISO 8601 and reads back equal."""
+        cap = FrequencyCap.model_validate({"window": "7d"})
+        assert FrequencyCap.model_validate_json(cap.model_dump_json()) == cap
+
+    @pytest.mark.parametrize("bad", ["7 days", "a week", "7x"])
+    def test_unreadable_duration_named(self, bad: str) -> None:
+        """Anything else is refused with the accepted forms."""
+        with pytest.raises(ValidationError, match="like 90s, 15m, 6h, 2d or 1w"):
+            FrequencyCap.model_validate({"window": bad})

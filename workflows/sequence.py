@@ -1,0 +1,247 @@
+"""``SequenceWorkflow``: runs one enrolment of a lead in one version of a sequence.
+
+It looks the sequence class up by (name, version), so a lead stays on the version it
+started with; runs its ``steps`` as a task; ends it at once when a goal event arrives; sends
+marketing email inside the lead's send window and frequency cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import time, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from nurture.emails import PERMANENT_FAILURE, EmailKind, SendEmailInput, SendEmailResult
+    from nurture.journey import EmailRecord
+    from nurture.models import LeadEvent
+    from nurture.schedule import lead_zone, next_allowed_by_cap, next_local_time, next_send_slot
+    from nurture.sequencing import (
+        LeadSnapshot,
+        SendingPolicy,
+        SequenceInput,
+        SequenceOutcome,
+        SequenceStatus,
+        assign_variant,
+        sequence_step_key,
+    )
+
+from workflows.policies import SEND_RETRY
+from workflows.sequences import REGISTRY, SequenceExit
+from workflows.sequences.base import EventMatch
+
+__all__ = ["SequenceWorkflow"]
+
+_LEAD_FIELDS = ("first_name", "last_name", "full_name", "company", "job_title")
+
+
+@workflow.defn
+class SequenceWorkflow:
+    """One lead in one version of one sequence."""
+
+    @workflow.init
+    def __init__(self, input: SequenceInput) -> None:
+        self._input = input
+        self.lead: LeadSnapshot = input.lead
+        self._events: list[LeadEvent] = []
+        self._goal_event: LeadEvent | None = None
+        self._occurrences: Counter[str] = Counter()
+        self._variants: dict[str, str | None] = {}
+        self._step = "starting"
+        self._next_touch = None
+        self._policy: SendingPolicy | None = None
+        self.emails: list[EmailRecord] = []
+
+    @workflow.run
+    async def run(self, input: SequenceInput) -> SequenceOutcome:
+        cls = REGISTRY[(input.name, input.version)]
+        self._policy = await workflow.execute_local_activity(
+            "load_sending_policy",
+            start_to_close_timeout=timedelta(seconds=10),
+            result_type=SendingPolicy,
+        )
+        steps = asyncio.create_task(cls(self).steps())
+        await workflow.wait_condition(lambda: steps.done() or self._goal_event is not None)
+        result, detail = "completed", None
+        if not steps.done():
+            steps.cancel()
+            result, detail = "goal", f"goal event {self._goal_event.type}"  # type: ignore[union-attr]
+        try:
+            await steps
+        except asyncio.CancelledError:
+            pass
+        except SequenceExit as exit_:
+            result, detail = "exited", str(exit_)
+        self._set_step(f"ended: {result}", None)
+        return SequenceOutcome(
+            name=input.name,
+            version=input.version,
+            result=result,
+            detail=detail,
+            ended_at=workflow.now(),
+        )
+
+    @workflow.signal
+    def event_received(self, event: LeadEvent) -> None:
+        """A behavioural event of the lead, forwarded by its LeadWorkflow."""
+        if any(e.id == event.id for e in self._events):
+            return
+        self._events.append(event)
+        goal = REGISTRY[(self._input.name, self._input.version)].goal
+        goals = (goal,) if isinstance(goal, str) else goal or ()
+        if event.type in goals and self._goal_event is None:
+            self._goal_event = event
+
+    @workflow.signal
+    def lead_updated(self, lead: LeadSnapshot) -> None:
+        """The lead changed (score, stage, profile, recent sends)."""
+        self.lead = lead
+
+    @workflow.query
+    def get_status(self) -> SequenceStatus:
+        """Which step the lead is on, and when the next thing happens."""
+        return SequenceStatus(
+            name=self._input.name,
+            version=self._input.version,
+            step=self._step,
+            next_touch_at=self._next_touch,
+            variant=self._variants,
+            emails=tuple(self.emails),
+        )
+
+    # --- the primitives sequences use -----------------------------------------------
+
+    async def send(self, template: str, kind: EmailKind, skip_if_capped: bool) -> bool:
+        self._occurrences[template] += 1
+        key = sequence_step_key(
+            self.lead.lead_id, self._input, template, self._occurrences[template]
+        )
+        if kind is EmailKind.MARKETING and not await self._wait_for_slot(template, skip_if_capped):
+            self._record(key, template, kind, "skipped", "frequency cap reached")
+            return False
+        self._set_step(f"sending {template}", None)
+        try:
+            result = await workflow.execute_activity(
+                "send_email",
+                self._send_input(key, template, kind),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=SEND_RETRY,
+                result_type=SendEmailResult,
+                summary=f"{template} ({kind})",
+            )
+        except ActivityError as err:
+            if not isinstance(err.cause, ApplicationError):
+                raise
+            bounced = err.cause.type == PERMANENT_FAILURE
+            self._record(key, template, kind, "bounced" if bounced else "failed", err.cause.message)
+            raise SequenceExit(f"{template} could not be delivered: {err.cause.message}") from err
+        if kind is EmailKind.MARKETING:
+            sent = (*self.lead.marketing_sent_at, result.sent_at)
+            self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
+        self._record(key, template, kind, "sent", None, result.message_id)
+        return True
+
+    async def sleep(self, duration: timedelta, label: str) -> None:
+        self._set_step(label, workflow.now() + duration)
+        await workflow.sleep(duration)
+
+    async def sleep_until_local(
+        self, at: time, weekdays: frozenset[int] | None, label: str
+    ) -> None:
+        assert self._policy is not None
+        zone = lead_zone(self.lead.timezone, self.lead.country, self._policy.window)
+        target = next_local_time(workflow.now(), zone, at, weekdays)
+        await self.sleep(target - workflow.now(), label)
+
+    async def wait_for(self, match: EventMatch, within: timedelta) -> LeadEvent | None:
+        start = len(self._events)
+        label = match if isinstance(match, str) else "a matching event"
+        self._set_step(f"waiting up to {within} for {label}", workflow.now() + within)
+        found: list[LeadEvent] = []
+
+        def arrived() -> bool:
+            found[:] = [e for e in self._events[start:] if _matches(match, e)][:1]
+            return bool(found)
+
+        try:
+            await workflow.wait_condition(arrived, timeout=within)
+        except TimeoutError:
+            return None
+        return found[0]
+
+    def split(self, experiment: str, variants: dict[str, int], holdout: float) -> str | None:
+        variant = assign_variant(self.lead.lead_id, experiment, variants, holdout)
+        self._variants[experiment] = variant
+        return variant
+
+    def seen(self, match: EventMatch) -> bool:
+        return any(_matches(match, e) for e in self._events)
+
+    # --- internals --------------------------------------------------------------------
+
+    async def _wait_for_slot(self, template: str, skip_if_capped: bool) -> bool:
+        """Sleep until the window and the cap allow a marketing send; False if skipped."""
+        assert self._policy is not None
+        zone = lead_zone(self.lead.timezone, self.lead.country, self._policy.window)
+        while True:
+            now = workflow.now()
+            allowed = next_allowed_by_cap(self.lead.marketing_sent_at, now, self._policy.cap)
+            if allowed > now and skip_if_capped:
+                return False
+            slot = next_send_slot(allowed, zone, self._policy.window)
+            if slot <= now:
+                return True
+            reason = "frequency cap" if allowed > now else "send window"
+            await self.sleep(slot - now, f"{template}: waiting for the {reason}")
+
+    def _send_input(self, key: str, template: str, kind: EmailKind) -> SendEmailInput:
+        lead = {name: self.lead.attributes.get(name) for name in _LEAD_FIELDS}
+        return SendEmailInput(
+            key=key,
+            lead_id=self.lead.lead_id,
+            to_email=self.lead.email,
+            to_name=self.lead.full_name,
+            locale=self.lead.locale,
+            template=template,
+            kind=kind,
+            context={"lead": lead, "variant": self._variants},
+        )
+
+    def _record(
+        self,
+        key: str,
+        template: str,
+        kind: EmailKind,
+        status: str,
+        detail: str | None,
+        message_id: str | None = None,
+    ) -> None:
+        self.emails.append(
+            EmailRecord.model_validate(
+                {
+                    "key": key,
+                    "template": template,
+                    "kind": kind,
+                    "status": status,
+                    "at": workflow.now(),
+                    "detail": detail,
+                    "message_id": message_id,
+                }
+            )
+        )
+
+    def _set_step(self, step: str, next_touch: object) -> None:
+        self._step = step
+        self._next_touch = next_touch
+        when = f" · next touch {next_touch:%Y-%m-%d %H:%M} UTC" if next_touch else ""
+        workflow.set_current_details(
+            f"**Sequence:** {self._input.name} v{self._input.version} "
+            f"(entry {self._input.enrolment}) · **Step:** {step}{when}"
+        )
+
+
+def _matches(match: EventMatch, event: LeadEvent) -> bool:
+    return event.type == match if isinstance(match, str) else bool(match(event))
