@@ -41,7 +41,7 @@ async def main() -> None:
         client,
         task_queue=settings.temporal.task_queue,
         workflows=[LeadWorkflow, SequenceWorkflow],
-        activities=[emails.send_email, config.load_scoring_model, config.load_sending_policy],
+        activities=[emails.send_email, *config.activities()],
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

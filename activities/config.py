@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from nurture.config import load_project_config
+from nurture.enrolment import EnrolmentRule
 from nurture.errors import ConfigError
 from nurture.scoring import ScoringModel, load_scoring_model
 from nurture.sequencing import SendingPolicy
@@ -23,6 +26,10 @@ class ConfigActivities:
         self._scoring_file = scoring_file
         self._project_file = project_file
         self._cached: tuple[float, ScoringModel] | None = None
+
+    def activities(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every activity of this class, for ``Worker(activities=...)``."""
+        return [self.load_scoring_model, self.load_sending_policy, self.load_enrolment_rules]
 
     @activity.defn(name="load_scoring_model")
     async def load_scoring_model(self) -> ScoringModel:
@@ -40,5 +47,13 @@ class ConfigActivities:
         """The send window and frequency cap from the project configuration."""
         try:
             return load_project_config(self._project_file).sending
+        except (ConfigError, OSError) as exc:
+            raise ApplicationError(str(exc), type="ConfigError") from exc
+
+    @activity.defn(name="load_enrolment_rules")
+    async def load_enrolment_rules(self) -> list[EnrolmentRule]:
+        """The enrolment rules from the project configuration."""
+        try:
+            return list(load_project_config(self._project_file).enrolment)
         except (ConfigError, OSError) as exc:
             raise ApplicationError(str(exc), type="ConfigError") from exc

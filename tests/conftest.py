@@ -78,7 +78,7 @@ class Harness:
             client,
             task_queue=self.task_queue,
             workflows=[LeadWorkflow, SequenceWorkflow],
-            activities=[emails.send_email, config.load_scoring_model, config.load_sending_policy],
+            activities=[emails.send_email, *config.activities()],
         )
 
     async def now(self) -> datetime:
@@ -115,3 +115,25 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
                     await time_env.client.get_workflow_handle(workflow_id).terminate()
 
     return make
+
+
+ALWAYS_OPEN = """
+[sending.window]
+days = [1, 2, 3, 4, 5, 6, 7]
+start = "00:00"
+end = "23:59:59.999999"
+[sending.cap]
+max_emails = 3
+window = "7d"
+"""
+
+
+@pytest.fixture
+def always_open(tmp_path: Path) -> Path:
+    """The shipped project config with a window that never closes, for exact timings."""
+    text = PROJECT_FILE.read_text()
+    head, _, tail = text.partition("[sending.window]")
+    forms = tail[tail.index("# One table per form") :]
+    path = tmp_path / "nurture.toml"
+    path.write_text(head + ALWAYS_OPEN + forms)
+    return path

@@ -23,12 +23,15 @@ with workflow.unsafe.imports_passed_through():
 
     from nurture import journey, search_attributes
     from nurture.emails import PERMANENT_FAILURE, SendEmailResult
+    from nurture.enrolment import EnrolmentRule
     from nurture.journey import EmailRecord, PlannedEmail
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.scoring import ScoringModel
+    from nurture.sequencing import SequenceOutcome
     from nurture.views import LeadView, lead_view, summary_markdown
 
+from workflows.enrolments import SequenceManager
 from workflows.policies import SEND_RETRY
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
@@ -46,6 +49,7 @@ class LeadWorkflow:
         self._model: ScoringModel | None = None
         self._applied_this_run = 0
         self._published: dict[str, Any] = {}
+        self._sequences: SequenceManager | None = None
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
@@ -54,11 +58,19 @@ class LeadWorkflow:
             start_to_close_timeout=timedelta(seconds=10),
             result_type=ScoringModel,
         )
+        if workflow.patched("sequences"):
+            rules = await workflow.execute_local_activity(
+                "load_enrolment_rules",
+                start_to_close_timeout=timedelta(seconds=10),
+                result_type=list[EnrolmentRule],
+            )
+            self._sequences = SequenceManager(tuple(rules))
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
         while True:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
+            await self._manage_sequences()
             # Publish before sending too: a relay that is down for hours must not hide the
             # lead's new stage and score from admins. Patched: v1 leads published after only.
             if workflow.patched("publish-before-send"):
@@ -87,6 +99,16 @@ class LeadWorkflow:
         """A behavioural event happened (page view, click, download...)."""
         self._enqueue(Inbound(event=event))
 
+    @workflow.signal
+    def sequence_email(self, record: EmailRecord) -> None:
+        """A sequence of this lead sent (or failed to send) an email."""
+        self._enqueue(Inbound(sequence_email=record))
+
+    @workflow.signal
+    def sequence_ended(self, outcome: SequenceOutcome) -> None:
+        """A sequence of this lead finished, reached its goal or exited."""
+        self._enqueue(Inbound(sequence_ended=outcome))
+
     @workflow.query
     def get_state(self) -> LeadView | None:
         """The lead as the API shows it; ``None`` until the first form is applied."""
@@ -106,11 +128,28 @@ class LeadWorkflow:
             if self._state.has_seen(item.id):
                 continue
             now = workflow.now()
+            event = item.form.as_event() if item.form else item.event
             if item.form:
                 self._state = journey.apply_submission(self._state, item.form, self._model, now)
             elif item.event:
                 self._state = journey.apply_event(self._state, item.event, self._model, now)
+            elif item.sequence_email:
+                self._state = journey.record_email(self._state, item.sequence_email)
+            elif item.sequence_ended:
+                end = item.sequence_ended
+                self._state = journey.end_enrolment(
+                    self._state, end.workflow_id, end.result, end.detail, end.ended_at
+                )
+            if self._sequences is not None and event is not None:
+                self._sequences.forward(event)
             self._applied_this_run += 1
+
+    async def _manage_sequences(self) -> None:
+        view = self.get_state()
+        if self._sequences is None or view is None or self._state.lead is None:  # type: ignore[union-attr]
+            return
+        assert self._state is not None
+        self._state = await self._sequences.manage(self._state, view)
 
     async def _send_due_emails(self) -> None:
         assert self._state is not None

@@ -76,13 +76,16 @@ class SequenceWorkflow:
         except SequenceExit as exit_:
             result, detail = "exited", str(exit_)
         self._set_step(f"ended: {result}", None)
-        return SequenceOutcome(
+        outcome = SequenceOutcome(
+            workflow_id=workflow.info().workflow_id,
             name=input.name,
             version=input.version,
             result=result,
             detail=detail,
             ended_at=workflow.now(),
         )
+        await self._tell_lead("sequence_ended", outcome)
+        return outcome
 
     @workflow.signal
     def event_received(self, event: LeadEvent) -> None:
@@ -120,7 +123,7 @@ class SequenceWorkflow:
             self.lead.lead_id, self._input, template, self._occurrences[template]
         )
         if kind is EmailKind.MARKETING and not await self._wait_for_slot(template, skip_if_capped):
-            self._record(key, template, kind, "skipped", "frequency cap reached")
+            await self._record(key, template, kind, "skipped", "frequency cap reached")
             return False
         self._set_step(f"sending {template}", None)
         try:
@@ -136,12 +139,13 @@ class SequenceWorkflow:
             if not isinstance(err.cause, ApplicationError):
                 raise
             bounced = err.cause.type == PERMANENT_FAILURE
-            self._record(key, template, kind, "bounced" if bounced else "failed", err.cause.message)
+            status = "bounced" if bounced else "failed"
+            await self._record(key, template, kind, status, err.cause.message)
             raise SequenceExit(f"{template} could not be delivered: {err.cause.message}") from err
         if kind is EmailKind.MARKETING:
             sent = (*self.lead.marketing_sent_at, result.sent_at)
             self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
-        self._record(key, template, kind, "sent", None, result.message_id)
+        await self._record(key, template, kind, "sent", None, result.message_id)
         return True
 
     async def sleep(self, duration: timedelta, label: str) -> None:
@@ -210,7 +214,7 @@ class SequenceWorkflow:
             context={"lead": lead, "variant": self._variants},
         )
 
-    def _record(
+    async def _record(
         self,
         key: str,
         template: str,
@@ -219,19 +223,25 @@ class SequenceWorkflow:
         detail: str | None,
         message_id: str | None = None,
     ) -> None:
-        self.emails.append(
-            EmailRecord.model_validate(
-                {
-                    "key": key,
-                    "template": template,
-                    "kind": kind,
-                    "status": status,
-                    "at": workflow.now(),
-                    "detail": detail,
-                    "message_id": message_id,
-                }
-            )
+        record = EmailRecord.model_validate(
+            {
+                "key": key,
+                "template": template,
+                "kind": kind,
+                "status": status,
+                "at": workflow.now(),
+                "detail": detail,
+                "message_id": message_id,
+            }
         )
+        self.emails.append(record)
+        await self._tell_lead("sequence_email", record)
+
+    async def _tell_lead(self, signal: str, payload: object) -> None:
+        """Report to the LeadWorkflow that started this sequence (none in standalone runs)."""
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, payload)
 
     def _set_step(self, step: str, next_touch: object) -> None:
         self._step = step

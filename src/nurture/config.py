@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nurture.enrolment import EnrolmentRule
 from nurture.models import (
     AcquisitionSource,
     ContentLink,
@@ -72,6 +73,8 @@ class ProjectConfig(BaseModel):
     brand: Brand
     defaults: Defaults = Defaults()
     sending: SendingPolicy = SendingPolicy()
+    enrolment: tuple[EnrolmentRule, ...] = ()
+    """Which sequence a lead enters and when (``[[enrolment]]`` tables)."""
     forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import EmailKind, SendEmailInput, idempotency_key
+from nurture.enrolment import Enrolment
 from nurture.lifecycle import Condition, Stage, check_transition, qualify
 from nurture.models import FormSubmitted, Lead, LeadEvent
 from nurture.scoring import (
@@ -34,10 +35,12 @@ __all__ = [
     "apply_silence",
     "apply_submission",
     "due_emails",
+    "end_enrolment",
     "next_deadline",
     "next_silence_check",
     "record_email",
     "send_input",
+    "start_enrolment",
     "start_state",
     "why_not_send",
 ]
@@ -105,6 +108,11 @@ class LeadState(BaseModel):
     planned: tuple[PlannedEmail, ...] = ()
     emails: tuple[EmailRecord, ...] = ()
     seen_events: tuple[str, ...] = ()
+    enrolments: tuple[Enrolment, ...] = ()
+
+    def active_enrolment(self) -> Enrolment | None:
+        """The sequence the lead is in now, if any."""
+        return next((e for e in reversed(self.enrolments) if e.ended_at is None), None)
 
     def has_seen(self, event_id: str) -> bool:
         """True when an event with this id was already applied."""
@@ -220,7 +228,12 @@ def send_input(state: LeadState, email: PlannedEmail) -> SendEmailInput:
 
 
 def record_email(state: LeadState, record: EmailRecord) -> LeadState:
-    """Note what became of a planned email; a bounce marks the address bounced."""
+    """Note what became of a planned email; a bounce marks the address bounced.
+
+    A report already noted (same key, same status) changes nothing.
+    """
+    if any(r.key == record.key and r.status == record.status for r in state.emails):
+        return state
     planned = tuple(p for p in state.planned if p.key != record.key)
     state = state.model_copy(update={"planned": planned, "emails": (*state.emails, record)})
     if record.status != "bounced" or Condition.BOUNCED in state.conditions:
@@ -238,6 +251,24 @@ def record_email(state: LeadState, record: EmailRecord) -> LeadState:
             "transitions": (*state.transitions, change),
         }
     )
+
+
+def start_enrolment(state: LeadState, enrolment: Enrolment) -> LeadState:
+    """Note that the lead entered a sequence."""
+    return state.model_copy(update={"enrolments": (*state.enrolments, enrolment)})
+
+
+def end_enrolment(
+    state: LeadState, workflow_id: str, result: str, detail: str | None, at: datetime
+) -> LeadState:
+    """Note how an enrolment ended; an unknown or already ended one changes nothing."""
+    enrolments = tuple(
+        e.model_copy(update={"ended_at": at, "result": result, "detail": detail})
+        if e.workflow_id == workflow_id and e.ended_at is None
+        else e
+        for e in state.enrolments
+    )
+    return state.model_copy(update={"enrolments": enrolments})
 
 
 def _apply_score(

@@ -8,23 +8,34 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nurture.journey import LeadState
+from nurture.journey import EmailRecord, LeadState
 from nurture.models import FormSubmitted, LeadEvent
+from nurture.sequencing import SequenceOutcome
 
 __all__ = ["Inbound", "LeadWorkflowInput"]
 
 
 class Inbound(BaseModel):
-    """A signal waiting to be applied: exactly one of the two fields is set."""
+    """A signal waiting to be applied: exactly one field is set.
+
+    Signal handlers only queue these; the workflow loop applies them, so a signal arriving
+    while the loop awaits something can never be overwritten by the loop's own update.
+    """
 
     form: FormSubmitted | None = None
     event: LeadEvent | None = None
+    sequence_email: EmailRecord | None = None
+    sequence_ended: SequenceOutcome | None = None
 
     @property
     def id(self) -> str:
         """The deduplication id."""
         if self.form:
             return f"form:{self.form.submission_id}"
+        if self.sequence_email:
+            return f"seq-email:{self.sequence_email.key}:{self.sequence_email.status}"
+        if self.sequence_ended:
+            return f"seq-end:{self.sequence_ended.workflow_id}"
         assert self.event is not None
         return self.event.id
 

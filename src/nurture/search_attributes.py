@@ -21,6 +21,8 @@ __all__ = [
     "MAIL_STATUS",
     "NEXT_TOUCH",
     "SCORE",
+    "SEQUENCE",
+    "SEQUENCE_VERSION",
     "SOURCE",
     "STAGE",
     "TEMPERATURE",
@@ -37,6 +39,10 @@ MAIL_STATUS = SearchAttributeKey.for_keyword("NurtureMailStatus")
 SCORE = SearchAttributeKey.for_int("NurtureScore")
 LAST_ACTIVITY = SearchAttributeKey.for_datetime("NurtureLastActivity")
 NEXT_TOUCH = SearchAttributeKey.for_datetime("NurtureNextTouch")
+SEQUENCE = SearchAttributeKey.for_keyword("NurtureSequence")
+"""On a lead: its active sequence. On a sequence workflow: which sequence it runs."""
+SEQUENCE_VERSION = SearchAttributeKey.for_int("NurtureSequenceVersion")
+"""On a sequence workflow: the version it runs (leads stay on the version they started)."""
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     STAGE,
@@ -48,6 +54,8 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     SCORE,
     LAST_ACTIVITY,
     NEXT_TOUCH,
+    SEQUENCE,
+    SEQUENCE_VERSION,
 )
 
 
@@ -63,6 +71,7 @@ def for_view(view: LeadView) -> dict[str, Any]:
         SCORE.name: view.score,
         LAST_ACTIVITY.name: view.last_activity_at,
         NEXT_TOUCH.name: view.next_touch_at,
+        SEQUENCE.name: view.sequence.sequence if view.sequence else None,
     }
 
 

@@ -94,6 +94,7 @@ class SequenceOutcome(BaseModel):
 
     model_config = _FROZEN
 
+    workflow_id: str
     name: str
     version: int
     result: Literal["completed", "goal", "exited"]

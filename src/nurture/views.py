@@ -7,11 +7,17 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from nurture.emails import EmailKind
+from nurture.enrolment import Enrolment
 from nurture.journey import EmailRecord, LeadState, PlannedEmail, Transition, next_deadline
 from nurture.lifecycle import Condition, Stage
 from nurture.scoring import Grade, Heat, ScoreLine, ScoringModel, grade_for, temperature_for
+from nurture.sequencing import LeadSnapshot
 
-__all__ = ["LeadView", "lead_view", "summary_markdown"]
+__all__ = ["LeadView", "lead_snapshot", "lead_view", "summary_markdown"]
+
+_RECENT_SENDS = 50
+"""Marketing sends a sequence is told about, for its frequency cap."""
 
 
 class LeadView(BaseModel):
@@ -38,6 +44,9 @@ class LeadView(BaseModel):
     transitions: tuple[Transition, ...]
     emails: tuple[EmailRecord, ...]
     planned: tuple[PlannedEmail, ...]
+    sequence: Enrolment | None = None
+    """The sequence the lead is in now."""
+    enrolments: tuple[Enrolment, ...] = ()
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
@@ -63,6 +72,36 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         transitions=state.transitions,
         emails=state.emails,
         planned=state.planned,
+        sequence=state.active_enrolment(),
+        enrolments=state.enrolments,
+    )
+
+
+def lead_snapshot(state: LeadState, view: LeadView) -> LeadSnapshot:
+    """The lead as its sequence sees it."""
+    lead = state.lead
+    if lead is None:
+        raise ValueError(f"lead {state.lead_id} has no profile yet")
+    marketing = tuple(
+        e.at for e in state.emails if e.kind is EmailKind.MARKETING and e.status == "sent"
+    )[-_RECENT_SENDS:]
+    return LeadSnapshot(
+        lead_id=state.lead_id,
+        email=lead.email,
+        full_name=lead.full_name,
+        locale=state.locale,
+        timezone=lead.timezone,
+        country=lead.country,
+        stage=view.stage.value,
+        score=view.score,
+        grade=view.grade.value,
+        buying_stage=view.buying_stage,
+        source=view.source,
+        attributes={
+            **lead.model_dump(mode="json", exclude={"utm", "consent", "email"}),
+            "full_name": lead.full_name,
+        },
+        marketing_sent_at=marketing,
     )
 
 
@@ -82,6 +121,13 @@ def summary_markdown(view: LeadView) -> str:
         "| --- | ---: | ---: |",
         *(f"| {ln.label} | {ln.points:+d} | {ln.hits} |" for ln in view.explanation),
     ]
+    if view.sequence:
+        s = view.sequence
+        lines += [
+            "",
+            f"**Sequence:** {s.sequence} v{s.version} (entry {s.number}) "
+            f"since {_when(s.started_at)}",
+        ]
     if view.emails:
         lines += ["", "**Emails:** " + ", ".join(f"{e.template} ({e.status})" for e in view.emails)]
     if view.planned:

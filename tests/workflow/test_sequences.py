@@ -6,37 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.models import LeadEvent
 from nurture.sequencing import LeadSnapshot, SequenceInput, SequenceStatus
 from tests.conftest import Harness
-from tests.helpers import PROJECT_FILE
 from tests.waiting import eventually
 from workflows import SequenceWorkflow
-
-ALWAYS_OPEN = """
-[sending.window]
-days = [1, 2, 3, 4, 5, 6, 7]
-start = "00:00"
-end = "23:59:59.999999"
-[sending.cap]
-max_emails = 3
-window = "7d"
-"""
-
-
-@pytest.fixture
-def always_open(tmp_path: Path) -> Path:
-    """The shipped project config with a window that never closes, for exact timings."""
-    text = PROJECT_FILE.read_text()
-    head, _, tail = text.partition("[sending.window]")
-    forms = tail[tail.index("# One table per form") :]
-    path = tmp_path / "nurture.toml"
-    path.write_text(head + ALWAYS_OPEN + forms)
-    return path
 
 
 def snapshot(lead_id: str, **changes: object) -> LeadSnapshot:

@@ -1,0 +1,69 @@
+"""A lead enters, feeds and leaves its sequences: LeadWorkflow with SequenceWorkflow children."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from nurture.views import LeadView
+from tests.conftest import Harness
+from tests.helpers import event, submission
+from tests.waiting import view_when
+
+
+async def reach_evaluation(h: Harness, lead_id: str) -> datetime:
+    """Form (8 points of discovery) then six product-page visits: evaluation at 20."""
+    now = await h.now()
+    await h.gateway.submit_form(lead_id, submission(at=now))
+    for _ in range(6):
+        await h.gateway.record_event(lead_id, event("page_viewed", at=now, section="product"))
+    return now
+
+
+def sent(view: LeadView) -> list[str]:
+    return [e.template for e in view.emails if e.status == "sent"]
+
+
+class TestEnrolment:
+    """Reaching the evaluation buying stage enters the evaluation sequence."""
+
+    async def test_enters_and_reports_back(self, harness, always_open: Path) -> None:
+        """The child starts, its first email shows in the lead's emails and summary."""
+        async with harness(project_file=always_open) as h:
+            await reach_evaluation(h, "lead-seq-1")
+            view = await view_when(h, "lead-seq-1", lambda v: "buying_guide" in sent(v))
+            assert view.buying_stage == "evaluation"
+            assert view.sequence is not None
+            assert (view.sequence.sequence, view.sequence.version) == ("evaluation", 1)
+            assert view.sequence.workflow_id == "lead-lead-seq-1/seq-evaluation-1"
+            h.started.append(view.sequence.workflow_id)
+            assert h.templates() == ["thank_you", "buying_guide"]
+
+    async def test_goal_event_on_the_lead_ends_the_sequence(
+        self, harness, always_open: Path
+    ) -> None:
+        """A demo request sent to the lead is forwarded; the sequence ends with its goal."""
+        async with harness(project_file=always_open) as h:
+            now = await reach_evaluation(h, "lead-seq-2")
+            view = await view_when(h, "lead-seq-2", lambda v: "buying_guide" in sent(v))
+            h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
+            await h.gateway.record_event("lead-seq-2", event("demo_requested", at=now))
+            view = await view_when(h, "lead-seq-2", lambda v: v.sequence is None)
+            (ended,) = view.enrolments
+            assert ended.result == "goal" and ended.ended_at is not None
+
+    async def test_hand_off_to_sales_stops_the_sequence(self, harness, always_open: Path) -> None:
+        """Scoring past the SQL threshold cancels the running sequence at once."""
+        async with harness(project_file=always_open) as h:
+            now = await reach_evaluation(h, "lead-seq-3")
+            view = await view_when(h, "lead-seq-3", lambda v: "buying_guide" in sent(v))
+            h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
+            for kind in ("support_contacted",) * 6:
+                await h.gateway.record_event("lead-seq-3", event(kind, at=now))
+            view = await view_when(
+                h, "lead-seq-3", lambda v: v.stage == "sql" and v.sequence is None
+            )
+            (ended,) = view.enrolments
+            assert ended.result == "stopped" and "stage 'sql'" in (ended.detail or "")
+            child = h.client.get_workflow_handle(ended.workflow_id)
+            assert (await child.describe()).status.name == "CANCELED"  # type: ignore[union-attr]

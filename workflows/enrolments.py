@@ -1,0 +1,123 @@
+"""How a LeadWorkflow runs its sequences: start, feed, stop. Used by ``LeadWorkflow`` only.
+
+Sequences are child workflows started with ``ParentClosePolicy.ABANDON`` and always reached
+through external handles by workflow id, so the link survives the lead's continue-as-new:
+the lead forwards events and snapshots, the sequence reports emails and its end by signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import FailureError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from nurture import journey, search_attributes
+    from nurture.enrolment import Enrolment, EnrolmentRule, LeadFacts, choose_enrolment, must_stop
+    from nurture.journey import LeadState
+    from nurture.models import LeadEvent
+    from nurture.sequencing import LeadSnapshot, SequenceInput, sequence_workflow_id
+    from nurture.views import LeadView, lead_snapshot
+
+from workflows.sequence import SequenceWorkflow
+from workflows.sequences import latest
+
+__all__ = ["SequenceManager"]
+
+
+class SequenceManager:
+    """Starts, feeds and stops one lead's sequences according to the enrolment rules."""
+
+    def __init__(self, rules: tuple[EnrolmentRule, ...]) -> None:
+        self._rules = rules
+        self._to_forward: list[LeadEvent] = []
+        self._last_snapshot: LeadSnapshot | None = None
+
+    def forward(self, event: LeadEvent) -> None:
+        """Queue an event for the active sequence (sent at the next :meth:`manage`)."""
+        self._to_forward.append(event)
+
+    async def manage(self, state: LeadState, view: LeadView) -> LeadState:
+        """Feed or stop the active sequence, then enter a new one if a rule says so."""
+        facts = LeadFacts(
+            stage=state.stage,
+            conditions=state.conditions,
+            buying_stage=view.buying_stage,
+            source=view.source,
+            forms=state.forms,
+        )
+        active = state.active_enrolment()
+        if active is not None:
+            reason = must_stop(facts)
+            if reason:
+                return await self._stop(state, active, reason)
+            await self._feed(active, lead_snapshot(state, view))
+        self._to_forward.clear()
+        rule = choose_enrolment(self._rules, facts, state.enrolments, active, workflow.now())
+        if rule is None:
+            return state
+        if active is not None:
+            state = await self._stop(state, active, f"replaced by {rule.sequence}")
+        return await self._start(state, view, rule)
+
+    async def _feed(self, active: Enrolment, snapshot: LeadSnapshot) -> None:
+        handle = workflow.get_external_workflow_handle(active.workflow_id)
+        # A sequence that just finished cannot take signals; its end signal is on its way.
+        with contextlib.suppress(FailureError):
+            for event in self._to_forward:
+                await handle.signal(SequenceWorkflow.event_received, event)
+            if snapshot != self._last_snapshot:
+                await handle.signal(SequenceWorkflow.lead_updated, snapshot)
+                self._last_snapshot = snapshot
+
+    async def _stop(self, state: LeadState, active: Enrolment, reason: str) -> LeadState:
+        # The sequence may have ended on its own meanwhile; its end signal is on its way.
+        with contextlib.suppress(FailureError):
+            await workflow.get_external_workflow_handle(active.workflow_id).cancel()
+        self._to_forward.clear()
+        return journey.end_enrolment(state, active.workflow_id, "stopped", reason, workflow.now())
+
+    async def _start(self, state: LeadState, view: LeadView, rule: EnrolmentRule) -> LeadState:
+        try:
+            cls = latest(rule.sequence)
+        except KeyError as exc:
+            workflow.logger.warning("enrolment rule names no sequence: %s", exc)
+            return state
+        number = 1 + sum(e.sequence == rule.sequence for e in state.enrolments)
+        workflow_id = sequence_workflow_id(state.lead_id, rule.sequence, number)
+        snapshot = lead_snapshot(state, view)
+        child = await workflow.start_child_workflow(
+            SequenceWorkflow.run,
+            SequenceInput(name=cls.name, version=cls.version, enrolment=number, lead=snapshot),
+            id=workflow_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(search_attributes.SEQUENCE, cls.name),
+                    SearchAttributePair(search_attributes.SEQUENCE_VERSION, cls.version),
+                ]
+            ),
+            static_summary=f"{cls.name} v{cls.version} for lead {state.lead_id}",
+        )
+        # The sequence reports its end by signal (which survives our continue-as-new), so the
+        # handle's own result, a cancellation error when we stop it, is consumed here.
+        child.add_done_callback(_consume)
+        self._last_snapshot = snapshot
+        enrolment = Enrolment(
+            sequence=cls.name,
+            version=cls.version,
+            number=number,
+            priority=rule.priority,
+            workflow_id=workflow_id,
+            started_at=workflow.now(),
+        )
+        return journey.start_enrolment(state, enrolment)
+
+
+def _consume(child: asyncio.Future[object]) -> None:
+    if not child.cancelled():
+        child.exception()
