@@ -128,12 +128,17 @@ window = "7d"
 """
 
 
-@pytest.fixture
-def always_open(tmp_path: Path) -> Path:
-    """The shipped project config with a window that never closes, for exact timings."""
+def write_always_open_config(folder: Path) -> Path:
+    """The shipped project config with a send window that never closes, for exact timings."""
     text = PROJECT_FILE.read_text()
     head, _, tail = text.partition("[sending.window]")
     forms = tail[tail.index("# One table per form") :]
-    path = tmp_path / "nurture.toml"
+    path = folder / "nurture.toml"
     path.write_text(head + ALWAYS_OPEN + forms)
     return path
+
+
+@pytest.fixture
+def always_open(tmp_path: Path) -> Path:
+    """See :func:`write_always_open_config`."""
+    return write_always_open_config(tmp_path)

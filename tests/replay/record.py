@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from nurture.binaries import find_binary
 from nurture.identity import workflow_id_for
 from nurture.temporal import register_search_attributes
-from tests.conftest import Harness
+from tests.conftest import Harness, write_always_open_config
 from tests.helpers import event, submission
 from tests.waiting import sent, view_when
 
@@ -25,36 +26,49 @@ HERE = Path(__file__).parent
 
 
 async def record(name: str) -> list[Path]:
-    """Run one lead through thanks, events, a continue-as-new, the second conversion and a
-    silence penalty, then save the history of every run."""
+    """Run one lead through thanks, events, the evaluation sequence (and its end), a
+    continue-as-new and a silence penalty; save every lead run and the sequence's history."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(env.client, "default")
-    h = Harness(env, max_inbound_per_run=4)
-    async with h.worker:
-        now = await h.now()
-        await h.gateway.submit_form("replay", submission(at=now, delay=timedelta(days=2)))
-        await view_when(h, "replay", lambda v: sent(v, "thank_you"))
-        for kind, props in [
-            ("page_viewed", {"section": "product"}),
-            ("webinar_registered", {}),
-            ("page_viewed", {"section": "blog"}),
-        ]:
-            await h.gateway.record_event("replay", event(kind, at=now, **props))
-        await view_when(h, "replay", lambda v: any(ln.rule == "blog_visit" for ln in v.explanation))
-        await env.sleep(timedelta(days=3))
-        await view_when(h, "replay", lambda v: sent(v, "second_conversion"))
-        await env.sleep(timedelta(days=31))
-        await view_when(h, "replay", lambda v: any(ln.rule == "inactivity" for ln in v.explanation))
-        handle = env.client.get_workflow_handle(workflow_id_for("replay"))
-        paths = await _save_every_run(env, handle.id, (await handle.describe()).run_id, name)
-        await handle.terminate()
+    with tempfile.TemporaryDirectory() as folder:
+        # No continue-as-new here (v1 and v2 have it): the time-skipping server stops
+        # skipping once a child ends after the run that started it continued as new.
+        h = Harness(
+            env, max_inbound_per_run=60, project_file=write_always_open_config(Path(folder))
+        )
+        async with h.worker:
+            paths = await _drive(env, h, name)
     await env.shutdown()
     for path in paths:
         print(f"recorded {path}")
     return paths
+
+
+async def _drive(env: WorkflowEnvironment, h: Harness, name: str) -> list[Path]:
+    now = await h.now()
+    await h.gateway.submit_form("replay", submission(at=now, delay=timedelta(days=2)))
+    await view_when(h, "replay", lambda v: sent(v, "thank_you"))
+    for _ in range(6):
+        await h.gateway.record_event("replay", event("page_viewed", at=now, section="product"))
+    view = await view_when(h, "replay", lambda v: sent(v, "buying_guide"))
+    child_id = view.sequence.workflow_id  # type: ignore[union-attr]
+    await h.gateway.record_event("replay", event("webinar_registered", at=now))
+    await env.sleep(timedelta(days=4, minutes=1))
+    await view_when(h, "replay", lambda v: sent(v, "webinar_invite"))
+    await env.sleep(timedelta(days=3, minutes=1))
+    await view_when(h, "replay", lambda v: bool(v.enrolments) and v.sequence is None)
+    await env.sleep(timedelta(days=31))
+    await view_when(h, "replay", lambda v: any(ln.rule == "inactivity" for ln in v.explanation))
+    handle = env.client.get_workflow_handle(workflow_id_for("replay"))
+    paths = await _save_every_run(env, handle.id, (await handle.describe()).run_id, name)
+    child = await env.client.get_workflow_handle(child_id).fetch_history()
+    child_path = HERE / "sequence_evaluation_v1.json"
+    child_path.write_text(child.to_json())
+    await handle.terminate()
+    return [*paths, child_path]
 
 
 async def _save_every_run(
