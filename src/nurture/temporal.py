@@ -19,7 +19,12 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from nurture import search_attributes
 from nurture.settings import TemporalSettings
 
-__all__ = ["connect", "dev_server_flags", "register_search_attributes"]
+__all__ = [
+    "connect",
+    "count_sequence_runs",
+    "dev_server_flags",
+    "register_search_attributes",
+]
 
 
 def _tls(settings: TemporalSettings) -> TLSConfig | bool:
@@ -76,6 +81,21 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(search_attributes=wanted, namespace=namespace)
         )
+
+
+async def count_sequence_runs(
+    client: Client, versions: list[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """How many sequence workflows run each (name, version) now, by visibility query."""
+    counts = {}
+    for name, version in versions:
+        query = (
+            f"WorkflowType = 'SequenceWorkflow' AND ExecutionStatus = 'Running' "
+            f"AND {search_attributes.SEQUENCE.name} = '{name}' "
+            f"AND {search_attributes.SEQUENCE_VERSION.name} = {version}"
+        )
+        counts[(name, version)] = (await client.count_workflows(query)).count
+    return counts
 
 
 def _type_name(kind: SearchAttributeIndexedValueType) -> str:

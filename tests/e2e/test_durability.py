@@ -7,6 +7,9 @@ mail back (answer 451) while it kills the worker.
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -153,3 +156,50 @@ class TestWorkerCrash:
         wait_until(lambda: bool(mail_to(smtp, "barbara@e2e.example")), within=30)
         time.sleep(2)
         assert len(mail_to(smtp, "barbara@e2e.example")) == 1
+
+
+class TestSequencesOnTheDevServer:
+    """A lead that reaches evaluation runs the evaluation sequence, counted by the CLI."""
+
+    def test_enrolment_visible_and_counted(self, api: httpx.Client, stack: DevStack) -> None:
+        """Form + six product-page visits over HTTP → evaluation v1 running for that lead."""
+        headers = {"X-API-Key": "e2e-key"}
+        lead_id = post_form(
+            api,
+            "alan@e2e.example",
+            first_name="Alan",
+            job_title="Marketing director",
+            company_size="80",
+        )
+        for n in range(6):
+            response = api.post(
+                "/v1/events",
+                headers=headers,
+                json={
+                    "lead_id": lead_id,
+                    "type": "page_viewed",
+                    "event_id": f"alan-{n}",
+                    "properties": {"section": "product"},
+                },
+            )
+            assert response.status_code == 202
+        views: list[dict[str, object]] = []
+
+        def enrolled() -> bool:
+            views[:] = [api.get(f"/v1/leads/{lead_id}", headers=headers).json()]
+            return bool(views[0].get("sequence"))
+
+        wait_until(enrolled)
+        assert views[0]["buying_stage"] == "evaluation"
+        env = {**stack.env(), "TEMPORAL_ADDRESS": f"127.0.0.1:{stack.ports.temporal}"}
+        done = subprocess.run(
+            [sys.executable, "-m", "nurture.cli", "sequences", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        rows = {(r["sequence"], r["version"]): r for r in json.loads(done.stdout)}
+        assert rows[("evaluation", 1)]["running"] >= 1
+        assert rows[("evaluation", 1)]["newest"] is True
