@@ -7,7 +7,8 @@ import json
 import os
 import signal
 import sys
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,14 +43,14 @@ def dev(
     """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C."""
     ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
     stack = DevStack(home.resolve(), ports)
-    stop = _stop_requested()
+    stopped = _stop_requested()
     typer.echo("nurture dev: starting Temporal, SMTP sink, worker and API…")
     try:
         stack.start()
         _print_urls(stack)
-        while not stop.is_set() and not stack.dead():
-            stop.wait(0.3)
-        if stack.dead() and not stop.is_set():
+        while not stopped() and not stack.dead():
+            time.sleep(0.3)
+        if stack.dead() and not stopped():
             typer.echo(
                 f"nurture dev: {', '.join(stack.dead())} exited; see .nurture/logs/", err=True
             )
@@ -110,7 +111,9 @@ def sink(
 
     controller = serve_sink(folder, host, port)
     typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {folder}")
-    _stop_requested().wait()
+    stopped = _stop_requested()
+    while not stopped():
+        time.sleep(0.2)
     controller.stop()
 
 
@@ -258,12 +261,20 @@ def outbox(
         typer.echo(f"{number:>4}  {date}  {m.to}  {m.subject}")
 
 
-def _stop_requested() -> threading.Event:
-    """An event set by the first SIGINT (Ctrl-C) or SIGTERM."""
-    stop = threading.Event()
+def _stop_requested() -> Callable[[], bool]:
+    """A check that turns true at the first SIGINT (Ctrl-C) or SIGTERM.
+
+    The handler only flips a flag: a handler that took a lock (``threading.Event.set``)
+    could deadlock against the main thread interrupted while holding that same lock.
+    """
+    requested = [False]
+
+    def handler(*_: object) -> None:
+        requested[0] = True
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+        signal.signal(sig, handler)
+    return lambda: requested[0]
 
 
 def _pairs(items: list[str]) -> dict[str, str]:
