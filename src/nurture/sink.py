@@ -35,9 +35,19 @@ class MaildirHandler:
         tmp = self.folder / f".{name}.tmp"
         recipients = ", ".join(envelope.rcpt_tos)
         data = f"X-Sink-Rcpt-To: {recipients}\r\n".encode() + envelope.content
-        await asyncio.to_thread(tmp.write_bytes, data)
-        os.replace(tmp, self.folder / name)
+        try:
+            await asyncio.to_thread(self._store, tmp, data, self.folder / name)
+        except OSError as exc:
+            # A storage problem is ours, not the recipient's: answer 4xx so the sender
+            # retries, never 5xx, which would mark the lead bounced.
+            return f"451 4.3.0 the sink cannot store the message: {exc.strerror}"
         return "250 Message accepted for delivery"
+
+    @staticmethod
+    def _store(tmp: Path, data: bytes, final: Path) -> None:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, final)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,63 @@
+"""The local SMTP sink keeps every message, and never makes a lead look bounced."""
+
+from __future__ import annotations
+
+import shutil
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+
+from nurture.sink import read_outbox, serve_sink
+from nurture.testing import free_port
+
+
+def message(to: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@example.com", to, f"for {to}"
+    msg.set_content("hello")
+    return msg
+
+
+class TestSink:
+    """Messages land as .eml files; storage trouble is answered 4xx."""
+
+    async def test_keeps_and_lists(self, tmp_path: Path) -> None:
+        """Two messages are listed oldest first with their subjects."""
+        port = free_port()
+        controller = serve_sink(tmp_path / "outbox", "127.0.0.1", port)
+        try:
+            for to in ("one@example.com", "two@example.com"):
+                await aiosmtplib.send(message(to), hostname="127.0.0.1", port=port)
+        finally:
+            controller.stop()
+        assert [m.subject for m in read_outbox(tmp_path / "outbox")] == [
+            "for one@example.com",
+            "for two@example.com",
+        ]
+
+    async def test_folder_removed_meanwhile(self, tmp_path: Path) -> None:
+        """If the outbox folder disappears, it is made again: nothing is refused."""
+        port = free_port()
+        controller = serve_sink(tmp_path / "outbox", "127.0.0.1", port)
+        try:
+            shutil.rmtree(tmp_path / "outbox")
+            await aiosmtplib.send(message("x@example.com"), hostname="127.0.0.1", port=port)
+        finally:
+            controller.stop()
+        assert len(read_outbox(tmp_path / "outbox")) == 1
+
+    async def test_storage_failure_is_temporary(self, tmp_path: Path) -> None:
+        """When the folder cannot be written, the answer is 451 (retry), never a 5xx."""
+        blocked = tmp_path / "outbox"
+        port = free_port()
+        controller = serve_sink(blocked, "127.0.0.1", port)
+        try:
+            shutil.rmtree(blocked)
+            blocked.write_text("a file where the folder should be")
+            with pytest.raises(aiosmtplib.SMTPResponseException) as info:
+                await aiosmtplib.send(message("x@example.com"), hostname="127.0.0.1", port=port)
+        finally:
+            controller.stop()
+        assert info.value.code == 451
