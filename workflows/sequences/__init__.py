@@ -15,7 +15,7 @@ from workflows.sequences.base import (
 )
 
 # Shipped sequences register themselves on import.
-from workflows.sequences import evaluation  # noqa: F401  isort: skip
+from workflows.sequences import discovery, evaluation  # noqa: F401  isort: skip
 
 __all__ = [
     "REGISTRY",
