@@ -46,15 +46,6 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture
-async def private_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of the test's own, for tests that leave it unable to skip:
-    it stops skipping once a child ends after the run that started it continued as new."""
-    env = await start_time_skipping()
-    yield env
-    await env.shutdown()
-
-
 class RecordingGateway(TemporalLeadGateway):
     """The real gateway, remembering which leads it created so a test can clean up."""
 

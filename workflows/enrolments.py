@@ -7,8 +7,8 @@ the lead forwards events and snapshots, the sequence reports emails and its end 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
@@ -118,6 +118,6 @@ class SequenceManager:
         return journey.start_enrolment(state, enrolment)
 
 
-def _consume(child: asyncio.Future[object]) -> None:
+def _consume(child: workflow.ChildWorkflowHandle[Any, Any]) -> None:
     if not child.cancelled():
         child.exception()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -51,7 +51,7 @@ class SequenceWorkflow:
         self._occurrences: Counter[str] = Counter()
         self._variants: dict[str, str | None] = {}
         self._step = "starting"
-        self._next_touch = None
+        self._next_touch: datetime | None = None
         self._policy: SendingPolicy | None = None
         self.emails: list[EmailRecord] = []
 
@@ -243,7 +243,7 @@ class SequenceWorkflow:
         if parent is not None:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, payload)
 
-    def _set_step(self, step: str, next_touch: object) -> None:
+    def _set_step(self, step: str, next_touch: datetime | None) -> None:
         self._step = step
         self._next_touch = next_touch
         when = f" · next touch {next_touch:%Y-%m-%d %H:%M} UTC" if next_touch else ""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_always_open_config
 from tests.helpers import ROOT
 
 
@@ -13,6 +14,11 @@ from tests.helpers import ROOT
 def project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project folder like a user's checkout, with its own .nurture/ data."""
     home = tmp_path_factory.mktemp("home")
-    for name in ("worker.py", "config", "templates"):
+    for name in ("worker.py", "templates"):
         (home / name).symlink_to(ROOT / name)
+    # The shipped configuration with a send window that never closes: end-to-end results
+    # must not depend on the hour the suite runs at.
+    (home / "config").mkdir()
+    (home / "config" / "scoring.toml").symlink_to(ROOT / "config" / "scoring.toml")
+    write_always_open_config(home / "config")
     return home

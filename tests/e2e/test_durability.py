@@ -35,9 +35,9 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 @pytest.fixture(scope="module")
 def stack(project_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
     ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
-    dev = DevStack(
-        project_home, ports, ui=False, sink=False, extra_env={"NURTURE_API_KEYS": "e2e-key"}
-    )
+    # Three signals per run: leads continue as new often here, on a real server.
+    env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3"}
+    dev = DevStack(project_home, ports, ui=False, sink=False, extra_env=env)
     try:
         dev.start()
         yield dev
@@ -207,3 +207,63 @@ class TestSequencesOnTheDevServer:
         rows = {(r["sequence"], r["version"]): r for r in json.loads(done.stdout)}
         assert rows[("evaluation", 1)]["running"] >= 1
         assert rows[("evaluation", 1)]["newest"] is True
+
+    def test_sequence_and_lead_stay_linked_across_continue_as_new(
+        self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack
+    ) -> None:
+        """Seven signals at three per run: the sequence's first email still lands on the
+        lead, and a demo request sent to the lead still ends the sequence at its goal."""
+        headers = {"X-API-Key": "e2e-key"}
+        lead_id = post_form(
+            api,
+            "edsger@e2e.example",
+            first_name="Edsger",
+            job_title="Growth marketer",
+            company_size="40",
+        )
+        for n in range(6):
+            api.post(
+                "/v1/events",
+                headers=headers,
+                json={
+                    "lead_id": lead_id,
+                    "type": "page_viewed",
+                    "event_id": f"edsger-{n}",
+                    "properties": {"section": "product"},
+                },
+            ).raise_for_status()
+        lead: dict[str, object] = {}
+
+        def view_shows(check: Callable[[dict[str, object]], bool]) -> Callable[[], bool]:
+            def poll() -> bool:
+                lead.update(api.get(f"/v1/leads/{lead_id}", headers=headers).json())
+                return check(lead)
+
+            return poll
+
+        def templates(view: dict[str, object]) -> list[str]:
+            return [e["template"] for e in view["emails"]]  # type: ignore[attr-defined,index]
+
+        wait_until(view_shows(lambda v: "buying_guide" in templates(v)))
+        assert len(mail_to(smtp, "edsger@e2e.example")) == 2  # thank-you and buying guide
+        api.post(
+            "/v1/events",
+            headers=headers,
+            json={"lead_id": lead_id, "type": "demo_requested", "event_id": "edsger-demo"},
+        ).raise_for_status()
+        wait_until(view_shows(lambda v: v["sequence"] is None))
+        assert [e["result"] for e in lead["enrolments"]] == ["goal"]  # type: ignore[attr-defined,index]
+        assert asyncio.run(_runs_of(stack, f"lead-{lead_id}")) >= 2, "no continue-as-new"
+
+
+async def _runs_of(stack: DevStack, workflow_id: str) -> int:
+    """How many runs the workflow has had (continue-as-new chain length)."""
+    client = await connect(TemporalSettings(address=f"127.0.0.1:{stack.ports.temporal}"))
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    runs = 1
+    while run_id := history.events[
+        0
+    ].workflow_execution_started_event_attributes.continued_execution_run_id:
+        runs += 1
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return runs

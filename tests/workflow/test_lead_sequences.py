@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from temporalio.testing import WorkflowEnvironment
-
 from nurture.views import LeadView
 from tests.conftest import Harness
 from tests.helpers import event, submission
@@ -69,25 +67,3 @@ class TestEnrolment:
             assert ended.result == "stopped" and "stage 'sql'" in (ended.detail or "")
             child = h.client.get_workflow_handle(ended.workflow_id)
             assert (await child.describe()).status.name == "CANCELED"  # type: ignore[union-attr]
-
-
-class TestAcrossContinueAsNew:
-    """The link between a lead and its sequence survives the lead's continue-as-new."""
-
-    async def test_reports_and_goal_cross_runs(
-        self, private_time_env: WorkflowEnvironment, always_open: Path
-    ) -> None:
-        """With 3 signals per run the lead continues as new twice while its sequence runs;
-        the sequence's email still lands on the lead and the goal still ends it."""
-        h = Harness(private_time_env, max_inbound_per_run=3, project_file=always_open)
-        async with h.worker:
-            now = await reach_evaluation(h, "lead-seq-can")
-            view = await view_when(h, "lead-seq-can", lambda v: "buying_guide" in sent(v))
-            h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
-            await h.gateway.record_event("lead-seq-can", event("demo_requested", at=now))
-            view = await view_when(h, "lead-seq-can", lambda v: v.sequence is None)
-            assert [e.result for e in view.enrolments] == ["goal"]
-            assert sent(view) == ["thank_you", "buying_guide"]
-            history = await h.client.get_workflow_handle("lead-lead-seq-can").fetch_history()
-            started = history.events[0].workflow_execution_started_event_attributes
-            assert started.continued_execution_run_id, "the lead never continued as new"
