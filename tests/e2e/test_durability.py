@@ -73,6 +73,34 @@ def post_form(api: httpx.Client, email: str, **fields: str) -> str:
     return str(response.json()["lead_id"])
 
 
+HEADERS = {"X-API-Key": "e2e-key"}
+
+
+def reach_evaluation(api: httpx.Client, name: str) -> str:
+    """Over HTTP: a persona form (8 points) and six product-page visits, so 20 points and the
+    evaluation buying stage; returns the lead id."""
+    lead_id = post_form(
+        api,
+        f"{name}@e2e.example",
+        first_name=name.title(),
+        job_title="Marketing director",
+        company_size="80",
+    )
+    for n in range(6):
+        response = api.post(
+            "/v1/events",
+            headers=HEADERS,
+            json={
+                "lead_id": lead_id,
+                "type": "page_viewed",
+                "event_id": f"{name}-{n}",
+                "properties": {"section": "product"},
+            },
+        )
+        assert response.status_code == 202, response.text
+    return lead_id
+
+
 class TestFormToThankYou:
     """A plain HTML form post becomes one personalised thank-you, fast."""
 
@@ -167,26 +195,8 @@ class TestSequencesOnTheDevServer:
 
     def test_enrolment_visible_and_counted(self, api: httpx.Client, stack: DevStack) -> None:
         """Form + six product-page visits over HTTP → evaluation v1 running for that lead."""
-        headers = {"X-API-Key": "e2e-key"}
-        lead_id = post_form(
-            api,
-            "alan@e2e.example",
-            first_name="Alan",
-            job_title="Marketing director",
-            company_size="80",
-        )
-        for n in range(6):
-            response = api.post(
-                "/v1/events",
-                headers=headers,
-                json={
-                    "lead_id": lead_id,
-                    "type": "page_viewed",
-                    "event_id": f"alan-{n}",
-                    "properties": {"section": "product"},
-                },
-            )
-            assert response.status_code == 202
+        headers = HEADERS
+        lead_id = reach_evaluation(api, "alan")
         views: list[dict[str, object]] = []
 
         def enrolled() -> bool:
@@ -213,25 +223,8 @@ class TestSequencesOnTheDevServer:
     ) -> None:
         """Seven signals at three per run: the sequence's first email still lands on the
         lead, and a demo request sent to the lead still ends the sequence at its goal."""
-        headers = {"X-API-Key": "e2e-key"}
-        lead_id = post_form(
-            api,
-            "edsger@e2e.example",
-            first_name="Edsger",
-            job_title="Growth marketer",
-            company_size="40",
-        )
-        for n in range(6):
-            api.post(
-                "/v1/events",
-                headers=headers,
-                json={
-                    "lead_id": lead_id,
-                    "type": "page_viewed",
-                    "event_id": f"edsger-{n}",
-                    "properties": {"section": "product"},
-                },
-            ).raise_for_status()
+        headers = HEADERS
+        lead_id = reach_evaluation(api, "edsger")
         lead: dict[str, object] = {}
 
         def view_shows(check: Callable[[dict[str, object]], bool]) -> Callable[[], bool]:
