@@ -24,6 +24,8 @@ __all__ = ["app", "main"]
 app = typer.Typer(help="Durable lead nurturing on Temporal.", no_args_is_help=True)
 lead_app = typer.Typer(help="Read leads.", no_args_is_help=True)
 app.add_typer(lead_app, name="lead")
+templates_app = typer.Typer(help="Email templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
 
 ApiUrl = Annotated[str, typer.Option(envvar="NURTURE_API_URL", help="Base URL of the nurture API.")]
 ApiKey = Annotated[
@@ -234,6 +236,24 @@ def lead_show(
     from nurture.views import LeadView, summary_markdown
 
     typer.echo(summary_markdown(LeadView.model_validate(view)))
+
+
+@templates_app.command("check")
+def templates_check() -> None:
+    """Render every template in every locale; fail on a missing variable, an empty subject,
+    a broken link or a template missing from a locale."""
+    from nurture.config import load_project_config
+    from nurture.template_check import check_templates, template_names
+
+    settings = Settings()
+    folder = settings.path(settings.templates_dir)
+    brand = load_project_config(settings.path(settings.config_file)).brand
+    problems = check_templates(folder, brand)
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(template_names(folder))} templates render in every locale")
 
 
 @app.command()
