@@ -28,12 +28,14 @@ def snapshot(lead_id: str, **changes: object) -> LeadSnapshot:
     return LeadSnapshot.model_validate(fields)
 
 
-async def start(h: Harness, lead: LeadSnapshot) -> WorkflowHandle[SequenceWorkflow, object]:
+async def start(
+    h: Harness, lead: LeadSnapshot, name: str = "evaluation"
+) -> WorkflowHandle[SequenceWorkflow, object]:
     workflow_id = f"seq-test-{uuid.uuid4().hex[:8]}"
     h.started.append(workflow_id)
     return await h.client.start_workflow(
         SequenceWorkflow.run,
-        SequenceInput(name="evaluation", version=1, enrolment=1, lead=lead),
+        SequenceInput(name=name, version=1, enrolment=1, lead=lead),
         id=workflow_id,
         task_queue=h.task_queue,
     )
@@ -130,6 +132,48 @@ class TestEvaluationTimings:
             outcome = await handle.result()
         assert outcome.result == "goal" and "demo_requested" in (outcome.detail or "")
         assert h.templates() == ["buying_guide", "webinar_invite"]
+
+
+class TestDiscoveryTimings:
+    """The shipped discovery sequence, to the minute, with an always-open window."""
+
+    async def test_no_click_goes_to_the_community(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """Needs at once; no click in 3 days, then 2 more days: the community at +5d."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("disc-timeout"), "discovery")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=5, minutes=1))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("about_your_needs", timedelta(0)),
+            ("join_the_community", timedelta(days=5)),
+        ]
+        assert outcome.result == "completed"
+
+    async def test_click_gets_the_product_tour(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A click after 2 days sends the product presentation invite at once, then ends."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("disc-click"), "discovery")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=2))
+            await handle.signal(
+                SequenceWorkflow.event_received,
+                event("email_clicked", await h.now(), template="about_your_needs"),
+            )
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("about_your_needs", timedelta(0)),
+            ("product_presentation_invite", timedelta(days=2)),
+        ]
+        assert outcome.result == "completed"
 
 
 class TestWhenMarketingMayGoOut:
