@@ -145,10 +145,10 @@ class LeadWorkflow:
             self._applied_this_run += 1
 
     async def _manage_sequences(self) -> None:
-        view = self.get_state()
-        if self._sequences is None or view is None or self._state.lead is None:  # type: ignore[union-attr]
+        if self._sequences is None or self._state is None or self._state.lead is None:
             return
-        assert self._state is not None
+        view = self.get_state()
+        assert view is not None
         self._state = await self._sequences.manage(self._state, view)
 
     async def _send_due_emails(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -155,9 +156,7 @@ class SequenceWorkflow:
     async def sleep_until_local(
         self, at: time, weekdays: frozenset[int] | None, label: str
     ) -> None:
-        assert self._policy is not None
-        zone = lead_zone(self.lead.timezone, self.lead.country, self._policy.window)
-        target = next_local_time(workflow.now(), zone, at, weekdays)
+        target = next_local_time(workflow.now(), self._zone(), at, weekdays)
         await self.sleep(target - workflow.now(), label)
 
     async def wait_for(self, match: EventMatch, within: timedelta) -> LeadEvent | None:
@@ -186,10 +185,15 @@ class SequenceWorkflow:
 
     # --- internals --------------------------------------------------------------------
 
+    def _zone(self) -> ZoneInfo:
+        """The lead's time zone: its own, else its country's, else the configured default."""
+        assert self._policy is not None
+        return lead_zone(self.lead.timezone, self.lead.country, self._policy.window)
+
     async def _wait_for_slot(self, template: str, skip_if_capped: bool) -> bool:
         """Sleep until the window and the cap allow a marketing send; False if skipped."""
         assert self._policy is not None
-        zone = lead_zone(self.lead.timezone, self.lead.country, self._policy.window)
+        zone = self._zone()
         while True:
             now = workflow.now()
             allowed = next_allowed_by_cap(self.lead.marketing_sent_at, now, self._policy.cap)

@@ -12,20 +12,16 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from nurture.lifecycle import Condition, Stage
+from nurture.lifecycle import MARKETING_STAGES, Condition, Stage
 from nurture.schedule import Duration
 
 __all__ = [
-    "MARKETING_STAGES",
     "Enrolment",
     "EnrolmentRule",
     "LeadFacts",
     "choose_enrolment",
     "must_stop",
 ]
-
-MARKETING_STAGES = (Stage.NEW, Stage.MQL, Stage.RECYCLED)
-"""Stages in which marketing sequences run; leaving them stops the active sequence."""
 
 
 class EnrolmentRule(BaseModel):
@@ -35,7 +31,7 @@ class EnrolmentRule(BaseModel):
 
     sequence: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
     priority: int = 0
-    stages: tuple[Stage, ...] = MARKETING_STAGES
+    stages: tuple[Stage, ...] = tuple(sorted(MARKETING_STAGES))
     buying_stages: tuple[str, ...] | None = None
     sources: tuple[str, ...] | None = None
     forms: tuple[str, ...] | None = None

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import EmailKind, SendEmailInput, idempotency_key
 from nurture.enrolment import Enrolment
-from nurture.lifecycle import Condition, Stage, check_transition, qualify
+from nurture.lifecycle import MARKETING_STAGES, Condition, Stage, check_transition, qualify
 from nurture.models import FormSubmitted, Lead, LeadEvent
 from nurture.scoring import (
     Score,
@@ -47,7 +47,6 @@ __all__ = [
 
 SEEN_EVENTS_KEPT = 1000
 """Event ids remembered for deduplication; older ids fall off (retries come within minutes)."""
-_MARKETING_STAGES = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
 _FROZEN = ConfigDict(frozen=True)
 
 
@@ -206,7 +205,7 @@ def why_not_send(state: LeadState, email: PlannedEmail) -> str | None:
         return None
     if Condition.UNSUBSCRIBED in state.conditions:
         return "the lead unsubscribed"
-    if state.stage not in _MARKETING_STAGES:
+    if state.stage not in MARKETING_STAGES:
         return f"marketing mail stops in stage '{state.stage}'"
     return None
 

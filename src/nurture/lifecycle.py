@@ -13,6 +13,7 @@ from nurture.errors import IllegalTransition
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "MARKETING_STAGES",
     "Condition",
     "Stage",
     "check_transition",
@@ -55,7 +56,8 @@ ALLOWED_TRANSITIONS: MappingProxyType[Stage, frozenset[Stage]] = MappingProxyTyp
 )
 """Every move the funnel allows; anything else raises :class:`IllegalTransition`."""
 
-_QUALIFIABLE = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
+MARKETING_STAGES = frozenset({Stage.NEW, Stage.MQL, Stage.RECYCLED})
+"""Stages marketing owns: scores qualify them, sequences run and marketing email goes out."""
 
 
 def check_transition(current: Stage, target: Stage) -> Stage:
@@ -72,7 +74,7 @@ def qualify(current: Stage, score: int, mql_at: int, sql_at: int) -> Stage | Non
     Scores only ever promote: new, MQL and recycled leads move up at the thresholds; leads
     that sales owns or that left the funnel are never moved by a score.
     """
-    if current not in _QUALIFIABLE:
+    if current not in MARKETING_STAGES:
         return None
     if score >= sql_at:
         return Stage.SQL

@@ -14,7 +14,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import idempotency_key
 from nurture.journey import EmailRecord
-from nurture.models import LeadEvent
 from nurture.schedule import FrequencyCap, SendWindow
 
 __all__ = [
@@ -24,7 +23,6 @@ __all__ = [
     "SequenceOutcome",
     "SequenceStatus",
     "assign_variant",
-    "events_matching",
     "sequence_campaign",
     "sequence_step_key",
     "sequence_workflow_id",
@@ -142,14 +140,6 @@ def assign_variant(
             return name
         point -= weight
     return list(variants)[-1]
-
-
-def events_matching(events: list[LeadEvent], event_type: str, **properties: Any) -> bool:
-    """True when one of ``events`` has the type and every given property."""
-    return any(
-        e.type == event_type and all(e.properties.get(k) == v for k, v in properties.items())
-        for e in events
-    )
 
 
 def _uniform(text: str) -> float:
