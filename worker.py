@@ -20,11 +20,18 @@ from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
 from workflows import LeadWorkflow, SequenceWorkflow
+from workflows.sequences.base import unknown_sequences
 
 
 async def main() -> None:
     settings = Settings()
     project = load_project_config(settings.path(settings.config_file))
+    unknown = unknown_sequences(rule.sequence for rule in project.enrolment)
+    if unknown:
+        raise SystemExit(
+            f"{settings.config_file}: [[enrolment]] names sequences that are not registered: "
+            f"{', '.join(unknown)} (see workflows/sequences/)"
+        )
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
     mailer = SmtpMailer(settings.smtp)

@@ -8,6 +8,7 @@ the lead forwards events and snapshots, the sequence reports emails and its end 
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -17,7 +18,15 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from nurture import journey, search_attributes
-    from nurture.enrolment import Enrolment, EnrolmentRule, LeadFacts, choose_enrolment, must_stop
+    from nurture.enrolment import (
+        Enrolment,
+        EnrolmentRule,
+        LeadFacts,
+        choose_enrolment,
+        must_stop,
+        next_enrolment_check,
+        stages_of,
+    )
     from nurture.journey import LeadState
     from nurture.models import LeadEvent
     from nurture.sequencing import LeadSnapshot, SequenceInput, sequence_workflow_id
@@ -43,19 +52,15 @@ class SequenceManager:
 
     async def manage(self, state: LeadState, view: LeadView) -> LeadState:
         """Feed or stop the active sequence, then enter a new one if a rule says so."""
-        facts = LeadFacts(
-            stage=state.stage,
-            conditions=state.conditions,
-            buying_stage=view.buying_stage,
-            source=view.source,
-            forms=state.forms,
-        )
+        facts = _facts(state, view)
         active = state.active_enrolment()
         if active is not None:
-            reason = must_stop(facts)
+            reason = must_stop(facts, stages_of(self._rules, active.sequence))
             if reason:
-                return await self._stop(state, active, reason)
-            await self._feed(active, lead_snapshot(state, view))
+                state = await self._stop(state, active, reason)
+                active = None
+            else:
+                await self._feed(active, lead_snapshot(state, view))
         self._to_forward.clear()
         rule = choose_enrolment(self._rules, facts, state.enrolments, active, workflow.now())
         if rule is None:
@@ -63,6 +68,12 @@ class SequenceManager:
         if active is not None:
             state = await self._stop(state, active, f"replaced by {rule.sequence}")
         return await self._start(state, view, rule)
+
+    def next_check(self, state: LeadState, view: LeadView) -> datetime | None:
+        """When to look again even if nothing happens (inactivity, re-entry delays)."""
+        return next_enrolment_check(
+            self._rules, _facts(state, view), state.enrolments, workflow.now()
+        )
 
     async def _feed(self, active: Enrolment, snapshot: LeadSnapshot) -> None:
         handle = workflow.get_external_workflow_handle(active.workflow_id)
@@ -116,6 +127,17 @@ class SequenceManager:
             started_at=workflow.now(),
         )
         return journey.start_enrolment(state, enrolment)
+
+
+def _facts(state: LeadState, view: LeadView) -> LeadFacts:
+    return LeadFacts(
+        stage=state.stage,
+        conditions=state.conditions,
+        buying_stage=view.buying_stage,
+        source=view.source,
+        forms=state.forms,
+        last_activity_at=state.last_activity_at,
+    )
 
 
 def _consume(child: workflow.ChildWorkflowHandle[Any, Any]) -> None:

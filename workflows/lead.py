@@ -200,7 +200,11 @@ class LeadWorkflow:
 
     async def _sleep_until_next_deadline(self) -> None:
         assert self._state is not None and self._model is not None
-        deadline = journey.next_deadline(self._state, self._model)
+        deadlines = [journey.next_deadline(self._state, self._model)]
+        view = self.get_state()
+        if self._sequences is not None and view is not None:
+            deadlines.append(self._sequences.next_check(self._state, view))
+        deadline = min(filter(None, deadlines), default=None)
         timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
         with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(lambda: bool(self._inbox), timeout=timeout)

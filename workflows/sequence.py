@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.policies import SEND_RETRY
 from workflows.sequences import REGISTRY, SequenceExit
-from workflows.sequences.base import EventMatch
+from workflows.sequences.base import EventMatch, goals_of, matches
 
 __all__ = ["SequenceWorkflow"]
 
@@ -94,9 +94,8 @@ class SequenceWorkflow:
         if any(e.id == event.id for e in self._events):
             return
         self._events.append(event)
-        goal = REGISTRY[(self._input.name, self._input.version)].goal
-        goals = (goal,) if isinstance(goal, str) else goal or ()
-        if event.type in goals and self._goal_event is None:
+        goals = goals_of(REGISTRY[(self._input.name, self._input.version)])
+        if self._goal_event is None and any(matches(goal, event) for goal in goals):
             self._goal_event = event
 
     @workflow.signal
@@ -166,7 +165,7 @@ class SequenceWorkflow:
         found: list[LeadEvent] = []
 
         def arrived() -> bool:
-            found[:] = [e for e in self._events[start:] if _matches(match, e)][:1]
+            found[:] = [e for e in self._events[start:] if matches(match, e)][:1]
             return bool(found)
 
         try:
@@ -181,7 +180,7 @@ class SequenceWorkflow:
         return variant
 
     def seen(self, match: EventMatch) -> bool:
-        return any(_matches(match, e) for e in self._events)
+        return any(matches(match, e) for e in self._events)
 
     # --- internals --------------------------------------------------------------------
 
@@ -255,7 +254,3 @@ class SequenceWorkflow:
             f"**Sequence:** {self._input.name} v{self._input.version} "
             f"(entry {self._input.enrolment}) · **Step:** {step}{when}"
         )
-
-
-def _matches(match: EventMatch, event: LeadEvent) -> bool:
-    return event.type == match if isinstance(match, str) else bool(match(event))

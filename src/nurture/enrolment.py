@@ -2,12 +2,14 @@
 
 At most one marketing sequence runs per lead. The highest-priority rule the lead matches
 wins; a running sequence is only replaced by a strictly higher-priority one; a lead enters
-a sequence again only if its rule allows re-entry, after the configured delay.
+a sequence again only if its rule allows re-entry, after the configured delay. A rule's
+stages say where its sequence may run: a lead that leaves them is taken out of it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -21,6 +23,8 @@ __all__ = [
     "LeadFacts",
     "choose_enrolment",
     "must_stop",
+    "next_enrolment_check",
+    "stages_of",
 ]
 
 
@@ -36,6 +40,8 @@ class EnrolmentRule(BaseModel):
     sources: tuple[str, ...] | None = None
     forms: tuple[str, ...] | None = None
     """The lead submitted at least one of these forms."""
+    inactive_for: Duration | None = None
+    """Only leads with no activity for at least this long (re-engagement)."""
     reenter_after: Duration | None = None
     """Allow another entry this long after the previous one ended; never when unset."""
 
@@ -66,15 +72,22 @@ class LeadFacts(BaseModel):
     buying_stage: str
     source: str | None = None
     forms: tuple[str, ...] = ()
+    last_activity_at: AwareDatetime | None = None
 
 
-def must_stop(facts: LeadFacts) -> str | None:
-    """Why a running marketing sequence must stop now, or ``None``."""
+def must_stop(facts: LeadFacts, stages: Iterable[Stage] = MARKETING_STAGES) -> str | None:
+    """Why a sequence allowed in ``stages`` must stop now, or ``None``."""
     if facts.conditions:
         return f"the lead is {', '.join(facts.conditions)}"
-    if facts.stage not in MARKETING_STAGES:
+    if facts.stage not in set(stages):
         return f"the lead moved to stage '{facts.stage}'"
     return None
+
+
+def stages_of(rules: tuple[EnrolmentRule, ...], sequence: str) -> tuple[Stage, ...]:
+    """Where ``sequence`` may run: its rule's stages (marketing stages if no rule names it)."""
+    rule = next((r for r in rules if r.sequence == sequence), None)
+    return rule.stages if rule else tuple(sorted(MARKETING_STAGES))
 
 
 def choose_enrolment(
@@ -85,10 +98,12 @@ def choose_enrolment(
     now: datetime,
 ) -> EnrolmentRule | None:
     """The rule whose sequence the lead should enter now, or ``None`` to change nothing."""
-    if must_stop(facts):
+    if facts.conditions:
         return None
     eligible = [
-        rule for rule in rules if _matches(rule, facts) and _may_enter(rule, history, active, now)
+        rule
+        for rule in rules
+        if _matches(rule, facts, now) and _may_enter(rule, history, active, now)
     ]
     if not eligible:
         return None
@@ -98,13 +113,41 @@ def choose_enrolment(
     return best
 
 
-def _matches(rule: EnrolmentRule, facts: LeadFacts) -> bool:
+def next_enrolment_check(
+    rules: tuple[EnrolmentRule, ...],
+    facts: LeadFacts,
+    history: tuple[Enrolment, ...],
+    now: datetime,
+) -> datetime | None:
+    """The next moment the mere passing of time may let the lead enter a sequence.
+
+    That is when a lead goes quiet for long enough (``inactive_for``) or a re-entry delay
+    (``reenter_after``) runs out; ``None`` when no rule waits on the clock.
+    """
+    moments: list[datetime] = []
+    for rule in rules:
+        if rule.inactive_for is not None and facts.last_activity_at is not None:
+            moments.append(facts.last_activity_at + rule.inactive_for)
+        ends = [e.ended_at for e in history if e.sequence == rule.sequence and e.ended_at]
+        if rule.reenter_after is not None and ends:
+            moments.append(max(ends) + rule.reenter_after)
+    return min((m for m in moments if m > now), default=None)
+
+
+def _matches(rule: EnrolmentRule, facts: LeadFacts, now: datetime) -> bool:
     return (
         facts.stage in rule.stages
         and (rule.buying_stages is None or facts.buying_stage in rule.buying_stages)
         and (rule.sources is None or facts.source in rule.sources)
         and (rule.forms is None or any(form in facts.forms for form in rule.forms))
+        and (rule.inactive_for is None or _quiet_for(facts, now) >= rule.inactive_for)
     )
+
+
+def _quiet_for(facts: LeadFacts, now: datetime) -> timedelta:
+    if facts.last_activity_at is None:
+        return timedelta(0)
+    return now - facts.last_activity_at
 
 
 def _may_enter(

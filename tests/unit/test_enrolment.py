@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nurture.enrolment import Enrolment, EnrolmentRule, LeadFacts, choose_enrolment, must_stop
+from nurture.enrolment import (
+    Enrolment,
+    EnrolmentRule,
+    LeadFacts,
+    choose_enrolment,
+    must_stop,
+    next_enrolment_check,
+    stages_of,
+)
 from nurture.lifecycle import Condition, Stage
 from tests.helpers import T0
 
@@ -12,6 +20,14 @@ DISCOVERY = EnrolmentRule(sequence="discovery", priority=10, buying_stages=("dis
 EVALUATION = EnrolmentRule(sequence="evaluation", priority=20, buying_stages=("evaluation",))
 REENGAGE = EnrolmentRule(sequence="reengage", priority=5, reenter_after=timedelta(days=90))
 RULES = (DISCOVERY, EVALUATION, REENGAGE)
+SILENT = EnrolmentRule(
+    sequence="reengagement",
+    priority=5,
+    inactive_for=timedelta(days=30),
+    reenter_after=timedelta(days=90),
+)
+ONBOARDING = EnrolmentRule(sequence="onboarding", priority=50, stages=(Stage.CUSTOMER,))
+UPSELL = EnrolmentRule(sequence="upsell", priority=40, stages=(Stage.CUSTOMER,))
 
 
 def facts(**changes: object) -> LeadFacts:
@@ -82,3 +98,61 @@ class TestMustStop:
         assert "stage 'sql'" in (must_stop(facts(stage=Stage.SQL)) or "")
         assert "stage 'disqualified'" in (must_stop(facts(stage="disqualified")) or "")
         assert "bounced" in (must_stop(facts(conditions=(Condition.BOUNCED,))) or "")
+
+
+class TestInactivity:
+    """``inactive_for``: re-engagement once a lead has been quiet long enough."""
+
+    def test_quiet_for_thirty_days(self) -> None:
+        """29 days quiet: nothing; 30 days: re-engagement."""
+        only = (SILENT,)
+        recent = facts(last_activity_at=T0 - timedelta(days=29, hours=23))
+        assert choose_enrolment(only, recent, (), None, T0) is None
+        quiet = facts(last_activity_at=T0 - timedelta(days=30))
+        assert choose_enrolment(only, quiet, (), None, T0) is SILENT
+
+    def test_next_check_is_when_the_lead_turns_quiet(self) -> None:
+        """The lead must wake up 30 days after its last activity, even if nothing happens."""
+        last = T0 - timedelta(days=3)
+        check = next_enrolment_check((SILENT,), facts(last_activity_at=last), (), T0)
+        assert check == last + timedelta(days=30)
+
+    def test_next_check_after_a_past_entry(self) -> None:
+        """Already quiet and out of re-engagement for 10 days: look again when re-entry opens."""
+        done = enrolment(SILENT, ended_days_ago=10)
+        quiet = facts(last_activity_at=T0 - timedelta(days=60))
+        assert choose_enrolment((SILENT,), quiet, (done,), None, T0) is None
+        check = next_enrolment_check((SILENT,), quiet, (done,), T0)
+        assert check == T0 + timedelta(days=80)
+
+    def test_no_clock_rule_no_check(self) -> None:
+        """Rules that do not wait on the clock never wake the lead."""
+        assert next_enrolment_check(RULES[:2], facts(last_activity_at=T0), (), T0) is None
+
+
+class TestCustomers:
+    """Rules limited to the customer stage run after the sale, and only then."""
+
+    def test_onboarding_then_upsell(self) -> None:
+        """A new customer is onboarded first; the upsell follows once onboarding is over."""
+        rules = (*RULES, ONBOARDING, UPSELL)
+        customer = facts(stage=Stage.CUSTOMER)
+        assert choose_enrolment(rules, customer, (), None, T0) is ONBOARDING
+        running = enrolment(ONBOARDING)
+        assert choose_enrolment(rules, customer, (running,), running, T0) is None
+        done = enrolment(ONBOARDING, ended_days_ago=0)
+        assert choose_enrolment(rules, customer, (done,), None, T0) is UPSELL
+        assert choose_enrolment(rules, facts(), (), None, T0) is DISCOVERY
+
+    def test_stages_decide_what_stops(self) -> None:
+        """Becoming a customer stops a marketing track but not onboarding."""
+        rules = (*RULES, ONBOARDING)
+        customer = facts(stage=Stage.CUSTOMER)
+        assert must_stop(customer, stages_of(rules, "onboarding")) is None
+        assert "stage 'customer'" in (must_stop(customer, stages_of(rules, "evaluation")) or "")
+        unsubscribed = facts(stage=Stage.CUSTOMER, conditions=(Condition.UNSUBSCRIBED,))
+        assert "unsubscribed" in (must_stop(unsubscribed, stages_of(rules, "onboarding")) or "")
+
+    def test_unknown_sequence_defaults_to_marketing_stages(self) -> None:
+        """A sequence no rule names any more runs in the marketing stages only."""
+        assert set(stages_of(RULES, "retired")) == {Stage.NEW, Stage.MQL, Stage.RECYCLED}

@@ -7,7 +7,7 @@ primitives below through ``self``; nothing here needs to know about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import time, timedelta
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
@@ -26,15 +26,25 @@ __all__ = [
     "Runner",
     "Sequence",
     "SequenceExit",
+    "any_event_except",
     "days",
+    "goals_of",
     "hours",
     "latest",
+    "matches",
     "minutes",
     "sequence",
+    "unknown_sequences",
 ]
 
 EventMatch = str | Callable[[LeadEvent], bool]
 """An event type (``"email_clicked"``) or a predicate over the event."""
+
+
+def any_event_except(*types: str) -> Callable[[LeadEvent], bool]:
+    """A predicate matching every event but those types: "any sign of life" for a goal."""
+    excluded = frozenset(types)
+    return lambda event: event.type not in excluded
 
 
 def days(n: float) -> timedelta:
@@ -88,8 +98,8 @@ class Sequence:
 
     name: ClassVar[str]
     version: ClassVar[int]
-    goal: ClassVar[str | tuple[str, ...] | None] = None
-    """Event type(s) that end the sequence at once, wherever it is."""
+    goal: ClassVar[EventMatch | tuple[EventMatch, ...] | None] = None
+    """Event type(s) or predicate(s) that end the sequence at once, wherever it is."""
 
     def __init__(self, runner: Runner) -> None:
         self._runner = runner
@@ -166,6 +176,19 @@ def sequence(name: str, *, version: int) -> Callable[[S], S]:
     return register
 
 
+def goals_of(cls: type[Sequence]) -> tuple[EventMatch, ...]:
+    """A sequence's goals as a tuple, whichever way it spelt them."""
+    goal = cls.goal
+    if goal is None:
+        return ()
+    return goal if isinstance(goal, tuple) else (goal,)
+
+
+def matches(match: EventMatch, event: LeadEvent) -> bool:
+    """Whether ``event`` is of type ``match`` or satisfies the predicate ``match``."""
+    return event.type == match if isinstance(match, str) else bool(match(event))
+
+
 def latest(name: str) -> type[Sequence]:
     """The newest registered version of ``name``: what new enrolments get."""
     versions = [v for (n, v) in REGISTRY if n == name]
@@ -174,6 +197,12 @@ def latest(name: str) -> type[Sequence]:
             f"no sequence named {name!r}; registered: {sorted({n for n, _ in REGISTRY})}"
         )
     return REGISTRY[(name, max(versions))]
+
+
+def unknown_sequences(names: Iterable[str]) -> list[str]:
+    """The names no registered sequence answers to (for checking enrolment rules at start)."""
+    known = {name for name, _ in REGISTRY}
+    return sorted(set(names) - known)
 
 
 def _about(event_type: str, template: str) -> Callable[[LeadEvent], bool]:
