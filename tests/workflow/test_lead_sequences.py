@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from nurture.views import LeadView
 from tests.conftest import Harness
@@ -67,3 +69,35 @@ class TestEnrolment:
             assert ended.result == "stopped" and "stage 'sql'" in (ended.detail or "")
             child = h.client.get_workflow_handle(ended.workflow_id)
             assert (await child.describe()).status.name == "CANCELED"  # type: ignore[union-attr]
+
+
+class TestReEngagement:
+    """A lead quiet long enough wakes up on its own and enters re-engagement."""
+
+    @pytest.fixture
+    def quiet_after_20_days(self, always_open: Path) -> Path:
+        text = always_open.read_text()
+        assert 'inactive_for = "30d"' in text
+        always_open.write_text(text.replace('inactive_for = "30d"', 'inactive_for = "20d"'))
+        return always_open
+
+    async def test_quiet_days_then_a_visit(self, harness, quiet_after_20_days: Path) -> None:
+        """With ``inactive_for = "20d"`` (the scoring's own inactivity check is at 30 days, so
+        only the enrolment rule can wake the lead): nothing on day 19, re-engagement's first
+        email on day 20, and a visit ends it."""
+        async with harness(project_file=quiet_after_20_days) as h:
+            t0 = await h.now()
+            await h.gateway.submit_form("lead-quiet", submission(at=t0))
+            await view_when(h, "lead-quiet", lambda v: "thank_you" in sent(v))
+            await h.env.sleep(timedelta(days=19))
+            view = await view_when(h, "lead-quiet", lambda v: "second_conversion" in sent(v))
+            assert view.sequence is None and "whats_new" not in sent(view)
+            await h.env.sleep(timedelta(days=1, minutes=1))
+            view = await view_when(h, "lead-quiet", lambda v: "whats_new" in sent(v))
+            assert view.sequence is not None and view.sequence.sequence == "reengagement"
+            h.started.append(view.sequence.workflow_id)
+            (email,) = [e for e in view.emails if e.template == "whats_new"]
+            assert timedelta(days=20) <= email.at - t0 < timedelta(days=20, minutes=2)
+            await h.gateway.record_event("lead-quiet", event("page_viewed", at=await h.now()))
+            view = await view_when(h, "lead-quiet", lambda v: v.sequence is None)
+            assert [(e.sequence, e.result) for e in view.enrolments] == [("reengagement", "goal")]

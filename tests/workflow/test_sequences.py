@@ -29,13 +29,13 @@ def snapshot(lead_id: str, **changes: object) -> LeadSnapshot:
 
 
 async def start(
-    h: Harness, lead: LeadSnapshot, name: str = "evaluation"
+    h: Harness, lead: LeadSnapshot, name: str = "evaluation", version: int = 1
 ) -> WorkflowHandle[SequenceWorkflow, object]:
     workflow_id = f"seq-test-{uuid.uuid4().hex[:8]}"
     h.started.append(workflow_id)
     return await h.client.start_workflow(
         SequenceWorkflow.run,
-        SequenceInput(name=name, version=1, enrolment=1, lead=lead),
+        SequenceInput(name=name, version=version, enrolment=1, lead=lead),
         id=workflow_id,
         task_queue=h.task_queue,
     )
@@ -135,7 +135,7 @@ class TestEvaluationTimings:
 
 
 class TestDiscoveryTimings:
-    """The shipped discovery sequence, to the minute, with an always-open window."""
+    """The shipped discovery sequence (v1 and v2), to the minute, with an always-open window."""
 
     async def test_no_click_goes_to_the_community(
         self, harness, time_env: WorkflowEnvironment, always_open: Path
@@ -143,7 +143,7 @@ class TestDiscoveryTimings:
         """Needs at once; no click in 3 days, then 2 more days: the community at +5d."""
         async with harness(project_file=always_open) as h:
             t0 = await h.now()
-            handle = await start(h, snapshot("disc-timeout"), "discovery")
+            handle = await start(h, snapshot("disc-timeout"), "discovery", 1)
             await status_when(handle, 1)
             await time_env.sleep(timedelta(days=5, minutes=1))
             outcome = await handle.result()
@@ -160,7 +160,7 @@ class TestDiscoveryTimings:
         """A click after 2 days sends the product presentation invite at once, then ends."""
         async with harness(project_file=always_open) as h:
             t0 = await h.now()
-            handle = await start(h, snapshot("disc-click"), "discovery")
+            handle = await start(h, snapshot("disc-click"), "discovery", 2)
             await status_when(handle, 1)
             await time_env.sleep(timedelta(days=2))
             await handle.signal(
@@ -174,6 +174,200 @@ class TestDiscoveryTimings:
             ("product_presentation_invite", timedelta(days=2)),
         ]
         assert outcome.result == "completed"
+
+    async def test_v2_adds_the_newsletter_highlights(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """v2 without a click: needs at once, newsletter highlights at +3d, community at +5d."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("disc2-timeout"), "discovery", 2)
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=5, minutes=1))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("about_your_needs", timedelta(0)),
+            ("newsletter_highlights", timedelta(days=3)),
+            ("join_the_community", timedelta(days=5)),
+        ]
+        assert outcome.result == "completed"
+
+    async def test_two_versions_side_by_side(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A lead still on v1 and a lead on v2, running at once on one worker: each follows
+        the steps of the version it started, with its version in its email keys."""
+        async with harness(project_file=always_open) as h:
+            old = await start(h, snapshot("disc-old"), "discovery", 1)
+            new = await start(h, snapshot("disc-new"), "discovery", 2)
+            await status_when(old, 1)
+            await status_when(new, 1)
+            await time_env.sleep(timedelta(days=5, minutes=1))
+            await old.result()
+            await new.result()
+            v1 = await old.query(SequenceWorkflow.get_status)
+            v2 = await new.query(SequenceWorkflow.get_status)
+        assert [e.template for e in v1.emails] == ["about_your_needs", "join_the_community"]
+        assert [e.template for e in v2.emails] == [
+            "about_your_needs",
+            "newsletter_highlights",
+            "join_the_community",
+        ]
+        assert all("seq-discovery-v1-" in e.key for e in v1.emails)
+        assert all("seq-discovery-v2-" in e.key for e in v2.emails)
+        assert (v1.version, v2.version) == (1, 2)
+
+
+class TestDecisionTimings:
+    """The shipped decision sequence: a demo, then a quote, ending on either request."""
+
+    async def test_no_click_quote_after_three_days(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """Demo invite at once, quote at +3d, expert at +7d."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("dec-timeout"), "decision")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=3, minutes=1))
+            await status_when(handle, 2)
+            await time_env.sleep(timedelta(days=4))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("book_a_demo", timedelta(0)),
+            ("request_a_quote", timedelta(days=3)),
+            ("talk_to_an_expert", timedelta(days=7)),
+        ]
+        assert outcome.result == "completed"
+
+    async def test_click_brings_the_quote_forward_and_a_quote_request_ends_it(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A click on day 1 sends the quote offer at once; a quote request ends it (goal)."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("dec-click"), "decision")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=1))
+            await handle.signal(
+                SequenceWorkflow.event_received,
+                event("email_clicked", await h.now(), template="book_a_demo"),
+            )
+            status = await status_when(handle, 2)
+            await handle.signal(
+                SequenceWorkflow.event_received, event("quote_requested", await h.now())
+            )
+            outcome = await handle.result()
+        assert offsets(status, t0) == [
+            ("book_a_demo", timedelta(0)),
+            ("request_a_quote", timedelta(days=1)),
+        ]
+        assert outcome.result == "goal" and "quote_requested" in (outcome.detail or "")
+
+
+class TestReEngagementTimings:
+    """Silent leads: what's new, then whether to stay in touch; any sign of life ends it."""
+
+    async def test_no_response_exits_after_two_weeks(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """What's new at once, the check-in at +7d, an exit at +14d; opens do not count."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("re-silent"), "reengagement")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=1))
+            await handle.signal(
+                SequenceWorkflow.event_received,
+                event("email_opened", await h.now(), template="whats_new"),
+            )
+            await time_env.sleep(timedelta(days=13, minutes=1))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("whats_new", timedelta(0)),
+            ("still_interested", timedelta(days=7)),
+        ]
+        assert outcome.result == "exited" and outcome.detail == "no response in 14 days"
+        assert outcome.ended_at - t0 >= timedelta(days=14)
+
+    async def test_a_visit_ends_it(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A page view on day 2 is a sign of life: the sequence ends, no check-in is sent."""
+        async with harness(project_file=always_open) as h:
+            handle = await start(h, snapshot("re-back"), "reengagement")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=2))
+            await handle.signal(
+                SequenceWorkflow.event_received,
+                event("page_viewed", await h.now(), section="pricing"),
+            )
+            outcome = await handle.result()
+        assert outcome.result == "goal" and "page_viewed" in (outcome.detail or "")
+        assert h.templates() == ["whats_new"]
+
+
+class TestCustomerTimings:
+    """After the sale: onboarding, then upsell or cross-sell by company size."""
+
+    async def test_onboarding_without_a_click_offers_the_session(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """Welcome at once, first steps at +2d, the live session at +9d."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot("onb-quiet"), "onboarding")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=9, minutes=1))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            ("welcome_aboard", timedelta(0)),
+            ("getting_started", timedelta(days=2)),
+            ("onboarding_session", timedelta(days=9)),
+        ]
+        assert outcome.result == "completed"
+
+    async def test_onboarding_click_skips_the_session(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A click on the first steps (day 3) means they are under way: no session email."""
+        async with harness(project_file=always_open) as h:
+            handle = await start(h, snapshot("onb-click"), "onboarding")
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=2, minutes=1))
+            await status_when(handle, 2)
+            await time_env.sleep(timedelta(days=1))
+            await handle.signal(
+                SequenceWorkflow.event_received,
+                event("email_clicked", await h.now(), template="getting_started"),
+            )
+            outcome = await handle.result()
+        assert outcome.result == "completed"
+        assert h.templates() == ["welcome_aboard", "getting_started"]
+
+    async def test_upsell_by_company_size(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """At +30d a 200-person company hears of the upgrade, a 12-person one of the
+        companion product; both get the customer story at +40d."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            big = await start(h, snapshot("up-big", attributes={"company_size": 200}), "upsell")
+            small = await start(h, snapshot("up-small", attributes={"company_size": 12}), "upsell")
+            await time_env.sleep(timedelta(days=40, minutes=1))
+            await big.result()
+            await small.result()
+            large = await big.query(SequenceWorkflow.get_status)
+            little = await small.query(SequenceWorkflow.get_status)
+        assert offsets(large, t0) == [
+            ("upgrade_offer", timedelta(days=30)),
+            ("customer_story", timedelta(days=40)),
+        ]
+        assert [t for t, _ in offsets(little, t0)] == ["companion_product", "customer_story"]
 
 
 class TestWhenMarketingMayGoOut:

@@ -7,23 +7,33 @@ from workflows.sequences.base import (
     REGISTRY,
     Sequence,
     SequenceExit,
+    any_event_except,
     days,
     hours,
     latest,
     minutes,
     sequence,
+    unknown_sequences,
 )
 
 # Shipped sequences register themselves on import.
-from workflows.sequences import discovery, evaluation  # noqa: F401  isort: skip
+from workflows.sequences import (  # noqa: F401  isort: skip
+    customers,
+    decision,
+    discovery,
+    evaluation,
+    reengagement,
+)
 
 __all__ = [
     "REGISTRY",
     "Sequence",
     "SequenceExit",
+    "any_event_except",
     "days",
     "hours",
     "latest",
     "minutes",
     "sequence",
+    "unknown_sequences",
 ]
