@@ -13,6 +13,8 @@ RUN pip install --no-cache-dir .
 COPY worker.py ./
 COPY config ./config
 COPY templates ./templates
+# The workflow sandbox re-imports workflow modules for every run: ship their bytecode.
+RUN python -m compileall -q workflows
 
 RUN useradd --create-home --uid 10001 nurture
 USER nurture

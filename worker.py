@@ -7,8 +7,10 @@ start as many as you like against the same Temporal namespace and task queue to 
 from __future__ import annotations
 
 import asyncio
+import compileall
 import logging
 import signal
+from pathlib import Path
 
 from temporalio.worker import Worker
 
@@ -23,8 +25,21 @@ from workflows import LeadWorkflow, SequenceWorkflow
 from workflows.sequences.base import unknown_sequences
 
 
+def precompile_workflows() -> None:
+    """Write the workflow modules' bytecode now.
+
+    The workflow sandbox re-imports them for every workflow run it starts; without
+    ``__pycache__`` (``PYTHONDONTWRITEBYTECODE`` is common in containers) each import
+    compiles the source again, which was 40% of the worker's CPU at intake.
+    """
+    folder = Path(__file__).resolve().parent / "workflows"
+    if not compileall.compile_dir(folder, quiet=1):
+        logging.warning("could not precompile %s: workflow starts will be slower", folder)
+
+
 async def main() -> None:
     settings = Settings()
+    precompile_workflows()
     project = load_project_config(settings.path(settings.config_file))
     unknown = unknown_sequences(rule.sequence for rule in project.enrolment)
     if unknown:

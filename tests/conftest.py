@@ -46,6 +46,17 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def private_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, for tests whose leads continue as new
+    while a child runs: once such a child ends, the test server stops skipping time for
+    good (the real server is fine; tests/e2e covers it there), so the shared one must not
+    see it."""
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
 class RecordingGateway(TemporalLeadGateway):
     """The real gateway, remembering which leads it created so a test can clean up."""
 
@@ -124,8 +135,9 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         max_inbound_per_run: int = 2000,
         mailer: Mailer | None = None,
         project_file: Path = PROJECT_FILE,
+        env: WorkflowEnvironment | None = None,
     ) -> AsyncIterator[Harness]:
-        h = Harness(time_env, max_inbound_per_run, mailer, project_file)
+        h = Harness(env or time_env, max_inbound_per_run, mailer, project_file)
         async with h.worker:
             try:
                 yield h

@@ -27,13 +27,13 @@ with workflow.unsafe.imports_passed_through():
         next_enrolment_check,
         stages_of,
     )
-    from nurture.journey import LeadState
-    from nurture.models import LeadEvent
+    from nurture.journey import LeadState, PlannedStart
+    from nurture.models import FormContext, LeadEvent
     from nurture.sequencing import LeadSnapshot, SequenceInput, sequence_workflow_id
     from nurture.views import LeadView, lead_snapshot
 
 from workflows.sequence import SequenceWorkflow
-from workflows.sequences import latest
+from workflows.sequences import Sequence, latest
 
 __all__ = ["SequenceManager"]
 
@@ -44,15 +44,16 @@ class SequenceManager:
     def __init__(self, rules: tuple[EnrolmentRule, ...]) -> None:
         self._rules = rules
         self._to_forward: list[LeadEvent] = []
-        self._last_snapshot: LeadSnapshot | None = None
+        self._last_snapshot: dict[str, LeadSnapshot] = {}
 
     def forward(self, event: LeadEvent) -> None:
-        """Queue an event for the active sequence (sent at the next :meth:`manage`)."""
+        """Queue an event for the running sequences (sent at the next :meth:`manage`)."""
         self._to_forward.append(event)
 
     async def manage(self, state: LeadState, view: LeadView) -> LeadState:
         """Feed or stop the active sequence, then enter a new one if a rule says so."""
         facts = _facts(state, view)
+        snapshot = lead_snapshot(state, view)
         active = state.active_enrolment()
         if active is not None:
             reason = must_stop(facts, stages_of(self._rules, active.sequence))
@@ -60,7 +61,9 @@ class SequenceManager:
                 state = await self._stop(state, active, reason)
                 active = None
             else:
-                await self._feed(active, lead_snapshot(state, view))
+                await self._feed(active, snapshot)
+        for companion in state.running_alongside():
+            await self._feed(companion, snapshot)
         self._to_forward.clear()
         rule = choose_enrolment(self._rules, facts, state.enrolments, active, workflow.now())
         if rule is None:
@@ -68,6 +71,21 @@ class SequenceManager:
         if active is not None:
             state = await self._stop(state, active, f"replaced by {rule.sequence}")
         return await self._start(state, view, rule)
+
+    async def start_due(self, state: LeadState, view: LeadView) -> LeadState:
+        """Start the planned sequences whose time has come (a welcome after a new form)."""
+        for start in journey.due_starts(state, workflow.now()):
+            try:
+                cls = latest(start.sequence)
+            except KeyError as exc:
+                workflow.logger.warning("planned start names no sequence: %s", exc)
+                state = journey.drop_start(state, start)
+                continue
+            snapshot = lead_snapshot(state, view)
+            state = await self._launch(
+                state, snapshot, cls, 0, form=start.form, alongside=True, start=start
+            )
+        return state
 
     def next_check(self, state: LeadState, view: LeadView) -> datetime | None:
         """When to look again even if nothing happens (inactivity, re-entry delays)."""
@@ -81,9 +99,9 @@ class SequenceManager:
         with contextlib.suppress(FailureError):
             for event in self._to_forward:
                 await handle.signal(SequenceWorkflow.event_received, event)
-            if snapshot != self._last_snapshot:
+            if snapshot != self._last_snapshot.get(active.workflow_id):
                 await handle.signal(SequenceWorkflow.lead_updated, snapshot)
-                self._last_snapshot = snapshot
+                self._last_snapshot[active.workflow_id] = snapshot
 
     async def _stop(self, state: LeadState, active: Enrolment, reason: str) -> LeadState:
         # The sequence may have ended on its own meanwhile; its end signal is on its way.
@@ -98,12 +116,32 @@ class SequenceManager:
         except KeyError as exc:
             workflow.logger.warning("enrolment rule names no sequence: %s", exc)
             return state
-        number = 1 + sum(e.sequence == rule.sequence for e in state.enrolments)
-        workflow_id = sequence_workflow_id(state.lead_id, rule.sequence, number)
-        snapshot = lead_snapshot(state, view)
+        return await self._launch(
+            state, lead_snapshot(state, view), cls, rule.priority, stages=rule.stages
+        )
+
+    async def _launch(
+        self,
+        state: LeadState,
+        snapshot: LeadSnapshot,
+        cls: type[Sequence],
+        priority: int,
+        *,
+        stages: tuple[str, ...] | None = None,
+        form: FormContext | None = None,
+        alongside: bool = False,
+        start: PlannedStart | None = None,
+    ) -> LeadState:
+        number = 1 + sum(e.sequence == cls.name for e in state.enrolments)
+        workflow_id = sequence_workflow_id(state.lead_id, cls.name, number)
+        inp = SequenceInput(
+            name=cls.name, version=cls.version, enrolment=number, lead=snapshot, form=form
+        )
+        if stages is not None:
+            inp = inp.model_copy(update={"stages": tuple(stages)})
         child = await workflow.start_child_workflow(
             SequenceWorkflow.run,
-            SequenceInput(name=cls.name, version=cls.version, enrolment=number, lead=snapshot),
+            inp,
             id=workflow_id,
             parent_close_policy=ParentClosePolicy.ABANDON,
             search_attributes=TypedSearchAttributes(
@@ -117,15 +155,18 @@ class SequenceManager:
         # The sequence reports its end by signal (which survives our continue-as-new), so the
         # handle's own result, a cancellation error when we stop it, is consumed here.
         child.add_done_callback(_consume)
-        self._last_snapshot = snapshot
+        self._last_snapshot[workflow_id] = snapshot
         enrolment = Enrolment(
             sequence=cls.name,
             version=cls.version,
             number=number,
-            priority=rule.priority,
+            priority=priority,
             workflow_id=workflow_id,
             started_at=workflow.now(),
+            alongside=alongside,
         )
+        if start is not None:
+            state = journey.drop_start(state, start)
         return journey.start_enrolment(state, enrolment)
 
 

@@ -50,6 +50,7 @@ class LeadWorkflow:
         self._applied_this_run = 0
         self._published: dict[str, Any] = {}
         self._sequences: SequenceManager | None = None
+        self._welcome_sequence = False
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
@@ -65,6 +66,9 @@ class LeadWorkflow:
                 result_type=list[EnrolmentRule],
             )
             self._sequences = SequenceManager(tuple(rules))
+            # Patched: leads started before it send their second conversion themselves;
+            # later ones start the ``welcome`` sequence after each new form's delay.
+            self._welcome_sequence = workflow.patched("welcome-sequence")
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
         while True:
@@ -76,6 +80,7 @@ class LeadWorkflow:
             if workflow.patched("publish-before-send"):
                 self._publish()
             await self._send_due_emails()
+            await self._start_due_sequences()
             self._publish()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -130,7 +135,13 @@ class LeadWorkflow:
             now = workflow.now()
             event = item.form.as_event() if item.form else item.event
             if item.form:
-                self._state = journey.apply_submission(self._state, item.form, self._model, now)
+                self._state = journey.apply_submission(
+                    self._state,
+                    item.form,
+                    self._model,
+                    now,
+                    welcome_sequence=self._welcome_sequence,
+                )
             elif item.event:
                 self._state = journey.apply_event(self._state, item.event, self._model, now)
             elif item.sequence_email:
@@ -150,6 +161,13 @@ class LeadWorkflow:
         view = self.get_state()
         assert view is not None
         self._state = await self._sequences.manage(self._state, view)
+
+    async def _start_due_sequences(self) -> None:
+        if self._sequences is None or self._state is None or not self._state.starts:
+            return
+        view = self.get_state()
+        assert view is not None
+        self._state = await self._sequences.start_due(self._state, view)
 
     async def _send_due_emails(self) -> None:
         assert self._state is not None

@@ -18,7 +18,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from nurture.emails import PERMANENT_FAILURE, EmailKind, SendEmailInput, SendEmailResult
     from nurture.journey import EmailRecord
-    from nurture.models import LeadEvent
+    from nurture.lifecycle import why_not_mail
+    from nurture.models import FormContext, LeadEvent
     from nurture.schedule import lead_zone, next_allowed_by_cap, next_local_time, next_send_slot
     from nurture.sequencing import (
         LeadSnapshot,
@@ -47,6 +48,7 @@ class SequenceWorkflow:
     def __init__(self, input: SequenceInput) -> None:
         self._input = input
         self.lead: LeadSnapshot = input.lead
+        self.form: FormContext | None = input.form
         self._events: list[LeadEvent] = []
         self._goal_event: LeadEvent | None = None
         self._occurrences: Counter[str] = Counter()
@@ -122,8 +124,15 @@ class SequenceWorkflow:
         key = sequence_step_key(
             self.lead.lead_id, self._input, template, self._occurrences[template]
         )
-        if kind is EmailKind.MARKETING and not await self._wait_for_slot(template, skip_if_capped):
-            await self._record(key, template, kind, "skipped", "frequency cap reached")
+        # Checked before waiting for a slot and again after: the lead may change meanwhile.
+        reason = self._why_not(kind)
+        if reason is None and kind is EmailKind.MARKETING:
+            if not await self._wait_for_slot(template, skip_if_capped):
+                reason = "frequency cap reached"
+            else:
+                reason = self._why_not(kind)
+        if reason:
+            await self._record(key, template, kind, "skipped", reason)
             return False
         self._set_step(f"sending {template}", None)
         try:
@@ -184,6 +193,10 @@ class SequenceWorkflow:
 
     # --- internals --------------------------------------------------------------------
 
+    def _why_not(self, kind: EmailKind) -> str | None:
+        marketing = kind is EmailKind.MARKETING
+        return why_not_mail(marketing, self.lead.stage, self.lead.conditions, self._input.stages)
+
     def _zone(self) -> ZoneInfo:
         """The lead's time zone: its own, else its country's, else the configured default."""
         assert self._policy is not None
@@ -214,7 +227,11 @@ class SequenceWorkflow:
             locale=self.lead.locale,
             template=template,
             kind=kind,
-            context={"lead": lead, "variant": self._variants},
+            context={
+                "lead": lead,
+                "variant": self._variants,
+                **(self.form.template_context() if self.form else {}),
+            },
         )
 
     async def _record(

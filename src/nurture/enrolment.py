@@ -60,6 +60,9 @@ class Enrolment(BaseModel):
     ended_at: AwareDatetime | None = None
     result: Literal["completed", "goal", "exited", "stopped"] | None = None
     detail: str | None = None
+    alongside: bool = False
+    """Started by an event (a welcome per new form), not by a rule: it runs beside the
+    rule-driven sequence, and its marketing steps check the lead's stage when they send."""
 
 
 class LeadFacts(BaseModel):

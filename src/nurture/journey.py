@@ -13,8 +13,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import EmailKind, SendEmailInput, idempotency_key
 from nurture.enrolment import Enrolment
-from nurture.lifecycle import MARKETING_STAGES, Condition, Stage, check_transition, qualify
-from nurture.models import FormSubmitted, Lead, LeadEvent
+from nurture.lifecycle import Condition, Stage, check_transition, qualify, why_not_mail
+from nurture.models import FormContext, FormSubmitted, Lead, LeadEvent
 from nurture.scoring import (
     Score,
     ScoreUpdate,
@@ -30,11 +30,14 @@ __all__ = [
     "EmailRecord",
     "LeadState",
     "PlannedEmail",
+    "PlannedStart",
     "Transition",
     "apply_event",
     "apply_silence",
     "apply_submission",
+    "drop_start",
     "due_emails",
+    "due_starts",
     "end_enrolment",
     "next_deadline",
     "next_silence_check",
@@ -74,6 +77,16 @@ class PlannedEmail(BaseModel):
     context: dict[str, Any] = {}
 
 
+class PlannedStart(BaseModel):
+    """A sequence the lead will start at ``due_at``: the welcome after a new form's delay."""
+
+    model_config = _FROZEN
+
+    sequence: str
+    due_at: AwareDatetime
+    form: FormContext
+
+
 class EmailRecord(BaseModel):
     """What became of a planned email."""
 
@@ -105,13 +118,21 @@ class LeadState(BaseModel):
     forms: tuple[str, ...] = ()
     transitions: tuple[Transition, ...] = ()
     planned: tuple[PlannedEmail, ...] = ()
+    starts: tuple[PlannedStart, ...] = ()
     emails: tuple[EmailRecord, ...] = ()
     seen_events: tuple[str, ...] = ()
     enrolments: tuple[Enrolment, ...] = ()
 
     def active_enrolment(self) -> Enrolment | None:
-        """The sequence the lead is in now, if any."""
-        return next((e for e in reversed(self.enrolments) if e.ended_at is None), None)
+        """The rule-driven sequence the lead is in now, if any (at most one)."""
+        return next(
+            (e for e in reversed(self.enrolments) if e.ended_at is None and not e.alongside),
+            None,
+        )
+
+    def running_alongside(self) -> list[Enrolment]:
+        """Sequences running beside the rule-driven one (a welcome per new form)."""
+        return [e for e in self.enrolments if e.ended_at is None and e.alongside]
 
     def has_seen(self, event_id: str) -> bool:
         """True when an event with this id was already applied."""
@@ -124,9 +145,16 @@ def start_state(lead_id: str, model: ScoringModel) -> LeadState:
 
 
 def apply_submission(
-    state: LeadState, form: FormSubmitted, model: ScoringModel, now: datetime
+    state: LeadState,
+    form: FormSubmitted,
+    model: ScoringModel,
+    now: datetime,
+    *,
+    welcome_sequence: bool = False,
 ) -> LeadState:
-    """A form post: update the profile, thank the lead, plan the second conversion, score."""
+    """A form post: update the profile, score, and for a form new to this lead, plan the
+    thank-you at once and, after the form's delay, the second conversion, or with
+    ``welcome_sequence`` the start of the ``welcome`` sequence that sends it."""
     lead = state.lead.merged_with(form.lead) if state.lead else form.lead
     state = state.model_copy(
         update={
@@ -137,10 +165,16 @@ def apply_submission(
         }
     )
     if form.form_id not in state.forms:
+        welcome = _welcome_emails(state.lead_id, form, now, not welcome_sequence)
+        starts = state.starts
+        if welcome_sequence:
+            due = now + form.second_conversion_delay
+            starts = (*starts, PlannedStart(sequence="welcome", due_at=due, form=form.context()))
         state = state.model_copy(
             update={
                 "forms": (*state.forms, form.form_id),
-                "planned": (*state.planned, *_welcome_emails(state.lead_id, form, now)),
+                "planned": (*state.planned, *welcome),
+                "starts": starts,
             }
         )
     state = _apply_score(state, apply_profile(model, state.score, lead), model, now, "profile")
@@ -188,9 +222,19 @@ def due_emails(state: LeadState, now: datetime) -> list[PlannedEmail]:
     return sorted((p for p in state.planned if p.due_at <= now), key=lambda p: p.due_at)
 
 
+def due_starts(state: LeadState, now: datetime) -> list[PlannedStart]:
+    """Planned sequence starts whose time has come, earliest first."""
+    return sorted((p for p in state.starts if p.due_at <= now), key=lambda p: p.due_at)
+
+
+def drop_start(state: LeadState, start: PlannedStart) -> LeadState:
+    """A planned start happened (or cannot): it is no longer planned."""
+    return state.model_copy(update={"starts": tuple(p for p in state.starts if p != start)})
+
+
 def next_deadline(state: LeadState, model: ScoringModel) -> datetime | None:
     """The earliest moment the journey has something to do on its own."""
-    moments = [p.due_at for p in state.planned]
+    moments = [p.due_at for p in state.planned] + [s.due_at for s in state.starts]
     silence = next_silence_check(state, model)
     if silence is not None:
         moments.append(silence)
@@ -199,15 +243,7 @@ def next_deadline(state: LeadState, model: ScoringModel) -> datetime | None:
 
 def why_not_send(state: LeadState, email: PlannedEmail) -> str | None:
     """The reason an email must not go out now, or ``None`` when it may."""
-    if Condition.BOUNCED in state.conditions:
-        return "the address bounced"
-    if email.kind is EmailKind.TRANSACTIONAL:
-        return None
-    if Condition.UNSUBSCRIBED in state.conditions:
-        return "the lead unsubscribed"
-    if state.stage not in MARKETING_STAGES:
-        return f"marketing mail stops in stage '{state.stage}'"
-    return None
+    return why_not_mail(email.kind is EmailKind.MARKETING, state.stage, state.conditions)
 
 
 def send_input(state: LeadState, email: PlannedEmail) -> SendEmailInput:
@@ -306,7 +342,9 @@ def _apply_score(
     )
 
 
-def _welcome_emails(lead_id: str, form: FormSubmitted, now: datetime) -> list[PlannedEmail]:
+def _welcome_emails(
+    lead_id: str, form: FormSubmitted, now: datetime, second_conversion: bool
+) -> list[PlannedEmail]:
     campaign = f"form-{form.form_id}"
     offer = form.offer.model_dump() if form.offer else None
     related = [link.model_dump() for link in form.related]
@@ -317,7 +355,7 @@ def _welcome_emails(lead_id: str, form: FormSubmitted, now: datetime) -> list[Pl
         due_at=now,
         context={"offer": offer, "related": related, "form_id": form.form_id},
     )
-    if not related:
+    if not related or not second_conversion:
         return [thank_you]
     second = PlannedEmail(
         key=idempotency_key(lead_id, campaign, "second_conversion"),

@@ -6,6 +6,7 @@ orthogonal and can hold in any stage: an unsubscribed customer is still a custom
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -18,6 +19,7 @@ __all__ = [
     "Stage",
     "check_transition",
     "qualify",
+    "why_not_mail",
 ]
 
 
@@ -80,4 +82,28 @@ def qualify(current: Stage, score: int, mql_at: int, sql_at: int) -> Stage | Non
         return Stage.SQL
     if score >= mql_at and current is not Stage.MQL:
         return Stage.MQL
+    return None
+
+
+def why_not_mail(
+    marketing: bool,
+    stage: str,
+    conditions: Iterable[str],
+    stages: Iterable[str] = MARKETING_STAGES,
+) -> str | None:
+    """Why an email must not go to a lead now, or ``None`` when it may.
+
+    Nothing goes to a bounced address; marketing email (``marketing=True``) also stops for
+    an unsubscribed lead and outside ``stages``, where the sequence sending it may run.
+    Transactional email (a thank-you for what the lead asked) is otherwise always sent.
+    """
+    held = set(conditions)
+    if Condition.BOUNCED in held:
+        return "the address bounced"
+    if not marketing:
+        return None
+    if Condition.UNSUBSCRIBED in held:
+        return "the lead unsubscribed"
+    if stage not in set(stages):
+        return f"marketing mail stops in stage '{stage}'"
     return None

@@ -31,6 +31,7 @@ __all__ = [
     "ContentLink",
     "Country",
     "EventType",
+    "FormContext",
     "FormSubmitted",
     "Lead",
     "LeadEvent",
@@ -163,6 +164,25 @@ class ContentLink(BaseModel):
     url: HttpUrl
 
 
+class FormContext(BaseModel):
+    """What a form promised and offers next: given to the sequence a form starts (welcome)."""
+
+    model_config = _FROZEN
+
+    form_id: str
+    offer: ContentLink | None = None
+    related: tuple[ContentLink, ...] = ()
+    second_conversion_delay: timedelta = timedelta(days=2)
+
+    def template_context(self) -> dict[str, Any]:
+        """What templates get: ``offer``, ``related``, ``form_id``."""
+        return {
+            "offer": self.offer.model_dump() if self.offer else None,
+            "related": [link.model_dump() for link in self.related],
+            "form_id": self.form_id,
+        }
+
+
 class FormSubmitted(BaseModel):
     """A web form post, with what the form promised at the time it was posted."""
 
@@ -188,4 +208,13 @@ class FormSubmitted(BaseModel):
             type=self.event_type,
             occurred_at=self.submitted_at,
             properties=props,
+        )
+
+    def context(self) -> FormContext:
+        """The part of this submission the sequence it starts needs."""
+        return FormContext(
+            form_id=self.form_id,
+            offer=self.offer,
+            related=self.related,
+            second_conversion_delay=self.second_conversion_delay,
         )

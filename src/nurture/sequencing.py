@@ -14,6 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import idempotency_key
 from nurture.journey import EmailRecord
+from nurture.lifecycle import MARKETING_STAGES
+from nurture.models import FormContext
 from nurture.schedule import FrequencyCap, SendWindow
 
 __all__ = [
@@ -43,6 +45,8 @@ class LeadSnapshot(BaseModel):
     timezone: str | None = None
     country: str | None = None
     stage: str = "new"
+    conditions: tuple[str, ...] = ()
+    """Unsubscribed, bounced: checked before every send."""
     score: int = 0
     grade: str = "C"
     buying_stage: str = "discovery"
@@ -72,6 +76,10 @@ class SequenceInput(BaseModel):
     enrolment: int
     """How many times this lead entered this sequence, this time included: keys differ per entry."""
     lead: LeadSnapshot
+    stages: tuple[str, ...] = tuple(sorted(MARKETING_STAGES))
+    """Stages in which the sequence may send marketing email (its rule's stages)."""
+    form: FormContext | None = None
+    """The form that started it, for sequences started by a form (the welcome)."""
 
 
 class SequenceStatus(BaseModel):

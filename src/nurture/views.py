@@ -93,6 +93,7 @@ def lead_snapshot(state: LeadState, view: LeadView) -> LeadSnapshot:
         timezone=lead.timezone,
         country=lead.country,
         stage=view.stage.value,
+        conditions=tuple(state.conditions),
         score=view.score,
         grade=view.grade.value,
         buying_stage=view.buying_stage,

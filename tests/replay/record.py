@@ -24,7 +24,9 @@ HERE = Path(__file__).parent
 
 async def record(name: str) -> list[Path]:
     """Run one lead through thanks, events, the evaluation sequence (and its end), a
-    continue-as-new and a silence penalty; save every lead run and the sequence's history."""
+    continue-as-new and a silence penalty; save every lead run and its children's histories."""
+    if any(HERE.glob(f"{name}_*.json")):
+        raise SystemExit(f"{name} is recorded already: name the new version instead")
     env = await start_time_skipping()
     with tempfile.TemporaryDirectory() as folder:
         # No continue-as-new here (v1 and v2 have it): the time-skipping server stops
@@ -47,7 +49,7 @@ async def _drive(env: WorkflowEnvironment, h: Harness, name: str) -> list[Path]:
     for _ in range(6):
         await h.gateway.record_event("replay", event("page_viewed", at=now, section="product"))
     view = await view_when(h, "replay", lambda v: sent(v, "buying_guide"))
-    child_id = view.sequence.workflow_id  # type: ignore[union-attr]
+    children = [e.workflow_id for e in view.enrolments]
     await h.gateway.record_event("replay", event("webinar_registered", at=now))
     await env.sleep(timedelta(days=4, minutes=1))
     await view_when(h, "replay", lambda v: sent(v, "webinar_invite"))
@@ -57,11 +59,13 @@ async def _drive(env: WorkflowEnvironment, h: Harness, name: str) -> list[Path]:
     await view_when(h, "replay", lambda v: any(ln.rule == "inactivity" for ln in v.explanation))
     handle = env.client.get_workflow_handle(workflow_id_for("replay"))
     paths = await _save_every_run(env, handle.id, (await handle.describe()).run_id, name)
-    child = await env.client.get_workflow_handle(child_id).fetch_history()
-    child_path = HERE / "sequence_evaluation_v1.json"
-    child_path.write_text(child.to_json())
+    for child_id in children:
+        child = await env.client.get_workflow_handle(child_id).fetch_history()
+        path = HERE / f"{name}_{child_id.rsplit('/', 1)[-1]}.json"
+        path.write_text(child.to_json())
+        paths.append(path)
     await handle.terminate()
-    return [*paths, child_path]
+    return paths
 
 
 async def _save_every_run(

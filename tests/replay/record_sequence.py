@@ -9,13 +9,23 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
-from nurture.sequencing import LeadSnapshot, SequenceInput
+from nurture.models import ContentLink
+from nurture.sequencing import FormContext, LeadSnapshot, SequenceInput
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from workflows import SequenceWorkflow
 
 HERE = Path(__file__).parent
+FORM_STARTED = {"welcome"}
+"""Sequences a form starts: recorded with a sample form (offer and related content)."""
+SAMPLE_FORM = FormContext(
+    form_id="white-paper",
+    offer=ContentLink(title="The buying guide", url="https://example.com/guide.pdf"),
+    related=(ContentLink(title="Webinar", url="https://example.com/webinar"),),
+    second_conversion_delay=timedelta(days=2),
+)
 
 
 async def record(name: str, version: int) -> Path:
@@ -32,7 +42,13 @@ async def record(name: str, version: int) -> Path:
         async with h.worker:
             handle = await env.client.start_workflow(
                 SequenceWorkflow.run,
-                SequenceInput(name=name, version=version, enrolment=1, lead=lead),
+                SequenceInput(
+                    name=name,
+                    version=version,
+                    enrolment=1,
+                    lead=lead,
+                    form=SAMPLE_FORM if name in FORM_STARTED else None,
+                ),
                 id=f"replay-{name}-v{version}",
                 task_queue=h.task_queue,
             )

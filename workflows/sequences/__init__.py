@@ -23,6 +23,7 @@ from workflows.sequences import (  # noqa: F401  isort: skip
     discovery,
     evaluation,
     reengagement,
+    welcome,
 )
 
 __all__ = [

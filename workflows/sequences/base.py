@@ -15,7 +15,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from nurture.emails import EmailKind
-    from nurture.models import LeadEvent
+    from nurture.models import FormContext, LeadEvent
     from nurture.sequencing import LeadSnapshot
 
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ class Runner(Protocol):
     """What a running sequence can ask of its workflow (implemented by SequenceWorkflow)."""
 
     lead: LeadSnapshot
+    form: FormContext | None
 
     def send(self, template: str, kind: EmailKind, skip_if_capped: bool) -> Awaitable[bool]: ...
     def sleep(self, duration: timedelta, label: str) -> Awaitable[None]: ...
@@ -113,11 +114,17 @@ class Sequence:
         """The lead now: stage, score, grade, buying stage, attributes."""
         return self._runner.lead
 
+    @property
+    def form(self) -> FormContext | None:
+        """The form that started this sequence (offer, related content), if a form did."""
+        return self._runner.form
+
     async def send(self, template: str, *, skip_if_capped: bool = False) -> bool:
         """Send a marketing email in the lead's send window, within the frequency cap.
 
         A capped send waits for the next allowed slot, or is skipped with
-        ``skip_if_capped=True``. Returns whether the email went out.
+        ``skip_if_capped=True``. It is skipped, too, when the lead has unsubscribed or left
+        the stages the sequence runs in. Returns whether the email went out.
         """
         return await self._runner.send(template, EmailKind.MARKETING, skip_if_capped)
 
