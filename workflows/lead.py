@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.scoring import ScoringModel
-    from nurture.sequencing import SequenceOutcome
+    from nurture.sequencing import SequenceOutcome, SequenceProgress
     from nurture.views import LeadView, lead_view, summary_markdown
 
 from workflows.enrolments import SequenceManager
@@ -114,6 +114,11 @@ class LeadWorkflow:
         """A sequence of this lead finished, reached its goal or exited."""
         self._enqueue(Inbound(sequence_ended=outcome))
 
+    @workflow.signal
+    def sequence_progress(self, progress: SequenceProgress) -> None:
+        """A sequence of this lead moved to another step."""
+        self._enqueue(Inbound(sequence_progress=progress))
+
     @workflow.query
     def get_state(self) -> LeadView | None:
         """The lead as the API shows it; ``None`` until the first form is applied."""
@@ -150,6 +155,11 @@ class LeadWorkflow:
                 end = item.sequence_ended
                 self._state = journey.end_enrolment(
                     self._state, end.workflow_id, end.result, end.detail, end.ended_at
+                )
+            elif item.sequence_progress:
+                step = item.sequence_progress
+                self._state = journey.record_progress(
+                    self._state, step.workflow_id, step.step, step.next_touch_at
                 )
             if self._sequences is not None and event is not None:
                 self._sequences.forward(event)

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         SendingPolicy,
         SequenceInput,
         SequenceOutcome,
+        SequenceProgress,
         SequenceStatus,
         assign_variant,
         sequence_step_key,
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.policies import SEND_RETRY
 from workflows.sequences import REGISTRY, SequenceExit
-from workflows.sequences.base import EventMatch, goals_of, matches
+from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
 __all__ = ["SequenceWorkflow"]
 
@@ -56,11 +57,15 @@ class SequenceWorkflow:
         self._step = "starting"
         self._next_touch: datetime | None = None
         self._policy: SendingPolicy | None = None
+        self._reports = 0
+        self._report_progress = False
         self.emails: list[EmailRecord] = []
 
     @workflow.run
     async def run(self, input: SequenceInput) -> SequenceOutcome:
         cls = REGISTRY[(input.name, input.version)]
+        # Patched: runs started before it never told their lead their steps.
+        self._report_progress = workflow.patched("report-progress")
         self._policy = await workflow.execute_local_activity(
             "load_sending_policy",
             start_to_close_timeout=timedelta(seconds=10),
@@ -159,6 +164,7 @@ class SequenceWorkflow:
 
     async def sleep(self, duration: timedelta, label: str) -> None:
         self._set_step(label, workflow.now() + duration)
+        self._report()
         await workflow.sleep(duration)
 
     async def sleep_until_local(
@@ -170,7 +176,10 @@ class SequenceWorkflow:
     async def wait_for(self, match: EventMatch, within: timedelta) -> LeadEvent | None:
         start = len(self._events)
         label = match if isinstance(match, str) else "a matching event"
-        self._set_step(f"waiting up to {within} for {label}", workflow.now() + within)
+        self._set_step(
+            f"waiting up to {human_duration(within)} for {label}", workflow.now() + within
+        )
+        self._report()
         found: list[LeadEvent] = []
 
         def arrived() -> bool:
@@ -262,6 +271,23 @@ class SequenceWorkflow:
         parent = workflow.info().parent
         if parent is not None:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, payload)
+
+    def _report(self) -> None:
+        """Tell the lead this step and its next touch, without delaying the step itself."""
+        parent = workflow.info().parent
+        if not self._report_progress or parent is None:
+            return
+        self._reports += 1
+        progress = SequenceProgress(
+            workflow_id=workflow.info().workflow_id,
+            number=self._reports,
+            step=self._step,
+            next_touch_at=self._next_touch,
+        )
+        handle = workflow.get_external_workflow_handle(parent.workflow_id)
+        task = asyncio.create_task(handle.signal("sequence_progress", progress))
+        # A lead terminated meanwhile cannot take it; nothing else depends on this report.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def _set_step(self, step: str, next_touch: datetime | None) -> None:
         self._step = step

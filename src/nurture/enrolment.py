@@ -60,6 +60,10 @@ class Enrolment(BaseModel):
     ended_at: AwareDatetime | None = None
     result: Literal["completed", "goal", "exited", "stopped"] | None = None
     detail: str | None = None
+    step: str | None = None
+    """What the sequence is doing now, as it last reported (``wait 3d``, ``waiting up to...``)."""
+    next_touch_at: AwareDatetime | None = None
+    """When the sequence next acts on its own, as it last reported."""
     alongside: bool = False
     """Started by an event (a welcome per new form), not by a rule: it runs beside the
     rule-driven sequence, and its marketing steps check the lead's stage when they send."""

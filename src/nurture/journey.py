@@ -42,6 +42,7 @@ __all__ = [
     "next_deadline",
     "next_silence_check",
     "record_email",
+    "record_progress",
     "send_input",
     "start_enrolment",
     "start_state",
@@ -298,7 +299,28 @@ def end_enrolment(
 ) -> LeadState:
     """Note how an enrolment ended; an unknown or already ended one changes nothing."""
     enrolments = tuple(
-        e.model_copy(update={"ended_at": at, "result": result, "detail": detail})
+        e.model_copy(
+            update={
+                "ended_at": at,
+                "result": result,
+                "detail": detail,
+                "step": None,
+                "next_touch_at": None,
+            }
+        )
+        if e.workflow_id == workflow_id and e.ended_at is None
+        else e
+        for e in state.enrolments
+    )
+    return state.model_copy(update={"enrolments": enrolments})
+
+
+def record_progress(
+    state: LeadState, workflow_id: str, step: str, next_touch_at: datetime | None
+) -> LeadState:
+    """Note a running sequence's step and next touch; an ended or unknown one changes nothing."""
+    enrolments = tuple(
+        e.model_copy(update={"step": step, "next_touch_at": next_touch_at})
         if e.workflow_id == workflow_id and e.ended_at is None
         else e
         for e in state.enrolments

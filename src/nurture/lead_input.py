@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from nurture.journey import EmailRecord, LeadState
 from nurture.models import FormSubmitted, LeadEvent
-from nurture.sequencing import SequenceOutcome
+from nurture.sequencing import SequenceOutcome, SequenceProgress
 
 __all__ = ["Inbound", "LeadWorkflowInput"]
 
@@ -26,6 +26,7 @@ class Inbound(BaseModel):
     event: LeadEvent | None = None
     sequence_email: EmailRecord | None = None
     sequence_ended: SequenceOutcome | None = None
+    sequence_progress: SequenceProgress | None = None
 
     @property
     def id(self) -> str:
@@ -36,6 +37,8 @@ class Inbound(BaseModel):
             return f"seq-email:{self.sequence_email.key}:{self.sequence_email.status}"
         if self.sequence_ended:
             return f"seq-end:{self.sequence_ended.workflow_id}"
+        if self.sequence_progress:
+            return f"seq-step:{self.sequence_progress.workflow_id}:{self.sequence_progress.number}"
         assert self.event is not None
         return self.event.id
 

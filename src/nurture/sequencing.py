@@ -23,6 +23,7 @@ __all__ = [
     "SendingPolicy",
     "SequenceInput",
     "SequenceOutcome",
+    "SequenceProgress",
     "SequenceStatus",
     "assign_variant",
     "sequence_campaign",
@@ -93,6 +94,18 @@ class SequenceStatus(BaseModel):
     next_touch_at: AwareDatetime | None = None
     variant: dict[str, str | None] = {}
     emails: tuple[EmailRecord, ...] = ()
+
+
+class SequenceProgress(BaseModel):
+    """A sequence telling its lead which step it is on and when it next acts."""
+
+    model_config = _FROZEN
+
+    workflow_id: str
+    number: int
+    """Counts the reports of one sequence run: the lead applies each once."""
+    step: str
+    next_touch_at: AwareDatetime | None = None
 
 
 class SequenceOutcome(BaseModel):

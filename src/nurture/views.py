@@ -67,7 +67,7 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         locale=state.locale,
         created_at=state.created_at,
         last_activity_at=state.last_activity_at,
-        next_touch_at=next_deadline(state, model),
+        next_touch_at=_next_touch(state, model),
         forms=state.forms,
         transitions=state.transitions,
         emails=state.emails,
@@ -75,6 +75,13 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         sequence=state.active_enrolment(),
         enrolments=state.enrolments,
     )
+
+
+def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:
+    """The lead's own next deadline or a running sequence's next step, whichever is first."""
+    moments = [next_deadline(state, model)]
+    moments += [e.next_touch_at for e in state.enrolments if e.ended_at is None]
+    return min(filter(None, moments), default=None)
 
 
 def lead_snapshot(state: LeadState, view: LeadView) -> LeadSnapshot:
@@ -122,13 +129,16 @@ def summary_markdown(view: LeadView) -> str:
         "| --- | ---: | ---: |",
         *(f"| {ln.label} | {ln.points:+d} | {ln.hits} |" for ln in view.explanation),
     ]
-    if view.sequence:
-        s = view.sequence
-        lines += [
-            "",
+    running = [e for e in view.enrolments if e.ended_at is None]
+    if running:
+        lines.append("")
+    for s in running:
+        step = f" · **Step:** {s.step}" if s.step else ""
+        touch = f" · next touch {_when(s.next_touch_at)}" if s.next_touch_at else ""
+        lines.append(
             f"**Sequence:** {s.sequence} v{s.version} (entry {s.number}) "
-            f"since {_when(s.started_at)}",
-        ]
+            f"since {_when(s.started_at)}{step}{touch}"
+        )
     if view.emails:
         lines += ["", "**Emails:** " + ", ".join(f"{e.template} ({e.status})" for e in view.emails)]
     if view.planned:

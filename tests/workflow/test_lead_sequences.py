@@ -6,18 +6,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
+from nurture import search_attributes
 from nurture.enrolment import Enrolment
+from nurture.identity import workflow_id_for
 from nurture.views import LeadView
 from tests.conftest import Harness
 from tests.helpers import event, submission
 from tests.waiting import eventually, view_when
 
 
-async def reach_evaluation(h: Harness, lead_id: str) -> datetime:
+async def reach_evaluation(
+    h: Harness, lead_id: str, welcome_after: timedelta = timedelta(days=2)
+) -> datetime:
     """Form (8 points of discovery) then six product-page visits: evaluation at 20."""
     now = await h.now()
-    await h.gateway.submit_form(lead_id, submission(at=now))
+    await h.gateway.submit_form(lead_id, submission(at=now, delay=welcome_after))
     for _ in range(6):
         await h.gateway.record_event(lead_id, event("page_viewed", at=now, section="product"))
     return now
@@ -46,6 +51,37 @@ class TestEnrolment:
             assert view.sequence.workflow_id == "lead-lead-seq-1/seq-evaluation-1"
             h.started.append(view.sequence.workflow_id)
             assert h.templates() == ["thank_you", "buying_guide"]
+
+    async def test_lead_shows_the_step_and_next_touch(self, harness, always_open: Path) -> None:
+        """After the buying guide the sequence waits up to 4 days for a click: the lead's
+        view, its UI summary and its NurtureNextTouch attribute say so."""
+        async with harness(project_file=always_open) as h:
+            await reach_evaluation(h, "lead-seq-step", welcome_after=timedelta(days=10))
+            view = await view_when(
+                h,
+                "lead-seq-step",
+                lambda v: v.sequence is not None and "email_clicked" in (v.sequence.step or ""),
+            )
+            seq = view.sequence
+            assert seq is not None
+            h.started.append(seq.workflow_id)
+            guide = next(e for e in view.emails if e.template == "buying_guide")
+            assert seq.step == "waiting up to 4d for email_clicked"
+            assert seq.next_touch_at is not None
+            assert abs(seq.next_touch_at - (guide.at + timedelta(days=4))) < timedelta(seconds=5)
+            # The welcome starts in 10 days: the sequence's step is the lead's next touch.
+            assert view.next_touch_at == seq.next_touch_at
+            handle = h.client.get_workflow_handle(workflow_id_for("lead-seq-step"))
+
+            async def summary_shows_step() -> bool:
+                meta = await handle.query(
+                    "__temporal_workflow_metadata", result_type=WorkflowMetadata
+                )
+                return "**Step:** waiting up to 4d for email_clicked" in meta.current_details
+
+            await eventually(summary_shows_step)
+            attrs = (await handle.describe()).typed_search_attributes
+            assert attrs.get(search_attributes.NEXT_TOUCH) == view.next_touch_at
 
     async def test_goal_event_on_the_lead_ends_the_sequence(
         self, harness, always_open: Path

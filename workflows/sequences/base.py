@@ -30,6 +30,7 @@ __all__ = [
     "days",
     "goals_of",
     "hours",
+    "human_duration",
     "latest",
     "matches",
     "minutes",
@@ -134,7 +135,7 @@ class Sequence:
 
     async def wait(self, duration: timedelta) -> None:
         """Wait a duration (``days(3)``)."""
-        await self._runner.sleep(duration, f"wait {_human(duration)}")
+        await self._runner.sleep(duration, f"wait {human_duration(duration)}")
 
     async def wait_until(self, at: time, *, weekdays: frozenset[int] | None = None) -> None:
         """Wait until the lead's clock next shows ``at`` (on one of ISO ``weekdays``)."""
@@ -216,7 +217,8 @@ def _about(event_type: str, template: str) -> Callable[[LeadEvent], bool]:
     return lambda e: e.type == event_type and e.properties.get("template") == template
 
 
-def _human(duration: timedelta) -> str:
+def human_duration(duration: timedelta) -> str:
+    """``3d``, ``6h`` or ``90m``: how a duration reads in a step label."""
     if duration % timedelta(days=1) == timedelta(0):
         return f"{duration.days}d"
     if duration % timedelta(hours=1) == timedelta(0):
