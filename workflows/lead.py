@@ -54,30 +54,34 @@ class LeadWorkflow:
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
+        # Every patch is decided here, before the first await. A patch checked after a local
+        # activity can land in a later workflow task than the activity's marker (when the
+        # activity outlasts the task's heartbeat), and replay then takes the old branch.
+        # "sequences": enrolment rules and sequence children; "welcome-sequence": the
+        # welcome sequence sends a new form's second conversion, not the lead itself;
+        # "publish-before-send": the UI sees a new stage even while the relay is down.
+        sequences = workflow.patched("sequences")
+        self._welcome_sequence = sequences and workflow.patched("welcome-sequence")
+        publish_before_send = workflow.patched("publish-before-send")
         self._model = await workflow.execute_local_activity(
             "load_scoring_model",
             start_to_close_timeout=timedelta(seconds=10),
             result_type=ScoringModel,
         )
-        if workflow.patched("sequences"):
+        if sequences:
             rules = await workflow.execute_local_activity(
                 "load_enrolment_rules",
                 start_to_close_timeout=timedelta(seconds=10),
                 result_type=list[EnrolmentRule],
             )
             self._sequences = SequenceManager(tuple(rules))
-            # Patched: leads started before it send their second conversion themselves;
-            # later ones start the ``welcome`` sequence after each new form's delay.
-            self._welcome_sequence = workflow.patched("welcome-sequence")
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
         while True:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
             await self._manage_sequences()
-            # Publish before sending too: a relay that is down for hours must not hide the
-            # lead's new stage and score from admins. Patched: v1 leads published after only.
-            if workflow.patched("publish-before-send"):
+            if publish_before_send:
                 self._publish()
             await self._send_due_emails()
             await self._start_due_sequences()

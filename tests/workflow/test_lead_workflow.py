@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities import ConfigActivities, EmailActivities
 from nurture.identity import workflow_id_for
+from nurture.lead_input import LeadWorkflowInput
 from nurture.lifecycle import Condition
 from nurture.mailer import PermanentDeliveryError, TransientDeliveryError
+from nurture.rendering import TemplateRenderer
+from nurture.scoring import ScoringModel
+from nurture.testing import MemoryLedger, RecordingMailer
+from tests.conftest import SCORING_FILE, TEMPLATES, project
 from tests.helpers import event, persona_lead, submission
-from tests.waiting import sent, view_when
+from tests.waiting import eventually, sent, view_when
+from workflows import LeadWorkflow, SequenceWorkflow
 
 
 class TestWelcome:
@@ -198,3 +208,77 @@ def _next_weekday_at(now: datetime, *, weekday: int, hour: int) -> datetime:
     while day <= now or day.isoweekday() != weekday:
         day += timedelta(days=1)
     return day
+
+
+class SlowScoringModel(ConfigActivities):
+    """Config activities whose scoring model takes longer than a workflow task may."""
+
+    @activity.defn(name="load_scoring_model")
+    async def load_scoring_model(self) -> ScoringModel:
+        await asyncio.sleep(2.5)
+        return await super().load_scoring_model()
+
+
+class TestReplaySafety:
+    """What a lead decides must not depend on where workflow task boundaries fall."""
+
+    async def test_slow_config_load_replays(
+        self, private_time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """With a 2 s task timeout, a 2.5 s scoring-model load outlasts the task's heartbeat
+        and splits the first task in two. A patch decided after that load can then be
+        recorded in a later task than the load's marker, and replay takes the old branch (seen
+        on the dev server: a non-determinism error that stalled the lead). Every patch must
+        be recorded by the first task; without a workflow cache every task replays, and the
+        lead gets its thank-you with no task failure."""
+        time_env = private_time_env  # real-time task timeouts; keep them off the shared server
+        client = time_env.client
+        queue = f"tq-slow-{uuid.uuid4().hex[:6]}"
+        mailer, ledger = RecordingMailer(), MemoryLedger()
+        emails = EmailActivities(TemplateRenderer(TEMPLATES), mailer, ledger, project().brand)
+        config = SlowScoringModel(SCORING_FILE, always_open)
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=[LeadWorkflow, SequenceWorkflow],
+            activities=[emails.send_email, *config.activities()],
+            max_cached_workflows=0,
+        )
+        workflow_id = workflow_id_for("wf-slow")
+        async with worker:
+            handle = await client.start_workflow(
+                LeadWorkflow.run,
+                LeadWorkflowInput(lead_id="wf-slow"),
+                id=workflow_id,
+                task_queue=queue,
+                task_timeout=timedelta(seconds=2),
+                start_signal="submit_form",
+                start_signal_args=[submission(at=await time_env.get_current_time())],
+            )
+
+            async def thanked() -> bool:
+                return len(mailer.sent) == 1
+
+            try:
+                await eventually(thanked, within=20)
+                history = await handle.fetch_history()
+            finally:
+                await handle.terminate()
+        failed = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
+        assert failed == []
+        assert [str(m["X-Nurture-Template"]) for m in mailer.sent] == ["thank_you"]
+        # The property that makes this safe whatever the timing: every patch marker was
+        # recorded by the first workflow task, ahead of the slow load it may be split by.
+        completed = [
+            e.event_id
+            for e in history.events
+            if e.HasField("workflow_task_completed_event_attributes")
+        ]
+        patches = [
+            e.event_id
+            for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+            and e.marker_recorded_event_attributes.marker_name == "core_patch"
+        ]
+        assert len(completed) >= 2, "the slow load did not split the first task"
+        assert len(patches) == 3 and max(patches) < completed[1]
