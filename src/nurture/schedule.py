@@ -25,6 +25,7 @@ __all__ = [
     "next_local_time",
     "next_send_slot",
     "parse_duration",
+    "zone_named",
 ]
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -83,7 +84,7 @@ class SendWindow(BaseModel):
             if begin >= finish:
                 raise ValueError(f"quiet interval {begin}-{finish} must start before it ends")
         for zone in (self.default_timezone, *self.country_timezones.values()):
-            _zone(zone)
+            zone_named(zone)
         return self
 
     def open_intervals(self) -> list[tuple[time, time]]:
@@ -112,12 +113,12 @@ def lead_zone(timezone: str | None, country: str | None, window: SendWindow) -> 
     """The lead's zone: its own, else its country's default, else the configured default."""
     if timezone:
         try:
-            return _zone(timezone)
+            return zone_named(timezone)
         except ValueError:
             pass
     if country and country.upper() in window.country_timezones:
-        return _zone(window.country_timezones[country.upper()])
-    return _zone(window.default_timezone)
+        return zone_named(window.country_timezones[country.upper()])
+    return zone_named(window.default_timezone)
 
 
 def next_send_slot(earliest: datetime, zone: ZoneInfo, window: SendWindow) -> datetime:
@@ -163,7 +164,8 @@ def next_allowed_by_cap(sent: Iterable[datetime], now: datetime, cap: FrequencyC
     return max(now, recent[len(recent) - cap.max_emails] + cap.window)
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; a ValueError naming it if there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
