@@ -14,14 +14,14 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities
+from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.config import load_project_config
 from nurture.ledger import open_ledger
 from nurture.mailer import SmtpMailer
 from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
-from workflows import LeadWorkflow, SequenceWorkflow
+from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 from workflows.sequences.base import unknown_sequences
 
 
@@ -59,11 +59,15 @@ async def main() -> None:
     config = ConfigActivities(
         settings.path(settings.scoring_file), settings.path(settings.config_file)
     )
+    sales = SalesActivities(
+        client, settings.temporal.task_queue, settings.path(settings.sales_file)
+    )
+    await sales.load_sales_team()  # a broken sales.toml stops the worker here, named
     worker = Worker(
         client,
         task_queue=settings.temporal.task_queue,
-        workflows=[LeadWorkflow, SequenceWorkflow],
-        activities=[emails.send_email, *config.activities()],
+        workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+        activities=[emails.send_email, *config.activities(), *sales.activities()],
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,5 +2,6 @@
 
 from activities.config import ConfigActivities
 from activities.email import EmailActivities
+from activities.sales import SalesActivities
 
-__all__ = ["ConfigActivities", "EmailActivities"]
+__all__ = ["ConfigActivities", "EmailActivities", "SalesActivities"]

@@ -15,17 +15,18 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities
+from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.binaries import find_binary
 from nurture.identity import workflow_id_for
 from nurture.leads import TemporalLeadGateway
 from nurture.mailer import Mailer
 from nurture.models import FormSubmitted
 from nurture.rendering import TemplateRenderer
+from nurture.router_api import router_workflow_id
 from nurture.temporal import register_search_attributes
 from nurture.testing import MemoryLedger, RecordingMailer
-from tests.helpers import PROJECT_FILE, SCORING_FILE, TEMPLATES, project
-from workflows import LeadWorkflow, SequenceWorkflow
+from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, TEMPLATES, project
+from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
@@ -76,6 +77,7 @@ class Harness:
         max_inbound_per_run: int = 2000,
         mailer: Mailer | None = None,
         project_file: Path = PROJECT_FILE,
+        sales_file: Path = SALES_FILE,
     ) -> None:
         self.env = env
         client = env.client
@@ -91,11 +93,12 @@ class Harness:
             TemplateRenderer(TEMPLATES), mailer or self.mailer, self.ledger, project().brand
         )
         config = ConfigActivities(SCORING_FILE, project_file)
+        self.sales = SalesActivities(client, self.task_queue, sales_file)
         self.worker = Worker(
             client,
             task_queue=self.task_queue,
-            workflows=[LeadWorkflow, SequenceWorkflow],
-            activities=[emails.send_email, *config.activities()],
+            workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+            activities=[emails.send_email, *config.activities(), *self.sales.activities()],
         )
 
     async def clean_up(self) -> None:
@@ -111,7 +114,8 @@ class Harness:
                 view = await self.gateway.get_lead(lead_id)
                 children += [e.workflow_id for e in view.enrolments if e.ended_at is None]
         leads = [workflow_id_for(lead_id) for lead_id in self.gateway.started]
-        for workflow_id in dict.fromkeys([*children, *leads]):
+        router = router_workflow_id(self.task_queue)
+        for workflow_id in dict.fromkeys([*children, *leads, router]):
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate()
 
@@ -136,8 +140,9 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         mailer: Mailer | None = None,
         project_file: Path = PROJECT_FILE,
         env: WorkflowEnvironment | None = None,
+        sales_file: Path = SALES_FILE,
     ) -> AsyncIterator[Harness]:
-        h = Harness(env or time_env, max_inbound_per_run, mailer, project_file)
+        h = Harness(env or time_env, max_inbound_per_run, mailer, project_file, sales_file)
         async with h.worker:
             try:
                 yield h

@@ -12,6 +12,7 @@ from nurture.scoring import ScoringModel, load_scoring_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"
+SALES_FILE = ROOT / "config" / "sales.toml"
 PROJECT_FILE = ROOT / "config" / "nurture.toml"
 TEMPLATES = ROOT / "templates" / "emails"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

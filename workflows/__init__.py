@@ -1,6 +1,7 @@
-"""Temporal workflows: the lead lifecycle, and the sequences marketing ops write."""
+"""Temporal workflows: the lead lifecycle, the sequences marketing ops write, the router."""
 
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
+from workflows.router import RouterWorkflow
 from workflows.sequence import SequenceWorkflow
 
-__all__ = ["LeadWorkflow", "LeadWorkflowInput", "SequenceWorkflow"]
+__all__ = ["LeadWorkflow", "LeadWorkflowInput", "RouterWorkflow", "SequenceWorkflow"]

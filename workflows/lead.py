@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -21,18 +21,21 @@ with workflow.unsafe.imports_passed_through():
     # it here passes it through the sandbox instead of re-importing it mid-workflow.
     import email_validator  # noqa: F401
 
-    from nurture import journey, search_attributes
+    from nurture import handoff, journey, search_attributes
     from nurture.emails import PERMANENT_FAILURE, SendEmailResult
     from nurture.enrolment import EnrolmentRule
-    from nurture.journey import EmailRecord, PlannedEmail
+    from nurture.journey import EmailRecord, LeadState, PlannedEmail
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
+    from nurture.routing import SalesTeam
+    from nurture.sales import SalesAction
     from nurture.scoring import ScoringModel
     from nurture.sequencing import SequenceOutcome, SequenceProgress
     from nurture.views import LeadView, lead_view, summary_markdown
 
 from workflows.enrolments import SequenceManager
 from workflows.policies import SEND_RETRY
+from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
@@ -51,6 +54,9 @@ class LeadWorkflow:
         self._published: dict[str, Any] = {}
         self._sequences: SequenceManager | None = None
         self._welcome_sequence = False
+        self._sales: SalesDesk | None = None
+        self._sales_seen: LeadState | None = None
+        self._action_results: dict[str, str | None] = {}
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
@@ -63,6 +69,8 @@ class LeadWorkflow:
         sequences = workflow.patched("sequences")
         self._welcome_sequence = sequences and workflow.patched("welcome-sequence")
         publish_before_send = workflow.patched("publish-before-send")
+        # "sales-handoff": SQLs are routed to a rep, with an SLA and sales actions.
+        sales = workflow.patched("sales-handoff")
         self._model = await workflow.execute_local_activity(
             "load_scoring_model",
             start_to_close_timeout=timedelta(seconds=10),
@@ -75,12 +83,21 @@ class LeadWorkflow:
                 result_type=list[EnrolmentRule],
             )
             self._sequences = SequenceManager(tuple(rules))
+        if sales:
+            team = await workflow.execute_local_activity(
+                "load_sales_team",
+                start_to_close_timeout=timedelta(seconds=10),
+                result_type=SalesTeam,
+            )
+            self._sales = SalesDesk(team)
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
+        self._sales_seen = self._state
         while True:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
             await self._manage_sequences()
+            await self._manage_sales()
             if publish_before_send:
                 self._publish()
             await self._send_due_emails()
@@ -123,6 +140,31 @@ class LeadWorkflow:
         """A sequence of this lead moved to another step."""
         self._enqueue(Inbound(sequence_progress=progress))
 
+    @workflow.update
+    async def act(self, action: SalesAction) -> LeadView:
+        """A sales action: accept, return to nurture, disqualify, convert, won, lost."""
+        key = action.action_id or workflow.current_update_info().id  # type: ignore[union-attr]
+        if key not in self._action_results:
+            self._enqueue(Inbound(sales_action=action, action_key=key))
+        await workflow.wait_condition(lambda: key in self._action_results)
+        refused = self._action_results[key]
+        if refused:
+            raise ApplicationError(refused, type="ActionRefused", non_retryable=True)
+        view = self.get_state()
+        assert view is not None
+        return view
+
+    @act.validator
+    def _check_action(self, action: SalesAction) -> None:
+        if self._sales is None or self._state is None or self._state.lead is None:
+            raise ValueError("this lead has no sales hand-off to act on")
+        key = action.action_id
+        if key is not None and key in self._action_results:
+            return
+        reason = handoff.why_not(self._state, action)
+        if reason:
+            raise ValueError(reason)
+
     @workflow.query
     def get_state(self) -> LeadView | None:
         """The lead as the API shows it; ``None`` until the first form is applied."""
@@ -160,14 +202,39 @@ class LeadWorkflow:
                 self._state = journey.end_enrolment(
                     self._state, end.workflow_id, end.result, end.detail, end.ended_at
                 )
+            elif item.sales_action and item.action_key:
+                self._apply_action(item.sales_action, item.action_key, now)
             elif item.sequence_progress:
                 step = item.sequence_progress
                 self._state = journey.record_progress(
                     self._state, step.workflow_id, step.step, step.next_touch_at
                 )
+            sales = self._sales
+            if sales is not None and event is not None and sales.is_hand_raise(event.type):
+                self._state = handoff.hand_raise(self._state, event.type, now)
             if self._sequences is not None and event is not None:
                 self._sequences.forward(event)
             self._applied_this_run += 1
+
+    def _apply_action(self, action: SalesAction, key: str, now: datetime) -> None:
+        assert self._state is not None and self._model is not None and self._sales is not None
+        if key in self._action_results:
+            return
+        refused = handoff.why_not(self._state, action)
+        if refused is None:
+            points = self._sales.team.return_score_adjustment
+            self._state = handoff.apply_action(self._state, action, self._model, now, points)
+        self._action_results[key] = refused
+
+    async def _manage_sales(self) -> None:
+        if self._sales is None or self._state is None or self._state.lead is None:
+            return
+        if self._sales_seen is not None:
+            await self._sales.release(self._sales_seen, self._state)
+        view = self.get_state()
+        assert view is not None
+        self._state = await self._sales.manage(self._state, view)
+        self._sales_seen = self._state
 
     async def _manage_sequences(self) -> None:
         if self._sequences is None or self._state is None or self._state.lead is None:
@@ -236,6 +303,8 @@ class LeadWorkflow:
         view = self.get_state()
         if self._sequences is not None and view is not None:
             deadlines.append(self._sequences.next_check(self._state, view))
+        if self._sales is not None:
+            deadlines.append(self._sales.next_deadline(self._state))
         deadline = min(filter(None, deadlines), default=None)
         timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
         with contextlib.suppress(asyncio.TimeoutError):

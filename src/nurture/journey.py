@@ -15,6 +15,7 @@ from nurture.emails import EmailKind, SendEmailInput, idempotency_key
 from nurture.enrolment import Enrolment
 from nurture.lifecycle import Condition, Stage, check_transition, qualify, why_not_mail
 from nurture.models import FormContext, FormSubmitted, Lead, LeadEvent
+from nurture.sales import HandOff, SalesEntry
 from nurture.scoring import (
     Score,
     ScoreUpdate,
@@ -123,6 +124,15 @@ class LeadState(BaseModel):
     emails: tuple[EmailRecord, ...] = ()
     seen_events: tuple[str, ...] = ()
     enrolments: tuple[Enrolment, ...] = ()
+    handoffs: tuple[HandOff, ...] = ()
+    sales_log: tuple[SalesEntry, ...] = ()
+    """Every hand-off, assignment, reminder, escalation and sales action, with its actor."""
+    recycle_reason: str | None = None
+    """Why sales last returned the lead (budget, authority, need, timing...)."""
+    revisit_after: AwareDatetime | None = None
+    """Sales asked for no new hand-off before this moment."""
+    applied_actions: tuple[str, ...] = ()
+    """Ids of sales actions already applied (retries apply once)."""
 
     def active_enrolment(self) -> Enrolment | None:
         """The rule-driven sequence the lead is in now, if any (at most one)."""
@@ -343,6 +353,9 @@ def _apply_score(
             )
         )
     target = qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
+    if target is Stage.SQL and state.revisit_after is not None and now < state.revisit_after:
+        # Sales asked to wait: the lead may become an MQL again, not an SQL, before then.
+        target = Stage.MQL if state.stage is not Stage.MQL else None
     stage = state.stage
     if target is not None:
         stage = check_transition(state.stage, target)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from nurture.journey import EmailRecord, LeadState
 from nurture.models import FormSubmitted, LeadEvent
+from nurture.sales import SalesAction
 from nurture.sequencing import SequenceOutcome, SequenceProgress
 
 __all__ = ["Inbound", "LeadWorkflowInput"]
@@ -27,6 +28,9 @@ class Inbound(BaseModel):
     sequence_email: EmailRecord | None = None
     sequence_ended: SequenceOutcome | None = None
     sequence_progress: SequenceProgress | None = None
+    sales_action: SalesAction | None = None
+    action_key: str | None = None
+    """The sales action's id, or its update's id when it came without one."""
 
     @property
     def id(self) -> str:
@@ -37,6 +41,8 @@ class Inbound(BaseModel):
             return f"seq-email:{self.sequence_email.key}:{self.sequence_email.status}"
         if self.sequence_ended:
             return f"seq-end:{self.sequence_ended.workflow_id}"
+        if self.sales_action:
+            return f"sales:{self.action_key}"
         if self.sequence_progress:
             return f"seq-step:{self.sequence_progress.workflow_id}:{self.sequence_progress.number}"
         assert self.event is not None

@@ -167,6 +167,9 @@ class SalesTeam(BaseModel):
     hours: SendWindow = SendWindow(days=frozenset({1, 2, 3, 4, 5}))
     """Reps' working days and hours, on each rep's own clock; also the SLA's business hours."""
     sla: SlaPolicy = SlaPolicy()
+    return_score_adjustment: Annotated[int, Field(ge=-1000, le=0)] = -10
+    """Points a lead loses when sales returns it to nurture, so it must show new interest
+    before it is handed off again."""
     hand_raise_events: tuple[str, ...] = ("demo_requested", "quote_requested")
     """Events that make a marketing lead an SQL at once, whatever its score."""
     webhook_url: HttpUrl | None = None

@@ -20,6 +20,7 @@ __all__ = [
     "Duration",
     "FrequencyCap",
     "SendWindow",
+    "add_business_time",
     "lead_zone",
     "next_allowed_by_cap",
     "next_local_time",
@@ -137,6 +138,29 @@ def next_send_slot(earliest: datetime, zone: ZoneInfo, window: SendWindow) -> da
             if earliest < closes:
                 return max(earliest, opens).astimezone(UTC)
     raise ValueError(f"the send window has no open slot within {_SEARCH_DAYS} days")
+
+
+def add_business_time(
+    start: datetime, duration: timedelta, zone: ZoneInfo, window: SendWindow
+) -> datetime:
+    """``start`` plus ``duration`` counted only inside the window (business hours), in UTC.
+
+    One business hour asked at 17:30 on a Friday, with hours 09:00-18:00, ends at 09:30 on
+    Monday (or the next working day after a holiday).
+    """
+    left = duration
+    moment = next_send_slot(start, zone, window)
+    while True:
+        local_day = moment.astimezone(zone).date()
+        closes = next(
+            _instant(local_day, finish, zone)
+            for begin, finish in window.open_intervals()
+            if moment < _instant(local_day, finish, zone)
+        )
+        if moment + left <= closes:
+            return (moment + left).astimezone(UTC)
+        left -= closes - moment
+        moment = next_send_slot(closes, zone, window)
 
 
 def next_local_time(

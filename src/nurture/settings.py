@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     home: Path = Path(".")
     config_file: Path = Path("config/nurture.toml")
     scoring_file: Path = Path("config/scoring.toml")
+    sales_file: Path = Path("config/sales.toml")
     templates_dir: Path = Path("templates/emails")
     ledger_url: str = "sqlite:///.nurture/ledger.sqlite3"
     id_key: SecretStr = SecretStr(DEV_ID_KEY)

@@ -69,6 +69,22 @@ def _is_absolute_url(link: str) -> bool:
     return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in link
 
 
+_SALES: dict[str, Any] = {
+    "lead_id": "3f2a",
+    "email": "ada@globex.example",
+    "owner": "Camille Martin",
+    "trigger": "hand-raise: demo_requested",
+    "score": 52,
+    "grade": "A",
+    "buying_stage": "decision",
+    "explanation": [{"label": "Demo requested", "points": 5}],
+    "recent": [{"at": "2026-11-23 10:00", "what": "hand-raise: demo_requested"}],
+    "accept_by": "2026-11-23 11:00 UTC",
+    "link": "https://nurture.example.com/v1/leads/3f2a",
+}
+"""A lead as a sales alert shows it."""
+
+
 def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
     full = {
         "locale": locale,
@@ -84,11 +100,19 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
         "related": [{"title": "Webinar", "url": "https://example.com/webinar"}],
         "variant": {},
         "form_id": "white-paper",
+        "sales": _SALES,
     }
     bare = {
         **full,
         "lead": dict.fromkeys(full["lead"]),
         "offer": None,
         "related": [],
+        "sales": _SALES
+        | {
+            "owner": None,
+            "accept_by": None,
+            "explanation": [],
+            "recent": [],
+        },
     }
     return [full, bare]

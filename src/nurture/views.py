@@ -11,6 +11,7 @@ from nurture.emails import EmailKind
 from nurture.enrolment import Enrolment
 from nurture.journey import EmailRecord, LeadState, PlannedEmail, Transition, next_deadline
 from nurture.lifecycle import Condition, Stage
+from nurture.sales import HandOff, SalesEntry
 from nurture.scoring import Grade, Heat, ScoreLine, ScoringModel, grade_for, temperature_for
 from nurture.sequencing import LeadSnapshot
 
@@ -47,6 +48,11 @@ class LeadView(BaseModel):
     sequence: Enrolment | None = None
     """The sequence the lead is in now."""
     enrolments: tuple[Enrolment, ...] = ()
+    handoffs: tuple[HandOff, ...] = ()
+    """Every trip to sales: owner, deadlines, acceptance."""
+    sales_log: tuple[SalesEntry, ...] = ()
+    """Hand-offs, assignments, reminders, escalations and sales actions, with actors."""
+    revisit_after: AwareDatetime | None = None
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
@@ -74,6 +80,9 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         planned=state.planned,
         sequence=state.active_enrolment(),
         enrolments=state.enrolments,
+        handoffs=state.handoffs,
+        sales_log=state.sales_log,
+        revisit_after=state.revisit_after,
     )
 
 
@@ -81,6 +90,9 @@ def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:
     """The lead's own next deadline or a running sequence's next step, whichever is first."""
     moments = [next_deadline(state, model)]
     moments += [e.next_touch_at for e in state.enrolments if e.ended_at is None]
+    last = state.handoffs[-1] if state.handoffs else None
+    if last is not None and last.ended_at is None and last.accepted_at is None:
+        moments += [last.accept_by, None if last.reminded else last.remind_at]
     return min(filter(None, moments), default=None)
 
 
@@ -139,6 +151,25 @@ def summary_markdown(view: LeadView) -> str:
             f"**Sequence:** {s.sequence} v{s.version} (entry {s.number}) "
             f"since {_when(s.started_at)}{step}{touch}"
         )
+    handoff = view.handoffs[-1] if view.handoffs else None
+    if handoff is not None and handoff.ended_at is None:
+        owner = handoff.owner_name or handoff.owner or "the pool"
+        status = (
+            f"accepted {_when(handoff.accepted_at)}"
+            if handoff.accepted_at
+            else f"to accept by {_when(handoff.accept_by)}"
+        )
+        lines += ["", f"**Sales:** hand-off {handoff.number} to {owner}, {status}"]
+    if view.sales_log:
+        lines += [
+            "",
+            "| when | what | who | detail |",
+            "| --- | --- | --- | --- |",
+            *(
+                f"| {_when(e.at)} | {e.kind} | {e.actor} | {e.detail} |"
+                for e in view.sales_log[-10:]
+            ),
+        ]
     if view.emails:
         lines += ["", "**Emails:** " + ", ".join(f"{e.template} ({e.status})" for e in view.emails)]
     if view.planned:

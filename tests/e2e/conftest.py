@@ -20,5 +20,6 @@ def project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # must not depend on the hour the suite runs at.
     (home / "config").mkdir()
     (home / "config" / "scoring.toml").symlink_to(ROOT / "config" / "scoring.toml")
+    (home / "config" / "sales.toml").symlink_to(ROOT / "config" / "sales.toml")
     write_always_open_config(home / "config")
     return home

@@ -222,7 +222,8 @@ class TestSequencesOnTheDevServer:
         self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack
     ) -> None:
         """Seven signals at three per run: the sequence's first email still lands on the
-        lead, and a demo request sent to the lead still ends the sequence at its goal."""
+        lead; a click sent to the lead still reaches the sequence (the case study follows);
+        and a demo request, a hand-raise, makes the lead an SQL that stops the sequence."""
         headers = HEADERS
         lead_id = reach_evaluation(api, "edsger")
         lead: dict[str, object] = {}
@@ -242,10 +243,22 @@ class TestSequencesOnTheDevServer:
         api.post(
             "/v1/events",
             headers=headers,
+            json={
+                "lead_id": lead_id,
+                "type": "email_clicked",
+                "event_id": "edsger-click",
+                "properties": {"template": "buying_guide"},
+            },
+        ).raise_for_status()
+        wait_until(view_shows(lambda v: "case_study" in templates(v)))
+        api.post(
+            "/v1/events",
+            headers=headers,
             json={"lead_id": lead_id, "type": "demo_requested", "event_id": "edsger-demo"},
         ).raise_for_status()
-        wait_until(view_shows(lambda v: v["sequence"] is None))
-        assert [e["result"] for e in lead["enrolments"]] == ["goal"]  # type: ignore[attr-defined,index]
+        wait_until(view_shows(lambda v: v["sequence"] is None and v["stage"] == "sql"))
+        tracks = [e for e in lead["enrolments"] if not e["alongside"]]  # type: ignore[attr-defined,index]
+        assert [(e["sequence"], e["result"]) for e in tracks] == [("evaluation", "stopped")]
         assert asyncio.run(_runs_of(stack, f"lead-{lead_id}")) >= 2, "no continue-as-new"
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from nurture.schedule import (
     FrequencyCap,
     SendWindow,
+    add_business_time,
     lead_zone,
     next_allowed_by_cap,
     next_send_slot,
@@ -183,3 +184,35 @@ class TestDurations:
         """Anything else is refused with the accepted forms."""
         with pytest.raises(ValidationError, match="like 90s, 15m, 6h, 2d or 1w"):
             FrequencyCap.model_validate({"window": bad})
+
+
+class TestBusinessTime:
+    """add_business_time counts only working hours: the SLA clock of the sales hand-off."""
+
+    WINDOW = SendWindow(start=time(9, 0), end=time(18, 0), quiet=((time(12, 30), time(14, 0)),))
+    PARIS = ZoneInfo("Europe/Paris")
+
+    def test_within_the_day(self) -> None:
+        """10:00 + 1h = 11:00 Paris (09:00 UTC in winter → 10:00 UTC)."""
+        start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+        end = add_business_time(start, timedelta(hours=1), self.PARIS, self.WINDOW)
+        assert end == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    def test_across_lunch_and_the_weekend(self) -> None:
+        """Friday 12:00 + 1h: 30 minutes before lunch, 30 after, so 14:30; Friday 17:30 + 1h
+        ends Monday 09:30."""
+        friday_noon = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+        assert add_business_time(
+            friday_noon, timedelta(hours=1), self.PARIS, self.WINDOW
+        ) == datetime(2026, 11, 27, 13, 30, tzinfo=UTC)
+        friday_late = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
+        assert add_business_time(
+            friday_late, timedelta(hours=1), self.PARIS, self.WINDOW
+        ) == datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+
+    def test_starting_at_night(self) -> None:
+        """Asked at 02:00, 30 business minutes end at 09:30."""
+        night = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+        assert add_business_time(night, timedelta(minutes=30), self.PARIS, self.WINDOW) == datetime(
+            2026, 11, 24, 8, 30, tzinfo=UTC
+        )

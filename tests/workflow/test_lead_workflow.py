@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities
+from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.identity import workflow_id_for
 from nurture.lead_input import LeadWorkflowInput
 from nurture.lifecycle import Condition
@@ -20,10 +20,10 @@ from nurture.mailer import PermanentDeliveryError, TransientDeliveryError
 from nurture.rendering import TemplateRenderer
 from nurture.scoring import ScoringModel
 from nurture.testing import MemoryLedger, RecordingMailer
-from tests.conftest import SCORING_FILE, TEMPLATES, project
+from tests.conftest import SALES_FILE, SCORING_FILE, TEMPLATES, project
 from tests.helpers import event, persona_lead, submission
 from tests.waiting import eventually, sent, view_when
-from workflows import LeadWorkflow, SequenceWorkflow
+from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
 class TestWelcome:
@@ -91,7 +91,11 @@ class TestWelcome:
                 "skipped",
                 "marketing mail stops in stage 'sql'",
             )
-            assert h.templates() == ["thank_you"]
+            # The lead got its thank-you only; the alert went to the rep it was routed to.
+            assert [(str(m["To"]), str(m["X-Nurture-Template"])) for m in h.mailer.sent] == [
+                ("Ada Lovelace <ada@globex.example>", "thank_you"),
+                ("Camille Martin <camille@example.com>", "sales_alert"),
+            ]
 
     async def test_duplicate_submissions_send_one_thank_you(self, harness) -> None:
         """The same submission id twice, then the same form again: one thank-you."""
@@ -237,11 +241,12 @@ class TestReplaySafety:
         mailer, ledger = RecordingMailer(), MemoryLedger()
         emails = EmailActivities(TemplateRenderer(TEMPLATES), mailer, ledger, project().brand)
         config = SlowScoringModel(SCORING_FILE, always_open)
+        sales = SalesActivities(client, queue, SALES_FILE)
         worker = Worker(
             client,
             task_queue=queue,
-            workflows=[LeadWorkflow, SequenceWorkflow],
-            activities=[emails.send_email, *config.activities()],
+            workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+            activities=[emails.send_email, *config.activities(), *sales.activities()],
             max_cached_workflows=0,
         )
         workflow_id = workflow_id_for("wf-slow")
@@ -281,4 +286,4 @@ class TestReplaySafety:
             and e.marker_recorded_event_attributes.marker_name == "core_patch"
         ]
         assert len(completed) >= 2, "the slow load did not split the first task"
-        assert len(patches) == 3 and max(patches) < completed[1]
+        assert len(patches) == 4 and max(patches) < completed[1]

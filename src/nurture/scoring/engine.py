@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True)
-LineKind = Literal["fit", "behaviour", "inactivity"]
+LineKind = Literal["fit", "behaviour", "inactivity", "sales"]
 
 
 class Grade(StrEnum):
@@ -155,6 +155,24 @@ def apply_inactivity(model: ScoringModel, score: Score) -> ScoreUpdate:
     lines = (*tuple(ln for ln in score.lines if ln.rule != "inactivity"), line)
     awarded = (("inactivity", points),) if points else ()
     return _progress(model, score.model_copy(update={"lines": lines}), awarded)
+
+
+def apply_adjustment(
+    model: ScoringModel, score: Score, rule: str, label: str, points: int
+) -> ScoreUpdate:
+    """Points given by hand (sales returning a lead, say), as a line of their own; the total
+    never goes below zero. Buying-stage progress is left alone."""
+    points = max(points, -score.total)
+    current = score.line(rule)
+    line = ScoreLine(
+        rule=rule,
+        label=label,
+        kind="sales",
+        points=(current.points if current else 0) + points,
+        hits=(current.hits if current else 0) + 1,
+    )
+    lines = (*tuple(ln for ln in score.lines if ln.rule != rule), line)
+    return ScoreUpdate(score=score.model_copy(update={"lines": lines}), awarded=((rule, points),))
 
 
 def grade_for(model: ScoringModel, total: int) -> Grade:

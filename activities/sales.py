@@ -1,0 +1,102 @@
+"""Sales hand-off activities: ask the router, tell the router, ping a webhook, load the team."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from nurture.errors import ConfigError
+from nurture.router_api import AssignRequest, ReleaseRequest, RouterInput, router_workflow_id
+from nurture.routing import SalesTeam, load_sales_team
+from nurture.sales import Assignment, WebhookMessage
+
+__all__ = ["SalesActivities"]
+
+
+class SalesActivities:
+    """Activities of the hand-off, with the client, task queue and team file they need."""
+
+    def __init__(self, client: Client, task_queue: str, team_file: Path) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._team_file = team_file
+        self._cached: tuple[float, SalesTeam] | None = None
+
+    def activities(self) -> list[Callable[..., Awaitable[Any]]]:
+        """Every activity of this class, for ``Worker(activities=...)``."""
+        return [self.load_sales_team, self.assign_owner, self.release_owner, self.notify_webhook]
+
+    @activity.defn(name="load_sales_team")
+    async def load_sales_team(self) -> SalesTeam:
+        """``config/sales.toml``, re-read when it changes; a broken file is retried until fixed."""
+        try:
+            mtime = self._team_file.stat().st_mtime
+            if self._cached is None or self._cached[0] != mtime:
+                self._cached = (mtime, load_sales_team(self._team_file))
+        except (ConfigError, OSError) as exc:
+            raise ApplicationError(str(exc), type="ConfigError") from exc
+        return self._cached[1]
+
+    @activity.defn(name="assign_owner")
+    async def assign_owner(self, request: AssignRequest) -> Assignment:
+        """Ask the router (starting it if needed) who gets the lead."""
+        from workflows.router import RouterWorkflow
+
+        router = await self._router()
+        decision = await router.execute_update(RouterWorkflow.assign, request, id=request.key)
+        team = await self.load_sales_team()
+        rep = team.rep(decision.rep_id) if decision.rep_id else None
+        return Assignment(
+            rep_id=decision.rep_id,
+            rep_name=rep.name if rep else None,
+            rep_email=str(rep.email) if rep else None,
+            manager_email=str(rep.manager or team.manager) if rep else str(team.manager),
+            reason=decision.reason,
+        )
+
+    @activity.defn(name="release_owner")
+    async def release_owner(self, request: ReleaseRequest) -> None:
+        """Tell the router a rep's open lead is closed."""
+        from workflows.router import RouterWorkflow
+
+        router = await self._router()
+        await router.execute_update(RouterWorkflow.release, request, id=request.key)
+
+    async def _router(self) -> WorkflowHandle[Any, Any]:
+        """The router's handle, started if it is not running (a no-op if it is)."""
+        from workflows.router import RouterWorkflow
+
+        return await self._client.start_workflow(
+            RouterWorkflow.run,
+            RouterInput(),
+            id=router_workflow_id(self._task_queue),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    @activity.defn(name="notify_webhook")
+    async def notify_webhook(self, message: WebhookMessage) -> None:
+        """POST the message to the team's webhook, if one is configured."""
+        team = await self.load_sales_team()
+        if team.webhook_url is None:
+            return
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                str(team.webhook_url),
+                content=json.dumps(message.model_dump()),
+                headers={"Content-Type": "application/json"},
+            )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RuntimeError(f"webhook answered {response.status_code}; retrying")
+        if response.status_code >= 400:
+            raise ApplicationError(
+                f"webhook refused the message: {response.status_code}", non_retryable=True
+            )

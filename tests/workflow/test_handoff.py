@@ -1,0 +1,206 @@
+"""The hand-off to sales on the time-skipping server: routing, SLA reminder and escalation,
+sales actions and their validation, the way back to nurture and a second hand-off."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from nurture.identity import workflow_id_for
+from nurture.sales import SalesAction
+from nurture.views import LeadView
+from tests.conftest import Harness
+from tests.helpers import event, submission
+from tests.waiting import view_when
+from workflows import LeadWorkflow
+
+TEAM = """
+manager = "boss@example.com"
+app_url = "https://crm.example.com"
+[hours]
+days = [1, 2, 3, 4, 5, 6, 7]
+start = "00:00"
+end = "23:59:59.999999"
+[sla]
+accept_within = "1h"
+remind_after = "30m"
+max_reassignments = 1
+[[reps]]
+id = "ana"
+name = "Ana Lima"
+email = "ana@example.com"
+timezone = "UTC"
+[[reps]]
+id = "bob"
+name = "Bob Stone"
+email = "bob@example.com"
+timezone = "UTC"
+"""
+
+
+@pytest.fixture
+def team_file(tmp_path: Path) -> Path:
+    path = tmp_path / "sales.toml"
+    path.write_text(TEAM)
+    return path
+
+
+async def make_sql(h: Harness, lead_id: str) -> None:
+    """A form, then a demo request: a hand-raise makes the lead an SQL at once."""
+    now = await h.now()
+    await h.gateway.submit_form(lead_id, submission(at=now))
+    await h.gateway.record_event(lead_id, event("demo_requested", at=now))
+
+
+def log(view: LeadView) -> list[str]:
+    return [e.kind for e in view.sales_log]
+
+
+def mail(h: Harness) -> list[tuple[str, str]]:
+    return [(m["To"].addresses[0].addr_spec, str(m["X-Nurture-Template"])) for m in h.mailer.sent]
+
+
+async def act(h: Harness, lead_id: str, **fields: object) -> LeadView:
+    handle = h.client.get_workflow_handle(workflow_id_for(lead_id))
+    action = SalesAction.model_validate(fields)
+    return await handle.execute_update(LeadWorkflow.act, action)
+
+
+class TestSla:
+    """The owner must accept within the SLA: a reminder, then escalation and reassignment."""
+
+    async def test_reminder_escalation_reassignment(
+        self, harness, always_open: Path, team_file: Path
+    ) -> None:
+        """Ana gets the alert at once and a reminder at 30 min; at 1 h the manager hears and
+        Bob gets the lead; Bob does not accept either, and with one reassignment allowed the
+        lead goes to the pool."""
+        async with harness(project_file=always_open, sales_file=team_file) as h:
+            await make_sql(h, "ho-sla")
+            view = await view_when(h, "ho-sla", lambda v: "assigned" in log(v))
+            first = view.handoffs[-1]
+            assert (first.owner, view.stage) == ("ana", "sql")
+            assert first.accept_by is not None and first.remind_at is not None
+            assert first.accept_by - first.assigned_at == timedelta(hours=1)  # type: ignore[operator]
+            assert view.next_touch_at == first.remind_at
+            await h.env.sleep(timedelta(minutes=31))
+            await view_when(h, "ho-sla", lambda v: "reminded" in log(v))
+            await h.env.sleep(timedelta(minutes=30))
+            view = await view_when(h, "ho-sla", lambda v: log(v).count("assigned") == 2)
+            assert view.handoffs[-1].owner == "bob"
+            assert view.handoffs[-1].passed_over == ("ana",)
+            await h.env.sleep(timedelta(hours=1, minutes=1))
+            view = await view_when(h, "ho-sla", lambda v: "pooled" in log(v))
+        assert log(view) == [
+            "handed_off",
+            "assigned",
+            "reminded",
+            "escalated",
+            "assigned",
+            "reminded",
+            "escalated",
+            "pooled",
+        ]
+        assert [t for t in mail(h) if t[1] != "thank_you"] == [
+            ("ana@example.com", "sales_alert"),
+            ("ana@example.com", "sales_reminder"),
+            ("boss@example.com", "sales_escalation"),
+            ("bob@example.com", "sales_alert"),
+            ("bob@example.com", "sales_reminder"),
+            ("boss@example.com", "sales_escalation"),
+        ]
+
+    async def test_accepting_stops_the_clock(
+        self, harness, always_open: Path, team_file: Path
+    ) -> None:
+        """Accepted at once: no reminder, no escalation, even two hours later."""
+        async with harness(project_file=always_open, sales_file=team_file) as h:
+            await make_sql(h, "ho-accept")
+            await view_when(h, "ho-accept", lambda v: "assigned" in log(v))
+            view = await act(h, "ho-accept", action="accept", actor="ana")
+            assert view.handoffs[-1].accepted_at is not None
+            await h.env.sleep(timedelta(hours=2))
+            view = await h.gateway.get_lead("ho-accept")
+        assert log(view) == ["handed_off", "assigned", "accepted"]
+        assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
+
+
+class TestActions:
+    """Sales actions through Temporal updates, validated before anything is recorded."""
+
+    async def test_disallowed_action_leaves_no_trace(
+        self, harness, always_open: Path, team_file: Path
+    ) -> None:
+        """Converting before accepting, or returning without a valid reason, is refused
+        with the reason, and the lead's history holds no trace of the attempt."""
+        async with harness(project_file=always_open, sales_file=team_file) as h:
+            await make_sql(h, "ho-refuse")
+            await view_when(h, "ho-refuse", lambda v: "assigned" in log(v))
+            with pytest.raises((WorkflowUpdateFailedError, RPCError)) as refused:
+                await act(h, "ho-refuse", action="convert", actor="ana")
+            assert "accept the lead before converting it" in str(
+                refused.value.__cause__ or refused.value
+            )
+            with pytest.raises((WorkflowUpdateFailedError, RPCError)) as bad_reason:
+                await act(h, "ho-refuse", action="return_to_nurture", actor="ana", reason="bored")
+            assert "reason must be one of" in str(bad_reason.value.__cause__ or bad_reason.value)
+            history = await h.client.get_workflow_handle(
+                workflow_id_for("ho-refuse")
+            ).fetch_history()
+        updates = [
+            e
+            for e in history.events
+            if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
+        assert updates == []
+
+    async def test_return_to_nurture_then_second_handoff(
+        self, harness, always_open: Path, team_file: Path
+    ) -> None:
+        """Accepted, then returned for 'timing': recycled, 10 points off, the hand-off closed
+        and Ana's lead released; a new demo request hands it off again, to Bob (the rotation
+        moved on)."""
+        async with harness(project_file=always_open, sales_file=team_file) as h:
+            await make_sql(h, "ho-return")
+            await view_when(h, "ho-return", lambda v: "assigned" in log(v))
+            await act(h, "ho-return", action="accept", actor="ana")
+            before = (await h.gateway.get_lead("ho-return")).score
+            view = await act(
+                h,
+                "ho-return",
+                action="return_to_nurture",
+                actor="ana",
+                reason="timing",
+                note="budget review in Q2",
+                action_id="ret-1",
+            )
+            assert view.stage == "recycled" and view.score == max(0, before - 10)
+            assert view.handoffs[-1].ended_at is not None
+            again = await act(
+                h,
+                "ho-return",
+                action="return_to_nurture",
+                actor="ana",
+                reason="timing",
+                action_id="ret-1",
+            )
+            assert again.stage == "recycled"  # the same action id applies once
+            await h.gateway.record_event("ho-return", event("demo_requested", at=await h.now()))
+            view = await view_when(
+                h, "ho-return", lambda v: len(v.handoffs) == 2 and v.handoffs[-1].owner is not None
+            )
+        assert view.handoffs[-1].owner == "bob"
+        assert log(view) == [
+            "handed_off",
+            "assigned",
+            "accepted",
+            "returned",
+            "handed_off",
+            "assigned",
+        ]
+        returned = next(e for e in view.sales_log if e.kind == "returned")
+        assert returned.actor == "ana" and "timing" in returned.detail and "Q2" in returned.detail

@@ -1,0 +1,229 @@
+"""How a LeadWorkflow hands its lead to sales: route, alert, remind, escalate, release.
+
+Used by ``LeadWorkflow`` only. The decisions are pure (``nurture.handoff``); this class
+performs their effects through activities: the router (``assign_owner``/``release_owner``),
+the alert emails (``send_email``, transactional, to the rep or manager) and the webhook.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from nurture import handoff
+    from nurture.emails import EmailKind, SendEmailInput, SendEmailResult, idempotency_key
+    from nurture.journey import LeadState
+    from nurture.router_api import AssignRequest, ReleaseRequest
+    from nurture.routing import RoutingLead, SalesTeam
+    from nurture.sales import Assignment, HandOff, WebhookMessage
+    from nurture.schedule import add_business_time, zone_named
+    from nurture.views import LeadView
+
+from workflows.policies import SEND_RETRY
+
+__all__ = ["SalesDesk"]
+
+_ACTIVITY = timedelta(seconds=30)
+
+
+class SalesDesk:
+    """One lead's side of the hand-off, driven by the lead's loop."""
+
+    def __init__(self, team: SalesTeam) -> None:
+        self.team = team
+
+    def is_hand_raise(self, event_type: str) -> bool:
+        """Whether this event makes a marketing lead an SQL at once."""
+        return event_type in self.team.hand_raise_events
+
+    def next_deadline(self, state: LeadState) -> datetime | None:
+        """The reminder or the acceptance deadline of the hand-off in progress."""
+        current = handoff.current_handoff(state)
+        if current is None or current.accepted_at is not None:
+            return None
+        moments = [current.accept_by]
+        if not current.reminded:
+            moments.append(current.remind_at)
+        return min(filter(None, moments), default=None)
+
+    async def manage(self, state: LeadState, view: LeadView) -> LeadState:
+        """Start, route and follow up the hand-off as the state calls for."""
+        now = workflow.now()
+        trigger = handoff.needs_handoff(state)
+        if trigger:
+            state = handoff.begin_handoff(state, trigger, now)
+        current = handoff.current_handoff(state)
+        if current is None or current.accepted_at is not None:
+            return state
+        if not current.routed:
+            return await self._route(state, view, current)
+        if current.owner is None:
+            return state
+        if current.accept_by is not None and now >= current.accept_by:
+            return await self._escalate(state, view, current)
+        if not current.reminded and current.remind_at is not None and now >= current.remind_at:
+            await self._mail(
+                state, view, current, "sales_reminder", current.owner_email, current.owner_name
+            )
+            return handoff.record_reminder(state, now)
+        return state
+
+    async def release(self, before: LeadState, after: LeadState) -> None:
+        """Tell the router when a hand-off closed, so its owner has room again."""
+        for old, new in zip(before.handoffs, after.handoffs, strict=False):
+            if old.ended_at is None and new.ended_at is not None and new.owner:
+                await self._release(new, new.owner)
+
+    async def _route(self, state: LeadState, view: LeadView, current: HandOff) -> LeadState:
+        lead = state.lead
+        request = AssignRequest(
+            key=f"{state.lead_id}/handoff-{current.number}/{current.reassignments}",
+            lead=RoutingLead(
+                lead_id=state.lead_id,
+                country=lead.country if lead else None,
+                industry=lead.industry if lead else None,
+                company_size=lead.company_size if lead else None,
+                grade=view.grade.value,
+            ),
+            exclude=current.passed_over,
+        )
+        assignment = await workflow.execute_activity(
+            "assign_owner",
+            request,
+            start_to_close_timeout=_ACTIVITY,
+            result_type=Assignment,
+            summary=f"route hand-off {current.number}",
+        )
+        now = workflow.now()
+        state = handoff.record_assignment(state, assignment, now)
+        current = handoff.current_handoff(state)  # type: ignore[assignment]
+        if assignment.rep_id is None:
+            await self._mail(state, view, current, "sales_pool", assignment.manager_email)
+        else:
+            rep = self.team.rep(assignment.rep_id)
+            zone = zone_named(rep.timezone) if rep else zone_named("UTC")
+            sla = self.team.sla
+            state = handoff.sla_deadline(
+                state,
+                remind_at=add_business_time(now, sla.remind_after, zone, self.team.hours),
+                accept_by=add_business_time(now, sla.accept_within, zone, self.team.hours),
+            )
+            current = handoff.current_handoff(state)  # type: ignore[assignment]
+            await self._mail(
+                state, view, current, "sales_alert", assignment.rep_email, assignment.rep_name
+            )
+        await self._webhook(state, view, current, assignment)
+        return state
+
+    async def _escalate(self, state: LeadState, view: LeadView, current: HandOff) -> LeadState:
+        now = workflow.now()
+        escalation = self.team.sla.escalation
+        late = current.owner_name or current.owner or "the owner"
+        reassign = escalation.reassign and current.reassignments < self.team.sla.max_reassignments
+        next_step = "reassigning" if reassign else "to the pool"
+        detail = f"{late} did not accept by {current.accept_by:%Y-%m-%d %H:%M} UTC; {next_step}"
+        if escalation.notify_manager:
+            manager = current.manager_email or str(self.team.manager)
+            await self._mail(state, view, current, "sales_escalation", manager)
+        if current.owner:
+            await self._release(current, current.owner)
+        state = handoff.record_escalation(state, now, detail)
+        if reassign:
+            return await self._route(state, view, handoff.current_handoff(state))  # type: ignore[arg-type]
+        pool = Assignment(rep_id=None, manager_email=str(self.team.manager), reason=detail)
+        return handoff.record_assignment(state, pool, now)
+
+    async def _release(self, current: HandOff, rep_id: str) -> None:
+        await workflow.execute_activity(
+            "release_owner",
+            ReleaseRequest(
+                key=f"{workflow.info().workflow_id}/{current.number}/{rep_id}", rep_id=rep_id
+            ),
+            start_to_close_timeout=_ACTIVITY,
+        )
+
+    async def _mail(
+        self,
+        state: LeadState,
+        view: LeadView,
+        current: HandOff,
+        template: str,
+        to: str | None,
+        to_name: str | None = None,
+    ) -> None:
+        if to is None:
+            return
+        lead = state.lead
+        key = idempotency_key(
+            state.lead_id,
+            f"handoff-{current.number}",
+            template,
+            current.reassignments + 1,
+        )
+        context = {
+            "lead": {
+                "first_name": lead.first_name if lead else None,
+                "last_name": lead.last_name if lead else None,
+                "full_name": lead.full_name if lead else None,
+                "company": lead.company if lead else None,
+                "job_title": lead.job_title if lead else None,
+            },
+            "sales": {
+                "lead_id": state.lead_id,
+                "email": lead.email if lead else "",
+                "owner": current.owner_name or current.owner,
+                "trigger": current.trigger,
+                "score": view.score,
+                "grade": view.grade.value,
+                "buying_stage": view.buying_stage,
+                "explanation": [
+                    {"label": ln.label, "points": ln.points} for ln in view.explanation
+                ],
+                "recent": [
+                    {"at": t.at.strftime("%Y-%m-%d %H:%M"), "what": t.reason}
+                    for t in view.transitions[-5:]
+                ],
+                "accept_by": current.accept_by.strftime("%Y-%m-%d %H:%M UTC")
+                if current.accept_by
+                else None,
+                "link": f"{str(self.team.app_url).rstrip('/')}/v1/leads/{state.lead_id}",
+            },
+        }
+        await workflow.execute_activity(
+            "send_email",
+            SendEmailInput(
+                key=key,
+                lead_id=state.lead_id,
+                to_email=to,
+                to_name=to_name,
+                locale=state.locale,
+                template=template,
+                kind=EmailKind.TRANSACTIONAL,
+                context=context,
+            ),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=SEND_RETRY,
+            result_type=SendEmailResult,
+            summary=f"{template} to sales",
+        )
+
+    async def _webhook(
+        self, state: LeadState, view: LeadView, current: HandOff, assignment: Assignment
+    ) -> None:
+        if self.team.webhook_url is None:
+            return
+        who = assignment.rep_name or "the pool"
+        company = state.lead.company if state.lead and state.lead.company else "unknown company"
+        text = (
+            f"New SQL for {who}: {state.lead_id} ({company}), score {view.score} "
+            f"grade {view.grade.value}, {current.trigger}. "
+            f"{str(self.team.app_url).rstrip('/')}/v1/leads/{state.lead_id}"
+        )
+        await workflow.execute_activity(
+            "notify_webhook",
+            WebhookMessage(text=text),
+            start_to_close_timeout=_ACTIVITY,
+            summary="webhook",
+        )
