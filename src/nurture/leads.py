@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -18,10 +18,11 @@ from nurture import search_attributes
 from nurture.errors import NurtureError
 from nurture.identity import workflow_id_for
 from nurture.models import FormSubmitted, LeadEvent
+from nurture.sales import SalesAction
 from nurture.views import LeadView
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
 
-__all__ = ["LeadGateway", "LeadNotFound", "TemporalLeadGateway"]
+__all__ = ["ActionRefused", "LeadGateway", "LeadNotFound", "TemporalLeadGateway"]
 
 
 class LeadNotFound(NurtureError):
@@ -30,6 +31,10 @@ class LeadNotFound(NurtureError):
     def __init__(self, lead_id: str) -> None:
         super().__init__(f"no lead with id {lead_id!r}")
         self.lead_id = lead_id
+
+
+class ActionRefused(NurtureError):
+    """A sales action the lead's current state does not allow; nothing was recorded."""
 
 
 class LeadGateway(Protocol):
@@ -43,6 +48,9 @@ class LeadGateway(Protocol):
 
     async def get_lead(self, lead_id: str) -> LeadView:
         """The lead's current view, or raise :class:`LeadNotFound`."""
+
+    async def act(self, lead_id: str, action: SalesAction) -> LeadView:
+        """Apply a sales action, or raise :class:`ActionRefused` saying why not."""
 
 
 class TemporalLeadGateway:
@@ -88,6 +96,16 @@ class TemporalLeadGateway:
         if view is None:
             raise LeadNotFound(lead_id)
         return view
+
+    async def act(self, lead_id: str, action: SalesAction) -> LeadView:
+        """A Temporal update with a validator: a refused action leaves no trace."""
+        try:
+            return await self._handle(lead_id).execute_update(LeadWorkflow.act, action)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise ActionRefused(getattr(cause, "message", None) or str(cause)) from exc
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
 
     def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
         return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))

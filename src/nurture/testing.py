@@ -16,10 +16,11 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from nurture.leads import LeadNotFound
+from nurture.leads import ActionRefused, LeadNotFound
 from nurture.ledger import LedgerEntry
 from nurture.mailer import DeliveryError
 from nurture.models import FormSubmitted, LeadEvent
+from nurture.sales import SalesAction
 from nurture.views import LeadView
 
 __all__ = [
@@ -61,6 +62,9 @@ class MemoryLeadGateway:
     forms: list[tuple[str, FormSubmitted]] = field(default_factory=list)
     events: list[tuple[str, LeadEvent]] = field(default_factory=list)
     views: dict[str, LeadView] = field(default_factory=dict)
+    actions: list[tuple[str, SalesAction]] = field(default_factory=list)
+    refuse: str | None = None
+    """Set to make the next actions refused with this reason."""
 
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         self.forms.append((lead_id, form))
@@ -74,6 +78,13 @@ class MemoryLeadGateway:
         if lead_id not in self.views:
             raise LeadNotFound(lead_id)
         return self.views[lead_id]
+
+    async def act(self, lead_id: str, action: SalesAction) -> LeadView:
+        view = await self.get_lead(lead_id)
+        if self.refuse:
+            raise ActionRefused(self.refuse)
+        self.actions.append((lead_id, action))
+        return view
 
 
 @dataclass

@@ -215,6 +215,59 @@ class TestLeadRead:
         assert by_id.json()["stage"] == "new" and by_id.json()["grade"] == "C"
 
 
+class TestSalesActions:
+    """POST /v1/leads/{lead_id}/{action}: the action reaches the lead; refusals are 409."""
+
+    @pytest.fixture
+    def known(self, gateway: MemoryLeadGateway) -> str:
+        gateway.views["l1"] = lead_view(start_state("l1", scoring_model()), scoring_model(), T0)
+        return "l1"
+
+    def test_return_to_nurture(
+        self, client: TestClient, gateway: MemoryLeadGateway, known: str
+    ) -> None:
+        """The path's action and the body become one SalesAction for the lead."""
+        response = client.post(
+            f"/v1/leads/{known}/return-to-nurture",
+            headers=AUTH,
+            json={"actor": "ana", "reason": "timing", "revisit_after": "2027-03-01"},
+        )
+        assert response.status_code == 200
+        ((lead_id, action),) = gateway.actions
+        assert (lead_id, action.action, action.reason) == (known, "return_to_nurture", "timing")
+        assert str(action.revisit_after) == "2027-03-01"
+
+    def test_refused_is_409_with_the_reason(
+        self, client: TestClient, gateway: MemoryLeadGateway, known: str
+    ) -> None:
+        gateway.refuse = "accept the lead before converting it"
+        response = client.post(f"/v1/leads/{known}/convert", headers=AUTH, json={"actor": "ana"})
+        assert response.status_code == 409
+        assert response.json() == {"detail": "accept the lead before converting it"}
+        assert gateway.actions == []
+
+    def test_bad_input_named(
+        self, client: TestClient, gateway: MemoryLeadGateway, known: str
+    ) -> None:
+        """An unknown action, a missing actor and an unknown field are 422s naming them."""
+        unknown = client.post(f"/v1/leads/{known}/promote", headers=AUTH, json={"actor": "a"})
+        assert unknown.status_code == 422 and "action" in fields(unknown)
+        no_actor = client.post(f"/v1/leads/{known}/accept", headers=AUTH, json={})
+        assert no_actor.status_code == 422 and "actor" in fields(no_actor)
+        extra = client.post(
+            f"/v1/leads/{known}/accept", headers=AUTH, json={"actor": "a", "owner": "b"}
+        )
+        assert extra.status_code == 422 and "owner" in fields(extra)
+        assert gateway.actions == []
+
+    def test_unknown_lead_and_key(self, client: TestClient) -> None:
+        assert (
+            client.post("/v1/leads/nope/accept", headers=AUTH, json={"actor": "a"}).status_code
+            == 404
+        )
+        assert client.post("/v1/leads/nope/accept", json={"actor": "a"}).status_code == 401
+
+
 def test_openapi_documents_both_form_encodings(client: TestClient) -> None:
     """The docs show JSON and urlencoded bodies for form posts."""
     spec = client.get("/openapi.json").json()

@@ -3,6 +3,8 @@ sales actions and their validation, the way back to nurture and a second hand-of
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,12 +13,14 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from nurture.identity import workflow_id_for
+from nurture.leads import ActionRefused, LeadNotFound
+from nurture.router_api import router_workflow_id
 from nurture.sales import SalesAction
 from nurture.views import LeadView
 from tests.conftest import Harness
 from tests.helpers import event, submission
 from tests.waiting import view_when
-from workflows import LeadWorkflow
+from workflows import LeadWorkflow, RouterWorkflow
 
 TEAM = """
 manager = "boss@example.com"
@@ -204,3 +208,37 @@ class TestActions:
         ]
         returned = next(e for e in view.sales_log if e.kind == "returned")
         assert returned.actor == "ana" and "timing" in returned.detail and "Q2" in returned.detail
+
+
+async def test_gateway_turns_refusals_into_action_refused(
+    harness, always_open: Path, team_file: Path
+) -> None:
+    """Through the API's gateway: accept works, a second accept is refused with the reason
+    (ActionRefused, which the API answers with 409), and an unknown lead is LeadNotFound."""
+    async with harness(project_file=always_open, sales_file=team_file) as h:
+        await make_sql(h, "ho-gw")
+        await view_when(h, "ho-gw", lambda v: "assigned" in log(v))
+        view = await h.gateway.act("ho-gw", SalesAction(action="accept", actor="ana"))
+        assert view.handoffs[-1].accepted_at is not None
+        with pytest.raises(ActionRefused, match="already accepted by ana"):
+            await h.gateway.act("ho-gw", SalesAction(action="accept", actor="bob"))
+        with pytest.raises(LeadNotFound):
+            await h.gateway.act("ho-nobody", SalesAction(action="accept", actor="ana"))
+
+
+async def test_concurrent_handoffs_keep_the_rotation_exact(
+    harness, always_open: Path, tmp_path: Path
+) -> None:
+    """Twelve leads raise their hands at the same moment; with Ana at weight 2 and Bob at 1
+    the router gives Ana exactly 8 and Bob 4, each lead once."""
+    weighted = tmp_path / "sales.toml"
+    weighted.write_text(TEAM.replace('id = "ana"', 'id = "ana"\nweight = 2'))
+    async with harness(project_file=always_open, sales_file=weighted) as h:
+        leads = [f"ho-many-{i}" for i in range(12)]
+        await asyncio.gather(*(make_sql(h, lead) for lead in leads))
+        views = [await view_when(h, lead, lambda v: "assigned" in log(v)) for lead in leads]
+        router = h.client.get_workflow_handle(router_workflow_id(h.task_queue))
+        rotation = await router.query(RouterWorkflow.rotation)
+    owners = Counter(v.handoffs[-1].owner for v in views)
+    assert owners == {"ana": 8, "bob": 4}
+    assert rotation == {"assigned": {"ana": 8, "bob": 4}, "open": {"ana": 8, "bob": 4}}

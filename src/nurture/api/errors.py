@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError
 
-from nurture.leads import LeadNotFound
+from nurture.leads import ActionRefused, LeadNotFound
 
 __all__ = ["install_error_handlers"]
 
@@ -34,6 +34,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadNotFound)
     async def not_found(_: Request, exc: LeadNotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ActionRefused)
+    async def refused(_: Request, exc: ActionRefused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
 
     @app.exception_handler(RPCError)
     async def temporal_down(_: Request, exc: RPCError) -> JSONResponse:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, require_api_key
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.models import NormalisedEmail
+from nurture.sales import SalesAction
 from nurture.views import LeadView
 
 __all__ = ["router"]
@@ -50,3 +52,41 @@ async def lookup_lead(
 ) -> LeadView:
     """The same view as ``GET /v1/leads/{lead_id}``, for callers that only know the email."""
     return await gateway.get_lead(lead_id_for(body.email, context.id_key))
+
+
+class ActionBody(BaseModel):
+    """Who acts, and why (reason is required to return or disqualify a lead)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    """return-to-nurture: budget, authority, need, timing, no_response or other."""
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    revisit_after: date | None = None
+    """return-to-nurture: no new hand-off before this date."""
+    action_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+    """Retries with the same id apply once."""
+
+
+ActionPath = Literal["accept", "return-to-nurture", "disqualify", "convert", "won", "lost"]
+
+
+@router.post(
+    "/{lead_id}/{action}",
+    response_model=LeadView,
+    summary="Act on a lead as sales",
+    responses={
+        404: {"description": "Unknown lead"},
+        409: {"description": "Not possible in the lead's current stage; nothing recorded"},
+    },
+)
+async def act_on_lead(
+    lead_id: str,
+    action: ActionPath,
+    body: ActionBody,
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+) -> LeadView:
+    """accept, return-to-nurture, disqualify, convert (to opportunity), won, lost."""
+    sales_action = SalesAction(action=action.replace("-", "_"), **body.model_dump())
+    return await gateway.act(lead_id, sales_action)
