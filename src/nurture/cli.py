@@ -22,7 +22,7 @@ from nurture.settings import Settings
 __all__ = ["app", "main"]
 
 app = typer.Typer(help="Durable lead nurturing on Temporal.", no_args_is_help=True)
-lead_app = typer.Typer(help="Read leads.", no_args_is_help=True)
+lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_help=True)
 app.add_typer(lead_app, name="lead")
 templates_app = typer.Typer(help="Email templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
@@ -235,6 +235,41 @@ def lead_show(
     if as_json:
         _show(view)
         return
+    from nurture.views import LeadView, summary_markdown
+
+    typer.echo(summary_markdown(LeadView.model_validate(view)))
+
+
+@lead_app.command("act")
+def lead_act(
+    action: Annotated[
+        str,
+        typer.Argument(
+            help="accept, return-to-nurture, disqualify, convert, won or lost.",
+        ),
+    ],
+    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
+    actor: Annotated[str, typer.Option(help="Who acts (a rep id or name).")],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            help="return-to-nurture: budget, authority, need, timing, no_response, other."
+        ),
+    ] = None,
+    note: str | None = None,
+    revisit_after: Annotated[
+        str | None, typer.Option(help="return-to-nurture: no new hand-off before YYYY-MM-DD.")
+    ] = None,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = DEV_API_KEY,
+) -> None:
+    """Act on a lead as sales; a refused action prints why and changes nothing."""
+    lead_id = who
+    if "@" in who:
+        lead_id = _call("POST", f"{api_url}/v1/leads/lookup", api_key, {"email": who})["lead_id"]
+    body = {"actor": actor, "reason": reason, "note": note, "revisit_after": revisit_after}
+    body = {k: v for k, v in body.items() if v is not None}
+    view = _call("POST", f"{api_url}/v1/leads/{lead_id}/{action}", api_key, body)
     from nurture.views import LeadView, summary_markdown
 
     typer.echo(summary_markdown(LeadView.model_validate(view)))
