@@ -97,10 +97,11 @@ class LeadWorkflow:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
             await self._manage_sequences()
-            await self._manage_sales()
             if publish_before_send:
                 self._publish()
             await self._send_due_emails()
+            # After the lead's own mail: a form's thank-you never waits for the routing.
+            await self._manage_sales()
             await self._start_due_sequences()
             self._publish()
             if self._should_continue_as_new():

@@ -230,7 +230,10 @@ class TestSequencesOnTheDevServer:
 
         def view_shows(check: Callable[[dict[str, object]], bool]) -> Callable[[], bool]:
             def poll() -> bool:
-                lead.update(api.get(f"/v1/leads/{lead_id}", headers=headers).json())
+                response = api.get(f"/v1/leads/{lead_id}", headers=headers)
+                if response.status_code == 404:  # its first form is not applied yet
+                    return False
+                lead.update(response.json())
                 return check(lead)
 
             return poll
