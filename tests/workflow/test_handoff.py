@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from nurture.identity import workflow_id_for
 from nurture.leads import ActionRefused, LeadNotFound
 from nurture.router_api import router_workflow_id
 from nurture.sales import SalesAction
 from nurture.views import LeadView
-from tests.conftest import Harness
+from tests.conftest import Harness, start_time_skipping
 from tests.helpers import event, submission
 from tests.waiting import view_when
 from workflows import LeadWorkflow, RouterWorkflow
@@ -44,6 +47,16 @@ name = "Bob Stone"
 email = "bob@example.com"
 timezone = "UTC"
 """
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sales_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server for this module's router traffic. The shared one has been seen
+    to stop skipping time after these tests (updates to a router terminated at clean-up are
+    the suspect), which stalls every test after them; the real server is not affected."""
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
 
 
 @pytest.fixture
@@ -78,12 +91,12 @@ class TestSla:
     """The owner must accept within the SLA: a reminder, then escalation and reassignment."""
 
     async def test_reminder_escalation_reassignment(
-        self, harness, always_open: Path, team_file: Path
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
     ) -> None:
         """Ana gets the alert at once and a reminder at 30 min; at 1 h the manager hears and
         Bob gets the lead; Bob does not accept either, and with one reassignment allowed the
         lead goes to the pool."""
-        async with harness(project_file=always_open, sales_file=team_file) as h:
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
             await make_sql(h, "ho-sla")
             view = await view_when(h, "ho-sla", lambda v: "assigned" in log(v))
             first = view.handoffs[-1]
@@ -119,10 +132,10 @@ class TestSla:
         ]
 
     async def test_accepting_stops_the_clock(
-        self, harness, always_open: Path, team_file: Path
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
     ) -> None:
         """Accepted at once: no reminder, no escalation, even two hours later."""
-        async with harness(project_file=always_open, sales_file=team_file) as h:
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
             await make_sql(h, "ho-accept")
             await view_when(h, "ho-accept", lambda v: "assigned" in log(v))
             view = await act(h, "ho-accept", action="accept", actor="ana")
@@ -137,11 +150,11 @@ class TestActions:
     """Sales actions through Temporal updates, validated before anything is recorded."""
 
     async def test_disallowed_action_leaves_no_trace(
-        self, harness, always_open: Path, team_file: Path
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
     ) -> None:
         """Converting before accepting, or returning without a valid reason, is refused
         with the reason, and the lead's history holds no trace of the attempt."""
-        async with harness(project_file=always_open, sales_file=team_file) as h:
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
             await make_sql(h, "ho-refuse")
             await view_when(h, "ho-refuse", lambda v: "assigned" in log(v))
             with pytest.raises((WorkflowUpdateFailedError, RPCError)) as refused:
@@ -163,12 +176,12 @@ class TestActions:
         assert updates == []
 
     async def test_return_to_nurture_then_second_handoff(
-        self, harness, always_open: Path, team_file: Path
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
     ) -> None:
         """Accepted, then returned for 'timing': recycled, 10 points off, the hand-off closed
         and Ana's lead released; a new demo request hands it off again, to Bob (the rotation
         moved on)."""
-        async with harness(project_file=always_open, sales_file=team_file) as h:
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
             await make_sql(h, "ho-return")
             await view_when(h, "ho-return", lambda v: "assigned" in log(v))
             await act(h, "ho-return", action="accept", actor="ana")
@@ -211,11 +224,11 @@ class TestActions:
 
 
 async def test_gateway_turns_refusals_into_action_refused(
-    harness, always_open: Path, team_file: Path
+    harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
 ) -> None:
     """Through the API's gateway: accept works, a second accept is refused with the reason
     (ActionRefused, which the API answers with 409), and an unknown lead is LeadNotFound."""
-    async with harness(project_file=always_open, sales_file=team_file) as h:
+    async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
         await make_sql(h, "ho-gw")
         await view_when(h, "ho-gw", lambda v: "assigned" in log(v))
         view = await h.gateway.act("ho-gw", SalesAction(action="accept", actor="ana"))
@@ -227,13 +240,13 @@ async def test_gateway_turns_refusals_into_action_refused(
 
 
 async def test_concurrent_handoffs_keep_the_rotation_exact(
-    harness, always_open: Path, tmp_path: Path
+    harness, always_open: Path, tmp_path: Path, sales_env: WorkflowEnvironment
 ) -> None:
     """Twelve leads raise their hands at the same moment; with Ana at weight 2 and Bob at 1
     the router gives Ana exactly 8 and Bob 4, each lead once."""
     weighted = tmp_path / "sales.toml"
     weighted.write_text(TEAM.replace('id = "ana"', 'id = "ana"\nweight = 2'))
-    async with harness(project_file=always_open, sales_file=weighted) as h:
+    async with harness(project_file=always_open, sales_file=weighted, env=sales_env) as h:
         leads = [f"ho-many-{i}" for i in range(12)]
         await asyncio.gather(*(make_sql(h, lead) for lead in leads))
         views = [await view_when(h, lead, lambda v: "assigned" in log(v)) for lead in leads]

@@ -72,11 +72,12 @@ class TestWelcome:
             assert second.key.split("/")[1] == "seq-welcome-v1-e1"
 
     async def test_no_second_conversion_once_sales_owns_the_lead(
-        self, harness, always_open: Path
+        self, harness, always_open: Path, private_time_env: WorkflowEnvironment
     ) -> None:
         """A lead that became an SQL before its welcome starts gets no marketing follow-up:
-        the welcome records the second conversion as skipped, saying why."""
-        async with harness(project_file=always_open) as h:
+        the welcome records the second conversion as skipped, saying why. (On a server of its
+        own: router traffic, see tests/workflow/test_handoff.py.)"""
+        async with harness(project_file=always_open, env=private_time_env) as h:
             now = await h.now()
             await h.gateway.submit_form("wf-sql", submission(at=now, delay=timedelta(hours=1)))
             for _ in range(10):
