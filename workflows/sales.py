@@ -14,7 +14,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from nurture import handoff
     from nurture.emails import EmailKind, SendEmailInput, SendEmailResult, idempotency_key
-    from nurture.journey import LeadState
+    from nurture.journey import LeadState, lead_context
     from nurture.router_api import AssignRequest, ReleaseRequest
     from nurture.routing import RoutingLead, SalesTeam
     from nurture.sales import Assignment, HandOff, WebhookMessage
@@ -163,13 +163,7 @@ class SalesDesk:
             current.reassignments + 1,
         )
         context = {
-            "lead": {
-                "first_name": lead.first_name if lead else None,
-                "last_name": lead.last_name if lead else None,
-                "full_name": lead.full_name if lead else None,
-                "company": lead.company if lead else None,
-                "job_title": lead.job_title if lead else None,
-            },
+            "lead": lead_context(lead),
             "sales": {
                 "lead_id": state.lead_id,
                 "email": lead.email if lead else "",

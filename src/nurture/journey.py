@@ -40,6 +40,7 @@ __all__ = [
     "due_emails",
     "due_starts",
     "end_enrolment",
+    "lead_context",
     "next_deadline",
     "next_silence_check",
     "record_email",
@@ -269,7 +270,7 @@ def send_input(state: LeadState, email: PlannedEmail) -> SendEmailInput:
         locale=state.locale,
         template=email.template,
         kind=email.kind,
-        context={"lead": _lead_context(state.lead), **email.context},
+        context={"lead": lead_context(state.lead), **email.context},
     )
 
 
@@ -402,7 +403,10 @@ def _welcome_emails(
     return [thank_you, second]
 
 
-def _lead_context(lead: Lead) -> dict[str, Any]:
+def lead_context(lead: Lead | None) -> dict[str, Any]:
+    """What templates get as ``lead``: name, company, job title (all None when unknown)."""
+    if lead is None:
+        return dict.fromkeys(("first_name", "last_name", "full_name", "company", "job_title"))
     return {
         "first_name": lead.first_name,
         "last_name": lead.last_name,
