@@ -178,6 +178,7 @@ def _facts(state: LeadState, view: LeadView) -> LeadFacts:
         source=view.source,
         forms=state.forms,
         last_activity_at=state.last_activity_at,
+        recycle_reason=state.recycle_reason,
     )
 
 

@@ -42,6 +42,8 @@ class EnrolmentRule(BaseModel):
     """The lead submitted at least one of these forms."""
     inactive_for: Duration | None = None
     """Only leads with no activity for at least this long (re-engagement)."""
+    recycle_reasons: tuple[str, ...] | None = None
+    """Only leads sales returned to nurture for one of these reasons (budget, timing...)."""
     reenter_after: Duration | None = None
     """Allow another entry this long after the previous one ended; never when unset."""
 
@@ -80,6 +82,7 @@ class LeadFacts(BaseModel):
     source: str | None = None
     forms: tuple[str, ...] = ()
     last_activity_at: AwareDatetime | None = None
+    recycle_reason: str | None = None
 
 
 def must_stop(facts: LeadFacts, stages: Iterable[Stage] = MARKETING_STAGES) -> str | None:
@@ -148,6 +151,7 @@ def _matches(rule: EnrolmentRule, facts: LeadFacts, now: datetime) -> bool:
         and (rule.sources is None or facts.source in rule.sources)
         and (rule.forms is None or any(form in facts.forms for form in rule.forms))
         and (rule.inactive_for is None or _quiet_for(facts, now) >= rule.inactive_for)
+        and (rule.recycle_reasons is None or facts.recycle_reason in rule.recycle_reasons)
     )
 
 

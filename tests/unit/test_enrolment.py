@@ -156,3 +156,27 @@ class TestCustomers:
     def test_unknown_sequence_defaults_to_marketing_stages(self) -> None:
         """A sequence no rule names any more runs in the marketing stages only."""
         assert set(stages_of(RULES, "retired")) == {Stage.NEW, Stage.MQL, Stage.RECYCLED}
+
+
+def test_recycle_rules_follow_the_return_reason() -> None:
+    """A lead returned for timing enters recycle-timing, one returned for budget recycle-fit;
+    neither rule matches a lead that is not in the recycled stage."""
+    timing = EnrolmentRule(
+        sequence="recycle-timing",
+        priority=60,
+        stages=(Stage.RECYCLED,),
+        recycle_reasons=("timing", "no_response"),
+    )
+    fit = EnrolmentRule(
+        sequence="recycle-fit",
+        priority=60,
+        stages=(Stage.RECYCLED,),
+        recycle_reasons=("budget", "authority", "need", "other"),
+    )
+    rules = (*RULES, timing, fit)
+    recycled = facts(stage=Stage.RECYCLED, recycle_reason="timing")
+    assert choose_enrolment(rules, recycled, (), None, T0) is timing
+    budget = facts(stage=Stage.RECYCLED, recycle_reason="budget")
+    assert choose_enrolment(rules, budget, (), None, T0) is fit
+    back_to_mql = facts(stage=Stage.MQL, recycle_reason="timing")
+    assert choose_enrolment(rules, back_to_mql, (), None, T0) is DISCOVERY

@@ -197,6 +197,15 @@ class TestActions:
             )
             assert view.stage == "recycled" and view.score == max(0, before - 10)
             assert view.handoffs[-1].ended_at is not None
+            # The reason picks the recycle sequence: "timing" keeps in touch, at once.
+            view = await view_when(
+                h,
+                "ho-return",
+                lambda v: any(
+                    e.template == "keep_in_touch" and e.status == "sent" for e in v.emails
+                ),
+            )
+            assert view.sequence is not None and view.sequence.sequence == "recycle-timing"
             again = await act(
                 h,
                 "ho-return",

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -368,6 +369,37 @@ class TestCustomerTimings:
             ("customer_story", timedelta(days=40)),
         ]
         assert [t for t, _ in offsets(little, t0)] == ["companion_product", "customer_story"]
+
+
+class TestRecycleTimings:
+    """Leads sales handed back: by reason, a keep-in-touch or the case-building material,
+    then a check-back."""
+
+    @pytest.mark.parametrize(
+        ("name", "first", "back_after"),
+        [("recycle-timing", "keep_in_touch", 30), ("recycle-fit", "resources_for_later", 45)],
+    )
+    async def test_first_at_once_then_checking_back(
+        self,
+        harness,
+        time_env: WorkflowEnvironment,
+        always_open: Path,
+        name: str,
+        first: str,
+        back_after: int,
+    ) -> None:
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            handle = await start(h, snapshot(f"rec-{name}"), name)
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=back_after, minutes=1))
+            outcome = await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert offsets(status, t0) == [
+            (first, timedelta(0)),
+            ("checking_back", timedelta(days=back_after)),
+        ]
+        assert outcome.result == "completed"
 
 
 class TestWhenMarketingMayGoOut:

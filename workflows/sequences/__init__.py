@@ -22,6 +22,7 @@ from workflows.sequences import (  # noqa: F401  isort: skip
     decision,
     discovery,
     evaluation,
+    recycle,
     reengagement,
     welcome,
 )
