@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -276,3 +277,68 @@ async def _runs_of(stack: DevStack, workflow_id: str) -> int:
         runs += 1
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     return runs
+
+
+class TestSalesRoundTrip:
+    """Marketing → sales → marketing on the dev server, over HTTP."""
+
+    def test_score_up_alert_return_recycle(
+        self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack
+    ) -> None:
+        """A French lead scores past the SQL threshold (support contacts); its rep gets the
+        alert in the SMTP server; the rep returns it with reason 'timing' through the API;
+        the lead then receives the recycle sequence's first email."""
+        lead_id = post_form(
+            api, "marie@e2e.example", first_name="Marie", country="FR", company_size="30"
+        )
+        for n in range(10):
+            api.post(
+                "/v1/events",
+                headers=HEADERS,
+                json={"lead_id": lead_id, "type": "support_contacted", "event_id": f"marie-{n}"},
+            ).raise_for_status()
+        view: dict[str, Any] = {}
+
+        def assigned() -> bool:
+            response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
+            if response.status_code == 404:
+                return False
+            view.update(response.json())
+            return any(e["kind"] == "assigned" for e in view["sales_log"])
+
+        wait_until(assigned, within=30)
+        assert view["stage"] == "sql"
+        owner = view["handoffs"][-1]
+        wait_until(lambda: bool(_alerts_to(smtp, owner["owner_email"])))
+        rep = owner["owner"]
+        returned = api.post(
+            f"/v1/leads/{lead_id}/return-to-nurture",
+            headers=HEADERS,
+            json={"actor": rep, "reason": "timing", "note": "next quarter"},
+        )
+        assert returned.status_code == 200, returned.text
+        assert returned.json()["stage"] == "recycled"
+        wait_until(lambda: "keep_in_touch" in _templates_to(smtp, "marie@e2e.example"), within=30)
+        again = api.post(
+            f"/v1/leads/{lead_id}/return-to-nurture",
+            headers=HEADERS,
+            json={"actor": rep, "reason": "timing"},
+        )
+        assert again.status_code == 409 and "recycled" in again.json()["detail"]
+
+
+def _alerts_to(smtp: ScriptedSmtpServer, address: str) -> list[object]:
+    return [
+        m
+        for m in smtp.messages
+        if str(m["X-Nurture-Template"]) == "sales_alert"
+        and m["To"].addresses[0].addr_spec == address
+    ]
+
+
+def _templates_to(smtp: ScriptedSmtpServer, address: str) -> list[str]:
+    return [
+        str(m["X-Nurture-Template"])
+        for m in smtp.messages
+        if m["To"].addresses[0].addr_spec == address
+    ]
