@@ -39,6 +39,8 @@ from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
+_NO_HANDOFF = "this lead has no sales hand-off to act on"
+
 
 @workflow.defn
 class LeadWorkflow:
@@ -57,6 +59,8 @@ class LeadWorkflow:
         self._sales: SalesDesk | None = None
         self._sales_seen: LeadState | None = None
         self._action_results: dict[str, str | None] = {}
+        self._ready = False
+        """True once run() has loaded its configuration and state."""
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
@@ -93,6 +97,7 @@ class LeadWorkflow:
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
         self._sales_seen = self._state
+        self._ready = True
         while True:
             self._apply_inbox()
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
@@ -145,6 +150,9 @@ class LeadWorkflow:
     async def act(self, action: SalesAction) -> LeadView:
         """A sales action: accept, return to nurture, disqualify, convert, won, lost."""
         key = action.action_id or workflow.current_update_info().id  # type: ignore[union-attr]
+        await workflow.wait_condition(lambda: self._ready)
+        if self._sales is None or self._state is None or self._state.lead is None:
+            raise ApplicationError(_NO_HANDOFF, type="ActionRefused", non_retryable=True)
         if key not in self._action_results:
             self._enqueue(Inbound(sales_action=action, action_key=key))
         await workflow.wait_condition(lambda: key in self._action_results)
@@ -157,8 +165,12 @@ class LeadWorkflow:
 
     @act.validator
     def _check_action(self, action: SalesAction) -> None:
+        # A run that has not finished starting (just after continue-as-new, say) cannot judge
+        # yet: the handler waits for it and applies the same checks.
+        if not self._ready:
+            return
         if self._sales is None or self._state is None or self._state.lead is None:
-            raise ValueError("this lead has no sales hand-off to act on")
+            raise ValueError(_NO_HANDOFF)
         key = action.action_id
         if key is not None and key in self._action_results:
             return
