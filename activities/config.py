@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -15,7 +15,30 @@ from nurture.errors import ConfigError
 from nurture.scoring import ScoringModel, load_scoring_model
 from nurture.sequencing import SendingPolicy
 
-__all__ = ["ConfigActivities"]
+__all__ = ["ConfigActivities", "WatchedFile"]
+
+T = TypeVar("T")
+
+
+class WatchedFile(Generic[T]):
+    """A configuration file parsed once and again whenever it changes (by mtime), so edits
+    apply without a worker restart. A broken or missing file raises a ``ConfigError``
+    ApplicationError, which Temporal retries until the file is fixed."""
+
+    def __init__(self, path: Path, load: Callable[[Path], T]) -> None:
+        self._path = path
+        self._load = load
+        self._cached: tuple[float, T] | None = None
+
+    def current(self) -> T:
+        """The parsed file as it is now."""
+        try:
+            mtime = self._path.stat().st_mtime
+            if self._cached is None or self._cached[0] != mtime:
+                self._cached = (mtime, self._load(self._path))
+        except (ConfigError, OSError) as exc:
+            raise ApplicationError(str(exc), type="ConfigError") from exc
+        return self._cached[1]
 
 
 class ConfigActivities:
@@ -23,9 +46,8 @@ class ConfigActivities:
     lead's next run without a worker restart."""
 
     def __init__(self, scoring_file: Path, project_file: Path) -> None:
-        self._scoring_file = scoring_file
+        self._scoring = WatchedFile(scoring_file, load_scoring_model)
         self._project_file = project_file
-        self._cached: tuple[float, ScoringModel] | None = None
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for ``Worker(activities=...)``."""
@@ -34,13 +56,7 @@ class ConfigActivities:
     @activity.defn(name="load_scoring_model")
     async def load_scoring_model(self) -> ScoringModel:
         """The current scoring model; a broken file is reported, and retried until fixed."""
-        try:
-            mtime = self._scoring_file.stat().st_mtime
-            if self._cached is None or self._cached[0] != mtime:
-                self._cached = (mtime, load_scoring_model(self._scoring_file))
-        except (ConfigError, OSError) as exc:
-            raise ApplicationError(str(exc), type="ConfigError") from exc
-        return self._cached[1]
+        return self._scoring.current()
 
     @activity.defn(name="load_sending_policy")
     async def load_sending_policy(self) -> SendingPolicy:

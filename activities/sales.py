@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from nurture.errors import ConfigError
+from activities.config import WatchedFile
 from nurture.router_api import AssignRequest, ReleaseRequest, RouterInput, router_workflow_id
 from nurture.routing import SalesTeam, load_sales_team
 from nurture.sales import Assignment, WebhookMessage
@@ -27,8 +27,7 @@ class SalesActivities:
     def __init__(self, client: Client, task_queue: str, team_file: Path) -> None:
         self._client = client
         self._task_queue = task_queue
-        self._team_file = team_file
-        self._cached: tuple[float, SalesTeam] | None = None
+        self._team = WatchedFile(team_file, load_sales_team)
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for ``Worker(activities=...)``."""
@@ -37,13 +36,7 @@ class SalesActivities:
     @activity.defn(name="load_sales_team")
     async def load_sales_team(self) -> SalesTeam:
         """``config/sales.toml``, re-read when it changes; a broken file is retried until fixed."""
-        try:
-            mtime = self._team_file.stat().st_mtime
-            if self._cached is None or self._cached[0] != mtime:
-                self._cached = (mtime, load_sales_team(self._team_file))
-        except (ConfigError, OSError) as exc:
-            raise ApplicationError(str(exc), type="ConfigError") from exc
-        return self._cached[1]
+        return self._team.current()
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignRequest) -> Assignment:

@@ -6,7 +6,7 @@ Models only, so the lead's state can hold them; the rules are in ``nurture.hando
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,7 +22,7 @@ __all__ = [
 
 _FROZEN = ConfigDict(frozen=True)
 ReturnReason = Literal["budget", "authority", "need", "timing", "no_response", "other"]
-RETURN_REASONS: tuple[str, ...] = ("budget", "authority", "need", "timing", "no_response", "other")
+RETURN_REASONS: tuple[str, ...] = get_args(ReturnReason)
 ActionName = Literal["accept", "return_to_nurture", "disqualify", "convert", "won", "lost"]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
