@@ -40,13 +40,7 @@ class SalesDesk:
 
     def next_deadline(self, state: LeadState) -> datetime | None:
         """The reminder or the acceptance deadline of the hand-off in progress."""
-        current = handoff.current_handoff(state)
-        if current is None or current.accepted_at is not None:
-            return None
-        moments = [current.accept_by]
-        if not current.reminded:
-            moments.append(current.remind_at)
-        return min(filter(None, moments), default=None)
+        return handoff.sla_next_deadline(state)
 
     async def manage(self, state: LeadState, view: LeadView) -> LeadState:
         """Start, route and follow up the hand-off as the state calls for."""

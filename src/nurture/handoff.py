@@ -28,6 +28,7 @@ __all__ = [
     "record_escalation",
     "record_reminder",
     "sla_deadline",
+    "sla_next_deadline",
     "why_not",
 ]
 
@@ -57,6 +58,15 @@ def needs_handoff(state: LeadState) -> str | None:
     if not moves or (last is not None and moves[-1].at <= last.started_at):
         return None
     return moves[-1].reason
+
+
+def sla_next_deadline(state: LeadState) -> datetime | None:
+    """The reminder or the acceptance deadline of the hand-off waiting to be accepted."""
+    current = current_handoff(state)
+    if current is None or current.accepted_at is not None:
+        return None
+    moments = [current.accept_by, None if current.reminded else current.remind_at]
+    return min(filter(None, moments), default=None)
 
 
 def begin_handoff(state: LeadState, trigger: str, now: datetime) -> LeadState:

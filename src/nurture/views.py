@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.emails import EmailKind
 from nurture.enrolment import Enrolment
+from nurture.handoff import sla_next_deadline
 from nurture.journey import EmailRecord, LeadState, PlannedEmail, Transition, next_deadline
 from nurture.lifecycle import Condition, Stage
 from nurture.sales import HandOff, SalesEntry
@@ -90,9 +91,7 @@ def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:
     """The lead's own next deadline or a running sequence's next step, whichever is first."""
     moments = [next_deadline(state, model)]
     moments += [e.next_touch_at for e in state.enrolments if e.ended_at is None]
-    last = state.handoffs[-1] if state.handoffs else None
-    if last is not None and last.ended_at is None and last.accepted_at is None:
-        moments += [last.accept_by, None if last.reminded else last.remind_at]
+    moments.append(sla_next_deadline(state))
     return min(filter(None, moments), default=None)
 
 
