@@ -14,7 +14,13 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from activities.config import WatchedFile
-from nurture.router_api import AssignRequest, ReleaseRequest, RouterInput, router_workflow_id
+from nurture.router_api import (
+    AssignRequest,
+    ReleaseRequest,
+    RouteRequest,
+    RouterInput,
+    router_workflow_id,
+)
 from nurture.routing import SalesTeam, load_sales_team
 from nurture.sales import Assignment, WebhookMessage
 
@@ -43,9 +49,11 @@ class SalesActivities:
         """Ask the router (starting it if needed) who gets the lead."""
         from workflows.router import RouterWorkflow
 
-        router = await self._router()
-        decision = await router.execute_update(RouterWorkflow.assign, request, id=request.key)
         team = await self.load_sales_team()
+        router = await self._router()
+        decision = await router.execute_update(
+            RouterWorkflow.assign, RouteRequest(request=request, team=team), id=request.key
+        )
         rep = team.rep(decision.rep_id) if decision.rep_id else None
         return Assignment(
             rep_id=decision.rep_id,

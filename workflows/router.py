@@ -1,22 +1,20 @@
 """``RouterWorkflow``: the one durable rotation that assigns every sales-qualified lead.
 
-Leads reach it through Temporal updates (sent by the ``assign_owner`` activity with
-update-with-start), handled one at a time under a lock, so two leads arriving at the same
-moment never read the same rotation. Each answer is remembered by request key, so a
-retried request gets the same rep. It reloads the team for each request, so edits to
-``config/sales.toml`` apply at once, and continues as new before its history grows large.
+Leads reach it through Temporal updates, sent by the ``assign_owner`` activity with the
+team it read from ``config/sales.toml`` (so edits apply at once). The handler never awaits:
+each update reads and writes the rotation in one step, so two leads arriving at the same
+moment never read the same rotation, and a burst is answered in a single workflow task.
+Each answer is remembered by request key, so a retried request gets the same rep. It
+continues as new before its history grows large.
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.router_api import AssignRequest, ReleaseRequest, RouterInput
-    from nurture.routing import RoutingDecision, SalesTeam, route
+    from nurture.router_api import ReleaseRequest, RouteRequest, RouterInput
+    from nurture.routing import RoutingDecision, route
 
 __all__ = ["RouterWorkflow"]
 
@@ -33,7 +31,6 @@ class RouterWorkflow:
         self._state = input.state
         self._answered = dict(input.answered)
         self._released = list(input.released)
-        self._lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, input: RouterInput) -> None:
@@ -48,29 +45,29 @@ class RouterWorkflow:
         )
 
     @workflow.update
-    async def assign(self, request: AssignRequest) -> RoutingDecision:
+    def assign(self, route_request: RouteRequest) -> RoutingDecision:
         """The rep for this lead (or the pool), applied to the rotation once per key."""
-        async with self._lock:
-            if request.key in self._answered:
-                rep_id = self._answered[request.key]
-                return RoutingDecision(rep_id=rep_id, reason="already decided for this request")
-            team = await workflow.execute_local_activity(
-                "load_sales_team",
-                start_to_close_timeout=timedelta(seconds=10),
-                result_type=SalesTeam,
+        request = route_request.request
+        if request.key in self._answered:
+            return RoutingDecision(
+                rep_id=self._answered[request.key], reason="already decided for this request"
             )
-            decision = route(
-                team, request.lead, self._state, workflow.now(), frozenset(request.exclude)
-            )
-            if decision.rep_id is not None:
-                self._state = self._state.given(decision.rep_id)
-            self._answered[request.key] = decision.rep_id
-            self._publish()
-            return decision
+        decision = route(
+            route_request.team,
+            request.lead,
+            self._state,
+            workflow.now(),
+            frozenset(request.exclude),
+        )
+        if decision.rep_id is not None:
+            self._state = self._state.given(decision.rep_id)
+        self._answered[request.key] = decision.rep_id
+        self._publish()
+        return decision
 
     @assign.validator
-    def _check_assign(self, request: AssignRequest) -> None:
-        if not request.lead.lead_id:
+    def _check_assign(self, route_request: RouteRequest) -> None:
+        if not route_request.request.lead.lead_id:
             raise ValueError("lead.lead_id is required")
 
     @workflow.update

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nurture.routing import RouterState, RoutingLead
+from nurture.routing import RouterState, RoutingLead, SalesTeam
 
-__all__ = ["AssignRequest", "ReleaseRequest", "RouterInput", "router_workflow_id"]
+__all__ = ["AssignRequest", "ReleaseRequest", "RouteRequest", "RouterInput", "router_workflow_id"]
 
 
 def router_workflow_id(task_queue: str) -> str:
@@ -25,6 +25,17 @@ class AssignRequest(BaseModel):
     """Unique per lead, hand-off and attempt: a retried request gets the same answer."""
     lead: RoutingLead
     exclude: tuple[str, ...] = ()
+
+
+class RouteRequest(BaseModel):
+    """What the router's ``assign`` update gets: the request and the team as the activity
+    read it. With the team in hand the handler never awaits, so simultaneous requests
+    cannot interleave between reading the rotation and writing it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: AssignRequest
+    team: SalesTeam
 
 
 class ReleaseRequest(BaseModel):
