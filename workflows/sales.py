@@ -8,6 +8,7 @@ the alert emails (``send_email``, transactional, to the rep or manager) and the 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
@@ -17,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.journey import LeadState, lead_context
     from nurture.router_api import AssignRequest, ReleaseRequest
     from nurture.routing import RoutingLead, SalesTeam
-    from nurture.sales import Assignment, HandOff, WebhookMessage
+    from nurture.sales import Assignment, HandOff, webhook_message
     from nurture.schedule import add_business_time, zone_named
     from nurture.views import LeadView
 
@@ -108,7 +109,7 @@ class SalesDesk:
             await self._mail(
                 state, view, current, "sales_alert", assignment.rep_email, assignment.rep_name
             )
-        await self._webhook(state, view, current, assignment)
+        await self._webhook(state, view, current)
         return state
 
     async def _escalate(self, state: LeadState, view: LeadView, current: HandOff) -> LeadState:
@@ -138,6 +139,30 @@ class SalesDesk:
             start_to_close_timeout=_ACTIVITY,
         )
 
+    def _summary(self, state: LeadState, view: LeadView, current: HandOff) -> dict[str, Any]:
+        """What the alert email and the webhook show about the lead."""
+        lead = state.lead
+        return {
+            "lead_id": state.lead_id,
+            "email": lead.email if lead else "",
+            "name": (lead.full_name if lead else None) or state.lead_id,
+            "company": lead.company if lead else None,
+            "owner": current.owner_name or current.owner,
+            "trigger": current.trigger,
+            "score": view.score,
+            "grade": view.grade.value,
+            "buying_stage": view.buying_stage,
+            "explanation": [{"label": ln.label, "points": ln.points} for ln in view.explanation],
+            "recent": [
+                {"at": t.at.strftime("%Y-%m-%d %H:%M"), "what": t.reason}
+                for t in view.transitions[-5:]
+            ],
+            "accept_by": current.accept_by.strftime("%Y-%m-%d %H:%M UTC")
+            if current.accept_by
+            else None,
+            "link": f"{str(self.team.app_url).rstrip('/')}/v1/leads/{state.lead_id}",
+        }
+
     async def _mail(
         self,
         state: LeadState,
@@ -156,29 +181,7 @@ class SalesDesk:
             template,
             current.reassignments + 1,
         )
-        context = {
-            "lead": lead_context(lead),
-            "sales": {
-                "lead_id": state.lead_id,
-                "email": lead.email if lead else "",
-                "owner": current.owner_name or current.owner,
-                "trigger": current.trigger,
-                "score": view.score,
-                "grade": view.grade.value,
-                "buying_stage": view.buying_stage,
-                "explanation": [
-                    {"label": ln.label, "points": ln.points} for ln in view.explanation
-                ],
-                "recent": [
-                    {"at": t.at.strftime("%Y-%m-%d %H:%M"), "what": t.reason}
-                    for t in view.transitions[-5:]
-                ],
-                "accept_by": current.accept_by.strftime("%Y-%m-%d %H:%M UTC")
-                if current.accept_by
-                else None,
-                "link": f"{str(self.team.app_url).rstrip('/')}/v1/leads/{state.lead_id}",
-            },
-        }
+        context = {"lead": lead_context(lead), "sales": self._summary(state, view, current)}
         await workflow.execute_activity(
             "send_email",
             SendEmailInput(
@@ -197,21 +200,12 @@ class SalesDesk:
             summary=f"{template} to sales",
         )
 
-    async def _webhook(
-        self, state: LeadState, view: LeadView, current: HandOff, assignment: Assignment
-    ) -> None:
+    async def _webhook(self, state: LeadState, view: LeadView, current: HandOff) -> None:
         if self.team.webhook_url is None:
             return
-        who = assignment.rep_name or "the pool"
-        company = state.lead.company if state.lead and state.lead.company else "unknown company"
-        text = (
-            f"New SQL for {who}: {state.lead_id} ({company}), score {view.score} "
-            f"grade {view.grade.value}, {current.trigger}. "
-            f"{str(self.team.app_url).rstrip('/')}/v1/leads/{state.lead_id}"
-        )
         await workflow.execute_activity(
             "notify_webhook",
-            WebhookMessage(text=text),
+            webhook_message(self._summary(state, view, current)),
             start_to_close_timeout=_ACTIVITY,
             summary="webhook",
         )

@@ -6,7 +6,7 @@ Models only, so the lead's state can hold them; the rules are in ``nurture.hando
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,6 +18,7 @@ __all__ = [
     "SalesAction",
     "SalesEntry",
     "WebhookMessage",
+    "webhook_message",
 ]
 
 _FROZEN = ConfigDict(frozen=True)
@@ -107,6 +108,57 @@ class SalesAction(BaseModel):
 
 
 class WebhookMessage(BaseModel):
-    """A Slack-compatible message: ``text`` is what Slack shows."""
+    """A Slack-compatible message (incoming webhook JSON): ``text`` is the notification and
+    the fallback for clients without blocks; ``blocks`` is the full layout."""
 
     text: str
+    blocks: list[dict[str, Any]] = []
+
+
+def webhook_message(summary: dict[str, Any]) -> WebhookMessage:
+    """The Slack message for one assignment, from the same summary the alert email shows:
+    who, the score and its explanation, recent activity and a button to act."""
+    who = summary["owner"] or "the pool"
+    company = summary["company"] or "unknown company"
+    text = (
+        f"New SQL for {who}: {summary['name']} ({company}), score {summary['score']} "
+        f"grade {summary['grade']}, {summary['trigger']}. {summary['link']}"
+    )
+    fields = [
+        ("Owner", who),
+        ("Trigger", summary["trigger"]),
+        ("Score", f"{summary['score']} (grade {summary['grade']})"),
+        ("Buying stage", summary["buying_stage"] or "unknown"),
+        ("Accept by", summary["accept_by"] or "as soon as possible"),
+        ("Lead", summary["lead_id"]),
+    ]
+    reasons = "\n".join(
+        f"• {line['label']}: {line['points']:+d}" for line in summary["explanation"]
+    )
+    recent = "\n".join(f"• {row['at']} UTC: {row['what']}" for row in summary["recent"])
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(f"New SQL: {summary['name']} ({company})")},
+        {"type": "section", "fields": [_mrkdwn(f"*{k}*\n{_escape(v)}") for k, v in fields]},
+        {"type": "section", "text": _mrkdwn("*Why this score*\n" + _escape(reasons or "-"))},
+        {"type": "section", "text": _mrkdwn("*Recent activity*\n" + _escape(recent or "-"))},
+        {
+            "type": "actions",
+            "elements": [
+                {"type": "button", "text": _plain("Open the lead"), "url": summary["link"]}
+            ],
+        },
+    ]
+    return WebhookMessage(text=text, blocks=blocks)
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:150], "emoji": False}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:3000]}
+
+
+def _escape(text: str) -> str:
+    """Slack's three control characters, so a lead's name cannot inject mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

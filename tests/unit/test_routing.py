@@ -3,9 +3,11 @@ weighted rotation and the pool, as pure functions over the team and the rotation
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -18,6 +20,7 @@ from nurture.routing import (
     route,
     segment_of,
 )
+from nurture.sales import webhook_message
 from tests.helpers import ROOT
 
 # Monday 2026-11-23, 10:00 in Paris: everyone in Europe is at work.
@@ -204,3 +207,47 @@ class TestConfig:
         with pytest.raises(ConfigError) as info:
             load_sales_team(path)
         assert expected in str(info.value)
+
+
+class TestWebhookMessage:
+    """The Slack-compatible message of a new assignment."""
+
+    SUMMARY: ClassVar[dict[str, Any]] = {
+        "lead_id": "L7",
+        "name": "Ada <@channel> Lovelace",
+        "company": "Globex & Co",
+        "owner": "Ana Lima",
+        "trigger": "hand-raise: demo_requested",
+        "score": 62,
+        "grade": "A",
+        "buying_stage": "decision",
+        "explanation": [
+            {"label": "Demo requested", "points": 30},
+            {"label": "Silence", "points": -5},
+        ],
+        "recent": [{"at": "2026-11-23 09:00", "what": "demo_requested"}],
+        "accept_by": "2026-11-23 10:00 UTC",
+        "link": "https://crm.example.com/v1/leads/L7",
+    }
+
+    def test_text_blocks_and_button(self) -> None:
+        """The notification text names owner, lead and score; the blocks carry the score
+        explanation, recent activity and a button to the lead; it is valid JSON."""
+        message = webhook_message(self.SUMMARY)
+        assert message.text.startswith("New SQL for Ana Lima: Ada <@channel> Lovelace")
+        body = json.loads(message.model_dump_json())
+        sections = "\n".join(
+            b["text"]["text"] for b in body["blocks"] if b["type"] == "section" and "text" in b
+        )
+        assert "• Demo requested: +30" in sections and "• Silence: -5" in sections
+        assert "2026-11-23 09:00 UTC: demo_requested" in sections
+        button = body["blocks"][-1]["elements"][0]
+        assert button["url"] == "https://crm.example.com/v1/leads/L7"
+
+    def test_lead_data_cannot_inject_mentions(self) -> None:
+        """A name like `<@channel>` is escaped in markdown fields, so it pings nobody."""
+        message = webhook_message(self.SUMMARY)
+        fields = json.dumps([b for b in message.blocks if b["type"] == "section"])
+        header = message.blocks[0]["text"]
+        assert "<@channel>" not in fields
+        assert header["type"] == "plain_text"  # plain text is never parsed for mentions

@@ -4,10 +4,14 @@ sales actions and their validation, the way back to nurture and a second hand-of
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -22,7 +26,7 @@ from nurture.sales import SalesAction
 from nurture.views import LeadView
 from tests.conftest import Harness, start_time_skipping
 from tests.helpers import event, submission
-from tests.waiting import view_when
+from tests.waiting import eventually, sent, view_when
 from workflows import LeadWorkflow, RouterWorkflow
 
 TEAM = """
@@ -146,6 +150,109 @@ class TestSla:
         assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
 
 
+class Hook:
+    """A webhook receiver on a free port of 127.0.0.1: records each JSON body it gets and
+    answers 503 to the first ``fail_first`` posts."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.bodies: list[dict[str, object]] = []
+        self.attempts = 0
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.attempts += 1
+                if hook.attempts <= fail_first:
+                    self.send_response(503)
+                else:
+                    hook.bodies.append(json.loads(body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_webhook_posts_the_slack_message_once_despite_a_failure(
+    harness, always_open: Path, tmp_path: Path, sales_env: WorkflowEnvironment
+) -> None:
+    """With `webhook_url` set, the assignment posts one Slack-compatible message: the
+    receiver's first answer is a 503, the activity retries, and the message arrives once,
+    with the owner, the score explanation and a button to the lead."""
+    hook = Hook(fail_first=1)
+    hooked = tmp_path / "sales.toml"
+    hooked.write_text(TEAM.replace("[hours]", f'webhook_url = "{hook.url}"\n[hours]'))
+    try:
+        async with harness(project_file=always_open, sales_file=hooked, env=sales_env) as h:
+            await make_sql(h, "ho-hook")
+            await view_when(h, "ho-hook", lambda v: "assigned" in log(v))
+
+            async def delivered() -> bool:
+                return bool(hook.bodies)
+
+            await eventually(delivered)
+            await h.env.sleep(timedelta(seconds=30))
+    finally:
+        hook.close()
+    assert hook.attempts == 2 and len(hook.bodies) == 1
+    body = hook.bodies[0]
+    assert str(body["text"]).startswith("New SQL for Ana Lima: ")
+    blocks = json.dumps(body["blocks"])
+    assert "Why this score" in blocks and "Recent activity" in blocks
+    assert "https://crm.example.com/v1/leads/ho-hook" in blocks
+
+
+class TestBusinessHours:
+    """The SLA counts business hours on the rep's clock: a weekend does not run it down."""
+
+    async def test_friday_evening_handoff_waits_for_monday(
+        self, harness, always_open: Path, tmp_path: Path, sales_env: WorkflowEnvironment
+    ) -> None:
+        """Hours Monday to Friday, 09:00-18:00 in Paris. A demo request at Friday 17:40:
+        20 minutes count on Friday, the rest on Monday, so the reminder is due at Monday
+        09:10 and the deadline at 09:40 (Paris). Nothing reaches Ana over the weekend."""
+        paris = ZoneInfo("Europe/Paris")
+        office = tmp_path / "sales.toml"
+        office.write_text(
+            TEAM.replace("days = [1, 2, 3, 4, 5, 6, 7]", "days = [1, 2, 3, 4, 5]")
+            .replace('start = "00:00"', 'start = "09:00"')
+            .replace('end = "23:59:59.999999"', 'end = "18:00"')
+            .replace('timezone = "UTC"', 'timezone = "Europe/Paris"')
+        )
+        async with harness(project_file=always_open, sales_file=office, env=sales_env) as h:
+            here = (await h.now()).astimezone(paris)
+            friday = (here + timedelta(days=(4 - here.weekday()) % 7 or 7)).replace(
+                hour=17, minute=40, second=0, microsecond=0
+            )
+            await h.env.sleep(friday - here)
+            await make_sql(h, "ho-weekend")
+            view = await view_when(h, "ho-weekend", lambda v: "assigned" in log(v))
+            monday = friday + timedelta(days=3)
+            first = view.handoffs[-1]
+            # To the second: the lead was assigned a few milliseconds after 17:40.
+            assert first.remind_at is not None and first.accept_by is not None
+            assert abs(first.remind_at - monday.replace(hour=9, minute=10)) < timedelta(seconds=1)
+            assert abs(first.accept_by - monday.replace(hour=9, minute=40)) < timedelta(seconds=1)
+            await h.env.sleep(monday.replace(hour=9, minute=5) - (await h.now()))
+            view = await h.gateway.get_lead("ho-weekend")
+            assert "reminded" not in log(view)
+            assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
+            await h.env.sleep(timedelta(minutes=6))
+            view = await view_when(h, "ho-weekend", lambda v: "reminded" in log(v))
+        reminded = next(e for e in view.sales_log if e.kind == "reminded")
+        assert reminded.at.astimezone(paris).strftime("%a %H:%M") == "Mon 09:10"
+        assert [t for _, t in mail(h)] == ["thank_you", "sales_alert", "sales_reminder"]
+
+
 class TestActions:
     """Sales actions through Temporal updates, validated before anything is recorded."""
 
@@ -230,6 +337,26 @@ class TestActions:
         ]
         returned = next(e for e in view.sales_log if e.kind == "returned")
         assert returned.actor == "ana" and "timing" in returned.detail and "Q2" in returned.detail
+
+    async def test_won_makes_a_customer_and_starts_onboarding(
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
+    ) -> None:
+        """Accept, convert, won: the lead is an opportunity, then a customer; Ana's lead is
+        released; and the post-purchase nurture begins with `welcome_aboard`."""
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
+            await make_sql(h, "ho-won")
+            await view_when(h, "ho-won", lambda v: "assigned" in log(v))
+            await act(h, "ho-won", action="accept", actor="ana")
+            view = await act(h, "ho-won", action="convert", actor="ana", note="deal 42")
+            assert view.stage == "opportunity"
+            view = await act(h, "ho-won", action="won", actor="ana")
+            assert view.stage == "customer"
+            view = await view_when(h, "ho-won", lambda v: sent(v, "welcome_aboard"))
+            router = h.client.get_workflow_handle(router_workflow_id(h.task_queue))
+            rotation = await router.query(RouterWorkflow.rotation)
+        assert view.sequence is not None and view.sequence.sequence == "onboarding"
+        assert log(view) == ["handed_off", "assigned", "accepted", "converted", "won"]
+        assert rotation["open"] == {"ana": 0}
 
 
 async def test_gateway_turns_refusals_into_action_refused(
