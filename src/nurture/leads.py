@@ -22,7 +22,13 @@ from nurture.sales import SalesAction
 from nurture.views import LeadView
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
 
-__all__ = ["ActionRefused", "LeadGateway", "LeadNotFound", "TemporalLeadGateway"]
+__all__ = [
+    "ActionRefused",
+    "LeadGateway",
+    "LeadNotFound",
+    "LeadPending",
+    "TemporalLeadGateway",
+]
 
 
 class LeadNotFound(NurtureError):
@@ -30,6 +36,18 @@ class LeadNotFound(NurtureError):
 
     def __init__(self, lead_id: str) -> None:
         super().__init__(f"no lead with id {lead_id!r}")
+        self.lead_id = lead_id
+
+
+class LeadPending(LeadNotFound):
+    """The lead's workflow exists but has not applied its first form yet (a moment)."""
+
+    def __init__(self, lead_id: str) -> None:
+        NurtureError.__init__(
+            self,
+            f"lead {lead_id!r} is being created: its first form is accepted but not applied "
+            "yet; retry in a moment",
+        )
         self.lead_id = lead_id
 
 
@@ -94,7 +112,7 @@ class TemporalLeadGateway:
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
         if view is None:
-            raise LeadNotFound(lead_id)
+            raise LeadPending(lead_id)
         return view
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from nurture.leads import ActionRefused, LeadNotFound
+from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 from nurture.ledger import LedgerEntry
 from nurture.mailer import DeliveryError
 from nurture.models import FormSubmitted, LeadEvent
@@ -75,9 +75,11 @@ class MemoryLeadGateway:
         self.events.append((lead_id, event))
 
     async def get_lead(self, lead_id: str) -> LeadView:
-        if lead_id not in self.views:
-            raise LeadNotFound(lead_id)
-        return self.views[lead_id]
+        if lead_id in self.views:
+            return self.views[lead_id]
+        if lead_id in {known for known, _ in self.forms}:
+            raise LeadPending(lead_id)  # like a workflow that has not applied its form yet
+        raise LeadNotFound(lead_id)
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

@@ -157,6 +157,25 @@ class TestAuth:
         assert client.get("/v1/leads/abc", headers={"X-API-Key": "other-key"}).status_code == 404
 
 
+class TestLeadReads:
+    """GET /v1/leads/{lead_id} tells an unknown id from a lead still being created."""
+
+    def test_unknown_lead(self, client: TestClient) -> None:
+        """No such lead: 404, no retry hint."""
+        response = client.get("/v1/leads/nobody", headers=AUTH)
+        assert response.status_code == 404 and "Retry-After" not in response.headers
+        assert response.json() == {"detail": "no lead with id 'nobody'"}
+
+    def test_lead_being_created(self, client: TestClient) -> None:
+        """Right after the form, before the workflow applied it: 404 saying so, marked
+        pending, with Retry-After."""
+        lead_id = client.post("/v1/forms/contact", json={"email": "a@b.example"}).json()["lead_id"]
+        response = client.get(f"/v1/leads/{lead_id}", headers=AUTH)
+        assert response.status_code == 404 and response.headers["Retry-After"] == "1"
+        body = response.json()
+        assert body["pending"] is True and "is being created" in body["detail"]
+
+
 class TestEvents:
     """Events reach known leads only."""
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError
 
-from nurture.leads import ActionRefused, LeadNotFound
+from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 
 __all__ = ["install_error_handlers"]
 
@@ -33,6 +33,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LeadNotFound)
     async def not_found(_: Request, exc: LeadNotFound) -> JSONResponse:
+        if isinstance(exc, LeadPending):
+            # Accepted, not yet applied: still a 404 (there is nothing to show), but one a
+            # client can tell from an unknown id, with when to look again.
+            return JSONResponse(
+                {"detail": str(exc), "pending": True},
+                status.HTTP_404_NOT_FOUND,
+                headers={"Retry-After": "1"},
+            )
         return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(ActionRefused)
