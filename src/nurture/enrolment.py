@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from nurture.lifecycle import MARKETING_STAGES, Condition, Stage
+from nurture.sales import RECYCLE_REASONS
 from nurture.schedule import Duration
 
 __all__ = [
@@ -43,9 +44,21 @@ class EnrolmentRule(BaseModel):
     inactive_for: Duration | None = None
     """Only leads with no activity for at least this long (re-engagement)."""
     recycle_reasons: tuple[str, ...] | None = None
-    """Only leads sales returned to nurture for one of these reasons (budget, timing...)."""
+    """Only leads back from sales for one of these reasons: a return's reason (budget,
+    timing...) or ``lost``."""
     reenter_after: Duration | None = None
     """Allow another entry this long after the previous one ended; never when unset."""
+
+    @field_validator("recycle_reasons")
+    @classmethod
+    def _known_reasons(cls, reasons: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = [r for r in reasons or () if r not in RECYCLE_REASONS]
+        if unknown:
+            raise ValueError(
+                f"unknown recycle reason {', '.join(map(repr, unknown))}: "
+                f"use {', '.join(RECYCLE_REASONS)}"
+            )
+        return reasons
 
 
 class Enrolment(BaseModel):

@@ -211,6 +211,9 @@ def apply_action(
         action.action
     ]
     detail = f"{action.reason or action.action}{note}"
+    if action.action == "lost":
+        # Back to nurture like a return: the "lost" rules pick its recycle sequence.
+        state = state.model_copy(update={"recycle_reason": "lost", "revisit_after": None})
     state = _move(state, target, now, f"{action.action} by {action.actor}: {detail}")
     if target is Stage.OPPORTUNITY:
         return _log(state, now, "converted", action.actor, detail)

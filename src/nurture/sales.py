@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
+    "RECYCLE_REASONS",
     "RETURN_REASONS",
     "Assignment",
     "HandOff",
@@ -24,6 +25,8 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True)
 ReturnReason = Literal["budget", "authority", "need", "timing", "no_response", "other"]
 RETURN_REASONS: tuple[str, ...] = get_args(ReturnReason)
+RECYCLE_REASONS: tuple[str, ...] = (*RETURN_REASONS, "lost")
+"""Why a lead is back in nurture: a return's reason, or ``lost`` (the deal was lost)."""
 ActionName = Literal["accept", "return_to_nurture", "disqualify", "convert", "won", "lost"]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 

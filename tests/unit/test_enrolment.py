@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from nurture.enrolment import (
     Enrolment,
     EnrolmentRule,
@@ -14,7 +16,7 @@ from nurture.enrolment import (
     stages_of,
 )
 from nurture.lifecycle import Condition, Stage
-from tests.helpers import T0
+from tests.helpers import T0, project
 
 DISCOVERY = EnrolmentRule(sequence="discovery", priority=10, buying_stages=("discovery",))
 EVALUATION = EnrolmentRule(sequence="evaluation", priority=20, buying_stages=("evaluation",))
@@ -180,3 +182,24 @@ def test_recycle_rules_follow_the_return_reason() -> None:
     assert choose_enrolment(rules, budget, (), None, T0) is fit
     back_to_mql = facts(stage=Stage.MQL, recycle_reason="timing")
     assert choose_enrolment(rules, back_to_mql, (), None, T0) is DISCOVERY
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("timing", "recycle-timing"),
+        ("no_response", "recycle-timing"),
+        ("lost", "recycle-timing"),
+        ("budget", "recycle-fit"),
+        ("authority", "recycle-fit"),
+        ("need", "recycle-fit"),
+        ("other", "recycle-fit"),
+    ],
+)
+def test_shipped_rules_give_every_recycle_reason_a_sequence(reason: str, expected: str) -> None:
+    """With config/nurture.toml as shipped, no lead back from sales is left without its
+    recycle sequence, whatever the reason (a lost deal included)."""
+    rules = project().enrolment
+    lead = facts(stage=Stage.RECYCLED, recycle_reason=reason)
+    chosen = choose_enrolment(rules, lead, (), None, T0)
+    assert chosen is not None and chosen.sequence == expected
