@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.config import load_project_config
 from nurture.ledger import open_ledger
+from nurture.links import links_for
 from nurture.mailer import SmtpMailer
 from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
@@ -55,6 +56,8 @@ async def main() -> None:
         mailer,
         ledger,
         project.brand,
+        links_for(settings, project.brand),
+        settings.secret(),
     )
     config = ConfigActivities(
         settings.path(settings.scoring_file), settings.path(settings.config_file)

@@ -15,17 +15,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities, SalesActivities
+from activities import ConfigActivities, SalesActivities
 from nurture.binaries import find_binary
 from nurture.identity import workflow_id_for
 from nurture.leads import TemporalLeadGateway
 from nurture.mailer import Mailer
 from nurture.models import FormSubmitted
-from nurture.rendering import TemplateRenderer
 from nurture.router_api import router_workflow_id
 from nurture.temporal import register_search_attributes
 from nurture.testing import MemoryLedger, RecordingMailer
-from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, TEMPLATES, project
+from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
@@ -89,9 +88,7 @@ class Harness:
         self.gateway.started = set()
         self.started: list[str] = []
         """Other workflow ids a test started directly, terminated at the end too."""
-        emails = EmailActivities(
-            TemplateRenderer(TEMPLATES), mailer or self.mailer, self.ledger, project().brand
-        )
+        emails = email_activities(mailer or self.mailer, self.ledger)
         config = ConfigActivities(SCORING_FILE, project_file)
         self.sales = SalesActivities(client, self.task_queue, sales_file)
         self.worker = Worker(

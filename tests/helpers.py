@@ -6,9 +6,15 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from activities import EmailActivities
 from nurture.config import ProjectConfig, load_project_config
+from nurture.ledger import SendLedger
+from nurture.links import Links
+from nurture.mailer import Mailer
 from nurture.models import ContentLink, FormSubmitted, Lead, LeadEvent
+from nurture.rendering import TemplateRenderer
 from nurture.scoring import ScoringModel, load_scoring_model
+from nurture.tokens import TokenSigner
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"
@@ -16,6 +22,8 @@ SALES_FILE = ROOT / "config" / "sales.toml"
 PROJECT_FILE = ROOT / "config" / "nurture.toml"
 TEMPLATES = ROOT / "templates" / "emails"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SECRET = b"test-deployment-secret"
+PUBLIC_URL = "https://nurture.example"
 _ids = itertools.count(1)
 
 
@@ -25,6 +33,18 @@ def scoring_model() -> ScoringModel:
 
 def project() -> ProjectConfig:
     return load_project_config(PROJECT_FILE)
+
+
+def links() -> Links:
+    """The signed links of the test deployment."""
+    return Links(TokenSigner(SECRET), PUBLIC_URL, "unsubscribe@example.com")
+
+
+def email_activities(mailer: Mailer, ledger: SendLedger) -> EmailActivities:
+    """The send activity over the shipped templates and brand, with the test secret."""
+    return EmailActivities(
+        TemplateRenderer(TEMPLATES), mailer, ledger, project().brand, links(), SECRET
+    )
 
 
 def persona_lead(email: str = "ada@globex.example", **changes: object) -> Lead:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -22,9 +22,9 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from nurture import handoff, journey, search_attributes
-    from nurture.emails import PERMANENT_FAILURE, SendEmailResult
+    from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, SendEmailResult
     from nurture.enrolment import EnrolmentRule
-    from nurture.journey import EmailRecord, LeadState, PlannedEmail
+    from nurture.journey import EmailRecord, LeadState, OptOut, PlannedEmail
     from nurture.lead_input import Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.routing import SalesTeam
@@ -39,6 +39,10 @@ from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
+_FAILED_STATUS: dict[str, Literal["bounced", "skipped"]] = {
+    PERMANENT_FAILURE: "bounced",
+    SUPPRESSED: "skipped",  # the suppression list stopped it: nothing was sent
+}
 _NO_HANDOFF = "this lead has no sales hand-off to act on"
 
 
@@ -146,6 +150,12 @@ class LeadWorkflow:
         """A sequence of this lead moved to another step."""
         self._enqueue(Inbound(sequence_progress=progress))
 
+    @workflow.signal
+    def opt_out(self, opt_out: OptOut) -> None:
+        """The person unsubscribed or complained: no more marketing mail, sequences stop.
+        (The suppression list already holds the address; this updates the lead.)"""
+        self._enqueue(Inbound(opt_out=opt_out))
+
     @workflow.update
     async def act(self, action: SalesAction) -> LeadView:
         """A sales action: accept, return to nurture, disqualify, convert, won, lost."""
@@ -215,6 +225,8 @@ class LeadWorkflow:
                 self._state = journey.end_enrolment(
                     self._state, end.workflow_id, end.result, end.detail, end.ended_at
                 )
+            elif item.opt_out:
+                self._state = journey.apply_opt_out(self._state, item.opt_out)
             elif item.sales_action and item.action_key:
                 self._apply_action(item.sales_action, item.action_key, now)
             elif item.sequence_progress:
@@ -288,7 +300,7 @@ class LeadWorkflow:
             cause = err.cause
             if not isinstance(cause, ApplicationError):
                 raise
-            status = "bounced" if cause.type == PERMANENT_FAILURE else "failed"
+            status = _FAILED_STATUS.get(cause.type or "", "failed")
             return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
         return EmailRecord(**base, status="sent", at=result.sent_at, message_id=result.message_id)
 

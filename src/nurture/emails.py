@@ -18,6 +18,7 @@ from nurture.models import Locale
 
 __all__ = [
     "PERMANENT_FAILURE",
+    "SUPPRESSED",
     "TEMPLATE_FAILURE",
     "EmailKind",
     "SendEmailInput",
@@ -28,6 +29,8 @@ __all__ = [
 
 PERMANENT_FAILURE = "PermanentSmtpError"
 """Error type of a 5xx answer: not retried, the address is marked bounced."""
+SUPPRESSED = "Suppressed"
+"""Error type of a send refused by the suppression list: not retried, nothing was sent."""
 TEMPLATE_FAILURE = "TemplateError"
 """Error type of a template that cannot render: not retried, fix the template."""
 

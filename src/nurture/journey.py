@@ -30,10 +30,12 @@ __all__ = [
     "SEEN_EVENTS_KEPT",
     "EmailRecord",
     "LeadState",
+    "OptOut",
     "PlannedEmail",
     "PlannedStart",
     "Transition",
     "apply_event",
+    "apply_opt_out",
     "apply_silence",
     "apply_submission",
     "drop_start",
@@ -295,6 +297,38 @@ def record_email(state: LeadState, record: EmailRecord) -> LeadState:
     return state.model_copy(
         update={
             "conditions": (*state.conditions, Condition.BOUNCED),
+            "transitions": (*state.transitions, change),
+        }
+    )
+
+
+class OptOut(BaseModel):
+    """The person asked for no more marketing mail (or complained of it)."""
+
+    model_config = _FROZEN
+
+    reason: Literal["unsubscribed", "complaint"] = "unsubscribed"
+    channel: Literal["one-click", "page", "mailto", "api", "webhook"]
+    """How it came: the mailbox's one-click POST, the page's button, a mail to the
+    unsubscribe address, the API, or a provider's complaint report."""
+    at: AwareDatetime
+
+
+def apply_opt_out(state: LeadState, opt_out: OptOut) -> LeadState:
+    """The lead is unsubscribed from now on: marketing mail stops, its sequences stop.
+    Transactional mail (what the person asks for) still goes. A repeat changes nothing."""
+    if Condition.UNSUBSCRIBED in state.conditions:
+        return state
+    change = Transition(
+        field="condition",
+        from_value=None,
+        to_value=Condition.UNSUBSCRIBED,
+        at=opt_out.at,
+        reason=f"{opt_out.reason} ({opt_out.channel})",
+    )
+    return state.model_copy(
+        update={
+            "conditions": (*state.conditions, Condition.UNSUBSCRIBED),
             "transitions": (*state.transitions, change),
         }
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nurture.journey import EmailRecord, LeadState
+from nurture.journey import EmailRecord, LeadState, OptOut
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.sequencing import SequenceOutcome, SequenceProgress
@@ -29,6 +29,7 @@ class Inbound(BaseModel):
     sequence_ended: SequenceOutcome | None = None
     sequence_progress: SequenceProgress | None = None
     sales_action: SalesAction | None = None
+    opt_out: OptOut | None = None
     action_key: str | None = None
     """The sales action's id, or its update's id when it came without one."""
 
@@ -43,6 +44,8 @@ class Inbound(BaseModel):
             return f"seq-end:{self.sequence_ended.workflow_id}"
         if self.sales_action:
             return f"sales:{self.action_key}"
+        if self.opt_out:
+            return f"opt-out:{self.opt_out.reason}:{self.opt_out.at.isoformat()}"
         if self.sequence_progress:
             return f"seq-step:{self.sequence_progress.workflow_id}:{self.sequence_progress.number}"
         assert self.event is not None

@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from nurture import search_attributes
 from nurture.errors import NurtureError
 from nurture.identity import workflow_id_for
+from nurture.journey import OptOut
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.views import LeadView
@@ -70,6 +71,9 @@ class LeadGateway(Protocol):
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         """Apply a sales action, or raise :class:`ActionRefused` saying why not."""
 
+    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+        """Tell a lead it unsubscribed, or raise :class:`LeadNotFound`."""
+
 
 class TemporalLeadGateway:
     """The gateway over a Temporal client."""
@@ -102,6 +106,13 @@ class TemporalLeadGateway:
         """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
         try:
             await self._handle(lead_id).signal(LeadWorkflow.event_received, event)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.opt_out, opt_out)
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
 

@@ -1,8 +1,11 @@
-"""The send ledger: which idempotency keys were already delivered.
+"""The send ledger: which idempotency keys were already delivered, and who must not be mailed.
 
 The send activity looks a key up before sending and records it after the relay accepted
-the message. SQLite (a file) is the default; Postgres serves a docker-compose deployment
-with several workers. ``nurture.testing.MemoryLedger`` is the in-memory fake.
+the message. Beside it, the suppression list: keyed hashes of addresses that must get no
+more marketing mail (unsubscribed, complained) or no mail at all (hard bounce, erased),
+checked by the send activity itself, so an email scheduled before the unsubscribe never
+goes out. SQLite (a file) is the default; Postgres serves a docker-compose deployment with
+several workers. ``nurture.testing.MemoryLedger`` is the in-memory fake.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from typing import Any, Literal, Protocol
 import psycopg
 from pydantic import AwareDatetime, BaseModel
 
-__all__ = ["LedgerEntry", "PostgresLedger", "SendLedger", "SqliteLedger", "open_ledger"]
+__all__ = [
+    "LedgerEntry",
+    "PostgresLedger",
+    "SendLedger",
+    "SqliteLedger",
+    "Suppression",
+    "SuppressionReason",
+    "open_ledger",
+    "stronger",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nurture_sends (
@@ -28,7 +40,50 @@ CREATE TABLE IF NOT EXISTS nurture_sends (
     recorded_at TEXT NOT NULL
 )
 """
+_SUPPRESSIONS = """
+CREATE TABLE IF NOT EXISTS nurture_suppressions (
+    address_hash TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+)
+"""
 _COLUMNS = "key, lead_id, template, message_id, status, recorded_at"
+_SUPPRESSION_COLUMNS = "address_hash, scope, reason, recorded_at"
+
+SuppressionReason = Literal["unsubscribed", "complaint", "hard_bounce", "soft_bounces", "erased"]
+_SCOPE: dict[str, Literal["marketing", "all"]] = {
+    "unsubscribed": "marketing",
+    "complaint": "marketing",
+    "hard_bounce": "all",
+    "soft_bounces": "all",
+    "erased": "all",
+}
+
+
+class Suppression(BaseModel):
+    """An address (by keyed hash) that gets no marketing mail, or no mail at all."""
+
+    address_hash: str
+    reason: SuppressionReason
+    recorded_at: AwareDatetime
+
+    @property
+    def scope(self) -> Literal["marketing", "all"]:
+        """``marketing``: transactional mail (what the person asked for) still goes;
+        ``all``: nothing goes (the address bounces, or the person was erased)."""
+        return _SCOPE[self.reason]
+
+    def blocks(self, marketing: bool) -> bool:
+        """Whether this suppression stops an email of that kind."""
+        return marketing or self.scope == "all"
+
+
+def stronger(old: Suppression | None, new: Suppression) -> Suppression:
+    """The suppression to keep: a wider scope wins, else the first one stays."""
+    if old is None or (old.scope == "marketing" and new.scope == "all"):
+        return new
+    return old
 
 
 class LedgerEntry(BaseModel):
@@ -51,8 +106,38 @@ class SendLedger(Protocol):
     async def record(self, entry: LedgerEntry) -> None:
         """Remember ``entry``; a second record of the same key keeps the first."""
 
+    async def suppression(self, address_hash: str) -> Suppression | None:
+        """The suppression of an address, if any."""
+
+    async def suppress(self, entry: Suppression) -> Suppression:
+        """Add or widen a suppression; returns the one now in force."""
+
+    async def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's send records (erasure); returns how many there were."""
+
     async def close(self) -> None:
         """Release connections."""
+
+
+def _suppression(row: tuple[str, ...] | None) -> Suppression | None:
+    if row is None:
+        return None
+    address_hash, _scope, reason, recorded_at = row
+    return Suppression.model_validate(
+        {"address_hash": address_hash, "reason": reason, "recorded_at": recorded_at}
+    )
+
+
+def _suppression_values(entry: Suppression) -> tuple[str, ...]:
+    return (entry.address_hash, entry.scope, entry.reason, entry.recorded_at.isoformat())
+
+
+# A wider scope replaces a narrower one; otherwise the first suppression stays.
+_UPSERT_TAIL = (
+    "ON CONFLICT (address_hash) DO UPDATE SET scope = excluded.scope, "
+    "reason = excluded.reason, recorded_at = excluded.recorded_at "
+    "WHERE nurture_suppressions.scope = 'marketing' AND excluded.scope = 'all'"
+)
 
 
 def _entry(row: tuple[str, ...] | None) -> LedgerEntry | None:
@@ -92,6 +177,7 @@ class SqliteLedger:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(_SCHEMA)
+        self._db.execute(_SUPPRESSIONS)
         self._lock = asyncio.Lock()
 
     async def find(self, key: str) -> LedgerEntry | None:
@@ -106,6 +192,32 @@ class SqliteLedger:
         sql = f"INSERT OR IGNORE INTO nurture_sends ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         async with self._lock:
             await asyncio.to_thread(self._db.execute, sql, _values(entry))
+
+    async def suppression(self, address_hash: str) -> Suppression | None:
+        """The suppression of an address, if any."""
+        sql = f"SELECT {_SUPPRESSION_COLUMNS} FROM nurture_suppressions WHERE address_hash = ?"
+        async with self._lock:
+            row = await asyncio.to_thread(lambda: self._db.execute(sql, (address_hash,)).fetchone())
+        return _suppression(row)
+
+    async def suppress(self, entry: Suppression) -> Suppression:
+        """Add or widen a suppression; returns the one now in force."""
+        sql = (
+            f"INSERT INTO nurture_suppressions ({_SUPPRESSION_COLUMNS}) VALUES (?, ?, ?, ?) "
+            + _UPSERT_TAIL
+        )
+        async with self._lock:
+            await asyncio.to_thread(self._db.execute, sql, _suppression_values(entry))
+        found = await self.suppression(entry.address_hash)
+        assert found is not None
+        return found
+
+    async def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's send records (erasure); returns how many there were."""
+        sql = "DELETE FROM nurture_sends WHERE lead_id = ?"
+        async with self._lock:
+            cursor = await asyncio.to_thread(self._db.execute, sql, (lead_id,))
+        return int(cursor.rowcount)
 
     async def close(self) -> None:
         """Close the file."""
@@ -125,6 +237,7 @@ class PostgresLedger:
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             await self._conn.execute(_SCHEMA)
+            await self._conn.execute(_SUPPRESSIONS)
         return self._conn
 
     async def find(self, key: str) -> LedgerEntry | None:
@@ -144,6 +257,34 @@ class PostgresLedger:
         async with self._lock:
             conn = await self._connection()
             await conn.execute(sql, _values(entry))
+
+    async def suppression(self, address_hash: str) -> Suppression | None:
+        """The suppression of an address, if any."""
+        sql = f"SELECT {_SUPPRESSION_COLUMNS} FROM nurture_suppressions WHERE address_hash = %s"
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute(sql, (address_hash,))
+            return _suppression(await cursor.fetchone())
+
+    async def suppress(self, entry: Suppression) -> Suppression:
+        """Add or widen a suppression; returns the one now in force."""
+        sql = (
+            f"INSERT INTO nurture_suppressions ({_SUPPRESSION_COLUMNS}) "
+            "VALUES (%s, %s, %s, %s) " + _UPSERT_TAIL
+        )
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(sql, _suppression_values(entry))
+        found = await self.suppression(entry.address_hash)
+        assert found is not None
+        return found
+
+    async def forget_lead(self, lead_id: str) -> int:
+        """Delete a lead's send records (erasure); returns how many there were."""
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute("DELETE FROM nurture_sends WHERE lead_id = %s", (lead_id,))
+            return cursor.rowcount
 
     async def close(self) -> None:
         """Close the connection."""

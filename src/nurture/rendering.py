@@ -57,14 +57,33 @@ class TemplateRenderer:
                 return candidate
         return self.default_locale
 
-    def render(self, name: str, locale: str | None, context: dict[str, Any]) -> RenderedEmail:
-        """Render subject, text and HTML, or raise :class:`TemplateError` saying which part."""
+    def render(
+        self, name: str, locale: str | None, context: dict[str, Any], footer: str | None = None
+    ) -> RenderedEmail:
+        """Render subject, text and HTML, or raise :class:`TemplateError` saying which part.
+
+        ``footer`` names a partial (``_unsubscribe``) appended to the text and put at the
+        end of the HTML body, so no template can leave it out.
+        """
         folder = self.resolve_locale(locale)
         subject = self._one(self._text, f"{folder}/{name}.subject.txt", context)
-        return RenderedEmail(
-            subject=strip_control_characters(subject),
-            text=self._one(self._text, f"{folder}/{name}.txt", context),
-            html=self._one(self._html, f"{folder}/{name}.html", context),
+        text = self._one(self._text, f"{folder}/{name}.txt", context)
+        html = self._one(self._html, f"{folder}/{name}.html", context)
+        if footer is not None:
+            text = (
+                text.rstrip("\n") + "\n" + self._one(self._text, f"{folder}/{footer}.txt", context)
+            )
+            html = _before_body_end(html, self._one(self._html, f"{folder}/{footer}.html", context))
+        return RenderedEmail(subject=strip_control_characters(subject), text=text, html=html)
+
+    def render_partial(
+        self, name: str, locale: str | None, context: dict[str, Any]
+    ) -> tuple[str, str]:
+        """The text and HTML of a partial (``_unsubscribe``), or :class:`TemplateError`."""
+        folder = self.resolve_locale(locale)
+        return (
+            self._one(self._text, f"{folder}/{name}.txt", context),
+            self._one(self._html, f"{folder}/{name}.html", context),
         )
 
     @staticmethod
@@ -77,3 +96,11 @@ class TemplateRenderer:
             raise TemplateError(f"template {path}: {exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template {path}: {exc}") from exc
+
+
+def _before_body_end(html: str, block: str) -> str:
+    """``block`` inserted before the last ``</body>``, or appended when there is none."""
+    end = html.lower().rfind("</body>")
+    if end < 0:
+        return html + block
+    return html[:end] + block + html[end:]

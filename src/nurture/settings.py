@@ -82,10 +82,18 @@ class Settings(BaseSettings):
     id_key: SecretStr = SecretStr(DEV_ID_KEY)
     """Secret for lead ids (HMAC of the email); set a long random value in production."""
     public_url: str = "http://127.0.0.1:8000"
+    """Where the API is reachable from the internet: the base of links in emails."""
+    unsubscribe_mailbox: str | None = None
+    """The mailto of ``List-Unsubscribe``; default ``unsubscribe@`` the sender's domain."""
     max_inbound_per_run: int = Field(default=2000, ge=1)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+
+    def secret(self) -> bytes:
+        """The deployment secret (``NURTURE_ID_KEY``) that keys lead ids, address hashes and
+        link tokens, each under its own derived key."""
+        return self.id_key.get_secret_value().encode()
 
     def path(self, value: Path) -> Path:
         """``value`` resolved against ``NURTURE_HOME``."""

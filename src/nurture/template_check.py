@@ -45,7 +45,22 @@ def check_templates(templates_dir: Path, brand: Brand) -> list[str]:
                 continue
             for context in _contexts(brand, locale):
                 problems += [f"{locale}/{name}: {p}" for p in _check_one(renderer, name, context)]
+    for locale in locales:
+        problems += [f"{locale}/_unsubscribe: {p}" for p in _check_footer(renderer, brand, locale)]
     return sorted(set(problems))
+
+
+def _check_footer(renderer: TemplateRenderer, brand: Brand, locale: str) -> list[str]:
+    """The footer every marketing email gets must exist and show the unsubscribe link."""
+    try:
+        parts = renderer.render_partial("_unsubscribe", locale, _contexts(brand, locale)[0])
+    except TemplateError as exc:
+        return [str(exc)]
+    return [
+        f"no unsubscribe link in the {kind} part"
+        for kind, body in zip(("text", "html"), parts, strict=True)
+        if _UNSUBSCRIBE_URL not in body
+    ]
 
 
 def _check_one(renderer: TemplateRenderer, name: str, context: dict[str, Any]) -> list[str]:
@@ -68,6 +83,8 @@ def _is_absolute_url(link: str) -> bool:
     parts = urlsplit(link)
     return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in link
 
+
+_UNSUBSCRIBE_URL = "https://nurture.example.com/u/c2FtcGxl.dG9rZW4"
 
 _SALES: dict[str, Any] = {
     "lead_id": "3f2a",
@@ -101,6 +118,7 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
         "variant": {},
         "form_id": "white-paper",
         "sales": _SALES,
+        "unsubscribe_url": _UNSUBSCRIBE_URL,
     }
     bare = {
         **full,

@@ -16,8 +16,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from nurture.journey import OptOut
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
-from nurture.ledger import LedgerEntry
+from nurture.ledger import LedgerEntry, Suppression, stronger
 from nurture.mailer import DeliveryError
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
@@ -44,12 +45,27 @@ class MemoryLedger:
 
     def __init__(self) -> None:
         self.entries: dict[str, LedgerEntry] = {}
+        self.suppressions: dict[str, Suppression] = {}
 
     async def find(self, key: str) -> LedgerEntry | None:
         return self.entries.get(key)
 
     async def record(self, entry: LedgerEntry) -> None:
         self.entries.setdefault(entry.key, entry)
+
+    async def suppression(self, address_hash: str) -> Suppression | None:
+        return self.suppressions.get(address_hash)
+
+    async def suppress(self, entry: Suppression) -> Suppression:
+        kept = stronger(self.suppressions.get(entry.address_hash), entry)
+        self.suppressions[entry.address_hash] = kept
+        return kept
+
+    async def forget_lead(self, lead_id: str) -> int:
+        gone = [k for k, e in self.entries.items() if e.lead_id == lead_id]
+        for key in gone:
+            del self.entries[key]
+        return len(gone)
 
     async def close(self) -> None:
         return None
@@ -63,6 +79,7 @@ class MemoryLeadGateway:
     events: list[tuple[str, LeadEvent]] = field(default_factory=list)
     views: dict[str, LeadView] = field(default_factory=dict)
     actions: list[tuple[str, SalesAction]] = field(default_factory=list)
+    opt_outs: list[tuple[str, OptOut]] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
@@ -80,6 +97,11 @@ class MemoryLeadGateway:
         if lead_id in {known for known, _ in self.forms}:
             raise LeadPending(lead_id)  # like a workflow that has not applied its form yet
         raise LeadNotFound(lead_id)
+
+    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+        if lead_id not in {known for known, _ in self.forms} | set(self.views):
+            raise LeadNotFound(lead_id)
+        self.opt_outs.append((lead_id, opt_out))
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from nurture.ledger import LedgerEntry, SendLedger, SqliteLedger, open_ledger
-from nurture.testing import free_port
+from nurture.ledger import LedgerEntry, SendLedger, SqliteLedger, Suppression, open_ledger
+from nurture.testing import MemoryLedger, free_port
 
 
 def _postgres_bin(name: str) -> str | None:
@@ -64,10 +64,13 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+@pytest_asyncio.fixture(params=["sqlite", "postgres", "memory"])
 async def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SendLedger]:
+    """Each backend, and the in-memory fake the workflow tests use (it must agree)."""
     if request.param == "sqlite":
         store: SendLedger = SqliteLedger(tmp_path / "ledger.sqlite3")
+    elif request.param == "memory":
+        store = MemoryLedger()
     else:
         store = open_ledger(request.getfixturevalue("postgres_url"), tmp_path)
     yield store
@@ -105,6 +108,49 @@ class TestLedger:
         await ledger.record(entry("L1/a/b/2", "bounced"))
         found = await ledger.find("L1/a/b/2")
         assert found is not None and found.status == "sent"
+
+
+def suppression(reason: str, day: int = 2, address_hash: str = "h1") -> Suppression:
+    return Suppression.model_validate(
+        {
+            "address_hash": address_hash,
+            "reason": reason,
+            "recorded_at": datetime(2026, 3, day, 9, tzinfo=UTC),
+        }
+    )
+
+
+class TestSuppressions:
+    """The suppression list: by keyed hash, widened but never narrowed."""
+
+    async def test_unknown_address(self, ledger: SendLedger) -> None:
+        assert await ledger.suppression("nobody") is None
+
+    async def test_unsubscribe_blocks_marketing_only(self, ledger: SendLedger) -> None:
+        kept = await ledger.suppress(suppression("unsubscribed"))
+        assert kept == suppression("unsubscribed")
+        assert kept.blocks(marketing=True) and not kept.blocks(marketing=False)
+        assert await ledger.suppression("h1") == kept
+
+    async def test_wider_scope_wins_and_stays(self, ledger: SendLedger) -> None:
+        """Unsubscribed, then erased: nothing goes any more; a later unsubscribe (a second
+        click) does not narrow it back; a repeat keeps the first record."""
+        await ledger.suppress(suppression("unsubscribed", day=2))
+        erased = await ledger.suppress(suppression("erased", day=3))
+        assert erased.reason == "erased" and erased.blocks(marketing=False)
+        again = await ledger.suppress(suppression("unsubscribed", day=4))
+        assert again == erased
+        twice = await ledger.suppress(suppression("erased", day=5))
+        assert twice.recorded_at.day == 3
+
+    async def test_forget_lead_deletes_its_sends_only(self, ledger: SendLedger) -> None:
+        await ledger.record(entry("L1/a/b/1"))
+        await ledger.record(entry("L1/a/b/2"))
+        other = entry("L2/a/b/1").model_copy(update={"lead_id": "L2"})
+        await ledger.record(other)
+        assert await ledger.forget_lead("L1") == 2
+        assert await ledger.find("L1/a/b/1") is None and await ledger.find("L2/a/b/1") == other
+        assert await ledger.forget_lead("L1") == 0
 
 
 def test_unsupported_url_is_explained(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import EmailActivities
-from nurture.emails import PERMANENT_FAILURE, EmailKind, SendEmailInput
-from nurture.ledger import SqliteLedger
+from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, EmailKind, SendEmailInput
+from nurture.ledger import SqliteLedger, Suppression
+from nurture.links import UNSUBSCRIBE
 from nurture.mailer import SmtpMailer, TransientDeliveryError
-from nurture.rendering import TemplateRenderer
 from nurture.settings import SmtpSettings
 from nurture.testing import ScriptedSmtpServer, free_port
-from tests.helpers import TEMPLATES, project, submission
+from nurture.tokens import email_hash
+from tests.helpers import PUBLIC_URL, SECRET, email_activities, links, submission
 from tests.waiting import view_when
 
 
@@ -64,9 +66,7 @@ def smtp_mailer(port: int, timeout: float = 5) -> SmtpMailer:
 
 
 def activities_for(smtp: ScriptedSmtpServer, ledger: SqliteLedger) -> EmailActivities:
-    return EmailActivities(
-        TemplateRenderer(TEMPLATES), smtp_mailer(smtp.port), ledger, project().brand
-    )
+    return email_activities(smtp_mailer(smtp.port), ledger)
 
 
 class TestSmtpOutcomes:
@@ -105,9 +105,7 @@ class TestSmtpOutcomes:
     async def test_connection_refused_is_transient(self, tmp_path) -> None:
         """No server at all is a transient problem, retried later."""
         mailer = smtp_mailer(free_port(), timeout=2)
-        acts = EmailActivities(
-            TemplateRenderer(TEMPLATES), mailer, SqliteLedger(tmp_path / "l.db"), project().brand
-        )
+        acts = email_activities(mailer, SqliteLedger(tmp_path / "l.db"))
         with pytest.raises(TransientDeliveryError, match="cannot use the SMTP relay"):
             await ActivityEnvironment().run(acts.send_email, make_input())
 
@@ -138,6 +136,106 @@ class TestLedger:
         await ActivityEnvironment().run(acts.send_email, make_input())
         await ActivityEnvironment().run(acts.send_email, make_input(key="L1/form-x/thank_you/2"))
         assert len(smtp.messages) == 2
+
+
+def marketing(key: str = "L1/seq-discovery-1/about_your_needs/1") -> SendEmailInput:
+    return make_input(key=key, template="about_your_needs", kind=EmailKind.MARKETING)
+
+
+class TestUnsubscribeHeaders:
+    """Marketing mail carries RFC 8058 one-click headers and a visible link; the link's
+    token names the lead and the address hash, and unsubscribes nobody else."""
+
+    async def test_marketing_mail_has_both_headers_and_the_link(self, smtp, tmp_path) -> None:
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        await ActivityEnvironment().run(acts.send_email, marketing())
+        message = smtp.messages[0]
+        header = str(message["List-Unsubscribe"])
+        https, mailto = (part.strip(" <>") for part in header.split(","))
+        assert https.startswith(f"{PUBLIC_URL}/u/") and mailto.startswith(
+            "mailto:unsubscribe@example.com?subject=unsubscribe%20"
+        )
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        token = https.rsplit("/", 1)[1]
+        assert links().signer.verify(token, UNSUBSCRIBE, datetime.now(UTC)) == {
+            "l": "L1",
+            "h": email_hash("ada@globex.example", SECRET),
+        }
+        assert token in mailto  # the same token travels in the mailto's subject
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert https in text and f'href="{https}"' in html
+        assert "désabonnez-vous" in text  # the lead's locale (fr)
+        assert html.rstrip().endswith("</html>")  # the link sits inside the body
+
+    async def test_transactional_mail_has_none(self, smtp, tmp_path) -> None:
+        """A thank-you answers the person's own request: no list headers, no footer."""
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        await ActivityEnvironment().run(acts.send_email, make_input())
+        message = smtp.messages[0]
+        assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+        assert "/u/" not in message.get_body(("plain",)).get_content()
+
+
+class TestSuppression:
+    """The suppression list is checked inside the activity, at the moment of sending."""
+
+    @staticmethod
+    async def suppress(ledger: SqliteLedger, reason: str) -> None:
+        await ledger.suppress(
+            Suppression.model_validate(
+                {
+                    "address_hash": email_hash("ADA@globex.example", SECRET),
+                    "reason": reason,
+                    "recorded_at": datetime.now(UTC),
+                }
+            )
+        )
+
+    async def test_unsubscribed_gets_no_marketing_but_its_thank_you(self, smtp, tmp_path) -> None:
+        ledger = SqliteLedger(tmp_path / "l.db")
+        await self.suppress(ledger, "unsubscribed")
+        acts = activities_for(smtp, ledger)
+        with pytest.raises(ApplicationError) as info:
+            await ActivityEnvironment().run(acts.send_email, marketing())
+        assert info.value.type == SUPPRESSED and info.value.non_retryable
+        assert "unsubscribed" in str(info.value)
+        result = await ActivityEnvironment().run(acts.send_email, make_input())
+        assert result.status == "sent" and len(smtp.messages) == 1
+        assert await ledger.find(marketing().key) is None  # nothing recorded as sent
+
+    async def test_erased_gets_nothing_at_all(self, smtp, tmp_path) -> None:
+        ledger = SqliteLedger(tmp_path / "l.db")
+        await self.suppress(ledger, "erased")
+        acts = activities_for(smtp, ledger)
+        for email in (marketing(), make_input()):
+            with pytest.raises(ApplicationError, match="erased"):
+                await ActivityEnvironment().run(acts.send_email, email)
+        assert smtp.attempts == 0
+
+    async def test_hard_bounce_suppresses_the_address(self, smtp, tmp_path) -> None:
+        """550 5.1.1: the address is suppressed for all mail; the next send never reaches
+        the relay."""
+        smtp.script.append("550 5.1.1 No such user")
+        ledger = SqliteLedger(tmp_path / "l.db")
+        acts = activities_for(smtp, ledger)
+        with pytest.raises(ApplicationError):
+            await ActivityEnvironment().run(acts.send_email, make_input())
+        found = await ledger.suppression(email_hash("ada@globex.example", SECRET))
+        assert found is not None and found.reason == "hard_bounce"
+        with pytest.raises(ApplicationError) as info:
+            await ActivityEnvironment().run(acts.send_email, make_input(key="L1/x/y/2"))
+        assert info.value.type == SUPPRESSED and smtp.attempts == 1
+
+    async def test_policy_rejection_does_not_suppress(self, smtp, tmp_path) -> None:
+        """550 5.7.1 (DMARC, blocklist): the sender's problem, not the address's."""
+        smtp.script.append("550 5.7.1 Message rejected by DMARC policy")
+        ledger = SqliteLedger(tmp_path / "l.db")
+        acts = activities_for(smtp, ledger)
+        with pytest.raises(ApplicationError) as info:
+            await ActivityEnvironment().run(acts.send_email, make_input())
+        assert info.value.type == PERMANENT_FAILURE
+        assert await ledger.suppression(email_hash("ada@globex.example", SECRET)) is None
 
 
 class TestRetriesThroughTemporal:

@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 from nurture.api import create_app
 from nurture.identity import lead_id_for
 from nurture.journey import start_state
+from nurture.links import UNSUBSCRIBE
 from nurture.settings import Settings
-from nurture.testing import MemoryLeadGateway
+from nurture.testing import MemoryLeadGateway, MemoryLedger
+from nurture.tokens import TokenSigner
 from nurture.views import lead_view
 from tests.helpers import ROOT, T0, scoring_model
 
@@ -25,10 +27,17 @@ def gateway() -> MemoryLeadGateway:
 
 
 @pytest.fixture
-def client(gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def ledger() -> MemoryLedger:
+    return MemoryLedger()
+
+
+@pytest.fixture
+def client(
+    gateway: MemoryLeadGateway, ledger: MemoryLedger, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
     monkeypatch.setenv("NURTURE_API_KEYS", f"other-key,{KEY}")
     monkeypatch.setenv("NURTURE_HOME", str(ROOT))
-    with TestClient(create_app(Settings(), gateway=gateway)) as test_client:
+    with TestClient(create_app(Settings(), gateway=gateway, ledger=ledger)) as test_client:
         yield test_client
 
 
@@ -293,3 +302,85 @@ def test_openapi_documents_both_form_encodings(client: TestClient) -> None:
     content = spec["paths"]["/v1/forms/{form_id}"]["post"]["requestBody"]["content"]
     assert {"application/json", "application/x-www-form-urlencoded"} <= set(content)
     assert client.get("/docs").status_code == 200
+
+
+class TestUnsubscribe:
+    """/u/{token}: GET shows a button and changes nothing; POST unsubscribes at once."""
+
+    @staticmethod
+    def token(purpose: str = UNSUBSCRIBE, lead_id: str = "L1", **extra: object) -> str:
+        signer = TokenSigner(Settings().secret())
+        return signer.sign(purpose, {"l": lead_id, "h": "a1b2", **extra})
+
+    @pytest.fixture
+    def lead(self, client: TestClient) -> str:
+        response = client.post("/v1/forms/contact", json={"email": "a@b.example"})
+        return str(response.json()["lead_id"])
+
+    def test_get_shows_a_button_and_changes_nothing(
+        self, client: TestClient, gateway: MemoryLeadGateway, ledger: MemoryLedger, lead: str
+    ) -> None:
+        """What a link scanner or a prefetch does: a page with a POST button, no effect."""
+        response = client.get(f"/u/{self.token(lead_id=lead)}")
+        assert response.status_code == 200
+        assert '<form method="post">' in response.text and "<button" in response.text
+        assert response.headers["Cache-Control"] == "no-store"
+        assert ledger.suppressions == {} and gateway.opt_outs == []
+
+    def test_one_click_post_unsubscribes(
+        self, client: TestClient, gateway: MemoryLeadGateway, ledger: MemoryLedger, lead: str
+    ) -> None:
+        """RFC 8058: the provider's POST, no login, no confirmation: the address is
+        suppressed for marketing and the lead is told, by one-click."""
+        response = client.post(
+            f"/u/{self.token(lead_id=lead)}",
+            content="List-Unsubscribe=One-Click",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 200 and "You are unsubscribed" in response.text
+        assert ledger.suppressions["a1b2"].reason == "unsubscribed"
+        [(told, opt_out)] = gateway.opt_outs
+        assert told == lead and opt_out.channel == "one-click"
+
+    def test_repeat_is_harmless(
+        self, client: TestClient, gateway: MemoryLeadGateway, ledger: MemoryLedger, lead: str
+    ) -> None:
+        """A second POST (the page's button after the one-click) answers the same and keeps
+        the first time, so the lead sees one unsubscribe."""
+        for _ in range(2):
+            assert client.post(f"/u/{self.token(lead_id=lead)}").status_code == 200
+        first, second = (o for _, o in gateway.opt_outs)
+        assert first.at == second.at and second.channel == "page"
+
+    def test_erased_lead_still_suppressed(self, client: TestClient, ledger: MemoryLedger) -> None:
+        """No workflow for the lead any more: the suppression is recorded all the same."""
+        assert client.post(f"/u/{self.token(lead_id='gone')}").status_code == 200
+        assert "a1b2" in ledger.suppressions
+
+    @pytest.mark.parametrize(
+        "token",
+        [
+            "not-a-token",
+            "abc.def",
+            pytest.param("forged", id="forged"),
+            pytest.param("cross-purpose", id="cross-purpose"),
+            pytest.param("tampered", id="tampered"),
+        ],
+    )
+    def test_invalid_tokens_change_nothing(
+        self, client: TestClient, ledger: MemoryLedger, gateway: MemoryLeadGateway, token: str
+    ) -> None:
+        """Forged (another secret), made for another purpose (a click token), or altered:
+        400 with a page that names no internals; nothing is suppressed."""
+        good = self.token()
+        body, signature = good.split(".")
+        token = {
+            "forged": TokenSigner(b"another-secret").sign(UNSUBSCRIBE, {"l": "L1", "h": "a1b2"}),
+            "cross-purpose": self.token(purpose="click"),
+            "tampered": f"{body[:-2]}AA.{signature}",
+        }.get(token, token)
+        for method in (client.get, client.post):
+            response = method(f"/u/{token}")
+            assert response.status_code in (400, 422)
+            assert "Traceback" not in response.text and "TokenError" not in response.text
+        assert ledger.suppressions == {} and gateway.opt_outs == []

@@ -33,10 +33,14 @@ class TestTemplateCheck:
         write(tmp_path, "en", "english_only", "ok", "ok", ok)
         write(tmp_path, "en", "offer", "{{ offer.title }}", "ok", ok)
         write(tmp_path, "fr", "offer", "{% if offer %}{{ offer.title }}{% endif %}x", "ok", ok)
+        (tmp_path / "en" / "_unsubscribe.txt").write_text("{{ unsubscribe_url }}")
+        (tmp_path / "en" / "_unsubscribe.html").write_text("Unsubscribe")
         problems = "\n".join(check_templates(tmp_path, project().brand))
+        assert "en/_unsubscribe: no unsubscribe link in the html part" in problems
+        assert "fr/_unsubscribe: template fr/_unsubscribe.txt does not exist" in problems
         assert "en/undefined:" in problems and "nickname" in problems
         assert "en/blank: empty subject" in problems
         assert "en/links: broken link '/relative'" in problems
         assert "fr/english_only: missing in this locale" in problems
         assert "en/offer:" in problems  # offer is None for the bare lead
-        assert "fr/" not in problems.replace("fr/english_only", "")
+        assert "fr/" not in problems.replace("fr/english_only", "").replace("fr/_unsubscribe", "")

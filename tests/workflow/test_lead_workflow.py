@@ -12,16 +12,21 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities, SalesActivities
+from activities import ConfigActivities, SalesActivities
 from nurture.identity import workflow_id_for
 from nurture.lead_input import LeadWorkflowInput
 from nurture.lifecycle import Condition
 from nurture.mailer import PermanentDeliveryError, TransientDeliveryError
-from nurture.rendering import TemplateRenderer
 from nurture.scoring import ScoringModel
 from nurture.testing import MemoryLedger, RecordingMailer
-from tests.conftest import SALES_FILE, SCORING_FILE, TEMPLATES, project
-from tests.helpers import event, persona_lead, submission
+from tests.helpers import (
+    SALES_FILE,
+    SCORING_FILE,
+    email_activities,
+    event,
+    persona_lead,
+    submission,
+)
 from tests.waiting import eventually, sent, view_when
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
@@ -240,7 +245,7 @@ class TestReplaySafety:
         client = time_env.client
         queue = f"tq-slow-{uuid.uuid4().hex[:6]}"
         mailer, ledger = RecordingMailer(), MemoryLedger()
-        emails = EmailActivities(TemplateRenderer(TEMPLATES), mailer, ledger, project().brand)
+        emails = email_activities(mailer, ledger)
         config = SlowScoringModel(SCORING_FILE, always_open)
         sales = SalesActivities(client, queue, SALES_FILE)
         worker = Worker(

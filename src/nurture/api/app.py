@@ -9,30 +9,38 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from nurture import __version__
-from nurture.api import events, forms, leads
+from nurture.api import events, forms, leads, unsubscribe
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.config import load_project_config
 from nurture.leads import LeadGateway, TemporalLeadGateway
+from nurture.ledger import SendLedger, open_ledger
 from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
+from nurture.tokens import TokenSigner
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("nurture.api")
 
 
-def create_app(settings: Settings | None = None, gateway: LeadGateway | None = None) -> FastAPI:
-    """Build the API; without a ``gateway`` it connects to Temporal on startup."""
+def create_app(
+    settings: Settings | None = None,
+    gateway: LeadGateway | None = None,
+    ledger: SendLedger | None = None,
+) -> FastAPI:
+    """Build the API; without a ``gateway`` it connects to Temporal on startup, without a
+    ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there)."""
     settings = settings or Settings()
     project = load_project_config(settings.path(settings.config_file))
     renderer = TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale)
     context = ApiContext(
         project=project,
         locales=renderer.locales(),
-        id_key=settings.id_key.get_secret_value().encode(),
+        id_key=settings.secret(),
         api_keys=settings.api.key_list(),
+        signer=TokenSigner(settings.secret()),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -47,7 +55,13 @@ def create_app(settings: Settings | None = None, gateway: LeadGateway | None = N
             app.state.gateway = TemporalLeadGateway(
                 client, settings.temporal.task_queue, settings.max_inbound_per_run
             )
-        yield
+        own_ledger = ledger is None
+        app.state.ledger = ledger or open_ledger(settings.ledger_url, settings.home)
+        try:
+            yield
+        finally:
+            if own_ledger:
+                await app.state.ledger.close()
 
     app = FastAPI(
         title="nurture",
@@ -56,7 +70,7 @@ def create_app(settings: Settings | None = None, gateway: LeadGateway | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (forms, events, leads):
+    for module in (forms, events, leads, unsubscribe):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

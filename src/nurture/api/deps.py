@@ -11,8 +11,10 @@ from fastapi.security import APIKeyHeader
 
 from nurture.config import ProjectConfig
 from nurture.leads import LeadGateway
+from nurture.ledger import SendLedger
+from nurture.tokens import TokenSigner
 
-__all__ = ["ApiContext", "get_context", "get_gateway", "require_api_key"]
+__all__ = ["ApiContext", "get_context", "get_gateway", "get_ledger", "require_api_key"]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -25,6 +27,8 @@ class ApiContext:
     locales: list[str]
     id_key: bytes
     api_keys: list[str]
+    signer: TokenSigner
+    """Checks the tokens of links in emails (unsubscribe)."""
 
 
 def get_context(request: Request) -> ApiContext:
@@ -37,6 +41,12 @@ def get_gateway(request: Request) -> LeadGateway:
     """The gateway to lead workflows (connected in the app's lifespan)."""
     gateway: LeadGateway = request.app.state.gateway
     return gateway
+
+
+def get_ledger(request: Request) -> SendLedger:
+    """The send ledger and suppression list (opened in the app's lifespan)."""
+    ledger: SendLedger = request.app.state.ledger
+    return ledger
 
 
 def require_api_key(

@@ -1,0 +1,105 @@
+"""``/u/{token}``: the unsubscribe link of every marketing email (public, no API key).
+
+RFC 8058 one-click: a mailbox provider POSTs ``List-Unsubscribe=One-Click`` to the URL of
+the ``List-Unsubscribe`` header and the person is unsubscribed at once, without login or
+confirmation. The same POST comes from the button of the page a GET shows, so a person who
+clicks the link in the body confirms with one more click, while link scanners and
+prefetchers, which only GET, unsubscribe nobody.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse
+
+from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
+from nurture.leads import LeadGateway
+from nurture.ledger import SendLedger
+from nurture.links import UNSUBSCRIBE
+from nurture.tokens import TokenError
+from nurture.unsubscribe import unsubscribe
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/u", tags=["unsubscribe"])
+
+Token = Annotated[str, Path(max_length=2048, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
+_ONE_CLICK = b"List-Unsubscribe=One-Click"
+_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+@router.get(
+    "/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe page (changes nothing)",
+    responses={400: {"description": "Invalid link"}},
+)
+async def unsubscribe_page(
+    token: Token, context: Annotated[ApiContext, Depends(get_context)]
+) -> HTMLResponse:
+    """A page with one button that POSTs to this same URL."""
+    company = context.project.brand.company
+    try:
+        context.signer.verify(token, UNSUBSCRIBE, datetime.now(UTC))
+    except TokenError:
+        return _invalid(company)
+    body = (
+        f"<h1>Unsubscribe from {escape(company)}</h1>"
+        "<p>You will get no more marketing emails from us. Emails you ask for (a download "
+        "you request, say) still reach you.</p>"
+        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _page(company, body, 200)
+
+
+@router.post(
+    "/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe now (RFC 8058 one-click)",
+    responses={400: {"description": "Invalid link"}},
+)
+async def unsubscribe_now(
+    token: Token,
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    ledger: Annotated[SendLedger, Depends(get_ledger)],
+) -> HTMLResponse:
+    """Suppress the address and tell the lead; a repeat answers the same."""
+    company = context.project.brand.company
+    body = await request.body()
+    channel: Literal["one-click", "page"] = "one-click" if body.strip() == _ONE_CLICK else "page"
+    try:
+        await unsubscribe(token, channel, context.signer, ledger, gateway, datetime.now(UTC))
+    except TokenError:
+        return _invalid(company)
+    done = (
+        "<h1>You are unsubscribed</h1>"
+        f"<p>{escape(company)} will send you no more marketing emails.</p>"
+    )
+    return _page(company, done, 200)
+
+
+def _invalid(company: str) -> HTMLResponse:
+    body = (
+        "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from the "
+        f"email, or reply to it asking {escape(company)} to unsubscribe you.</p>"
+    )
+    return _page(company, body, 400)
+
+
+def _page(company: str, body: str, status_code: int) -> HTMLResponse:
+    html = (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{escape(company)}</title></head>"
+        '<body style="font-family: Arial, sans-serif; max-width: 36em; margin: 3em auto;">'
+        f"{body}</body></html>"
+    )
+    return HTMLResponse(html, status_code, headers=_HEADERS)

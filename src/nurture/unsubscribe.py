@@ -1,0 +1,62 @@
+"""One unsubscribe, however it arrives (one-click POST, the page's button, a mail to the
+unsubscribe address): the address goes on the suppression list first, durably, then the
+lead hears of it. The suppression alone already stops every marketing email, including
+one already scheduled, since the send activity checks it; the lead's workflow then stops
+its sequences and shows the lead as unsubscribed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from temporalio.service import RPCError
+
+from nurture.journey import OptOut
+from nurture.leads import LeadGateway, LeadNotFound
+from nurture.ledger import SendLedger, Suppression
+from nurture.links import UNSUBSCRIBE
+from nurture.tokens import TokenSigner
+
+__all__ = ["Unsubscribed", "unsubscribe"]
+
+log = logging.getLogger("nurture.unsubscribe")
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    """What an unsubscribe did."""
+
+    lead_id: str
+    suppression: Suppression
+    lead_told: bool
+    """False when the lead's workflow is gone (erased) or unreachable: the suppression
+    still holds, and the lead is told on the next unsubscribe or never needs to be."""
+
+
+async def unsubscribe(
+    token: str,
+    channel: Literal["one-click", "page", "mailto"],
+    signer: TokenSigner,
+    ledger: SendLedger,
+    gateway: LeadGateway,
+    now: datetime,
+) -> Unsubscribed:
+    """Unsubscribe the address a token names; :class:`nurture.tokens.TokenError` if the
+    token is not a valid unsubscribe token. Repeating it changes nothing."""
+    fields = signer.verify(token, UNSUBSCRIBE, now)
+    lead_id, address_hash = str(fields["l"]), str(fields["h"])
+    kept = await ledger.suppress(
+        Suppression(address_hash=address_hash, reason="unsubscribed", recorded_at=now)
+    )
+    told = True
+    try:
+        await gateway.opt_out(lead_id, OptOut(channel=channel, at=kept.recorded_at))
+    except LeadNotFound:
+        told = False
+    except RPCError as exc:  # Temporal down: the suppression already protects the person
+        log.error("unsubscribe of lead %s recorded, lead not told: %s", lead_id, exc.message)
+        told = False
+    return Unsubscribed(lead_id=lead_id, suppression=kept, lead_told=told)
