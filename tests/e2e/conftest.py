@@ -21,5 +21,19 @@ def project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (home / "config").mkdir()
     (home / "config" / "scoring.toml").symlink_to(ROOT / "config" / "scoring.toml")
     (home / "config" / "sales.toml").symlink_to(ROOT / "config" / "sales.toml")
-    write_always_open_config(home / "config")
+    config = write_always_open_config(home / "config")
+    # A form whose welcome email is due 20 s after the post: a marketing email scheduled
+    # close enough for a test to unsubscribe before it goes.
+    config.write_text(
+        config.read_text()
+        + """
+[forms.quick-guide]
+event = "content_downloaded"
+properties = { content = "buying-guide" }
+source = "inbound"
+second_conversion_delay = "20s"
+offer = { title = "The quick guide", url = "https://www.example.com/guides/quick.pdf" }
+related = [{ title = "The long guide", url = "https://www.example.com/guides/long.pdf" }]
+"""
+    )
     return home
