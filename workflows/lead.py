@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, SendEmailResult
     from nurture.enrolment import EnrolmentRule
     from nurture.journey import EmailRecord, LeadState, OptOut, PlannedEmail
-    from nurture.lead_input import Inbound, LeadWorkflowInput
+    from nurture.lead_input import ErasureFacts, Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.routing import SalesTeam
     from nurture.sales import SalesAction
@@ -187,6 +187,14 @@ class LeadWorkflow:
         reason = handoff.why_not(self._state, action)
         if reason:
             raise ValueError(reason)
+
+    @workflow.query
+    def erasure_facts(self) -> ErasureFacts:
+        """The address and every workflow id of this lead, for erasure (never shown)."""
+        state = self._state
+        children = tuple(e.workflow_id for e in state.enrolments) if state else ()
+        email = state.lead.email if state and state.lead else None
+        return ErasureFacts(email=email, workflow_ids=(workflow.info().workflow_id, *children))
 
     @workflow.query
     def get_state(self) -> LeadView | None:

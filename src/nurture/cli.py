@@ -275,6 +275,29 @@ def lead_act(
     typer.echo(summary_markdown(LeadView.model_validate(view)))
 
 
+@lead_app.command("erase")
+def lead_erase(
+    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = DEV_API_KEY,
+) -> None:
+    """Erase a lead (right to erasure): its workflows and histories, send records and
+    outbox messages are deleted; a keyed hash of its address stays suppressed."""
+    if not yes:
+        typer.confirm(f"Erase {who} for good? This cannot be undone", abort=True)
+    if "@" in who:
+        report = _call("POST", f"{api_url}/v1/leads/erase", api_key, {"email": who})
+    else:
+        report = _call("DELETE", f"{api_url}/v1/leads/{who}", api_key, None)
+    typer.echo(
+        f"erased lead {report['lead_id']}: {report['workflow_runs_deleted']} workflow runs, "
+        f"{report['send_records_deleted']} send records, "
+        f"{report['outbox_messages_deleted']} outbox messages deleted; "
+        + ("address suppressed" if report["suppressed"] else "no address was known")
+    )
+
+
 @templates_app.command("check")
 def templates_check() -> None:
     """Render every template in every locale; fail on a missing variable, an empty subject,

@@ -175,6 +175,7 @@ class DevStack:
             "NURTURE_API_HOST": "127.0.0.1",
             "NURTURE_API_PORT": str(self.ports.api),
             "NURTURE_PUBLIC_URL": f"http://127.0.0.1:{self.ports.api}",
+            "NURTURE_OUTBOX_DIR": str(self.outbox),
             "PYTHONUNBUFFERED": "1",
         }
         env.setdefault("NURTURE_API_KEYS", DEV_API_KEY)

@@ -13,7 +13,7 @@ from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.sequencing import SequenceOutcome, SequenceProgress
 
-__all__ = ["Inbound", "LeadWorkflowInput"]
+__all__ = ["ErasureFacts", "Inbound", "LeadWorkflowInput"]
 
 
 class Inbound(BaseModel):
@@ -60,3 +60,11 @@ class LeadWorkflowInput(BaseModel):
     pending: list[Inbound] = []
     max_inbound_per_run: int = 2000
     """Continue as new after this many signals even if the server has not suggested it."""
+
+
+class ErasureFacts(BaseModel):
+    """What a lead's workflow knows that erasure needs (its ``erasure_facts`` query)."""
+
+    email: str | None
+    workflow_ids: tuple[str, ...]
+    """The lead's own workflow and every sequence it started."""

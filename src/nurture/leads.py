@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest,
+)
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
@@ -18,6 +23,7 @@ from nurture import search_attributes
 from nurture.errors import NurtureError
 from nurture.identity import workflow_id_for
 from nurture.journey import OptOut
+from nurture.lead_input import ErasureFacts
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.views import LeadView
@@ -74,6 +80,12 @@ class LeadGateway(Protocol):
     async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
         """Tell a lead it unsubscribed, or raise :class:`LeadNotFound`."""
 
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        """The lead's address and workflow ids, or raise :class:`LeadNotFound`."""
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        """Terminate and delete every run of the lead's workflows; how many were deleted."""
+
 
 class TemporalLeadGateway:
     """The gateway over a Temporal client."""
@@ -115,6 +127,82 @@ class TemporalLeadGateway:
             await self._handle(lead_id).signal(LeadWorkflow.opt_out, opt_out)
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
+
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        """The lead's address and workflow ids (its ``erasure_facts`` query)."""
+        try:
+            return await self._handle(lead_id).query(LeadWorkflow.erasure_facts)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        """Terminate the lead (so it starts nothing more), then delete every run of it and
+        of the given workflows, and of any other ``lead-<id>/...`` workflow visibility
+        knows. Returns the number of runs deleted."""
+        own = workflow_id_for(lead_id)
+        try:
+            await self._client.get_workflow_handle(own).terminate(reason="erasure")
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise
+        ids = dict.fromkeys((own, *workflow_ids))
+        try:
+            async for found in self._client.list_workflows(f'WorkflowId STARTS_WITH "{own}/"'):
+                ids.setdefault(found.id)
+        except RPCError:  # a server without advanced visibility: the known ids will do
+            pass
+        deleted = 0
+        for workflow_id in ids:
+            deleted += await self._delete_runs(workflow_id)
+        return deleted
+
+    async def _delete_runs(self, workflow_id: str) -> int:
+        """Delete every run of one workflow id: the continue-as-new chain, walked back from
+        the latest run through each run's first event (visibility may lag behind the last
+        runs), plus any other run visibility lists (an earlier chain)."""
+        runs = dict.fromkeys(await self._chain(workflow_id))
+        try:
+            async for found in self._client.list_workflows(f'WorkflowId = "{workflow_id}"'):
+                runs.setdefault(found.run_id)
+        except RPCError:
+            pass
+        deleted = 0
+        for run_id in runs:
+            request = DeleteWorkflowExecutionRequest(
+                namespace=self._client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            )
+            try:
+                await self._client.workflow_service.delete_workflow_execution(request)
+                deleted += 1
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        return deleted
+
+    async def _chain(self, workflow_id: str) -> list[str]:
+        """Run ids of the latest run and every run it continued from, newest first."""
+        try:
+            latest = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return []
+            raise
+        chain: list[str] = []
+        run_id = latest.run_id
+        while run_id and run_id not in chain:
+            chain.append(run_id)
+            request = GetWorkflowExecutionHistoryRequest(
+                namespace=self._client.namespace,
+                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+                maximum_page_size=1,
+            )
+            page = await self._client.workflow_service.get_workflow_execution_history(request)
+            first = page.history.events[0] if page.history.events else None
+            if first is None:
+                break
+            run_id = first.workflow_execution_started_event_attributes.continued_execution_run_id
+        return chain
 
     async def get_lead(self, lead_id: str) -> LeadView:
         """Query the lead's state."""

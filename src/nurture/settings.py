@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     """Secret for lead ids (HMAC of the email); set a long random value in production."""
     public_url: str = "http://127.0.0.1:8000"
     """Where the API is reachable from the internet: the base of links in emails."""
+    outbox_dir: Path | None = None
+    """The local SMTP sink's folder (``nurture dev`` sets it), cleaned by erasure too."""
     unsubscribe_mailbox: str | None = None
     """The mailto of ``List-Unsubscribe``; default ``unsubscribe@`` the sender's domain."""
     max_inbound_per_run: int = Field(default=2000, ge=1)

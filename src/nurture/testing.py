@@ -17,6 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from nurture.journey import OptOut
+from nurture.lead_input import ErasureFacts
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 from nurture.ledger import LedgerEntry, Suppression, stronger
 from nurture.mailer import DeliveryError
@@ -80,11 +81,15 @@ class MemoryLeadGateway:
     views: dict[str, LeadView] = field(default_factory=dict)
     actions: list[tuple[str, SalesAction]] = field(default_factory=list)
     opt_outs: list[tuple[str, OptOut]] = field(default_factory=list)
+    addresses: dict[str, str] = field(default_factory=dict)
+    """Lead id → address, as the lead's workflow knows it (forms fill it)."""
+    erased: list[str] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         self.forms.append((lead_id, form))
+        self.addresses[lead_id] = str(form.lead.email)
 
     async def record_event(self, lead_id: str, event: LeadEvent) -> None:
         if lead_id not in {known for known, _ in self.forms} | set(self.views):
@@ -102,6 +107,19 @@ class MemoryLeadGateway:
         if lead_id not in {known for known, _ in self.forms} | set(self.views):
             raise LeadNotFound(lead_id)
         self.opt_outs.append((lead_id, opt_out))
+
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        if lead_id not in self.addresses:
+            raise LeadNotFound(lead_id)
+        return ErasureFacts(email=self.addresses[lead_id], workflow_ids=(f"lead-{lead_id}",))
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        known = lead_id in self.addresses or lead_id in self.views
+        self.addresses.pop(lead_id, None)
+        self.views.pop(lead_id, None)
+        self.forms = [(known_id, f) for known_id, f in self.forms if known_id != lead_id]
+        self.erased.append(lead_id)
+        return 1 if known else 0
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

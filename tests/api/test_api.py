@@ -13,7 +13,7 @@ from nurture.journey import start_state
 from nurture.links import UNSUBSCRIBE
 from nurture.settings import Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from nurture.tokens import TokenSigner
+from nurture.tokens import TokenSigner, email_hash
 from nurture.views import lead_view
 from tests.helpers import ROOT, T0, scoring_model
 
@@ -384,3 +384,41 @@ class TestUnsubscribe:
             assert response.status_code in (400, 422)
             assert "Traceback" not in response.text and "TokenError" not in response.text
         assert ledger.suppressions == {} and gateway.opt_outs == []
+
+
+class TestErasure:
+    """DELETE /v1/leads/{id} and POST /v1/leads/erase: workflows, send records and outbox
+    gone, the address kept only as a keyed hash on the suppression list."""
+
+    def test_delete_by_id(
+        self, client: TestClient, gateway: MemoryLeadGateway, ledger: MemoryLedger
+    ) -> None:
+        lead_id = client.post("/v1/forms/contact", json={"email": "Era@B.example"}).json()[
+            "lead_id"
+        ]
+        response = client.delete(f"/v1/leads/{lead_id}", headers=AUTH)
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "lead_id": lead_id,
+            "suppressed": True,
+            "workflow_runs_deleted": 1,
+            "send_records_deleted": 0,
+            "outbox_messages_deleted": 0,
+        }
+        (kept,) = ledger.suppressions.values()
+        assert kept.reason == "erased" and "era" not in kept.address_hash
+        assert kept.address_hash == email_hash("era@b.example", Settings().secret())
+        assert gateway.erased == [lead_id]
+        again = client.delete(f"/v1/leads/{lead_id}", headers=AUTH)
+        assert again.status_code == 404  # nothing left to find by id
+
+    def test_erase_by_email_suppresses_even_an_unknown_address(
+        self, client: TestClient, ledger: MemoryLedger
+    ) -> None:
+        """A person never seen (or already erased) asks again: the hash is recorded."""
+        response = client.post("/v1/leads/erase", headers=AUTH, json={"email": "x@y.example"})
+        assert response.status_code == 200 and response.json()["suppressed"] is True
+        assert email_hash("x@y.example", Settings().secret()) in ledger.suppressions
+
+    def test_needs_a_key(self, client: TestClient) -> None:
+        assert client.delete("/v1/leads/abc").status_code == 401

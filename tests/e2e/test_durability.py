@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -417,3 +418,73 @@ class TestOneClickUnsubscribe:
             if m["To"].addresses[0].addr_spec == email
         ]
         assert templates == ["thank_you", "buying_guide"]
+
+
+class TestErasure:
+    """Issue 5's bar: erasure leaves no trace but the suppression hash."""
+
+    async def test_erase_leaves_nothing_findable_by_email(
+        self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
+    ) -> None:
+        """A lead with a running sequence (several runs: three signals per run here) is
+        erased over HTTP. Then no workflow of it is left, no history in the namespace holds
+        its address, the ledger file holds neither its address nor its send records, the
+        suppression list holds its keyed hash, and a new form for the address gets no
+        marketing mail."""
+        email = "erin@e2e.example"
+        lead_id = reach_evaluation(api, "erin")
+        wait_until(
+            lambda: any(
+                m["X-Nurture-Template"] == "buying_guide" for m in smtp.messages if email in m["To"]
+            ),
+            within=20,
+        )
+        response = await asyncio.to_thread(
+            api.post, "/v1/leads/erase", headers=HEADERS, json={"email": email}
+        )
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["suppressed"] and report["send_records_deleted"] == 2
+        assert report["workflow_runs_deleted"] >= 3  # lead runs and the sequence
+
+        client = await connect(TemporalSettings(address=f"127.0.0.1:{stack.ports.temporal}"))
+        # Deletion is asynchronous on the server: on the dev server a deleted run can take
+        # half a minute to go.
+        deadline = time.monotonic() + 90
+        while True:
+            left = [
+                wf.id
+                async for wf in client.list_workflows(f'WorkflowId STARTS_WITH "lead-{lead_id}"')
+            ]
+            if not left or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert left == []
+        async for wf in client.list_workflows():
+            history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+            assert email.encode() not in history.SerializeToString(), wf.id
+        gone = await asyncio.to_thread(api.get, f"/v1/leads/{lead_id}", headers=HEADERS)
+        assert gone.status_code == 404
+
+        ledger = (stack.data / "ledger.sqlite3").read_bytes()
+        assert email.encode() not in ledger and lead_id.encode() not in ledger
+        with sqlite3.connect(stack.data / "ledger.sqlite3") as db:
+            rows = db.execute("SELECT reason FROM nurture_suppressions").fetchall()
+        assert ("erased",) in rows
+
+        # The person fills a form again: the thank-you is what they asked for, but the
+        # suppression (scope: all) stops even that; nothing reaches the relay.
+        before = len(smtp.messages)
+        post_form(api, email, first_name="Erin")
+        view: dict[str, Any] = {}
+
+        def recorded() -> bool:
+            response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
+            if response.status_code != 200:
+                return False
+            view.update(response.json())
+            return bool(view["emails"])
+
+        wait_until(recorded, within=20)
+        assert view["emails"][0]["status"] == "skipped"
+        assert len(smtp.messages) == before

@@ -41,6 +41,7 @@ def create_app(
         id_key=settings.secret(),
         api_keys=settings.api.key_list(),
         signer=TokenSigner(settings.secret()),
+        outbox=settings.path(settings.outbox_dir) if settings.outbox_dir else None,
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -29,6 +30,8 @@ class ApiContext:
     api_keys: list[str]
     signer: TokenSigner
     """Checks the tokens of links in emails (unsubscribe)."""
+    outbox: Path | None = None
+    """The local SMTP sink's folder, if any (erasure cleans it)."""
 
 
 def get_context(request: Request) -> ApiContext:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, require_api_key
+from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, require_api_key
+from nurture.erasure import ErasureReport, erase_lead
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
+from nurture.ledger import SendLedger
 from nurture.models import NormalisedEmail
 from nurture.sales import SalesAction
 from nurture.views import LeadView
@@ -52,6 +54,45 @@ async def lookup_lead(
 ) -> LeadView:
     """The same view as ``GET /v1/leads/{lead_id}``, for callers that only know the email."""
     return await gateway.get_lead(lead_id_for(body.email, context.id_key))
+
+
+@router.delete(
+    "/{lead_id}",
+    response_model=ErasureReport,
+    summary="Erase a lead",
+    responses={404: {"description": "Unknown lead"}},
+)
+async def erase(
+    lead_id: str,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    ledger: Annotated[SendLedger, Depends(get_ledger)],
+) -> ErasureReport:
+    """Delete the lead's workflows and their histories, its send records and its outbox
+    messages; keep only a keyed hash of its address on the suppression list."""
+    return await erase_lead(
+        gateway, ledger, context.outbox, lead_id, None, context.id_key, datetime.now(UTC)
+    )
+
+
+@router.post(
+    "/erase",
+    response_model=ErasureReport,
+    summary="Erase a lead by email",
+    responses={404: {"description": "Unknown lead and no address"}},
+)
+async def erase_by_email(
+    body: Lookup,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    ledger: Annotated[SendLedger, Depends(get_ledger)],
+) -> ErasureReport:
+    """The same as ``DELETE /v1/leads/{lead_id}`` for callers that only know the email; the
+    address is suppressed even when no lead exists for it any more."""
+    lead_id = lead_id_for(body.email, context.id_key)
+    return await erase_lead(
+        gateway, ledger, context.outbox, lead_id, body.email, context.id_key, datetime.now(UTC)
+    )
 
 
 class ActionBody(BaseModel):
