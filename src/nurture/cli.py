@@ -111,7 +111,7 @@ def sink(
     """Run the local SMTP sink, keeping every message it receives."""
     from nurture.sink import serve_sink
 
-    controller = serve_sink(folder, host, port)
+    controller = serve_sink(folder, host, port, Settings().public_url)
     typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {folder}")
     stopped = _stop_requested()
     while not stopped():

@@ -2,6 +2,11 @@
 
 ``nurture dev`` runs it; ``nurture outbox`` lists what it holds. Files are written to a
 temporary name and renamed, so a reader never sees half a message.
+
+It also plays the unsubscribe mailbox: a message to ``unsubscribe@…`` whose subject is
+``unsubscribe <token>`` (what a mail client sends for the ``mailto:`` of
+``List-Unsubscribe``) is turned into the one-click ``POST`` to ``<public URL>/u/<token>``,
+as a mail route does in production.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -17,16 +23,20 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 
 __all__ = ["MaildirHandler", "OutboxMessage", "read_outbox", "serve_sink"]
+
+log = logging.getLogger("nurture.sink")
 
 
 class MaildirHandler:
     """aiosmtpd handler that stores each accepted message in ``folder``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, public_url: str | None = None) -> None:
         self.folder = folder
+        self.public_url = public_url.rstrip("/") if public_url else None
         folder.mkdir(parents=True, exist_ok=True)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -41,6 +51,9 @@ class MaildirHandler:
             # A storage problem is ours, not the recipient's: answer 4xx so the sender
             # retries, never 5xx, which would mark the lead bounced.
             return f"451 4.3.0 the sink cannot store the message: {exc.strerror}"
+        token = _unsubscribe_token(envelope.rcpt_tos, envelope.content)
+        if token and self.public_url:
+            await _one_click(f"{self.public_url}/u/{token}")
         return "250 Message accepted for delivery"
 
     @staticmethod
@@ -48,6 +61,33 @@ class MaildirHandler:
         tmp.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.replace(tmp, final)
+
+
+def _unsubscribe_token(recipients: list[str], content: bytes) -> str | None:
+    """The token of a mail to the unsubscribe mailbox, if this is one."""
+    if not any(r.lower().startswith("unsubscribe@") for r in recipients):
+        return None
+    parsed = email.message_from_bytes(content, policy=email.policy.default)
+    words = str(parsed["Subject"] or "").split()
+    if len(words) == 2 and words[0].lower() == "unsubscribe":
+        return words[1]
+    return None
+
+
+async def _one_click(url: str) -> None:
+    """What a mailbox provider does with ``List-Unsubscribe-Post``; failures are logged,
+    the message is kept either way."""
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                url,
+                content=b"List-Unsubscribe=One-Click",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        if response.status_code != 200:
+            log.warning("unsubscribe by mail refused: %s %s", response.status_code, url)
+    except httpx.HTTPError as exc:
+        log.warning("unsubscribe by mail: cannot reach the API: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -82,8 +122,9 @@ def read_outbox(folder: Path) -> list[OutboxMessage]:
     return messages
 
 
-def serve_sink(folder: Path, host: str, port: int) -> Controller:
-    """Start the sink on ``host:port`` in a background thread; call ``.stop()`` to end it."""
-    controller = Controller(MaildirHandler(folder), hostname=host, port=port)
+def serve_sink(folder: Path, host: str, port: int, public_url: str | None = None) -> Controller:
+    """Start the sink on ``host:port`` in a background thread; call ``.stop()`` to end it.
+    With ``public_url``, mails to the unsubscribe mailbox unsubscribe through the API."""
+    controller = Controller(MaildirHandler(folder, public_url), hostname=host, port=port)
     controller.start()
     return controller

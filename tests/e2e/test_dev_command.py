@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import time
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from nurture.devstack import listening, wait_for_port
+from nurture.sink import OutboxMessage, read_outbox
 from nurture.testing import free_port
 
 pytestmark = pytest.mark.e2e
@@ -63,6 +67,10 @@ def test_dev_runs_the_whole_system_and_stops_cleanly(project_home: Path) -> None
             "Margaret@Dev.example",
             "--first-name",
             "Margaret",
+            "--job-title",
+            "Marketing director",
+            "--field",
+            "company_size=80",
             "--api-url",
             api_url,
             home=project_home,
@@ -82,12 +90,68 @@ def test_dev_runs_the_whole_system_and_stops_cleanly(project_home: Path) -> None
         assert "**Stage:** new" in shown and "thank_you (sent)" in shown
         ui = httpx.get(f"http://127.0.0.1:{ports['ui']}/namespaces/default/workflows")
         assert ui.status_code == 200
+        unsubscribe_by_mail_then_erase(project_home, api_url, ports["smtp"])
     finally:
         dev.send_signal(signal.SIGINT)
         output, _ = dev.communicate(timeout=60)
     assert dev.returncode == 0, output
     assert "nurture dev: stopped." in output
     assert not any(listening(port) for port in ports.values()), "a child outlived nurture dev"
+
+
+def unsubscribe_by_mail_then_erase(home: Path, api_url: str, smtp_port: int) -> None:
+    """Margaret reaches the evaluation stage and gets the buying guide, a marketing email
+    with both unsubscribe headers; her mail client answers the mailto; the sink (playing
+    the unsubscribe mailbox) posts the one-click URL and she is unsubscribed. Then
+    `nurture lead erase` deletes her, her messages in the outbox included."""
+    for n in range(6):
+        run_cli(
+            "event",
+            "page_viewed",
+            "--email",
+            "margaret@dev.example",
+            "--prop",
+            "section=product",
+            "--event-id",
+            f"m-{n}",
+            "--api-url",
+            api_url,
+            home=home,
+        )
+    outbox = home / ".nurture" / "outbox"
+
+    def guide() -> OutboxMessage | None:
+        return next(
+            (m for m in read_outbox(outbox) if m.message["X-Nurture-Template"] == "buying_guide"),
+            None,
+        )
+
+    deadline = time.monotonic() + 20
+    while guide() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    found = guide()
+    assert found is not None, "no buying guide in the outbox"
+    assert found.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    mailto = str(found.message["List-Unsubscribe"]).split(",")[1].strip(" <>")
+    address, _, query = mailto.removeprefix("mailto:").partition("?subject=")
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = "margaret@dev.example", address, unquote(query)
+    reply.set_content("unsubscribe")
+    with smtplib.SMTP("127.0.0.1", smtp_port) as smtp:
+        smtp.send_message(reply)
+    deadline = time.monotonic() + 20
+    shown = ""
+    while "unsubscribed" not in shown and time.monotonic() < deadline:
+        time.sleep(0.2)
+        shown = run_cli("lead", "show", "margaret@dev.example", "--api-url", api_url, home=home)
+    assert "**unsubscribed**" in shown
+
+    erased = run_cli(
+        "lead", "erase", "margaret@dev.example", "--yes", "--api-url", api_url, home=home
+    )
+    assert "address suppressed" in erased
+    left = [m for m in read_outbox(outbox) if "margaret" in m.to.lower()]
+    assert left == []
 
 
 def test_dev_refuses_a_busy_port(project_home: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import aiosmtplib
@@ -61,3 +63,38 @@ class TestSink:
         finally:
             controller.stop()
         assert info.value.code == 451
+
+
+class TestUnsubscribeMailbox:
+    """A mail to unsubscribe@… with the token in its subject becomes the one-click POST."""
+
+    async def test_mailto_unsubscribe_posts_one_click(self, tmp_path: Path) -> None:
+        posts: list[tuple[str, bytes]] = []
+
+        class Api(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                posts.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+        threading.Thread(target=api.serve_forever, daemon=True).start()
+        port = free_port()
+        base = f"http://127.0.0.1:{api.server_address[1]}"
+        controller = serve_sink(tmp_path / "outbox", "127.0.0.1", port, base)
+        try:
+            to_mailbox = message("unsubscribe@example.com")
+            to_mailbox.replace_header("Subject", "unsubscribe abc.def")
+            to_someone = message("ada@example.com")
+            to_someone.replace_header("Subject", "unsubscribe abc.def")
+            for msg in (to_mailbox, to_someone):
+                await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
+        finally:
+            controller.stop()
+            api.shutdown()
+            api.server_close()
+        assert posts == [("/u/abc.def", b"List-Unsubscribe=One-Click")]
+        assert len(read_outbox(tmp_path / "outbox")) == 2  # both kept all the same
