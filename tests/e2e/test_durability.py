@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
 from nurture.devstack import DevPorts, DevStack
@@ -420,6 +421,12 @@ class TestOneClickUnsubscribe:
         assert templates == ["thank_you", "buying_guide"]
 
 
+async def history_bytes(client: Client, workflow_id: str, run_id: str | None = None) -> bytes:
+    """A run's whole history as protobuf bytes: payloads (JSON) appear in it verbatim."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return History(events=history.events).SerializeToString()
+
+
 class TestErasure:
     """Issue 5's bar: erasure leaves no trace but the suppression hash."""
 
@@ -439,6 +446,11 @@ class TestErasure:
             ),
             within=20,
         )
+        client = await connect(TemporalSettings(address=f"127.0.0.1:{stack.ports.temporal}"))
+        # The search below can find the address: it is in the lead's own history now.
+        assert email.encode() in await history_bytes(client, f"lead-{lead_id}")
+        # And another lead lives on, so the search after erasure looks at something.
+        post_form(api, "bystander@e2e.example", first_name="Bea")
         response = await asyncio.to_thread(
             api.post, "/v1/leads/erase", headers=HEADERS, json={"email": email}
         )
@@ -447,7 +459,6 @@ class TestErasure:
         assert report["suppressed"] and report["send_records_deleted"] == 2
         assert report["workflow_runs_deleted"] >= 3  # lead runs and the sequence
 
-        client = await connect(TemporalSettings(address=f"127.0.0.1:{stack.ports.temporal}"))
         # Deletion is asynchronous on the server: on the dev server a deleted run can take
         # half a minute to go.
         deadline = time.monotonic() + 90
@@ -460,9 +471,11 @@ class TestErasure:
                 break
             await asyncio.sleep(0.2)
         assert left == []
+        checked = 0
         async for wf in client.list_workflows():
-            history = await client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
-            assert email.encode() not in history.SerializeToString(), wf.id
+            assert email.encode() not in await history_bytes(client, wf.id, wf.run_id), wf.id
+            checked += 1
+        assert checked > 0
         gone = await asyncio.to_thread(api.get, f"/v1/leads/{lead_id}", headers=HEADERS)
         assert gone.status_code == 404
 
