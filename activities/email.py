@@ -7,7 +7,6 @@ was scheduled before (the check is here, at the moment of sending, not in the wo
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Literal
@@ -29,6 +28,7 @@ from nurture.ledger import LedgerEntry, SendLedger, Suppression
 from nurture.links import Links
 from nurture.mailer import Mailer, PermanentDeliveryError, address, build_message
 from nurture.rendering import TemplateError, TemplateRenderer
+from nurture.reports import is_policy_rejection
 from nurture.tokens import email_hash
 
 __all__ = ["EmailActivities"]
@@ -82,7 +82,7 @@ class EmailActivities:
             await self._mailer.send(message, self._brand.from_email, [input.to_email])
         except PermanentDeliveryError as exc:
             await self._record(input, message_id, "bounced")
-            if _policy_rejection(exc):
+            if is_policy_rejection(str(exc)):
                 activity.logger.error(
                     "relay refused mail for policy reasons, check SPF/DKIM/DMARC: %s", exc
                 )
@@ -135,9 +135,3 @@ class EmailActivities:
                 recorded_at=datetime.now(UTC),
             )
         )
-
-
-def _policy_rejection(error: PermanentDeliveryError) -> bool:
-    """A 5.7.x rejection (policy, authentication: SPF, DKIM, DMARC, blocklists) is about the
-    sender, not the address: alert, do not suppress the lead (RFC 3463)."""
-    return re.search(r"(?<![\d.])5\.7\.\d{1,3}\b", str(error)) is not None

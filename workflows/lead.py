@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture import handoff, journey, search_attributes
     from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, SendEmailResult
     from nurture.enrolment import EnrolmentRule
-    from nurture.journey import EmailRecord, LeadState, OptOut, PlannedEmail
+    from nurture.journey import AddressBounced, EmailRecord, LeadState, OptOut, PlannedEmail
     from nurture.lead_input import ErasureFacts, Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.routing import SalesTeam
@@ -156,6 +156,11 @@ class LeadWorkflow:
         (The suppression list already holds the address; this updates the lead.)"""
         self._enqueue(Inbound(opt_out=opt_out))
 
+    @workflow.signal
+    def address_bounced(self, bounced: AddressBounced) -> None:
+        """A provider reported the address as bouncing for good: nothing more is sent."""
+        self._enqueue(Inbound(bounced=bounced))
+
     @workflow.update
     async def act(self, action: SalesAction) -> LeadView:
         """A sales action: accept, return to nurture, disqualify, convert, won, lost."""
@@ -235,6 +240,8 @@ class LeadWorkflow:
                 )
             elif item.opt_out:
                 self._state = journey.apply_opt_out(self._state, item.opt_out)
+            elif item.bounced:
+                self._state = journey.apply_bounce(self._state, item.bounced)
             elif item.sales_action and item.action_key:
                 self._apply_action(item.sales_action, item.action_key, now)
             elif item.sequence_progress:

@@ -285,20 +285,10 @@ def record_email(state: LeadState, record: EmailRecord) -> LeadState:
         return state
     planned = tuple(p for p in state.planned if p.key != record.key)
     state = state.model_copy(update={"planned": planned, "emails": (*state.emails, record)})
-    if record.status != "bounced" or Condition.BOUNCED in state.conditions:
+    if record.status != "bounced":
         return state
-    change = Transition(
-        field="condition",
-        from_value=None,
-        to_value=Condition.BOUNCED,
-        at=record.at,
-        reason=record.detail or "permanent SMTP failure",
-    )
-    return state.model_copy(
-        update={
-            "conditions": (*state.conditions, Condition.BOUNCED),
-            "transitions": (*state.transitions, change),
-        }
+    return _add_condition(
+        state, Condition.BOUNCED, record.at, record.detail or "permanent SMTP failure"
     )
 
 
@@ -317,18 +307,35 @@ class OptOut(BaseModel):
 def apply_opt_out(state: LeadState, opt_out: OptOut) -> LeadState:
     """The lead is unsubscribed from now on: marketing mail stops, its sequences stop.
     Transactional mail (what the person asks for) still goes. A repeat changes nothing."""
-    if Condition.UNSUBSCRIBED in state.conditions:
+    reason = f"{opt_out.reason} ({opt_out.channel})"
+    return _add_condition(state, Condition.UNSUBSCRIBED, opt_out.at, reason)
+
+
+class AddressBounced(BaseModel):
+    """The address bounces for good, as reported after the send (a provider's webhook)."""
+
+    model_config = _FROZEN
+
+    reason: str
+    """What the report said (``hard bounce 5.1.1: no such user``)."""
+    at: AwareDatetime
+
+
+def apply_bounce(state: LeadState, bounced: AddressBounced) -> LeadState:
+    """The lead's address bounces: nothing more is sent to it. A repeat changes nothing."""
+    return _add_condition(state, Condition.BOUNCED, bounced.at, bounced.reason)
+
+
+def _add_condition(state: LeadState, condition: Condition, at: datetime, reason: str) -> LeadState:
+    """``condition`` holds from ``at`` on, with a transition saying why; once only."""
+    if condition in state.conditions:
         return state
     change = Transition(
-        field="condition",
-        from_value=None,
-        to_value=Condition.UNSUBSCRIBED,
-        at=opt_out.at,
-        reason=f"{opt_out.reason} ({opt_out.channel})",
+        field="condition", from_value=None, to_value=condition, at=at, reason=reason
     )
     return state.model_copy(
         update={
-            "conditions": (*state.conditions, Condition.UNSUBSCRIBED),
+            "conditions": (*state.conditions, condition),
             "transitions": (*state.transitions, change),
         }
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nurture.journey import EmailRecord, LeadState, OptOut
+from nurture.journey import AddressBounced, EmailRecord, LeadState, OptOut
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.sequencing import SequenceOutcome, SequenceProgress
@@ -30,6 +30,7 @@ class Inbound(BaseModel):
     sequence_progress: SequenceProgress | None = None
     sales_action: SalesAction | None = None
     opt_out: OptOut | None = None
+    bounced: AddressBounced | None = None
     action_key: str | None = None
     """The sales action's id, or its update's id when it came without one."""
 
@@ -44,6 +45,8 @@ class Inbound(BaseModel):
             return f"seq-end:{self.sequence_ended.workflow_id}"
         if self.sales_action:
             return f"sales:{self.action_key}"
+        if self.bounced:
+            return f"bounced:{self.bounced.at.isoformat()}"
         if self.opt_out:
             return f"opt-out:{self.opt_out.reason}:{self.opt_out.at.isoformat()}"
         if self.sequence_progress:

@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from nurture import search_attributes
 from nurture.errors import NurtureError
 from nurture.identity import workflow_id_for
-from nurture.journey import OptOut
+from nurture.journey import AddressBounced, OptOut
 from nurture.lead_input import ErasureFacts
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
@@ -80,6 +80,9 @@ class LeadGateway(Protocol):
     async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
         """Tell a lead it unsubscribed, or raise :class:`LeadNotFound`."""
 
+    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
+        """Tell a lead its address bounces, or raise :class:`LeadNotFound`."""
+
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         """The lead's address and workflow ids, or raise :class:`LeadNotFound`."""
 
@@ -125,6 +128,13 @@ class TemporalLeadGateway:
         """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
         try:
             await self._handle(lead_id).signal(LeadWorkflow.opt_out, opt_out)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.address_bounced, bounced)
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
 

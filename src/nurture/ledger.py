@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS nurture_suppressions (
     address_hash TEXT PRIMARY KEY,
     scope TEXT NOT NULL,
     reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+)
+"""
+_SOFT_BOUNCES = """
+CREATE TABLE IF NOT EXISTS nurture_soft_bounces (
+    report_id TEXT PRIMARY KEY,
+    address_hash TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 )
 """
@@ -115,6 +122,11 @@ class SendLedger(Protocol):
     async def forget_lead(self, lead_id: str) -> int:
         """Delete a lead's send records (erasure); returns how many there were."""
 
+    async def count_soft_bounce(
+        self, address_hash: str, report_id: str, at: datetime, since: datetime
+    ) -> int:
+        """Note one soft bounce (once per report id); how many the address had since."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -178,6 +190,7 @@ class SqliteLedger:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute(_SCHEMA)
         self._db.execute(_SUPPRESSIONS)
+        self._db.execute(_SOFT_BOUNCES)
         self._lock = asyncio.Lock()
 
     async def find(self, key: str) -> LedgerEntry | None:
@@ -219,6 +232,25 @@ class SqliteLedger:
             cursor = await asyncio.to_thread(self._db.execute, sql, (lead_id,))
         return int(cursor.rowcount)
 
+    async def count_soft_bounce(
+        self, address_hash: str, report_id: str, at: datetime, since: datetime
+    ) -> int:
+        """Note one soft bounce (once per report id); how many the address had since."""
+        insert = (
+            "INSERT OR IGNORE INTO nurture_soft_bounces (report_id, address_hash, recorded_at) "
+            "VALUES (?, ?, ?)"
+        )
+        count = (
+            "SELECT COUNT(*) FROM nurture_soft_bounces WHERE address_hash = ? AND recorded_at >= ?"
+        )
+
+        def run() -> int:
+            self._db.execute(insert, (report_id, address_hash, _utc(at)))
+            return int(self._db.execute(count, (address_hash, _utc(since))).fetchone()[0])
+
+        async with self._lock:
+            return await asyncio.to_thread(run)
+
     async def close(self) -> None:
         """Close the file."""
         self._db.close()
@@ -238,6 +270,7 @@ class PostgresLedger:
             self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             await self._conn.execute(_SCHEMA)
             await self._conn.execute(_SUPPRESSIONS)
+            await self._conn.execute(_SOFT_BOUNCES)
         return self._conn
 
     async def find(self, key: str) -> LedgerEntry | None:
@@ -286,10 +319,34 @@ class PostgresLedger:
             cursor = await conn.execute("DELETE FROM nurture_sends WHERE lead_id = %s", (lead_id,))
             return cursor.rowcount
 
+    async def count_soft_bounce(
+        self, address_hash: str, report_id: str, at: datetime, since: datetime
+    ) -> int:
+        """Note one soft bounce (once per report id); how many the address had since."""
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(
+                "INSERT INTO nurture_soft_bounces (report_id, address_hash, recorded_at) "
+                "VALUES (%s, %s, %s) ON CONFLICT (report_id) DO NOTHING",
+                (report_id, address_hash, _utc(at)),
+            )
+            cursor = await conn.execute(
+                "SELECT COUNT(*) FROM nurture_soft_bounces "
+                "WHERE address_hash = %s AND recorded_at >= %s",
+                (address_hash, _utc(since)),
+            )
+            row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
     async def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:
             await self._conn.close()
+
+
+def _utc(moment: datetime) -> str:
+    """ISO text in UTC, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def open_ledger(url: str, home: Path) -> SendLedger:

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     """Where the API is reachable from the internet: the base of links in emails."""
     outbox_dir: Path | None = None
     """The local SMTP sink's folder (``nurture dev`` sets it), cleaned by erasure too."""
+    webhook_secret: SecretStr | None = None
+    """Secret of signed mail reports (bounces, complaints) from the sending provider."""
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    """Soft bounces within the window after which an address is suppressed."""
+    soft_bounce_window_days: int = Field(default=30, ge=1, le=365)
     unsubscribe_mailbox: str | None = None
     """The mailto of ``List-Unsubscribe``; default ``unsubscribe@`` the sender's domain."""
     max_inbound_per_run: int = Field(default=2000, ge=1)

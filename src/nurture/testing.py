@@ -10,13 +10,14 @@ from __future__ import annotations
 import socket
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from nurture.journey import OptOut
+from nurture.journey import AddressBounced, OptOut
 from nurture.lead_input import ErasureFacts
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 from nurture.ledger import LedgerEntry, Suppression, stronger
@@ -47,6 +48,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self.entries: dict[str, LedgerEntry] = {}
         self.suppressions: dict[str, Suppression] = {}
+        self.soft_bounces: dict[str, tuple[str, datetime]] = {}
 
     async def find(self, key: str) -> LedgerEntry | None:
         return self.entries.get(key)
@@ -61,6 +63,12 @@ class MemoryLedger:
         kept = stronger(self.suppressions.get(entry.address_hash), entry)
         self.suppressions[entry.address_hash] = kept
         return kept
+
+    async def count_soft_bounce(
+        self, address_hash: str, report_id: str, at: datetime, since: datetime
+    ) -> int:
+        self.soft_bounces.setdefault(report_id, (address_hash, at))
+        return sum(1 for h, t in self.soft_bounces.values() if h == address_hash and t >= since)
 
     async def forget_lead(self, lead_id: str) -> int:
         gone = [k for k, e in self.entries.items() if e.lead_id == lead_id]
@@ -84,6 +92,7 @@ class MemoryLeadGateway:
     addresses: dict[str, str] = field(default_factory=dict)
     """Lead id → address, as the lead's workflow knows it (forms fill it)."""
     erased: list[str] = field(default_factory=list)
+    bounces: list[tuple[str, AddressBounced]] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
@@ -107,6 +116,11 @@ class MemoryLeadGateway:
         if lead_id not in {known for known, _ in self.forms} | set(self.views):
             raise LeadNotFound(lead_id)
         self.opt_outs.append((lead_id, opt_out))
+
+    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
+        if lead_id not in {known for known, _ in self.forms} | set(self.views):
+            raise LeadNotFound(lead_id)
+        self.bounces.append((lead_id, bounced))
 
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         if lead_id not in self.addresses:

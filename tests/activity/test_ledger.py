@@ -153,6 +153,20 @@ class TestSuppressions:
         assert await ledger.forget_lead("L1") == 0
 
 
+class TestSoftBounces:
+    """Soft bounces counted per address within a window, once per report."""
+
+    async def test_counts_within_the_window_once_per_report(self, ledger: SendLedger) -> None:
+        t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        since = datetime(2026, 3, 1, tzinfo=UTC)
+        old = datetime(2026, 2, 1, tzinfo=UTC)
+        assert await ledger.count_soft_bounce("h1", "r0", old, since) == 0
+        assert await ledger.count_soft_bounce("h1", "r1", t0, since) == 1
+        assert await ledger.count_soft_bounce("h1", "r1", t0, since) == 1  # a repeat
+        assert await ledger.count_soft_bounce("h2", "r2", t0, since) == 1  # another address
+        assert await ledger.count_soft_bounce("h1", "r3", t0, since) == 2
+
+
 def test_unsupported_url_is_explained(tmp_path: Path) -> None:
     """A ledger URL of an unknown kind names the setting and the accepted forms."""
     with pytest.raises(ValueError, match=r"NURTURE_LEDGER_URL.*sqlite:///"):

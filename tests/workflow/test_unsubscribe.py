@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nurture.journey import OptOut
+from nurture.journey import AddressBounced, OptOut
 from nurture.leads import LeadNotFound, TemporalLeadGateway
 from nurture.links import UNSUBSCRIBE
 from nurture.tokens import email_hash
@@ -85,4 +85,20 @@ async def test_suppression_alone_stops_an_already_scheduled_email(
         )
     webinar = next(e for e in view.emails if e.template == "webinar_invite")
     assert webinar.status == "skipped" and "suppression list" in (webinar.detail or "")
+    assert h.templates() == ["thank_you", "buying_guide"]
+
+
+async def test_reported_bounce_marks_the_lead_and_stops_its_sequence(
+    harness, always_open: Path
+) -> None:
+    """A provider's report (hard bounce) reaches the lead as address_bounced: the lead is
+    bounced with the report's words in its history and its sequence stops."""
+    async with harness(project_file=always_open) as h:
+        await first_step_done(h, "bounce-1")
+        reason = "hard bounce: 5.1.1 no such user"
+        await h.gateway.address_bounced("bounce-1", AddressBounced(reason=reason, at=await h.now()))
+        view = await view_when(h, "bounce-1", lambda v: v.sequence is None)
+        await h.env.sleep(timedelta(days=5))
+    assert "bounced" in view.conditions
+    assert any(t.to_value == "bounced" and t.reason == reason for t in view.transitions)
     assert h.templates() == ["thank_you", "buying_guide"]

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from nurture import __version__
-from nurture.api import events, forms, leads, unsubscribe
+from nurture.api import events, forms, leads, unsubscribe, webhooks
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.config import load_project_config
@@ -42,6 +42,11 @@ def create_app(
         api_keys=settings.api.key_list(),
         signer=TokenSigner(settings.secret()),
         outbox=settings.path(settings.outbox_dir) if settings.outbox_dir else None,
+        webhook_secret=(
+            settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        ),
+        soft_bounce_limit=settings.soft_bounce_limit,
+        soft_bounce_window_days=settings.soft_bounce_window_days,
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -71,7 +76,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (forms, events, leads, unsubscribe):
+    for module in (forms, events, leads, unsubscribe, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -32,6 +32,10 @@ class ApiContext:
     """Checks the tokens of links in emails (unsubscribe)."""
     outbox: Path | None = None
     """The local SMTP sink's folder, if any (erasure cleans it)."""
+    webhook_secret: bytes | None = None
+    """Signs mail reports (bounces, complaints); the endpoint is off without it."""
+    soft_bounce_limit: int = 3
+    soft_bounce_window_days: int = 30
 
 
 def get_context(request: Request) -> ApiContext:
