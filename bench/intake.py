@@ -151,7 +151,10 @@ async def main(args: argparse.Namespace) -> None:
         for name in ("worker.py", "config", "templates"):
             (home / name).symlink_to(ROOT / name)
         ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp_port)
-        stack = DevStack(home, ports, ui=False, sink=False)
+        # The public rate limit (one client address here) would measure the limiter.
+        stack = DevStack(
+            home, ports, ui=False, sink=False, extra_env={"NURTURE_API_PUBLIC_RATE": "off"}
+        )
         stack.start()
         try:
             client = await connect(TemporalSettings(address=f"127.0.0.1:{ports.temporal}"))

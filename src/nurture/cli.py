@@ -26,6 +26,8 @@ lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_h
 app.add_typer(lead_app, name="lead")
 templates_app = typer.Typer(help="Email templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 
 ApiUrl = Annotated[str, typer.Option(envvar="NURTURE_API_URL", help="Base URL of the nurture API.")]
 ApiKey = Annotated[
@@ -296,6 +298,26 @@ def lead_erase(
         f"{report['outbox_messages_deleted']} outbox messages deleted; "
         + ("address suppressed" if report["suppressed"] else "no address was known")
     )
+
+
+@apikey_app.command("create")
+def apikey_create(
+    scope: Annotated[
+        list[str],
+        typer.Option(help="forms, events, sales or admin; repeat for several."),
+    ],
+) -> None:
+    """Make a new API key: print the key once (give it to the caller) and the entry to add
+    to NURTURE_API_KEYS (only its hash is stored)."""
+    from nurture.api.security import new_api_key
+    from nurture.errors import ConfigError
+
+    try:
+        key, entry = new_api_key(scope)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scope") from exc
+    typer.echo(f"key (shown once):       {key}")
+    typer.echo(f"NURTURE_API_KEYS entry: {entry}")
 
 
 @templates_app.command("check")

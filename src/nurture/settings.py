@@ -61,11 +61,17 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     keys: str = ""
-    """Comma-separated API keys accepted in the ``X-API-Key`` header."""
-
-    def key_list(self) -> list[str]:
-        """The configured keys, without blanks."""
-        return [k.strip() for k in self.keys.split(",") if k.strip()]
+    """Comma-separated API keys accepted in the ``X-API-Key`` header:
+    ``sha256:<digest>:<scopes>`` entries (``nurture apikey create``), or bare keys in dev."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    """Larger request bodies are refused with 413."""
+    public_rate: str = "60/minute"
+    """Per client address, on the public endpoints (forms, unsubscribe); ``off`` for none."""
+    public_burst: int = Field(default=30, ge=1, le=10_000)
+    cors_origins: str = ""
+    """Comma-separated origins whose pages may post forms from the browser (CORS)."""
+    trust_proxy: bool = False
+    """Take the client address from ``X-Forwarded-For`` (behind a trusted proxy only)."""
 
 
 class Settings(BaseSettings):

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from nurture import __version__
 from nurture.api import events, forms, leads, unsubscribe, webhooks
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
+from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.config import load_project_config
 from nurture.leads import LeadGateway, TemporalLeadGateway
 from nurture.ledger import SendLedger, open_ledger
@@ -35,11 +37,12 @@ def create_app(
     settings = settings or Settings()
     project = load_project_config(settings.path(settings.config_file))
     renderer = TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale)
+    rate = parse_rate(settings.api.public_rate)
     context = ApiContext(
         project=project,
         locales=renderer.locales(),
         id_key=settings.secret(),
-        api_keys=settings.api.key_list(),
+        api_keys=parse_api_keys(settings.api.keys),
         signer=TokenSigner(settings.secret()),
         outbox=settings.path(settings.outbox_dir) if settings.outbox_dir else None,
         webhook_secret=(
@@ -47,9 +50,18 @@ def create_app(
         ),
         soft_bounce_limit=settings.soft_bounce_limit,
         soft_bounce_window_days=settings.soft_bounce_window_days,
+        limiter=RateLimiter(rate, settings.api.public_burst) if rate else None,
+        trust_proxy=settings.api.trust_proxy,
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
+    plain = sum(1 for entry in context.api_keys if not entry.hashed)
+    if plain:
+        log.warning(
+            "%d API key(s) given in clear, with every scope: for production, store "
+            "sha256:<digest>:<scopes> entries (nurture apikey create)",
+            plain,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +88,17 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    origins = [o.strip() for o in settings.api.cors_origins.split(",") if o.strip()]
+    if origins:
+        # Browsers may post forms from these origins; nothing else is exposed cross-site.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     for module in (forms, events, leads, unsubscribe, webhooks):
         app.include_router(module.router)
 

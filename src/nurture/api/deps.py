@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -10,12 +10,21 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
 from nurture.config import ProjectConfig
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.tokens import TokenSigner
 
-__all__ = ["ApiContext", "get_context", "get_gateway", "get_ledger", "require_api_key"]
+__all__ = [
+    "ApiContext",
+    "client_address",
+    "get_context",
+    "get_gateway",
+    "get_ledger",
+    "rate_limited",
+    "require_scope",
+]
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -27,7 +36,7 @@ class ApiContext:
     project: ProjectConfig
     locales: list[str]
     id_key: bytes
-    api_keys: list[str]
+    api_keys: list[ApiKeyEntry]
     signer: TokenSigner
     """Checks the tokens of links in emails (unsubscribe)."""
     outbox: Path | None = None
@@ -36,6 +45,9 @@ class ApiContext:
     """Signs mail reports (bounces, complaints); the endpoint is off without it."""
     soft_bounce_limit: int = 3
     soft_bounce_window_days: int = 30
+    limiter: RateLimiter | None = None
+    """Limits the public endpoints per client address; ``None``: no limit."""
+    trust_proxy: bool = False
 
 
 def get_context(request: Request) -> ApiContext:
@@ -56,14 +68,56 @@ def get_ledger(request: Request) -> SendLedger:
     return ledger
 
 
-def require_api_key(
-    context: Annotated[ApiContext, Depends(get_context)],
-    key: Annotated[str | None, Security(_api_key_header)],
-) -> None:
-    """Refuse requests without a configured API key in ``X-API-Key``."""
-    if not key:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"
-        )
-    if not any(hmac.compare_digest(key.encode(), k.encode()) for k in context.api_keys):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
+def require_scope(scope: Scope) -> Callable[..., None]:
+    """A dependency refusing requests without a configured key that has ``scope``."""
+
+    def check(
+        context: Annotated[ApiContext, Depends(get_context)],
+        key: Annotated[str | None, Security(_api_key_header)],
+    ) -> None:
+        if not key:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"
+            )
+        entry = next((e for e in context.api_keys if e.matches(key)), None)
+        if entry is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
+        if not entry.allows(scope):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"this API key lacks the '{scope}' scope"
+            )
+
+    return check
+
+
+def rate_limited(group: str) -> Callable[..., None]:
+    """A dependency applying the public rate limit of ``group`` to the client's address;
+    a key with the ``forms`` scope (a server posting for its users) is exempt."""
+
+    def check(
+        request: Request,
+        context: Annotated[ApiContext, Depends(get_context)],
+        key: Annotated[str | None, Security(_api_key_header)],
+    ) -> None:
+        if context.limiter is None:
+            return
+        if key and any(e.matches(key) and e.allows("forms") for e in context.api_keys):
+            return
+        wait = context.limiter.take(client_address(request, context.trust_proxy), group)
+        if wait > 0:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                "too many requests from this address; retry later",
+                headers={"Retry-After": RateLimiter.retry_after(wait)},
+            )
+
+    return check
+
+
+def client_address(request: Request, trust_proxy: bool) -> str:
+    """The client's address: the first ``X-Forwarded-For`` hop behind a trusted proxy."""
+    if trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.client.host if request.client else "unknown"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +47,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ActionRefused)
     async def refused(_: Request, exc: ActionRefused) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Never a stack trace or an internal name in the answer: an id to find it in the log.
+        error_id = uuid.uuid4().hex[:12]
+        log.error("internal error %s", error_id, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal error; nothing more is said here", "error_id": error_id},
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
 
     @app.exception_handler(RPCError)
     async def temporal_down(_: Request, exc: RPCError) -> JSONResponse:

@@ -9,14 +9,16 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, require_api_key
+from nurture.api.deps import ApiContext, get_context, get_gateway, require_scope
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.models import EventType, LeadEvent, NormalisedEmail, PropertyKey, PropertyValue
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/events", tags=["events"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1/events", tags=["events"], dependencies=[Depends(require_scope("events"))]
+)
 
 
 class EventPost(BaseModel):

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from nurture.api.deps import ApiContext, get_context, get_gateway
+from nurture.api.deps import ApiContext, get_context, get_gateway, rate_limited
 from nurture.identity import lead_id_for
 from nurture.intake import FormPost, blank_to_none, choose_locale, to_submission
 from nurture.leads import LeadGateway
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/forms", tags=["forms"])
+router = APIRouter(
+    prefix="/v1/forms", tags=["forms"], dependencies=[Depends(rate_limited("forms"))]
+)
 
 _FORM_SCHEMA = FormPost.model_json_schema(ref_template="#/components/schemas/{model}")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, require_api_key
+from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, require_scope
 from nurture.erasure import ErasureReport, erase_lead
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
@@ -19,7 +19,10 @@ from nurture.views import LeadView
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1/leads", tags=["leads"], dependencies=[Depends(require_scope("sales"))]
+)
+_ADMIN = [Depends(require_scope("admin"))]
 
 
 class Lookup(BaseModel):
@@ -58,6 +61,7 @@ async def lookup_lead(
 
 @router.delete(
     "/{lead_id}",
+    dependencies=_ADMIN,
     response_model=ErasureReport,
     summary="Erase a lead",
     responses={404: {"description": "Unknown lead"}},
@@ -77,6 +81,7 @@ async def erase(
 
 @router.post(
     "/erase",
+    dependencies=_ADMIN,
     response_model=ErasureReport,
     summary="Erase a lead by email",
     responses={404: {"description": "Unknown lead and no address"}},

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
+from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, rate_limited
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.links import UNSUBSCRIBE
@@ -25,7 +25,9 @@ from nurture.unsubscribe import unsubscribe
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/u", tags=["unsubscribe"])
+router = APIRouter(
+    prefix="/u", tags=["unsubscribe"], dependencies=[Depends(rate_limited("unsubscribe"))]
+)
 
 Token = Annotated[str, Path(max_length=2048, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
 _ONE_CLICK = b"List-Unsubscribe=One-Click"

@@ -1,0 +1,172 @@
+"""The API's defences: hashed scoped keys, public rate limits, body size, CORS, and 500s
+that say nothing internal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nurture.api import create_app
+from nurture.api.security import RateLimiter, new_api_key, parse_api_keys, parse_rate
+from nurture.errors import ConfigError
+from nurture.settings import Settings
+from nurture.testing import MemoryLeadGateway, MemoryLedger
+from tests.helpers import ROOT
+
+EVENTS_KEY, EVENTS_ENTRY = new_api_key(["events"])
+ADMIN_KEY, ADMIN_ENTRY = new_api_key(["admin"])
+FORMS_KEY, FORMS_ENTRY = new_api_key(["forms"])
+
+
+@pytest.fixture
+def gateway() -> MemoryLeadGateway:
+    return MemoryLeadGateway()
+
+
+def client_with(
+    monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway, **env: str
+) -> TestClient:
+    monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+    monkeypatch.setenv("NURTURE_API_KEYS", f"{EVENTS_ENTRY},{ADMIN_ENTRY},{FORMS_ENTRY}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return TestClient(
+        create_app(Settings(), gateway=gateway, ledger=MemoryLedger()),
+        raise_server_exceptions=False,
+    )
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway) -> Iterator[TestClient]:
+    with client_with(
+        monkeypatch, gateway, NURTURE_API_PUBLIC_RATE="5/minute", NURTURE_API_PUBLIC_BURST="3"
+    ) as test_client:
+        yield test_client
+
+
+class TestKeys:
+    """Only hashes are configured; each key does what its scopes allow."""
+
+    def test_entry_holds_no_key(self) -> None:
+        assert EVENTS_KEY not in EVENTS_ENTRY and EVENTS_ENTRY.endswith(":events")
+
+    def test_scopes(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        client.post("/v1/forms/contact", json={"email": "a@b.example"})
+        event = {"email": "a@b.example", "type": "page_viewed"}
+        assert (
+            client.post("/v1/events", json=event, headers={"X-API-Key": EVENTS_KEY}).status_code
+            == 202
+        )
+        # An events key cannot read leads, let alone erase them.
+        read = client.get("/v1/leads/abc", headers={"X-API-Key": EVENTS_KEY})
+        assert read.status_code == 403 and "'sales' scope" in read.json()["detail"]
+        erase = client.post(
+            "/v1/leads/erase", json={"email": "a@b.example"}, headers={"X-API-Key": EVENTS_KEY}
+        )
+        assert erase.status_code == 403 and gateway.erased == []
+        # Admin may do everything.
+        assert client.get("/v1/leads/abc", headers={"X-API-Key": ADMIN_KEY}).status_code == 404
+        assert (
+            client.post("/v1/events", json=event, headers={"X-API-Key": ADMIN_KEY}).status_code
+            == 202
+        )
+
+    def test_the_digest_itself_is_not_a_key(self, client: TestClient) -> None:
+        digest = EVENTS_ENTRY.split(":")[1]
+        event = {"email": "a@b.example", "type": "page_viewed"}
+        assert (
+            client.post("/v1/events", json=event, headers={"X-API-Key": digest}).status_code == 401
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            ("sha256:abc:events", "entry 1: the digest must be 64 hex digits"),
+            (f"sha256:{'0' * 64}:", "entry 1: scopes must be some of"),
+            (f"dev,sha256:{'0' * 64}:events+root", "entry 2: .*unknown: root"),
+        ],
+    )
+    def test_bad_entries_named(self, text: str, message: str) -> None:
+        with pytest.raises(ConfigError, match=message):
+            parse_api_keys(text)
+
+
+class TestRateLimit:
+    """Public endpoints: a burst of 3, then 429 with Retry-After; a forms key is exempt."""
+
+    def test_burst_then_429(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        codes = [
+            client.post("/v1/forms/contact", json={"email": f"r{i}@b.example"}).status_code
+            for i in range(5)
+        ]
+        assert codes == [202, 202, 202, 429, 429]
+        refused = client.post("/v1/forms/contact", json={"email": "z@b.example"})
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert len(gateway.forms) == 3  # the refused posts reached nothing
+        server = client.post(
+            "/v1/forms/contact", json={"email": "s@b.example"}, headers={"X-API-Key": FORMS_KEY}
+        )
+        assert server.status_code == 202
+
+    def test_bucket_refills(self) -> None:
+        limiter = RateLimiter(rate=1.0, burst=2)
+        assert [limiter.take("ip", "forms", now=0.0) for _ in range(3)] == [0, 0, 1.0]
+        assert limiter.take("ip", "forms", now=1.0) == 0  # one token back after a second
+        assert limiter.take("other", "forms", now=1.0) == 0  # per client
+
+    @pytest.mark.parametrize(
+        ("text", "per_second"), [("60/minute", 1.0), ("off", None), ("2/s", 2.0)]
+    )
+    def test_parse_rate(self, text: str, per_second: float | None) -> None:
+        assert parse_rate(text) == per_second
+
+    def test_bad_rate(self) -> None:
+        with pytest.raises(ConfigError, match="<count>/second"):
+            parse_rate("lots")
+
+
+class TestBodyAndErrors:
+    def test_oversized_body_refused_before_reading(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        huge = {"email": "a@b.example", "first_name": "x" * 70_000}
+        response = client.post("/v1/forms/contact", json=huge)
+        assert response.status_code == 413 and "over 65536 bytes" in response.json()["detail"]
+        assert gateway.forms == []
+
+    def test_crash_says_nothing_internal(
+        self, client: TestClient, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def boom(*_: object) -> None:
+            raise RuntimeError("secret internals at /srv/nurture/leads.py")
+
+        monkeypatch.setattr(gateway, "submit_form", boom)
+        response = client.post("/v1/forms/contact", json={"email": "a@b.example"})
+        assert response.status_code == 500
+        body = response.text
+        assert "internals" not in body and "RuntimeError" not in body and "Traceback" not in body
+        assert len(response.json()["error_id"]) == 12
+
+
+class TestCors:
+    def test_configured_origin_may_post_forms(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway
+    ) -> None:
+        with client_with(
+            monkeypatch, gateway, NURTURE_API_CORS_ORIGINS="https://www.example.com"
+        ) as client:
+            allowed = client.options(
+                "/v1/forms/contact",
+                headers={
+                    "Origin": "https://www.example.com",
+                    "Access-Control-Request-Method": "POST",
+                },
+            )
+            other = client.options(
+                "/v1/forms/contact",
+                headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            )
+        assert allowed.headers["access-control-allow-origin"] == "https://www.example.com"
+        assert "access-control-allow-origin" not in other.headers
