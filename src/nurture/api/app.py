@@ -65,20 +65,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.context = context
-        if gateway is not None:
-            app.state.gateway = gateway
-        else:
+        # What was not handed in is connected or opened here, and closed on the way out.
+        if gateway is None:
             client = await connect(settings.temporal)
             app.state.gateway = TemporalLeadGateway(
                 client, settings.temporal.task_queue, settings.max_inbound_per_run
             )
-        own_ledger = ledger is None
-        app.state.ledger = ledger or open_ledger(settings.ledger_url, settings.home)
+        if ledger is None:
+            app.state.ledger = open_ledger(settings.ledger_url, settings.home)
         try:
             yield
         finally:
-            if own_ledger:
+            if ledger is None:
                 await app.state.ledger.close()
 
     app = FastAPI(
@@ -87,6 +85,11 @@ def create_app(
         description="Durable lead nurturing: forms and events in, lead journeys out.",
         lifespan=lifespan,
     )
+    app.state.context = context
+    if gateway is not None:
+        app.state.gateway = gateway
+    if ledger is not None:
+        app.state.ledger = ledger
     install_error_handlers(app)
     origins = [o.strip() for o in settings.api.cors_origins.split(",") if o.strip()]
     if origins:
