@@ -62,6 +62,25 @@ def wait_until(check: Callable[[], bool], within: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def lead_when(
+    api: httpx.Client, lead_id: str, check: Callable[[dict[str, Any]], bool], within: float = 15.0
+) -> dict[str, Any]:
+    """The lead's view over HTTP once ``check`` holds (a lead still being created waits)."""
+    view: dict[str, Any] = {}
+
+    def poll() -> bool:
+        response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
+        if response.status_code == 404 and response.json().get("pending"):
+            return False  # its first form is not applied yet
+        response.raise_for_status()
+        view.clear()
+        view.update(response.json())
+        return check(view)
+
+    wait_until(poll, within)
+    return view
+
+
 def mail_to(smtp: ScriptedSmtpServer, address: str) -> list[str]:
     return [
         m.get_body(("plain",)).get_content()
@@ -229,22 +248,11 @@ class TestSequencesOnTheDevServer:
         and a demo request, a hand-raise, makes the lead an SQL that stops the sequence."""
         headers = HEADERS
         lead_id = reach_evaluation(api, "edsger")
-        lead: dict[str, object] = {}
 
-        def view_shows(check: Callable[[dict[str, object]], bool]) -> Callable[[], bool]:
-            def poll() -> bool:
-                response = api.get(f"/v1/leads/{lead_id}", headers=headers)
-                if response.status_code == 404 and response.json().get("pending"):
-                    return False  # its first form is not applied yet
-                lead.update(response.json())
-                return check(lead)
+        def templates(view: dict[str, Any]) -> list[str]:
+            return [e["template"] for e in view["emails"]]
 
-            return poll
-
-        def templates(view: dict[str, object]) -> list[str]:
-            return [e["template"] for e in view["emails"]]  # type: ignore[attr-defined,index]
-
-        wait_until(view_shows(lambda v: "buying_guide" in templates(v)))
+        lead_when(api, lead_id, lambda v: "buying_guide" in templates(v))
         assert len(mail_to(smtp, "edsger@e2e.example")) == 2  # thank-you and buying guide
         api.post(
             "/v1/events",
@@ -256,14 +264,14 @@ class TestSequencesOnTheDevServer:
                 "properties": {"template": "buying_guide"},
             },
         ).raise_for_status()
-        wait_until(view_shows(lambda v: "case_study" in templates(v)))
+        lead_when(api, lead_id, lambda v: "case_study" in templates(v))
         api.post(
             "/v1/events",
             headers=headers,
             json={"lead_id": lead_id, "type": "demo_requested", "event_id": "edsger-demo"},
         ).raise_for_status()
-        wait_until(view_shows(lambda v: v["sequence"] is None and v["stage"] == "sql"))
-        tracks = [e for e in lead["enrolments"] if not e["alongside"]]  # type: ignore[attr-defined,index]
+        lead = lead_when(api, lead_id, lambda v: v["sequence"] is None and v["stage"] == "sql")
+        tracks = [e for e in lead["enrolments"] if not e["alongside"]]
         assert [(e["sequence"], e["result"]) for e in tracks] == [("evaluation", "stopped")]
         assert asyncio.run(_runs_of(stack, f"lead-{lead_id}")) >= 2, "no continue-as-new"
 
@@ -299,16 +307,9 @@ class TestSalesRoundTrip:
                 headers=HEADERS,
                 json={"lead_id": lead_id, "type": "support_contacted", "event_id": f"marie-{n}"},
             ).raise_for_status()
-        view: dict[str, Any] = {}
-
-        def assigned() -> bool:
-            response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
-            if response.status_code == 404 and response.json().get("pending"):
-                return False  # its first form is not applied yet
-            view.update(response.json())
-            return any(e["kind"] == "assigned" for e in view["sales_log"])
-
-        wait_until(assigned, within=30)
+        view = lead_when(
+            api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 30
+        )
         assert view["stage"] == "sql"
         owner = view["handoffs"][-1]
         wait_until(lambda: bool(_alerts_to(smtp, owner["owner_email"])))
@@ -399,17 +400,13 @@ class TestOneClickUnsubscribe:
         )
         assert posted.status_code == 200 and "You are unsubscribed" in posted.text
 
-        view: dict[str, Any] = {}
-
-        def welcome_settled() -> bool:
-            response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
-            if response.status_code != 200:
-                return False
-            view.update(response.json())
-            return any(e["template"] == "second_conversion" for e in view["emails"])
-
         # The welcome's second conversion fell due 20 s after the form: it is skipped.
-        wait_until(welcome_settled, within=60)
+        view = lead_when(
+            api,
+            lead_id,
+            lambda v: any(e["template"] == "second_conversion" for e in v["emails"]),
+            60,
+        )
         assert "unsubscribed" in view["conditions"]
         second = next(e for e in view["emails"] if e["template"] == "second_conversion")
         assert second["status"] == "skipped"
@@ -489,15 +486,6 @@ class TestErasure:
         # suppression (scope: all) stops even that; nothing reaches the relay.
         before = len(smtp.messages)
         post_form(api, email, first_name="Erin")
-        view: dict[str, Any] = {}
-
-        def recorded() -> bool:
-            response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
-            if response.status_code != 200:
-                return False
-            view.update(response.json())
-            return bool(view["emails"])
-
-        wait_until(recorded, within=20)
+        view = lead_when(api, lead_id, lambda v: bool(v["emails"]), 20)
         assert view["emails"][0]["status"] == "skipped"
         assert len(smtp.messages) == before

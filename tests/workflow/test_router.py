@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 import pytest_asyncio
@@ -48,14 +49,18 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def start_router(env: WorkflowEnvironment, task_queue: str) -> WorkflowHandle:
-    return await env.client.start_workflow(
-        RouterWorkflow.run,
-        RouterInput(),
-        id=router_workflow_id(task_queue),
-        task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
+@asynccontextmanager
+async def router_on(env: WorkflowEnvironment) -> AsyncIterator[WorkflowHandle]:
+    """A router of its own task queue, with a worker serving it."""
+    task_queue = f"router-{uuid.uuid4().hex[:8]}"
+    async with Worker(env.client, task_queue=task_queue, workflows=[RouterWorkflow]):
+        yield await env.client.start_workflow(
+            RouterWorkflow.run,
+            RouterInput(),
+            id=router_workflow_id(task_queue),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
 
 
 async def ask(router: WorkflowHandle, request: RouteRequest) -> RoutingDecision:
@@ -85,13 +90,7 @@ async def test_simultaneous_updates_keep_rotation_and_capacity(
     still in flight). Ana (weight 2, room for 12) gets 12 and Bob (room for 6) gets 6:
     exactly their shares, never past capacity; the last two go to the pool. Both copies of
     a request get the same answer, counted once, and the recorded history replays."""
-    task_queue = f"router-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=[RouterWorkflow],
-    ):
-        router = await start_router(dev_env, task_queue)
+    async with router_on(dev_env) as router:
         both: list[RoutingDecision] = await asyncio.gather(
             *(ask(router, request(i % 20)) for i in range(40))
         )
@@ -119,13 +118,7 @@ async def test_simultaneous_updates_keep_rotation_and_capacity(
 async def test_bursts_interleave_on_one_workflow_task(dev_env: WorkflowEnvironment) -> None:
     """The premise of the test above: on the dev server, simultaneous updates are accepted
     in one workflow task (their handlers run side by side), not one by one."""
-    task_queue = f"router-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        dev_env.client,
-        task_queue=task_queue,
-        workflows=[RouterWorkflow],
-    ):
-        router = await start_router(dev_env, task_queue)
+    async with router_on(dev_env) as router:
         await asyncio.gather(*(ask(router, request(i)) for i in range(8)))
         history = await router.fetch_history()
         await router.terminate(reason="test over")

@@ -74,9 +74,7 @@ async def erase(
 ) -> ErasureReport:
     """Delete the lead's workflows and their histories, its send records and its outbox
     messages; keep only a keyed hash of its address on the suppression list."""
-    return await erase_lead(
-        gateway, ledger, context.outbox, lead_id, None, context.id_key, datetime.now(UTC)
-    )
+    return await _erase(context, gateway, ledger, lead_id, None)
 
 
 @router.post(
@@ -95,9 +93,18 @@ async def erase_by_email(
     """The same as ``DELETE /v1/leads/{lead_id}`` for callers that only know the email; the
     address is suppressed even when no lead exists for it any more."""
     lead_id = lead_id_for(body.email, context.id_key)
-    return await erase_lead(
-        gateway, ledger, context.outbox, lead_id, body.email, context.id_key, datetime.now(UTC)
-    )
+    return await _erase(context, gateway, ledger, lead_id, body.email)
+
+
+async def _erase(
+    context: ApiContext,
+    gateway: LeadGateway,
+    ledger: SendLedger,
+    lead_id: str,
+    email: str | None,
+) -> ErasureReport:
+    now = datetime.now(UTC)
+    return await erase_lead(gateway, ledger, context.outbox, lead_id, email, context.id_key, now)
 
 
 class ActionBody(BaseModel):
