@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from nurture import handoff, journey, search_attributes
-    from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, SendEmailResult
+    from nurture.emails import SendEmailResult, failed_send_status
     from nurture.enrolment import EnrolmentRule
     from nurture.journey import AddressBounced, EmailRecord, LeadState, OptOut, PlannedEmail
     from nurture.lead_input import ErasureFacts, Inbound, LeadWorkflowInput
@@ -39,10 +39,6 @@ from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
-_FAILED_STATUS: dict[str, Literal["bounced", "skipped"]] = {
-    PERMANENT_FAILURE: "bounced",
-    SUPPRESSED: "skipped",  # the suppression list stopped it: nothing was sent
-}
 _NO_HANDOFF = "this lead has no sales hand-off to act on"
 
 
@@ -315,7 +311,7 @@ class LeadWorkflow:
             cause = err.cause
             if not isinstance(cause, ApplicationError):
                 raise
-            status = _FAILED_STATUS.get(cause.type or "", "failed")
+            status = failed_send_status(cause.type)
             return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
         return EmailRecord(**base, status="sent", at=result.sent_at, message_id=result.message_id)
 

@@ -16,13 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.emails import (
-        PERMANENT_FAILURE,
-        SUPPRESSED,
-        EmailKind,
-        SendEmailInput,
-        SendEmailResult,
-    )
+    from nurture.emails import EmailKind, SendEmailInput, SendEmailResult, failed_send_status
     from nurture.journey import EmailRecord
     from nurture.lifecycle import why_not_mail
     from nurture.models import FormContext, LeadEvent
@@ -158,9 +152,7 @@ class SequenceWorkflow:
         except ActivityError as err:
             if not isinstance(err.cause, ApplicationError):
                 raise
-            status = {PERMANENT_FAILURE: "bounced", SUPPRESSED: "skipped"}.get(
-                err.cause.type or "", "failed"
-            )
+            status = failed_send_status(err.cause.type)
             await self._record(key, template, kind, status, err.cause.message)
             raise SequenceExit(f"{template} could not be delivered: {err.cause.message}") from err
         if kind is EmailKind.MARKETING:

@@ -23,6 +23,7 @@ __all__ = [
     "EmailKind",
     "SendEmailInput",
     "SendEmailResult",
+    "failed_send_status",
     "idempotency_key",
     "message_id_for",
 ]
@@ -42,6 +43,14 @@ class EmailKind(StrEnum):
 
     TRANSACTIONAL = "transactional"
     MARKETING = "marketing"
+
+
+def failed_send_status(error_type: str | None) -> Literal["bounced", "skipped", "failed"]:
+    """What became of an email whose send raised an error of ``error_type``: a 5xx bounced,
+    a suppressed address was skipped (nothing was sent), anything else failed."""
+    if error_type == PERMANENT_FAILURE:
+        return "bounced"
+    return "skipped" if error_type == SUPPRESSED else "failed"
 
 
 def idempotency_key(lead_id: str, campaign: str, step: str, occurrence: int = 1) -> str:
