@@ -8,6 +8,8 @@ anything about durability is tested against a real Temporal server instead.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from typing import Protocol
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -29,12 +31,15 @@ from nurture.sales import SalesAction
 from nurture.views import LeadView
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
 
+log = logging.getLogger("nurture.leads")
+
 __all__ = [
     "ActionRefused",
     "LeadGateway",
     "LeadNotFound",
     "LeadPending",
     "TemporalLeadGateway",
+    "tell_lead",
 ]
 
 
@@ -236,6 +241,20 @@ class TemporalLeadGateway:
 
     def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
         return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))
+
+
+async def tell_lead(signal: Awaitable[None]) -> bool:
+    """Await a signal to a lead about its address (unsubscribed, bouncing) that was already
+    suppressed; False if the lead is gone (erased) or Temporal is unreachable. Either way
+    the suppression, recorded first, is what protects the person."""
+    try:
+        await signal
+    except LeadNotFound:
+        return False
+    except RPCError as exc:
+        log.error("suppression recorded, lead not told: %s", exc.message)
+        return False
+    return True
 
 
 def _not_found_or(exc: RPCError, lead_id: str) -> Exception:

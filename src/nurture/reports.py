@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from temporalio.service import RPCError
 
 from nurture.identity import lead_id_for
 from nurture.journey import AddressBounced, OptOut
-from nurture.leads import LeadGateway, LeadNotFound
+from nurture.leads import LeadGateway, tell_lead
 from nurture.ledger import SendLedger, Suppression, SuppressionReason
 from nurture.models import NormalisedEmail
 from nurture.tokens import email_hash
@@ -92,13 +90,11 @@ async def apply_report(
     what = " ".join(filter(None, (report.status, report.diagnostic))) or "no detail"
     if report.type == "complaint":
         await _suppress(ledger, address_hash, "complaint", at)
-        told = await _tell(
+        told = await tell_lead(
             gateway.opt_out(lead_id, OptOut(reason="complaint", channel="webhook", at=at))
         )
         return ReportOutcome(action="unsubscribed", detail=f"complaint: {what}", lead_told=told)
-    if (report.status and is_policy_rejection(report.status)) or (
-        report.diagnostic and is_policy_rejection(report.diagnostic)
-    ):
+    if is_policy_rejection(what):
         log.error("policy rejection reported for a lead's mail (check SPF/DKIM/DMARC): %s", what)
         return ReportOutcome(
             action="alerted", detail=f"policy rejection, nobody suppressed: {what}"
@@ -114,7 +110,7 @@ async def apply_report(
     await _suppress(ledger, address_hash, reason, at)
     label = "hard bounce" if reason == "hard_bounce" else f"{soft_limit} soft bounces"
     bounced = AddressBounced(reason=f"{label}: {what}", at=at)
-    told = await _tell(gateway.address_bounced(lead_id, bounced))
+    told = await tell_lead(gateway.address_bounced(lead_id, bounced))
     return ReportOutcome(action="suppressed", detail=bounced.reason, lead_told=told)
 
 
@@ -122,16 +118,3 @@ async def _suppress(
     ledger: SendLedger, address_hash: str, reason: SuppressionReason, at: datetime
 ) -> None:
     await ledger.suppress(Suppression(address_hash=address_hash, reason=reason, recorded_at=at))
-
-
-async def _tell(signal: Awaitable[None]) -> bool:
-    """Await a signal to the lead; False if there is no such lead or Temporal is down (the
-    suppression, already recorded, is what protects the address)."""
-    try:
-        await signal
-    except LeadNotFound:
-        return False
-    except RPCError as exc:
-        log.error("report recorded, lead not told: %s", exc.message)
-        return False
-    return True

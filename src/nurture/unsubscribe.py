@@ -7,22 +7,17 @@ its sequences and shows the lead as unsubscribed.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from temporalio.service import RPCError
-
 from nurture.journey import OptOut
-from nurture.leads import LeadGateway, LeadNotFound
+from nurture.leads import LeadGateway, tell_lead
 from nurture.ledger import SendLedger, Suppression
 from nurture.links import UNSUBSCRIBE
 from nurture.tokens import TokenSigner
 
 __all__ = ["Unsubscribed", "unsubscribe"]
-
-log = logging.getLogger("nurture.unsubscribe")
 
 
 @dataclass(frozen=True)
@@ -51,12 +46,5 @@ async def unsubscribe(
     kept = await ledger.suppress(
         Suppression(address_hash=address_hash, reason="unsubscribed", recorded_at=now)
     )
-    told = True
-    try:
-        await gateway.opt_out(lead_id, OptOut(channel=channel, at=kept.recorded_at))
-    except LeadNotFound:
-        told = False
-    except RPCError as exc:  # Temporal down: the suppression already protects the person
-        log.error("unsubscribe of lead %s recorded, lead not told: %s", lead_id, exc.message)
-        told = False
+    told = await tell_lead(gateway.opt_out(lead_id, OptOut(channel=channel, at=kept.recorded_at)))
     return Unsubscribed(lead_id=lead_id, suppression=kept, lead_told=told)
