@@ -9,7 +9,6 @@ no more sequences), then every run of it and of its sequences is deleted from Te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -46,12 +45,6 @@ class Eraser(Protocol):
         """Terminate and delete every run of these workflows; how many runs were deleted."""
 
 
-@dataclass(frozen=True)
-class _Known:
-    email: str | None
-    workflow_ids: tuple[str, ...]
-
-
 async def erase_lead(
     eraser: Eraser,
     ledger: SendLedger,
@@ -66,21 +59,21 @@ async def erase_lead(
     neither the workflow nor the address is known. Repeating it is harmless."""
     try:
         facts = await eraser.erasure_facts(lead_id)
-        known = _Known(email or facts.email, facts.workflow_ids)
     except LeadNotFound:
         if email is None:
             raise
-        known = _Known(email, ())
+        facts = ErasureFacts(email=email, workflow_ids=())
+    address = email or facts.email
     suppressed = False
-    if known.email:
-        address_hash = email_hash(known.email, secret)
+    if address:
+        address_hash = email_hash(address, secret)
         await ledger.suppress(
             Suppression(address_hash=address_hash, reason="erased", recorded_at=now)
         )
         suppressed = True
-    runs = await eraser.delete_workflows(lead_id, known.workflow_ids)
+    runs = await eraser.delete_workflows(lead_id, facts.workflow_ids)
     sends = await ledger.forget_lead(lead_id)
-    mails = _erase_outbox(outbox, lead_id, known.email) if outbox else 0
+    mails = _erase_outbox(outbox, lead_id, address) if outbox else 0
     return ErasureReport(
         lead_id=lead_id,
         suppressed=suppressed,

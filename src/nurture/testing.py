@@ -96,13 +96,17 @@ class MemoryLeadGateway:
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
+    def _require(self, lead_id: str) -> None:
+        """:class:`LeadNotFound` unless a form created the lead or it has a view."""
+        if lead_id not in {known for known, _ in self.forms} | set(self.views):
+            raise LeadNotFound(lead_id)
+
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         self.forms.append((lead_id, form))
         self.addresses[lead_id] = str(form.lead.email)
 
     async def record_event(self, lead_id: str, event: LeadEvent) -> None:
-        if lead_id not in {known for known, _ in self.forms} | set(self.views):
-            raise LeadNotFound(lead_id)
+        self._require(lead_id)
         self.events.append((lead_id, event))
 
     async def get_lead(self, lead_id: str) -> LeadView:
@@ -113,13 +117,11 @@ class MemoryLeadGateway:
         raise LeadNotFound(lead_id)
 
     async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
-        if lead_id not in {known for known, _ in self.forms} | set(self.views):
-            raise LeadNotFound(lead_id)
+        self._require(lead_id)
         self.opt_outs.append((lead_id, opt_out))
 
     async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
-        if lead_id not in {known for known, _ in self.forms} | set(self.views):
-            raise LeadNotFound(lead_id)
+        self._require(lead_id)
         self.bounces.append((lead_id, bounced))
 
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
