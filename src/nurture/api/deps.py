@@ -49,6 +49,10 @@ class ApiContext:
     """Limits the public endpoints per client address; ``None``: no limit."""
     trust_proxy: bool = False
 
+    def key_entry(self, key: str | None) -> ApiKeyEntry | None:
+        """The configured entry ``key`` matches, if any."""
+        return next((e for e in self.api_keys if e.matches(key)), None) if key else None
+
 
 def get_context(request: Request) -> ApiContext:
     """The app's context."""
@@ -79,7 +83,7 @@ def require_scope(scope: Scope) -> Callable[..., None]:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, "missing API key: send it in the X-API-Key header"
             )
-        entry = next((e for e in context.api_keys if e.matches(key)), None)
+        entry = context.key_entry(key)
         if entry is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
         if not entry.allows(scope):
@@ -101,7 +105,8 @@ def rate_limited(group: str) -> Callable[..., None]:
     ) -> None:
         if context.limiter is None:
             return
-        if key and any(e.matches(key) and e.allows("forms") for e in context.api_keys):
+        entry = context.key_entry(key)
+        if entry is not None and entry.allows("forms"):
             return
         wait = context.limiter.take(client_address(request, context.trust_proxy), group)
         if wait > 0:
