@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -27,12 +29,49 @@ from nurture.sales import SalesAction
 from nurture.views import LeadView
 
 __all__ = [
+    "HttpRecorder",
     "MemoryLeadGateway",
     "MemoryLedger",
     "RecordingMailer",
     "ScriptedSmtpServer",
     "free_port",
 ]
+
+
+class HttpRecorder:
+    """An HTTP server on a free port of 127.0.0.1 that records each POST it accepts as
+    ``(path, body)`` and answers 503 to the first ``fail_first`` (a webhook receiver, the
+    API as the sink sees it). Use it in a ``with`` block."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        self.attempts = 0
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.attempts += 1
+                if recorder.attempts <= fail_first:
+                    self.send_response(503)
+                else:
+                    recorder.posts.append((self.path, body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> HttpRecorder:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def free_port() -> int:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 
 from nurture.sink import read_outbox, serve_sink
-from nurture.testing import free_port
+from nurture.testing import HttpRecorder, free_port
 
 
 def message(to: str) -> EmailMessage:
@@ -69,32 +67,18 @@ class TestUnsubscribeMailbox:
     """A mail to unsubscribe@… with the token in its subject becomes the one-click POST."""
 
     async def test_mailto_unsubscribe_posts_one_click(self, tmp_path: Path) -> None:
-        posts: list[tuple[str, bytes]] = []
-
-        class Api(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                posts.append((self.path, self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
-        threading.Thread(target=api.serve_forever, daemon=True).start()
         port = free_port()
-        base = f"http://127.0.0.1:{api.server_address[1]}"
-        controller = serve_sink(tmp_path / "outbox", "127.0.0.1", port, base)
-        try:
-            to_mailbox = message("unsubscribe@example.com")
-            to_mailbox.replace_header("Subject", "unsubscribe abc.def")
-            to_someone = message("ada@example.com")
-            to_someone.replace_header("Subject", "unsubscribe abc.def")
-            for msg in (to_mailbox, to_someone):
-                await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
-        finally:
-            controller.stop()
-            api.shutdown()
-            api.server_close()
+        with HttpRecorder() as api:
+            controller = serve_sink(tmp_path / "outbox", "127.0.0.1", port, api.url)
+            try:
+                to_mailbox = message("unsubscribe@example.com")
+                to_mailbox.replace_header("Subject", "unsubscribe abc.def")
+                to_someone = message("ada@example.com")
+                to_someone.replace_header("Subject", "unsubscribe abc.def")
+                for msg in (to_mailbox, to_someone):
+                    await aiosmtplib.send(msg, hostname="127.0.0.1", port=port)
+            finally:
+                controller.stop()
+        posts = api.posts
         assert posts == [("/u/abc.def", b"List-Unsubscribe=One-Click")]
         assert len(read_outbox(tmp_path / "outbox")) == 2  # both kept all the same

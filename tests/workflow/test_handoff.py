@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +21,7 @@ from nurture.identity import workflow_id_for
 from nurture.leads import ActionRefused, LeadNotFound
 from nurture.router_api import router_workflow_id
 from nurture.sales import SalesAction
+from nurture.testing import HttpRecorder
 from nurture.views import LeadView
 from tests.conftest import Harness, start_time_skipping
 from tests.helpers import event, submission
@@ -150,61 +149,28 @@ class TestSla:
         assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
 
 
-class Hook:
-    """A webhook receiver on a free port of 127.0.0.1: records each JSON body it gets and
-    answers 503 to the first ``fail_first`` posts."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.bodies: list[dict[str, object]] = []
-        self.attempts = 0
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.attempts += 1
-                if hook.attempts <= fail_first:
-                    self.send_response(503)
-                else:
-                    hook.bodies.append(json.loads(body))
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 async def test_webhook_posts_the_slack_message_once_despite_a_failure(
     harness, always_open: Path, tmp_path: Path, sales_env: WorkflowEnvironment
 ) -> None:
     """With `webhook_url` set, the assignment posts one Slack-compatible message: the
     receiver's first answer is a 503, the activity retries, and the message arrives once,
     with the owner, the score explanation and a button to the lead."""
-    hook = Hook(fail_first=1)
-    hooked = tmp_path / "sales.toml"
-    hooked.write_text(TEAM.replace("[hours]", f'webhook_url = "{hook.url}"\n[hours]'))
-    try:
+    with HttpRecorder(fail_first=1) as hook:
+        hooked = tmp_path / "sales.toml"
+        hooked.write_text(TEAM.replace("[hours]", f'webhook_url = "{hook.url}/slack"\n[hours]'))
         async with harness(project_file=always_open, sales_file=hooked, env=sales_env) as h:
             await make_sql(h, "ho-hook")
             await view_when(h, "ho-hook", lambda v: "assigned" in log(v))
 
             async def delivered() -> bool:
-                return bool(hook.bodies)
+                return bool(hook.posts)
 
             await eventually(delivered)
             await h.env.sleep(timedelta(seconds=30))
-    finally:
-        hook.close()
-    assert hook.attempts == 2 and len(hook.bodies) == 1
-    body = hook.bodies[0]
+    assert hook.attempts == 2 and len(hook.posts) == 1
+    path, raw = hook.posts[0]
+    body = json.loads(raw)
+    assert path == "/slack"
     assert str(body["text"]).startswith("New SQL for Ana Lima: ")
     blocks = json.dumps(body["blocks"])
     assert "Why this score" in blocks and "Recent activity" in blocks
