@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, rate_limited
+from nurture.api.errors import body_errors
 from nurture.identity import lead_id_for
 from nurture.intake import FormPost, blank_to_none, choose_locale, to_submission
 from nurture.leads import LeadGateway
@@ -94,9 +95,7 @@ def _validated(data: dict[str, Any]) -> FormPost:
     try:
         return FormPost.model_validate(blank_to_none(data))
     except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_context=False)]
-        ) from exc
+        raise body_errors(exc) from exc
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
+from nurture.api.errors import body_errors
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.reports import MailReport, ReportOutcome, apply_report
@@ -77,9 +78,7 @@ async def mail_report(
             [{"loc": ("body",), "msg": "the body is not JSON", "type": "json_invalid"}]
         ) from exc
     except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_context=False)]
-        ) from exc
+        raise body_errors(exc) from exc
     return await apply_report(
         report,
         ledger,
