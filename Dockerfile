@@ -8,7 +8,8 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
-RUN pip install --no-cache-dir .
+# The dkim extra: DKIM signing by nurture itself when NURTURE_DKIM_SELECTOR is set.
+RUN pip install --no-cache-dir ".[dkim]"
 
 COPY worker.py ./
 COPY config ./config

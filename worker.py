@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.config import load_project_config
+from nurture.dkim_signing import dkim_for
 from nurture.ledger import open_ledger
 from nurture.links import links_for
 from nurture.mailer import SmtpMailer
@@ -50,7 +51,7 @@ async def main() -> None:
         )
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
-    mailer = SmtpMailer(settings.smtp)
+    mailer = SmtpMailer(settings.smtp, dkim_for(settings, project.brand.from_email))
     emails = EmailActivities(
         TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale),
         mailer,
@@ -58,6 +59,7 @@ async def main() -> None:
         project.brand,
         links_for(settings, project.brand),
         settings.secret(),
+        project.tracking,
     )
     config = ConfigActivities(
         settings.path(settings.scoring_file), settings.path(settings.config_file)
@@ -70,7 +72,7 @@ async def main() -> None:
         client,
         task_queue=settings.temporal.task_queue,
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
-        activities=[emails.send_email, *config.activities(), *sales.activities()],
+        activities=[*emails.activities(), *config.activities(), *sales.activities()],
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

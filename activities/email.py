@@ -7,9 +7,11 @@ was scheduled before (the check is here, at the moment of sending, not in the wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Literal
+from typing import Any, Literal
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -30,6 +32,7 @@ from nurture.mailer import Mailer, PermanentDeliveryError, address, build_messag
 from nurture.rendering import TemplateError, TemplateRenderer
 from nurture.reports import is_policy_rejection
 from nurture.tokens import email_hash
+from nurture.tracking import Tracker, TrackingPolicy
 
 __all__ = ["EmailActivities"]
 
@@ -46,6 +49,7 @@ class EmailActivities:
         brand: Brand,
         links: Links,
         secret: bytes,
+        tracking: TrackingPolicy | None = None,
     ) -> None:
         self._renderer = renderer
         self._mailer = mailer
@@ -53,6 +57,17 @@ class EmailActivities:
         self._brand = brand
         self._links = links
         self._secret = secret
+        policy = tracking or TrackingPolicy(opens=False, clicks=False)
+        self._tracker = Tracker(links.signer, links.public_url, policy)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """Every activity of this class, for the worker."""
+        return [self.send_email, self.forget_sends]
+
+    @activity.defn(name="forget_sends")
+    async def forget_sends(self, lead_id: str) -> int:
+        """Delete a lead's send records (a lead that expired unconfirmed is forgotten)."""
+        return await self._ledger.forget_lead(lead_id)
 
     @activity.defn(name="send_email")
     async def send_email(self, input: SendEmailInput) -> SendEmailResult:
@@ -103,6 +118,10 @@ class EmailActivities:
         context = {**input.context, "brand": brand.model_dump(mode="json"), "locale": input.locale}
         headers = {"X-Nurture-Lead": input.lead_id, "X-Nurture-Template": input.template}
         footer = None
+        if input.confirm is not None:
+            link = input.confirm
+            url = self._links.confirm_url(input.lead_id, link.submission_id, link.expires_at)
+            context["confirm_url"] = url
         if address_hash is not None:
             token = self._links.unsubscribe_token(input.lead_id, address_hash)
             context["unsubscribe_url"] = self._links.unsubscribe_url(token)
@@ -112,6 +131,15 @@ class EmailActivities:
             rendered = self._renderer.render(input.template, input.locale, context, footer)
         except TemplateError as exc:
             raise ApplicationError(str(exc), type=TEMPLATE_FAILURE, non_retryable=True) from exc
+        if address_hash is not None and self._tracker.policy.applies(input.track):
+            html = self._tracker.instrument(
+                rendered.html,
+                lead_id=input.lead_id,
+                key=input.key,
+                template=input.template,
+                sent_at=now,
+            )
+            rendered = replace(rendered, html=html)
         return build_message(
             rendered,
             sender=address(brand.from_email, brand.from_name),

@@ -95,7 +95,7 @@ class Harness:
             client,
             task_queue=self.task_queue,
             workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
-            activities=[emails.send_email, *config.activities(), *self.sales.activities()],
+            activities=[*emails.activities(), *config.activities(), *self.sales.activities()],
         )
 
     async def clean_up(self) -> None:

@@ -11,7 +11,7 @@ from nurture.config import ProjectConfig, load_project_config
 from nurture.ledger import SendLedger
 from nurture.links import Links
 from nurture.mailer import Mailer
-from nurture.models import ContentLink, FormSubmitted, Lead, LeadEvent
+from nurture.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
 from nurture.rendering import TemplateRenderer
 from nurture.scoring import ScoringModel, load_scoring_model
 from nurture.tokens import TokenSigner
@@ -43,7 +43,13 @@ def links() -> Links:
 def email_activities(mailer: Mailer, ledger: SendLedger) -> EmailActivities:
     """The send activity over the shipped templates and brand, with the test secret."""
     return EmailActivities(
-        TemplateRenderer(TEMPLATES), mailer, ledger, project().brand, links(), SECRET
+        TemplateRenderer(TEMPLATES),
+        mailer,
+        ledger,
+        project().brand,
+        links(),
+        SECRET,
+        project().tracking,
     )
 
 
@@ -89,3 +95,29 @@ def submission(
         related=(ContentLink(title="Webinar", url="https://example.com/webinar"),),
         second_conversion_delay=delay,
     )
+
+
+def doi_submission(
+    submission_id: str = "doi-1",
+    *,
+    form_id: str = "newsletter",
+    at: datetime = T0,
+    lead: Lead | None = None,
+) -> FormSubmitted:
+    """A double opt-in post, its consent captured as the API records it."""
+    consent = Consent(
+        marketing=True,
+        given_at=at,
+        wording_version="newsletter-2026-01",
+        form_id=form_id,
+        ip="203.0.113.7",
+        user_agent="Firefox",
+        double_opt_in=True,
+    )
+    form = submission(
+        (lead or persona_lead()).model_copy(update={"consent": consent}),
+        submission_id=submission_id,
+        form_id=form_id,
+        at=at,
+    )
+    return form.model_copy(update={"double_opt_in": True, "confirm_within": timedelta(days=7)})

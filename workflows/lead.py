@@ -24,7 +24,14 @@ with workflow.unsafe.imports_passed_through():
     from nurture import handoff, journey, search_attributes
     from nurture.emails import SendEmailResult, failed_send_status
     from nurture.enrolment import EnrolmentRule
-    from nurture.journey import AddressBounced, EmailRecord, LeadState, OptOut, PlannedEmail
+    from nurture.journey import (
+        AddressBounced,
+        EmailRecord,
+        LeadState,
+        OptInConfirmed,
+        OptOut,
+        PlannedEmail,
+    )
     from nurture.lead_input import ErasureFacts, Inbound, LeadWorkflowInput
     from nurture.models import FormSubmitted, LeadEvent
     from nurture.routing import SalesTeam
@@ -75,11 +82,14 @@ class LeadWorkflow:
         publish_before_send = workflow.patched("publish-before-send")
         # "sales-handoff": SQLs are routed to a rep, with an SLA and sales actions.
         sales = workflow.patched("sales-handoff")
-        self._model = await workflow.execute_local_activity(
+        # "weak-opens": an email_opened event no longer changes the stage by itself.
+        weak_opens = workflow.patched("weak-opens")
+        model = await workflow.execute_local_activity(
             "load_scoring_model",
             start_to_close_timeout=timedelta(seconds=10),
             result_type=ScoringModel,
         )
+        self._model = model if weak_opens else model.model_copy(update={"weak_events": frozenset()})
         if sequences:
             rules = await workflow.execute_local_activity(
                 "load_enrolment_rules",
@@ -100,6 +110,9 @@ class LeadWorkflow:
         self._ready = True
         while True:
             self._apply_inbox()
+            self._state, expired = journey.expire_opt_ins(self._state, workflow.now())
+            if expired and await self._forget_expired():
+                return
             self._state = journey.apply_silence(self._state, self._model, workflow.now())
             await self._manage_sequences()
             if publish_before_send:
@@ -157,6 +170,11 @@ class LeadWorkflow:
         """A provider reported the address as bouncing for good: nothing more is sent."""
         self._enqueue(Inbound(bounced=bounced))
 
+    @workflow.signal
+    def confirm_opt_in(self, confirmed: OptInConfirmed) -> None:
+        """The address confirmed its double opt-in: the waiting form posts take effect."""
+        self._enqueue(Inbound(confirmed=confirmed))
+
     @workflow.update
     async def act(self, action: SalesAction) -> LeadView:
         """A sales action: accept, return to nurture, disqualify, convert, won, lost."""
@@ -199,8 +217,9 @@ class LeadWorkflow:
 
     @workflow.query
     def get_state(self) -> LeadView | None:
-        """The lead as the API shows it; ``None`` until the first form is applied."""
-        if self._state is None or self._model is None:
+        """The lead as the API shows it; ``None`` until the first form is applied (and
+        after a lead that never confirmed its double opt-in is forgotten)."""
+        if self._state is None or self._state.lead is None or self._model is None:
             return None
         return lead_view(self._state, self._model, workflow.now())
 
@@ -216,7 +235,7 @@ class LeadWorkflow:
             if self._state.has_seen(item.id):
                 continue
             now = workflow.now()
-            event = item.form.as_event() if item.form else item.event
+            events = [item.event] if item.event else []
             if item.form:
                 self._state = journey.apply_submission(
                     self._state,
@@ -225,6 +244,19 @@ class LeadWorkflow:
                     now,
                     welcome_sequence=self._welcome_sequence,
                 )
+                held = {p.form.submission_id for p in self._state.unconfirmed}
+                if item.form.submission_id not in held:
+                    events.append(item.form.as_event())
+            elif item.confirmed:
+                waiting = sorted(self._state.unconfirmed, key=lambda p: p.form.submitted_at)
+                self._state = journey.apply_confirmation(
+                    self._state,
+                    item.confirmed,
+                    self._model,
+                    now,
+                    welcome_sequence=self._welcome_sequence,
+                )
+                events += [p.form.as_event() for p in waiting]
             elif item.event:
                 self._state = journey.apply_event(self._state, item.event, self._model, now)
             elif item.sequence_email:
@@ -245,11 +277,12 @@ class LeadWorkflow:
                 self._state = journey.record_progress(
                     self._state, step.workflow_id, step.step, step.next_touch_at
                 )
-            sales = self._sales
-            if sales is not None and event is not None and sales.is_hand_raise(event.type):
-                self._state = handoff.hand_raise(self._state, event.type, now)
-            if self._sequences is not None and event is not None:
-                self._sequences.forward(event)
+            for event in events:
+                sales = self._sales
+                if sales is not None and sales.is_hand_raise(event.type):
+                    self._state = handoff.hand_raise(self._state, event.type, now)
+                if self._sequences is not None:
+                    self._sequences.forward(event)
             self._applied_this_run += 1
 
     def _apply_action(self, action: SalesAction, key: str, now: datetime) -> None:
@@ -261,6 +294,21 @@ class LeadWorkflow:
             points = self._sales.team.return_score_adjustment
             self._state = handoff.apply_action(self._state, action, self._model, now, points)
         self._action_results[key] = refused
+
+    async def _forget_expired(self) -> bool:
+        """A lead known only from double opt-in posts nobody confirmed: forget its sends
+        and end; True when the run is over. (Its history goes with the namespace's
+        retention period.) A form posted meanwhile starts it afresh instead."""
+        assert self._model is not None
+        await workflow.execute_activity(
+            "forget_sends",
+            self._input.lead_id,
+            start_to_close_timeout=timedelta(seconds=30),
+            result_type=int,
+        )
+        self._state = journey.start_state(self._input.lead_id, self._model)
+        self._published = {}
+        return not self._inbox
 
     async def _manage_sales(self) -> None:
         if self._sales is None or self._state is None or self._state.lead is None:

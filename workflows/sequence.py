@@ -240,6 +240,7 @@ class SequenceWorkflow:
                 "variant": self._variants,
                 **(self.form.template_context() if self.form else {}),
             },
+            track=kind is EmailKind.MARKETING and self.lead.tracking,
         )
 
     async def _record(

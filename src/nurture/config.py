@@ -22,7 +22,9 @@ from nurture.models import (
 )
 from nurture.schedule import Duration
 from nurture.sequencing import SendingPolicy
+from nurture.text import ShortText
 from nurture.tomlfile import load_toml_model
+from nurture.tracking import TrackingPolicy
 
 __all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config"]
 
@@ -49,6 +51,8 @@ class Defaults(BaseModel):
 
     locale: Locale = "en"
     second_conversion_delay: Duration = timedelta(days=2)
+    confirm_within: Duration = timedelta(days=7)
+    """How long a double opt-in confirmation link is valid; unconfirmed leads then expire."""
 
 
 class FormConfig(BaseModel):
@@ -63,6 +67,16 @@ class FormConfig(BaseModel):
     offer: ContentLink | None = None
     related: tuple[ContentLink, ...] = ()
     second_conversion_delay: Duration | None = None
+    double_opt_in: bool = False
+    """Double opt-in: the address must confirm from a mailed link before anything else is
+    sent or counted; a submission left unconfirmed expires after ``confirm_within``."""
+    confirm_within: Duration | None = None
+    consent_wording: ShortText | None = None
+    """The version of the consent wording this form shows, recorded with each consent
+    (a post's ``consent_wording`` field overrides it)."""
+    signed: bool = False
+    """Take only posts signed with ``NURTURE_FORM_WEBHOOK_SECRET`` (a form builder's or a
+    backend's webhook), never a browser's."""
 
 
 class ProjectConfig(BaseModel):
@@ -76,6 +90,8 @@ class ProjectConfig(BaseModel):
     enrolment: tuple[EnrolmentRule, ...] = ()
     """Which sequence a lead enters and when (``[[enrolment]]`` tables)."""
     forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
+    tracking: TrackingPolicy = TrackingPolicy()
+    """Open pixel and click redirects in marketing email (``[tracking]``)."""
 
 
 def load_project_config(path: Path) -> ProjectConfig:

@@ -17,9 +17,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from nurture.models import Locale
 
 __all__ = [
+    "CONFIRM_TEMPLATE",
     "PERMANENT_FAILURE",
     "SUPPRESSED",
     "TEMPLATE_FAILURE",
+    "ConfirmLink",
     "EmailKind",
     "SendEmailInput",
     "SendEmailResult",
@@ -34,6 +36,9 @@ SUPPRESSED = "Suppressed"
 """Error type of a send refused by the suppression list: not retried, nothing was sent."""
 TEMPLATE_FAILURE = "TemplateError"
 """Error type of a template that cannot render: not retried, fix the template."""
+
+CONFIRM_TEMPLATE = "confirm_subscription"
+"""The double opt-in confirmation email (transactional, no marketing content)."""
 
 TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
@@ -64,6 +69,16 @@ def message_id_for(key: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+class ConfirmLink(BaseModel):
+    """The double opt-in link a confirmation email carries (signed by the send activity,
+    which holds the secret): which submission it confirms, and until when."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    submission_id: str
+    expires_at: AwareDatetime
+
+
 class SendEmailInput(BaseModel):
     """Everything the send activity needs; the brand and addresses come from the worker."""
 
@@ -77,6 +92,10 @@ class SendEmailInput(BaseModel):
     template: TemplateName
     kind: EmailKind
     context: dict[str, Any] = {}
+    confirm: ConfirmLink | None = None
+    """A confirmation email: the activity adds ``confirm_url`` to the context."""
+    track: bool = False
+    """Track opens and clicks (marketing mail to a lead that consented)."""
 
 
 class SendEmailResult(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from nurture.config import Defaults, FormConfig
 from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, Utm
 from nurture.text import ShortText
 
-__all__ = ["FormPost", "blank_to_none", "choose_locale", "to_submission"]
+__all__ = ["Client", "FormPost", "blank_to_none", "choose_locale", "to_submission"]
 
 
 def _known_zone(value: str) -> str:
@@ -90,10 +91,28 @@ def _accepted_tags(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
+@dataclass(frozen=True)
+class Client:
+    """Who posted: the evidence recorded with a consent."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
 def to_submission(
-    post: FormPost, form_id: str, form: FormConfig, locale: str, defaults: Defaults, now: datetime
+    post: FormPost,
+    form_id: str,
+    form: FormConfig,
+    locale: str,
+    defaults: Defaults,
+    now: datetime,
+    client: Client = Client(),
 ) -> FormSubmitted:
-    """The signal payload: the lead, and what the form promised, as configured right now."""
+    """The signal payload: the lead, and what the form promised, as configured right now.
+
+    A consent (the box ticked, or a double opt-in form, which is itself a request for our
+    mail) is recorded with the form, the time, the wording's version and the client."""
+    consented = post.consent or form.double_opt_in
     lead = Lead(
         **post.model_dump(include=set(ContactDetails.model_fields) - {"locale"}, exclude_none=True),
         locale=locale,
@@ -106,10 +125,16 @@ def to_submission(
             content=post.utm_content,
         ),
         consent=Consent(
-            marketing=post.consent,
-            given_at=now if post.consent else None,
-            wording_version=post.consent_wording,
-        ),
+            marketing=True,
+            given_at=now,
+            wording_version=post.consent_wording or form.consent_wording,
+            form_id=form_id,
+            ip=client.ip,
+            user_agent=(client.user_agent or "")[:512] or None,
+            double_opt_in=form.double_opt_in,
+        )
+        if consented
+        else Consent(),
     )
     return FormSubmitted(
         submission_id=post.submission_id or uuid.uuid4().hex,
@@ -122,4 +147,6 @@ def to_submission(
         offer=form.offer,
         related=form.related,
         second_conversion_delay=form.second_conversion_delay or defaults.second_conversion_delay,
+        double_opt_in=form.double_opt_in,
+        confirm_within=form.confirm_within or defaults.confirm_within,
     )

@@ -11,10 +11,16 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from nurture.emails import EmailKind, SendEmailInput, idempotency_key
+from nurture.emails import (
+    CONFIRM_TEMPLATE,
+    ConfirmLink,
+    EmailKind,
+    SendEmailInput,
+    idempotency_key,
+)
 from nurture.enrolment import Enrolment
 from nurture.lifecycle import Condition, Stage, check_transition, qualify, why_not_mail
-from nurture.models import FormContext, FormSubmitted, Lead, LeadEvent
+from nurture.models import Consent, FormContext, FormSubmitted, Lead, LeadEvent
 from nurture.sales import HandOff, SalesEntry
 from nurture.scoring import (
     Score,
@@ -27,13 +33,18 @@ from nurture.scoring import (
 )
 
 __all__ = [
+    "CONFIRMATIONS_PER_REQUEST",
+    "CONFIRMATION_RESEND_AFTER",
     "SEEN_EVENTS_KEPT",
     "EmailRecord",
     "LeadState",
+    "OptInConfirmed",
     "OptOut",
+    "PendingOptIn",
     "PlannedEmail",
     "PlannedStart",
     "Transition",
+    "apply_confirmation",
     "apply_event",
     "apply_opt_out",
     "apply_silence",
@@ -42,6 +53,7 @@ __all__ = [
     "due_emails",
     "due_starts",
     "end_enrolment",
+    "expire_opt_ins",
     "lead_context",
     "next_deadline",
     "next_silence_check",
@@ -55,6 +67,12 @@ __all__ = [
 
 SEEN_EVENTS_KEPT = 1000
 """Event ids remembered for deduplication; older ids fall off (retries come within minutes)."""
+CONFIRMATIONS_PER_REQUEST = 3
+"""Confirmation emails at most while a double opt-in waits: re-posting the form resends
+the link, but nobody can use a form to flood an address they do not own."""
+CONFIRMATION_RESEND_AFTER = timedelta(minutes=10)
+"""A re-posted form resends the confirmation only this long after the previous one."""
+CONSENTS_KEPT = 50
 _FROZEN = ConfigDict(frozen=True)
 
 
@@ -80,6 +98,30 @@ class PlannedEmail(BaseModel):
     kind: EmailKind
     due_at: AwareDatetime
     context: dict[str, Any] = {}
+    confirm: ConfirmLink | None = None
+    """Set on a double opt-in confirmation: the link it must carry."""
+
+
+class PendingOptIn(BaseModel):
+    """A double opt-in form post waiting for the address to confirm; it takes effect then,
+    and is dropped at ``expires_at``."""
+
+    model_config = _FROZEN
+
+    form: FormSubmitted
+    expires_at: AwareDatetime
+
+
+class OptInConfirmed(BaseModel):
+    """The person confirmed from the link mailed to the address (the evidence kept)."""
+
+    model_config = _FROZEN
+
+    submission_id: str
+    """The submission whose link was used; every pending submission is confirmed."""
+    at: AwareDatetime
+    ip: str | None = None
+    user_agent: str | None = None
 
 
 class PlannedStart(BaseModel):
@@ -136,6 +178,17 @@ class LeadState(BaseModel):
     """Sales asked for no new hand-off before this moment."""
     applied_actions: tuple[str, ...] = ()
     """Ids of sales actions already applied (retries apply once)."""
+    unconfirmed: tuple[PendingOptIn, ...] = ()
+    """Double opt-in form posts waiting for confirmation."""
+    confirmations_sent: tuple[AwareDatetime, ...] = ()
+    """When confirmation emails were planned while the current ones wait."""
+    consents: tuple[Consent, ...] = ()
+    """Every consent given (capture, then confirmation), oldest first: the evidence."""
+
+    @property
+    def confirmed(self) -> bool:
+        """True once the lead confirmed an address by double opt-in."""
+        return self.lead is not None and self.lead.consent.confirmed
 
     def active_enrolment(self) -> Enrolment | None:
         """The rule-driven sequence the lead is in now, if any (at most one)."""
@@ -168,8 +221,20 @@ def apply_submission(
 ) -> LeadState:
     """A form post: update the profile, score, and for a form new to this lead, plan the
     thank-you at once and, after the form's delay, the second conversion, or with
-    ``welcome_sequence`` the start of the ``welcome`` sequence that sends it."""
+    ``welcome_sequence`` the start of the ``welcome`` sequence that sends it.
+
+    A double opt-in form's post, unless the address already confirmed, only waits for its
+    confirmation (:func:`apply_confirmation`) and plans the confirmation email."""
+    if form.double_opt_in and not form.lead.consent.confirmed and not state.confirmed:
+        return _hold_for_confirmation(state, form, now)
     lead = state.lead.merged_with(form.lead) if state.lead else form.lead
+    if state.lead is not None and state.lead.consent.confirmed and not lead.consent.confirmed:
+        lead = lead.model_copy(update={"consent": state.lead.consent})
+    if form.lead.consent.marketing:
+        consents = (*state.consents, form.lead.consent)[-CONSENTS_KEPT:]
+        state = state.model_copy(update={"consents": consents})
+    # A form that needs no confirmation makes the lead a lead in its own right.
+    state = _drop_unconfirmed(state, now, f"form '{form.form_id}' needs no confirmation")
     state = state.model_copy(
         update={
             "lead": lead,
@@ -195,6 +260,116 @@ def apply_submission(
     return apply_event(state, form.as_event(), model, now)
 
 
+def _hold_for_confirmation(state: LeadState, form: FormSubmitted, now: datetime) -> LeadState:
+    """Keep a double opt-in post aside and mail the confirmation link. A lead known from
+    nothing else becomes ``unconfirmed``: its address is kept only to send the link."""
+    held = PendingOptIn(form=form, expires_at=now + form.confirm_within)
+    others = tuple(p for p in state.unconfirmed if p.form.form_id != form.form_id)
+    state = state.model_copy(
+        update={
+            "unconfirmed": (*others, held),
+            "seen_events": _remember(state.seen_events, f"form:{form.submission_id}"),
+            "consents": (*state.consents, form.lead.consent)[-CONSENTS_KEPT:],
+        }
+    )
+    if state.lead is None:
+        state = state.model_copy(
+            update={"lead": form.lead, "locale": form.locale, "created_at": now}
+        )
+        reason = f"double opt-in form '{form.form_id}': waiting for the address to confirm"
+        state = _add_condition(state, Condition.UNCONFIRMED, now, reason)
+    sent = state.confirmations_sent
+    if len(sent) >= CONFIRMATIONS_PER_REQUEST or (
+        sent and now - sent[-1] < CONFIRMATION_RESEND_AFTER
+    ):
+        return state
+    confirmation = PlannedEmail(
+        key=idempotency_key(state.lead_id, f"opt-in-{form.submission_id}", "confirm"),
+        template=CONFIRM_TEMPLATE,
+        kind=EmailKind.TRANSACTIONAL,
+        due_at=now,
+        context={
+            "form_id": form.form_id,
+            "offer": form.offer.model_dump() if form.offer else None,
+            "valid_days": max(1, form.confirm_within.days),
+        },
+        confirm=ConfirmLink(submission_id=form.submission_id, expires_at=held.expires_at),
+    )
+    return state.model_copy(
+        update={"planned": (*state.planned, confirmation), "confirmations_sent": (*sent, now)}
+    )
+
+
+def apply_confirmation(
+    state: LeadState,
+    confirmed: OptInConfirmed,
+    model: ScoringModel,
+    now: datetime,
+    *,
+    welcome_sequence: bool = False,
+) -> LeadState:
+    """The address confirmed: every waiting double opt-in post takes effect now, in the
+    order they were posted, with the confirmation recorded in its consent. A repeat, or a
+    confirmation after the posts expired, changes nothing."""
+    waiting = sorted(state.unconfirmed, key=lambda p: p.form.submitted_at)
+    state = state.model_copy(
+        update={
+            "unconfirmed": (),
+            "confirmations_sent": (),
+            "seen_events": _remember(state.seen_events, f"confirm:{confirmed.submission_id}"),
+            # Planned confirmations not sent yet have nothing left to confirm.
+            "planned": tuple(p for p in state.planned if p.confirm is None),
+        }
+    )
+    if not waiting:
+        return state
+    reason = f"double opt-in confirmed from the link ({confirmed.submission_id})"
+    state = _drop_unconfirmed(state, confirmed.at, reason)
+    for pending in waiting:
+        consent = pending.form.lead.consent.model_copy(
+            update={
+                "confirmed_at": confirmed.at,
+                "confirmed_ip": confirmed.ip,
+                "confirmed_user_agent": confirmed.user_agent,
+            }
+        )
+        form = pending.form.model_copy(
+            update={"lead": pending.form.lead.model_copy(update={"consent": consent})}
+        )
+        state = apply_submission(state, form, model, now, welcome_sequence=welcome_sequence)
+    return state
+
+
+def _drop_unconfirmed(state: LeadState, at: datetime, reason: str) -> LeadState:
+    if Condition.UNCONFIRMED not in state.conditions:
+        return state
+    change = Transition(
+        field="condition",
+        from_value=Condition.UNCONFIRMED,
+        to_value="confirmed",
+        at=at,
+        reason=reason,
+    )
+    return state.model_copy(
+        update={
+            "conditions": tuple(c for c in state.conditions if c is not Condition.UNCONFIRMED),
+            "transitions": (*state.transitions, change),
+        }
+    )
+
+
+def expire_opt_ins(state: LeadState, now: datetime) -> tuple[LeadState, bool]:
+    """Drop the double opt-in posts left unconfirmed past their expiry. True when the lead
+    is thereby gone: known from nothing but unconfirmed posts, it must be forgotten."""
+    kept = tuple(p for p in state.unconfirmed if p.expires_at > now)
+    if len(kept) == len(state.unconfirmed):
+        return state, False
+    state = state.model_copy(
+        update={"unconfirmed": kept, "confirmations_sent": state.confirmations_sent if kept else ()}
+    )
+    return state, not kept and Condition.UNCONFIRMED in state.conditions
+
+
 def apply_event(
     state: LeadState, event: LeadEvent, model: ScoringModel, now: datetime
 ) -> LeadState:
@@ -209,7 +384,8 @@ def apply_event(
         }
     )
     update = score_event(model, state.score, event)
-    return _apply_score(state, update, model, now, f"event {event.type}")
+    weak = event.type in model.weak_events
+    return _apply_score(state, update, model, now, f"event {event.type}", qualify_lead=not weak)
 
 
 def next_silence_check(state: LeadState, model: ScoringModel) -> datetime | None:
@@ -249,6 +425,7 @@ def drop_start(state: LeadState, start: PlannedStart) -> LeadState:
 def next_deadline(state: LeadState, model: ScoringModel) -> datetime | None:
     """The earliest moment the journey has something to do on its own."""
     moments = [p.due_at for p in state.planned] + [s.due_at for s in state.starts]
+    moments += [p.expires_at for p in state.unconfirmed]
     silence = next_silence_check(state, model)
     if silence is not None:
         moments.append(silence)
@@ -273,6 +450,8 @@ def send_input(state: LeadState, email: PlannedEmail) -> SendEmailInput:
         template=email.template,
         kind=email.kind,
         context={"lead": lead_context(state.lead), **email.context},
+        confirm=email.confirm,
+        track=email.kind is EmailKind.MARKETING and state.lead.consent.marketing,
     )
 
 
@@ -381,7 +560,13 @@ def record_progress(
 
 
 def _apply_score(
-    state: LeadState, update: ScoreUpdate, model: ScoringModel, now: datetime, cause: str
+    state: LeadState,
+    update: ScoreUpdate,
+    model: ScoringModel,
+    now: datetime,
+    cause: str,
+    *,
+    qualify_lead: bool = True,
 ) -> LeadState:
     changes: list[Transition] = []
     if update.advanced_to:
@@ -394,7 +579,11 @@ def _apply_score(
                 reason=f"{cause}: buying-stage points reached the target",
             )
         )
-    target = qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
+    target = (
+        qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
+        if qualify_lead
+        else None
+    )
     if target is Stage.SQL and state.revisit_after is not None and now < state.revisit_after:
         # Sales asked to wait: the lead may become an MQL again, not an SQL, before then.
         target = Stage.MQL if state.stage is not Stage.MQL else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nurture.journey import AddressBounced, EmailRecord, LeadState, OptOut
+from nurture.journey import AddressBounced, EmailRecord, LeadState, OptInConfirmed, OptOut
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.sequencing import SequenceOutcome, SequenceProgress
@@ -31,6 +31,7 @@ class Inbound(BaseModel):
     sales_action: SalesAction | None = None
     opt_out: OptOut | None = None
     bounced: AddressBounced | None = None
+    confirmed: OptInConfirmed | None = None
     action_key: str | None = None
     """The sales action's id, or its update's id when it came without one."""
 
@@ -47,6 +48,8 @@ class Inbound(BaseModel):
             return f"sales:{self.action_key}"
         if self.bounced:
             return f"bounced:{self.bounced.at.isoformat()}"
+        if self.confirmed:
+            return f"confirm:{self.confirmed.submission_id}"
         if self.opt_out:
             return f"opt-out:{self.opt_out.reason}:{self.opt_out.at.isoformat()}"
         if self.sequence_progress:

@@ -17,14 +17,19 @@ from temporalio.api.workflowservice.v1 import (
     DeleteWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
 )
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from nurture import search_attributes
 from nurture.errors import NurtureError
 from nurture.identity import workflow_id_for
-from nurture.journey import AddressBounced, OptOut
+from nurture.journey import AddressBounced, OptInConfirmed, OptOut
 from nurture.lead_input import ErasureFacts
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
@@ -88,6 +93,10 @@ class LeadGateway(Protocol):
     async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
         """Tell a lead its address bounces, or raise :class:`LeadNotFound`."""
 
+    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
+        """Tell a lead its address confirmed a double opt-in, or raise :class:`LeadNotFound`
+        (the lead expired unconfirmed, or was erased)."""
+
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         """The lead's address and workflow ids, or raise :class:`LeadNotFound`."""
 
@@ -140,6 +149,13 @@ class TemporalLeadGateway:
         """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
         try:
             await self._handle(lead_id).signal(LeadWorkflow.address_bounced, bounced)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
+        """Signal the lead; an unknown or closed (expired) lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.confirm_opt_in, confirmed)
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
 
@@ -226,6 +242,9 @@ class TemporalLeadGateway:
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
         if view is None:
+            described = await self._handle(lead_id).describe()
+            if described.status != WorkflowExecutionStatus.RUNNING:
+                raise LeadNotFound(lead_id)  # expired unconfirmed: nothing is kept
             raise LeadPending(lead_id)
         return view
 

@@ -40,6 +40,8 @@ class Condition(StrEnum):
 
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    UNCONFIRMED = "unconfirmed"
+    """Known only from double opt-in forms not yet confirmed: only the confirmation goes."""
 
 
 _S = Stage
@@ -94,7 +96,8 @@ def why_not_mail(
     """Why an email must not go to a lead now, or ``None`` when it may.
 
     Nothing goes to a bounced address; marketing email (``marketing=True``) also stops for
-    an unsubscribed lead and outside ``stages``, where the sequence sending it may run.
+    an unsubscribed lead, one that has not confirmed its double opt-in, and outside
+    ``stages``, where the sequence sending it may run.
     Transactional email (a thank-you for what the lead asked) is otherwise always sent.
     """
     held = set(conditions)
@@ -104,6 +107,8 @@ def why_not_mail(
         return None
     if Condition.UNSUBSCRIBED in held:
         return "the lead unsubscribed"
+    if Condition.UNCONFIRMED in held:
+        return "the lead has not confirmed its subscription"
     if stage not in set(stages):
         return f"marketing mail stops in stage '{stage}'"
     return None

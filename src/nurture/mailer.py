@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import socket
 import time
 from datetime import datetime
@@ -20,12 +21,14 @@ from typing import Protocol
 
 import aiosmtplib
 
+from nurture.dkim_signing import DkimSigner
 from nurture.errors import NurtureError
 from nurture.rendering import RenderedEmail
 from nurture.settings import SmtpSettings
 from nurture.text import strip_control_characters
 
 __all__ = [
+    "WIRE_POLICY",
     "DeliveryError",
     "Mailer",
     "PermanentDeliveryError",
@@ -33,6 +36,7 @@ __all__ = [
     "TransientDeliveryError",
     "address",
     "build_message",
+    "wire_bytes",
 ]
 
 
@@ -85,6 +89,19 @@ def build_message(
     return message
 
 
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+"""How messages are written for the relay: CRLF lines, headers folded only past RFC 5322's
+998-character limit. At the usual 78, Python folds a header with a long unbroken token
+(``List-Unsubscribe``'s signed URL) into RFC 2047 encoded words, which mailbox providers do
+not decode in that header: the one-click unsubscribe would silently not work."""
+
+
+def wire_bytes(message: EmailMessage, utf8: bool = False) -> bytes:
+    """The message as it goes to the relay (SMTPUTF8 when an address needs it)."""
+    policy = WIRE_POLICY.clone(utf8=True) if utf8 else WIRE_POLICY
+    return message.as_bytes(policy=policy)
+
+
 def address(email: str, name: str | None = None) -> Address:
     """A header address whose display name cannot inject anything."""
     return Address(display_name=strip_control_characters(name or ""), addr_spec=email)
@@ -97,8 +114,9 @@ class SmtpMailer:
     connection costs a reconnect, never a failed or repeated send.
     """
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, dkim: DkimSigner | None = None) -> None:
         self._settings = settings
+        self._dkim = dkim
         self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
         # aiosmtplib would look up the FQDN (a DNS query) on every connection.
@@ -108,9 +126,13 @@ class SmtpMailer:
         """Send, and translate every SMTP outcome into success or a typed error."""
         async with self._slots:
             client = await self._checkout()
+            utf8 = not (sender + "".join(recipients)).isascii()
+            raw = wire_bytes(message, utf8)
+            if self._dkim is not None:  # the signed bytes are the bytes sent
+                raw = self._dkim.sign(raw) + raw
             try:
-                refused, _ = await client.send_message(
-                    message, sender=sender, recipients=recipients
+                refused, _ = await client.sendmail(
+                    sender, recipients, raw, mail_options=["SMTPUTF8"] if utf8 else None
                 )
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 client.close()

@@ -97,13 +97,27 @@ class Utm(BaseModel):
 
 
 class Consent(BaseModel):
-    """What the lead agreed to, and when."""
+    """What the lead agreed to, and the evidence: where, when, to which wording, from
+    which address and browser, and for a double opt-in form when it was confirmed."""
 
     model_config = _FROZEN
 
     marketing: bool = False
     given_at: AwareDatetime | None = None
     wording_version: ShortText | None = None
+    form_id: ShortText | None = None
+    ip: ShortText | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=512)] | None = None
+    double_opt_in: bool = False
+    """Given on a double opt-in form: marketing waits for ``confirmed_at``."""
+    confirmed_at: AwareDatetime | None = None
+    confirmed_ip: ShortText | None = None
+    confirmed_user_agent: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """True once the person confirmed from the link mailed to the address."""
+        return self.confirmed_at is not None
 
 
 class ContactDetails(BaseModel):
@@ -199,6 +213,10 @@ class FormSubmitted(BaseModel):
     offer: ContentLink | None = None
     related: tuple[ContentLink, ...] = ()
     second_conversion_delay: timedelta = timedelta(days=2)
+    double_opt_in: bool = False
+    """The form asks the address to confirm: the submission takes effect on confirmation."""
+    confirm_within: timedelta = timedelta(days=7)
+    """How long the confirmation link stays valid; an unconfirmed submission then expires."""
 
     def as_event(self) -> LeadEvent:
         """The behavioural event this submission scores as."""

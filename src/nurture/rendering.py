@@ -18,7 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from nurture.errors import NurtureError
 from nurture.text import strip_control_characters
 
-__all__ = ["RenderedEmail", "TemplateError", "TemplateRenderer"]
+__all__ = ["RenderedEmail", "TemplateError", "TemplateRenderer", "before_body_end"]
 
 
 class TemplateError(NurtureError):
@@ -73,7 +73,7 @@ class TemplateRenderer:
             text = (
                 text.rstrip("\n") + "\n" + self._one(self._text, f"{folder}/{footer}.txt", context)
             )
-            html = _before_body_end(html, self._one(self._html, f"{folder}/{footer}.html", context))
+            html = before_body_end(html, self._one(self._html, f"{folder}/{footer}.html", context))
         return RenderedEmail(subject=strip_control_characters(subject), text=text, html=html)
 
     def render_partial(
@@ -98,7 +98,7 @@ class TemplateRenderer:
             raise TemplateError(f"template {path}: {exc}") from exc
 
 
-def _before_body_end(html: str, block: str) -> str:
+def before_body_end(html: str, block: str) -> str:
     """``block`` inserted before the last ``</body>``, or appended when there is none."""
     end = html.lower().rfind("</body>")
     if end < 0:

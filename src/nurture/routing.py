@@ -179,6 +179,11 @@ class SalesTeam(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
+        if "email_opened" in self.hand_raise_events:
+            raise ValueError(
+                "hand_raise_events: email_opened cannot raise a hand; an open is a weak "
+                "signal (Apple Mail Privacy Protection opens every email)"
+            )
         ids = [rep.id for rep in self.reps]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:

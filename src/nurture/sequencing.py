@@ -56,6 +56,8 @@ class LeadSnapshot(BaseModel):
     """The lead's profile fields (first_name, company, industry...), for templates and branches."""
     marketing_sent_at: tuple[AwareDatetime, ...] = ()
     """When recent marketing emails went out, for the frequency cap."""
+    tracking: bool = False
+    """The lead consented to marketing mail, and so to its opens and clicks being measured."""
 
 
 class SendingPolicy(BaseModel):

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ApiSettings", "Settings", "SmtpSettings", "TemporalSettings"]
+__all__ = ["ApiSettings", "DkimSettings", "Settings", "SmtpSettings", "TemporalSettings"]
 
 DEV_ID_KEY = "nurture-dev-id-key-change-me"
 
@@ -51,6 +51,20 @@ class SmtpSettings(BaseSettings):
     max_idle_seconds: float = Field(default=30.0, gt=0)
     helo_name: str | None = None
     """The name sent in EHLO; defaults to this host's FQDN, looked up once."""
+
+
+class DkimSettings(BaseSettings):
+    """Optional DKIM signing by nurture itself (most relays sign for you)."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_DKIM_", extra="ignore")
+
+    selector: str | None = None
+    """The selector of the published key (``<selector>._domainkey.<domain>``); signing is
+    on when it is set."""
+    private_key_file: Path | None = None
+    """The PEM private key (RSA, 2048 bits or more)."""
+    domain: str | None = None
+    """The signing domain; default: the From address's domain."""
 
 
 class ApiSettings(BaseSettings):
@@ -93,6 +107,10 @@ class Settings(BaseSettings):
     """The local SMTP sink's folder (``nurture dev`` sets it), cleaned by erasure too."""
     webhook_secret: SecretStr | None = None
     """Secret of signed mail reports (bounces, complaints) from the sending provider."""
+    form_webhook_secret: SecretStr | None = None
+    """Secret of signed form posts (a form builder's or a backend's webhook): signed posts
+    skip the public rate limit and may pass the visitor's address for the consent record;
+    forms with ``signed = true`` take nothing else."""
     soft_bounce_limit: int = Field(default=3, ge=1, le=100)
     """Soft bounces within the window after which an address is suppressed."""
     soft_bounce_window_days: int = Field(default=30, ge=1, le=365)
@@ -101,6 +119,7 @@ class Settings(BaseSettings):
     max_inbound_per_run: int = Field(default=2000, ge=1)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    dkim: DkimSettings = Field(default_factory=DkimSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     def secret(self) -> bytes:

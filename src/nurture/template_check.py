@@ -103,7 +103,7 @@ _SALES: dict[str, Any] = {
 
 
 def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
-    full = {
+    full: dict[str, Any] = {
         "locale": locale,
         "brand": brand.model_dump(mode="json"),
         "lead": {
@@ -119,6 +119,8 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
         "form_id": "white-paper",
         "sales": _SALES,
         "unsubscribe_url": _UNSUBSCRIBE_URL,
+        "confirm_url": "https://nurture.example.com/c/c2FtcGxl.dG9rZW4",
+        "valid_days": 7,
     }
     bare = {
         **full,

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from nurture.journey import AddressBounced, OptOut
+from nurture.journey import AddressBounced, OptInConfirmed, OptOut
 from nurture.lead_input import ErasureFacts
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 from nurture.ledger import LedgerEntry, Suppression, stronger
@@ -132,6 +132,7 @@ class MemoryLeadGateway:
     """Lead id → address, as the lead's workflow knows it (forms fill it)."""
     erased: list[str] = field(default_factory=list)
     bounces: list[tuple[str, AddressBounced]] = field(default_factory=list)
+    confirmations: list[tuple[str, OptInConfirmed]] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
@@ -162,6 +163,10 @@ class MemoryLeadGateway:
     async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
         self._require(lead_id)
         self.bounces.append((lead_id, bounced))
+
+    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
+        self._require(lead_id)
+        self.confirmations.append((lead_id, confirmed))
 
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         if lead_id not in self.addresses:
@@ -216,6 +221,7 @@ class _ScriptedHandler:
             return self._server.hold
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self._server.messages.append(parsed)
+        self._server.raw.append(bytes(envelope.content))
         return "250 OK"
 
 
@@ -231,6 +237,8 @@ class ScriptedSmtpServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+        """Each accepted message exactly as it arrived (after SMTP's dot-unstuffing)."""
         self.script: deque[str] = deque()
         self.hold: str | None = None
         """An answer given to every message while set (say ``"451 4.3.0 hold"``)."""

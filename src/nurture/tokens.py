@@ -23,11 +23,15 @@ from typing import Any
 from nurture.errors import NurtureError
 from nurture.models import normalise_email
 
-__all__ = ["TokenError", "TokenSigner", "email_hash"]
+__all__ = ["TokenError", "TokenExpired", "TokenSigner", "email_hash"]
 
 
 class TokenError(NurtureError):
     """A token that is malformed, forged, expired or made for another purpose."""
+
+
+class TokenExpired(TokenError):
+    """A genuine token past its expiry."""
 
 
 def email_hash(email: str, secret: bytes) -> str:
@@ -73,7 +77,7 @@ class TokenSigner:
             raise TokenError("invalid token: made for another purpose")
         expiry = payload.pop("x", None)
         if expiry is not None and now.timestamp() >= expiry:
-            raise TokenError("expired token")
+            raise TokenExpired("expired token")
         payload.pop("p")
         return payload
 

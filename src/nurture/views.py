@@ -12,6 +12,7 @@ from nurture.enrolment import Enrolment
 from nurture.handoff import sla_next_deadline
 from nurture.journey import EmailRecord, LeadState, PlannedEmail, Transition, next_deadline
 from nurture.lifecycle import Condition, Stage
+from nurture.models import Consent
 from nurture.sales import HandOff, SalesEntry
 from nurture.scoring import Grade, Heat, ScoreLine, ScoringModel, grade_for, temperature_for
 from nurture.sequencing import LeadSnapshot
@@ -54,6 +55,11 @@ class LeadView(BaseModel):
     sales_log: tuple[SalesEntry, ...] = ()
     """Hand-offs, assignments, reminders, escalations and sales actions, with actors."""
     revisit_after: AwareDatetime | None = None
+    consent: Consent | None = None
+    """The lead's consent to marketing mail and its evidence (form, time, wording, client,
+    double opt-in confirmation)."""
+    awaiting_confirmation: tuple[str, ...] = ()
+    """Double opt-in forms posted and not confirmed yet."""
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
@@ -84,6 +90,8 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         handoffs=state.handoffs,
         sales_log=state.sales_log,
         revisit_after=state.revisit_after,
+        consent=state.lead.consent if state.lead else None,
+        awaiting_confirmation=tuple(p.form.form_id for p in state.unconfirmed),
     )
 
 
@@ -121,6 +129,7 @@ def lead_snapshot(state: LeadState, view: LeadView) -> LeadSnapshot:
             "full_name": lead.full_name,
         },
         marketing_sent_at=marketing,
+        tracking=lead.consent.marketing,
     )
 
 

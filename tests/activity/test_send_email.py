@@ -19,6 +19,7 @@ from nurture.mailer import SmtpMailer, TransientDeliveryError
 from nurture.settings import SmtpSettings
 from nurture.testing import ScriptedSmtpServer, free_port
 from nurture.tokens import email_hash
+from nurture.tracking import CLICK, Tracker, TrackingPolicy
 from tests.helpers import PUBLIC_URL, SECRET, email_activities, links, submission
 from tests.waiting import view_when
 
@@ -168,6 +169,17 @@ class TestUnsubscribeHeaders:
         assert "désabonnez-vous" in text  # the lead's locale (fr)
         assert html.rstrip().endswith("</html>")  # the link sits inside the body
 
+    async def test_the_headers_arrive_as_plain_urls(self, smtp, tmp_path) -> None:
+        """On the wire, not RFC 2047 encoded words (which Python's default folding makes of
+        a long unbroken URL, and which mailbox providers do not decode in this header)."""
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        await ActivityEnvironment().run(acts.send_email, marketing())
+        head = smtp.raw[0].split(b"\r\n\r\n", 1)[0]
+        (line,) = [h for h in head.split(b"\r\n") if h.startswith(b"List-Unsubscribe:")]
+        assert line.startswith(b"List-Unsubscribe: <" + PUBLIC_URL.encode() + b"/u/")
+        assert b"=?" not in line and line.endswith(b">")
+        assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head.split(b"\r\n")
+
     async def test_transactional_mail_has_none(self, smtp, tmp_path) -> None:
         """A thank-you answers the person's own request: no list headers, no footer."""
         acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
@@ -175,6 +187,39 @@ class TestUnsubscribeHeaders:
         message = smtp.messages[0]
         assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
         assert "/u/" not in message.get_body(("plain",)).get_content()
+
+
+class TestTracking:
+    """Marketing mail to a lead that consented gets the open pixel and click redirects in
+    its HTML; the text part, transactional mail and leads without consent are untouched."""
+
+    async def send(self, smtp, tmp_path, input: SendEmailInput) -> tuple[str, str]:
+        acts = activities_for(smtp, SqliteLedger(tmp_path / "l.db"))
+        await ActivityEnvironment().run(acts.send_email, input)
+        message = smtp.messages[0]
+        text = message.get_body(("plain",)).get_content()
+        return text, message.get_body(("html",)).get_content()
+
+    async def test_consented_marketing_mail_is_tracked(self, smtp, tmp_path) -> None:
+        text, html = await self.send(smtp, tmp_path, marketing().model_copy(update={"track": True}))
+        assert f"{PUBLIC_URL}/o/" in html and f"{PUBLIC_URL}/r/" in html
+        start = html.index(f"{PUBLIC_URL}/r/") + len(f"{PUBLIC_URL}/r/")
+        clicked = Tracker(links().signer, PUBLIC_URL, TrackingPolicy()).read(
+            html[start : html.index('"', start)], CLICK, datetime.now(UTC)
+        )
+        assert clicked.url is not None and clicked.url in text  # the text keeps it plain
+        assert (clicked.lead_id, clicked.template) == ("L1", "about_your_needs")
+        assert f"{PUBLIC_URL}/r/" not in text
+        unsubscribe = str(smtp.messages[0]["List-Unsubscribe"]).split(",")[0].strip(" <>")
+        assert f'href="{unsubscribe}"' in html  # never through the redirect
+
+    async def test_no_consent_no_tracking(self, smtp, tmp_path) -> None:
+        _, html = await self.send(smtp, tmp_path, marketing())
+        assert "/o/" not in html and "/r/" not in html
+
+    async def test_transactional_mail_is_never_tracked(self, smtp, tmp_path) -> None:
+        _, html = await self.send(smtp, tmp_path, make_input(track=True))
+        assert "/o/" not in html and "/r/" not in html
 
 
 class TestSuppression:

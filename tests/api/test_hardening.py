@@ -3,13 +3,23 @@ that say nothing internal."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from nurture.api import create_app
-from nurture.api.security import RateLimiter, new_api_key, parse_api_keys, parse_rate
+from nurture.api.security import (
+    RateLimiter,
+    new_api_key,
+    parse_api_keys,
+    parse_rate,
+    signature,
+)
 from nurture.errors import ConfigError
 from nurture.settings import Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
@@ -170,3 +180,94 @@ class TestCors:
             )
         assert allowed.headers["access-control-allow-origin"] == "https://www.example.com"
         assert "access-control-allow-origin" not in other.headers
+
+
+class TestSignedForms:
+    """Form posts from servers (form builders' webhooks) signed with
+    NURTURE_FORM_WEBHOOK_SECRET: checked, spared the rate limit, trusted for the visitor's
+    address; a form marked ``signed`` takes nothing else."""
+
+    SECRET = "form-hook-secret"
+
+    @pytest.fixture
+    def client(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway, tmp_path: Path
+    ) -> Iterator[TestClient]:
+        config = tmp_path / "nurture.toml"
+        shipped = (ROOT / "config" / "nurture.toml").read_text()
+        config.write_text(
+            shipped + '\n[forms.partner-webhook]\nsigned = true\nsource = "referral"\n'
+        )
+        with client_with(
+            monkeypatch,
+            gateway,
+            NURTURE_CONFIG_FILE=str(config),
+            NURTURE_FORM_WEBHOOK_SECRET=self.SECRET,
+            NURTURE_API_PUBLIC_RATE="5/minute",
+            NURTURE_API_PUBLIC_BURST="1",
+        ) as test_client:
+            yield test_client
+
+    def post(
+        self,
+        client: TestClient,
+        form: str,
+        *,
+        secret: str | None = None,
+        age: int = 0,
+        extra: dict[str, str] | None = None,
+    ) -> Any:
+        body = json.dumps({"email": "visitor@b.example", "consent": True}).encode()
+        headers = {"Content-Type": "application/json", **(extra or {})}
+        if secret is not None:
+            stamp = str(int(time.time()) - age)
+            headers |= {
+                "X-Nurture-Timestamp": stamp,
+                "X-Nurture-Signature": signature(secret.encode(), stamp, body),
+            }
+        return client.post(f"/v1/forms/{form}", content=body, headers=headers)
+
+    def test_a_signed_post_speaks_for_its_visitor(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        relayed = {"X-Nurture-Client-IP": "203.0.113.50", "X-Nurture-Client-User-Agent": "Edge"}
+        response = self.post(client, "contact", secret=self.SECRET, extra=relayed)
+        assert response.status_code == 202
+        consent = gateway.forms[0][1].lead.consent
+        assert (consent.ip, consent.user_agent) == ("203.0.113.50", "Edge")
+
+    def test_an_unsigned_post_cannot_claim_a_visitor(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        relayed = {"X-Nurture-Client-IP": "203.0.113.50"}
+        assert self.post(client, "contact", extra=relayed).status_code == 202
+        assert gateway.forms[0][1].lead.consent.ip == "testclient"
+
+    @pytest.mark.parametrize(
+        ("secret", "age"), [("wrong-secret", 0), (SECRET, 301)], ids=["forged", "stale"]
+    )
+    def test_a_bad_signature_is_refused(
+        self, client: TestClient, gateway: MemoryLeadGateway, secret: str, age: int
+    ) -> None:
+        response = self.post(client, "contact", secret=secret, age=age)
+        assert response.status_code == 401 and gateway.forms == []
+
+    def test_a_signed_form_takes_only_signed_posts(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        response = self.post(client, "partner-webhook")
+        assert response.status_code == 401 and "signed posts only" in response.text
+        assert self.post(client, "partner-webhook", secret=self.SECRET).status_code == 202
+        assert [form.form_id for _, form in gateway.forms] == ["partner-webhook"]
+
+    def test_signed_posts_are_spared_the_rate_limit(self, client: TestClient) -> None:
+        assert self.post(client, "contact").status_code == 202
+        assert self.post(client, "contact").status_code == 429
+        for _ in range(3):
+            assert self.post(client, "contact", secret=self.SECRET).status_code == 202
+
+    def test_without_a_secret_no_signed_post_passes(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway
+    ) -> None:
+        with client_with(monkeypatch, gateway) as plain:
+            assert self.post(plain, "contact", secret=self.SECRET).status_code == 401

@@ -34,6 +34,10 @@ source = "inbound"
 second_conversion_delay = "20s"
 offer = { title = "The quick guide", url = "https://www.example.com/guides/quick.pdf" }
 related = [{ title = "The long guide", url = "https://www.example.com/guides/long.pdf" }]
+
+# A test clicks a second after the mail: no security scanner is that slow to be believed.
+[tracking]
+scanner_window = "1s"
 """
     )
     return home

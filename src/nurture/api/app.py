@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from nurture import __version__
-from nurture.api import events, forms, leads, unsubscribe, webhooks
+from nurture.api import confirm, events, forms, leads, tracking, unsubscribe, webhooks
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
@@ -52,6 +52,12 @@ def create_app(
         soft_bounce_window_days=settings.soft_bounce_window_days,
         limiter=RateLimiter(rate, settings.api.public_burst) if rate else None,
         trust_proxy=settings.api.trust_proxy,
+        public_url=settings.public_url,
+        form_secret=(
+            settings.form_webhook_secret.get_secret_value().encode()
+            if settings.form_webhook_secret
+            else None
+        ),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -102,7 +108,7 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
-    for module in (forms, events, leads, unsubscribe, webhooks):
+    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -15,6 +15,7 @@ from nurture.config import ProjectConfig
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.tokens import TokenSigner
+from nurture.tracking import Tracker
 
 __all__ = [
     "ApiContext",
@@ -48,6 +49,14 @@ class ApiContext:
     limiter: RateLimiter | None = None
     """Limits the public endpoints per client address; ``None``: no limit."""
     trust_proxy: bool = False
+    public_url: str = "http://localhost:8000"
+    form_secret: bytes | None = None
+    """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
+
+    @property
+    def tracker(self) -> Tracker:
+        """Reads open and click tokens."""
+        return Tracker(self.signer, self.public_url, self.project.tracking)
 
     def key_entry(self, key: str | None) -> ApiKeyEntry | None:
         """The configured entry ``key`` matches, if any."""
@@ -103,7 +112,7 @@ def rate_limited(group: str) -> Callable[..., None]:
         context: Annotated[ApiContext, Depends(get_context)],
         key: Annotated[str | None, Security(_api_key_header)],
     ) -> None:
-        if context.limiter is None:
+        if context.limiter is None or getattr(request.state, "signed", False):
             return
         entry = context.key_entry(key)
         if entry is not None and entry.allows("forms"):

@@ -5,20 +5,58 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, rate_limited
+from nurture.api.deps import (
+    ApiContext,
+    client_address,
+    get_context,
+    get_gateway,
+    rate_limited,
+)
 from nurture.api.errors import body_errors
+from nurture.api.security import check_signature
 from nurture.identity import lead_id_for
-from nurture.intake import FormPost, blank_to_none, choose_locale, to_submission
+from nurture.intake import Client, FormPost, blank_to_none, choose_locale, to_submission
 from nurture.leads import LeadGateway
 
 __all__ = ["router"]
 
+
+async def signed_post(
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    x_nurture_timestamp: Annotated[str | None, Header()] = None,
+    x_nurture_signature: Annotated[str | None, Header()] = None,
+) -> None:
+    """Check a signed post (``X-Nurture-Timestamp``, ``X-Nurture-Signature``, as for mail
+    reports, under ``NURTURE_FORM_WEBHOOK_SECRET``): a valid one skips the rate limit, a
+    bad one is refused, and a form marked ``signed`` takes nothing else."""
+    form = context.project.forms.get(request.path_params.get("form_id", ""))
+    if x_nurture_timestamp is None and x_nurture_signature is None:
+        if form is not None and form.signed:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                f"form {request.path_params['form_id']!r} takes signed posts only",
+            )
+        return
+    if context.form_secret is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "signed form posts are not enabled: set NURTURE_FORM_WEBHOOK_SECRET",
+        )
+    check_signature(
+        context.form_secret, x_nurture_timestamp, x_nurture_signature, await request.body()
+    )
+    request.state.signed = True
+
+
 router = APIRouter(
-    prefix="/v1/forms", tags=["forms"], dependencies=[Depends(rate_limited("forms"))]
+    prefix="/v1/forms",
+    tags=["forms"],
+    dependencies=[Depends(signed_post), Depends(rate_limited("forms"))],
 )
 
 _FORM_SCHEMA = FormPost.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -65,8 +103,18 @@ async def submit_form(
         context.locales,
         context.project.defaults,
     )
+    client = Client(
+        ip=client_address(request, context.trust_proxy),
+        user_agent=request.headers.get("user-agent"),
+    )
+    if getattr(request.state, "signed", False):
+        # A signed server post speaks for the visitor it relays.
+        client = Client(
+            ip=request.headers.get("x-nurture-client-ip") or client.ip,
+            user_agent=request.headers.get("x-nurture-client-user-agent") or client.user_agent,
+        )
     submission = to_submission(
-        post, form_id, form, locale, context.project.defaults, datetime.now(UTC)
+        post, form_id, form, locale, context.project.defaults, datetime.now(UTC), client
     )
     lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
     await gateway.submit_form(lead_id, submission)

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, rate_limited
+from nurture.api.pages import Token, invalid_link, page
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.links import UNSUBSCRIBE
@@ -29,9 +30,7 @@ router = APIRouter(
     prefix="/u", tags=["unsubscribe"], dependencies=[Depends(rate_limited("unsubscribe"))]
 )
 
-Token = Annotated[str, Path(max_length=2048, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
 _ONE_CLICK = b"List-Unsubscribe=One-Click"
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 @router.get(
@@ -56,7 +55,7 @@ async def unsubscribe_page(
         '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
     )
-    return _page(company, body, 200)
+    return page(company, body)
 
 
 @router.post(
@@ -84,24 +83,8 @@ async def unsubscribe_now(
         "<h1>You are unsubscribed</h1>"
         f"<p>{escape(company)} will send you no more marketing emails.</p>"
     )
-    return _page(company, done, 200)
+    return page(company, done)
 
 
 def _invalid(company: str) -> HTMLResponse:
-    body = (
-        "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from the "
-        f"email, or reply to it asking {escape(company)} to unsubscribe you.</p>"
-    )
-    return _page(company, body, 400)
-
-
-def _page(company: str, body: str, status_code: int) -> HTMLResponse:
-    html = (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="robots" content="noindex">'
-        f"<title>{escape(company)}</title></head>"
-        '<body style="font-family: Arial, sans-serif; max-width: 36em; margin: 3em auto;">'
-        f"{body}</body></html>"
-    )
-    return HTMLResponse(html, status_code, headers=_HEADERS)
+    return invalid_link(company, f"reply to it asking {company} to unsubscribe you.")

@@ -8,10 +8,7 @@ older or newer than five minutes is refused, so a captured request cannot be rep
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -21,6 +18,7 @@ from pydantic import ValidationError
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
 from nurture.api.errors import body_errors
+from nurture.api.security import check_signature, signature
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.reports import MailReport, ReportOutcome, apply_report
@@ -28,15 +26,6 @@ from nurture.reports import MailReport, ReportOutcome, apply_report
 __all__ = ["router", "signature"]
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
-
-_TOLERANCE = 300
-"""Seconds a signed request stays valid."""
-
-
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """The ``X-Nurture-Signature`` value for a request (what the sender computes)."""
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 @router.post(
@@ -70,7 +59,7 @@ async def mail_report(
             "mail reports are not enabled: set NURTURE_WEBHOOK_SECRET",
         )
     body = await request.body()
-    _check_signature(context.webhook_secret, x_nurture_timestamp, x_nurture_signature, body)
+    check_signature(context.webhook_secret, x_nurture_timestamp, x_nurture_signature, body)
     try:
         report = MailReport.model_validate(json.loads(body))
     except json.JSONDecodeError as exc:
@@ -88,23 +77,3 @@ async def mail_report(
         context.soft_bounce_limit,
         timedelta(days=context.soft_bounce_window_days),
     )
-
-
-def _check_signature(secret: bytes, timestamp: str | None, given: str | None, body: bytes) -> None:
-    if not timestamp or not given:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "sign the request: X-Nurture-Timestamp and X-Nurture-Signature are required",
-        )
-    try:
-        sent_at = int(timestamp)
-    except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "X-Nurture-Timestamp must be Unix seconds"
-        ) from exc
-    if abs(time.time() - sent_at) > _TOLERANCE:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "stale request: the timestamp is over 5 minutes off"
-        )
-    if not hmac.compare_digest(given.encode(), signature(secret, timestamp, body).encode()):
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid signature")

@@ -159,6 +159,10 @@ class ScoringModel(BaseModel):
     fit: tuple[FitRule, ...] = ()
     behaviour: tuple[BehaviourRule, ...] = ()
     free_mail_domains: frozenset[str] = frozenset()
+    weak_events: frozenset[str] = frozenset({"email_opened"})
+    """Events that may add points but never change a lead's stage on their own: an open
+    proves little (Apple Mail Privacy Protection opens everything). The stage follows at
+    the lead's next other event."""
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
