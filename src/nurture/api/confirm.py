@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -45,9 +45,9 @@ async def confirm_page(
 ) -> HTMLResponse:
     """A page with one button that POSTs to this same URL."""
     company = context.project.brand.company
-    problem = _check(token, context)
-    if problem is not None:
-        return problem
+    fields = _verified(token, context)
+    if isinstance(fields, HTMLResponse):
+        return fields
     body = (
         f"<h1>Confirm your subscription to {escape(company)}</h1>"
         "<p>Press the button to start receiving our emails. You can unsubscribe from any "
@@ -71,10 +71,9 @@ async def confirm_now(
 ) -> HTMLResponse:
     """Tell the lead its address confirmed; a repeat answers the same and changes nothing."""
     company = context.project.brand.company
-    problem = _check(token, context)
-    if problem is not None:
-        return problem
-    fields = context.signer.verify(token, CONFIRM, datetime.now(UTC))
+    fields = _verified(token, context)
+    if isinstance(fields, HTMLResponse):
+        return fields
     confirmed = OptInConfirmed(
         submission_id=str(fields["s"]),
         at=datetime.now(UTC),
@@ -92,16 +91,15 @@ async def confirm_now(
     return page(company, done)
 
 
-def _check(token: str, context: ApiContext) -> HTMLResponse | None:
-    """The error page for a token that is not a live confirmation token, else ``None``."""
+def _verified(token: str, context: ApiContext) -> dict[str, Any] | HTMLResponse:
+    """The fields of a live confirmation token, else the page saying what is wrong."""
     company = context.project.brand.company
     try:
-        context.signer.verify(token, CONFIRM, datetime.now(UTC))
+        return context.signer.verify(token, CONFIRM, datetime.now(UTC))
     except TokenExpired:
         return _expired(company)
     except TokenError:
         return invalid_link(company, "post the form again to get a new one.")
-    return None
 
 
 def _expired(company: str) -> HTMLResponse:
