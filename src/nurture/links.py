@@ -31,7 +31,6 @@ class Links:
     def __init__(self, signer: TokenSigner, public_url: str, unsubscribe_mailbox: str) -> None:
         self.signer = signer
         self.public_url = public_url.rstrip("/")
-        self._public = self.public_url
         self._mailbox = unsubscribe_mailbox
 
     def unsubscribe_token(self, lead_id: str, address_hash: str) -> str:
@@ -42,11 +41,11 @@ class Links:
     def confirm_url(self, lead_id: str, submission_id: str, expires_at: datetime) -> str:
         """The double opt-in link: GET shows a page, POST (its button) confirms."""
         token = self.signer.sign(CONFIRM, {"l": lead_id, "s": submission_id}, expires_at)
-        return f"{self._public}/c/{token}"
+        return f"{self.public_url}/c/{token}"
 
     def unsubscribe_url(self, token: str) -> str:
         """The https (in production) URL: GET shows a page, POST unsubscribes."""
-        return f"{self._public}/u/{token}"
+        return f"{self.public_url}/u/{token}"
 
     def unsubscribe_mailto(self, token: str) -> str:
         """The mailto alternative: the token travels in the subject."""
