@@ -50,7 +50,7 @@ class DkimSigner:
         # Fail now, at start-up, on a key dkimpy cannot use, not at the first send.
         probe = b"From: a@" + domain.encode() + b"\r\nSubject: probe\r\n\r\nprobe\r\n"
         try:
-            self._signature(probe)
+            self.sign(probe)
         except (dkim.DKIMException, ValueError, IndexError) as exc:
             raise ConfigError(f"DKIM private key unusable for {domain}: {exc}") from exc
 
@@ -67,9 +67,6 @@ class DkimSigner:
     def sign(self, raw: bytes) -> bytes:
         """The ``DKIM-Signature`` header line(s) for a message as it goes on the wire
         (CRLF lines); the caller sends exactly ``signature + raw``."""
-        return self._signature(raw)
-
-    def _signature(self, raw: bytes) -> bytes:
         present = {name.lower() for name in _header_names(raw)}
         headers = [
             h.lower().encode()
