@@ -21,6 +21,7 @@ from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
 from nurture.tokens import TokenSigner
+from nurture.tracking import Tracker
 
 __all__ = ["create_app"]
 
@@ -38,12 +39,14 @@ def create_app(
     project = load_project_config(settings.path(settings.config_file))
     renderer = TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale)
     rate = parse_rate(settings.api.public_rate)
+    signer = TokenSigner(settings.secret())
     context = ApiContext(
         project=project,
         locales=renderer.locales(),
         id_key=settings.secret(),
         api_keys=parse_api_keys(settings.api.keys),
-        signer=TokenSigner(settings.secret()),
+        signer=signer,
+        tracker=Tracker(signer, settings.public_url, project.tracking),
         outbox=settings.path(settings.outbox_dir) if settings.outbox_dir else None,
         webhook_secret=(
             settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
@@ -52,7 +55,6 @@ def create_app(
         soft_bounce_window_days=settings.soft_bounce_window_days,
         limiter=RateLimiter(rate, settings.api.public_burst) if rate else None,
         trust_proxy=settings.api.trust_proxy,
-        public_url=settings.public_url,
         form_secret=(
             settings.form_webhook_secret.get_secret_value().encode()
             if settings.form_webhook_secret

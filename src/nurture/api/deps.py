@@ -39,7 +39,9 @@ class ApiContext:
     id_key: bytes
     api_keys: list[ApiKeyEntry]
     signer: TokenSigner
-    """Checks the tokens of links in emails (unsubscribe)."""
+    """Checks the tokens of links in emails (unsubscribe, confirmation)."""
+    tracker: Tracker
+    """Reads open and click tokens."""
     outbox: Path | None = None
     """The local SMTP sink's folder, if any (erasure cleans it)."""
     webhook_secret: bytes | None = None
@@ -49,14 +51,15 @@ class ApiContext:
     limiter: RateLimiter | None = None
     """Limits the public endpoints per client address; ``None``: no limit."""
     trust_proxy: bool = False
-    public_url: str = "http://localhost:8000"
     form_secret: bytes | None = None
     """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
 
-    @property
-    def tracker(self) -> Tracker:
-        """Reads open and click tokens."""
-        return Tracker(self.signer, self.public_url, self.project.tracking)
+    def rate_wait(self, request: Request, group: str) -> float:
+        """Seconds this request's client must wait in ``group`` (0: go ahead; it took a
+        token), always 0 without a limiter."""
+        if self.limiter is None:
+            return 0.0
+        return self.limiter.take(client_address(request, self.trust_proxy), group)
 
     def key_entry(self, key: str | None) -> ApiKeyEntry | None:
         """The configured entry ``key`` matches, if any."""
@@ -117,7 +120,7 @@ def rate_limited(group: str) -> Callable[..., None]:
         entry = context.key_entry(key)
         if entry is not None and entry.allows("forms"):
             return
-        wait = context.limiter.take(client_address(request, context.trust_proxy), group)
+        wait = context.rate_wait(request, group)
         if wait > 0:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from temporalio.service import RPCError
 
-from nurture.api.deps import ApiContext, client_address, get_context, get_gateway
+from nurture.api.deps import ApiContext, get_context, get_gateway
 from nurture.api.pages import Token, invalid_link
 from nurture.leads import LeadGateway, LeadNotFound
 from nurture.models import LeadEvent
@@ -94,9 +94,7 @@ async def click_redirect(
 def _within_rate(request: Request, context: ApiContext) -> bool:
     """False when this client is over the public rate: its events are not recorded (a
     replayed token must not flood a lead's history), but it still gets its answer."""
-    if context.limiter is None:
-        return True
-    return context.limiter.take(client_address(request, context.trust_proxy), "tracking") <= 0
+    return context.rate_wait(request, "tracking") <= 0
 
 
 async def _record(gateway: LeadGateway, lead_id: str, event: LeadEvent) -> None:
