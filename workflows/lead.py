@@ -248,7 +248,7 @@ class LeadWorkflow:
                 if item.form.submission_id not in held:
                     events.append(item.form.as_event())
             elif item.confirmed:
-                waiting = sorted(self._state.unconfirmed, key=lambda p: p.form.submitted_at)
+                waiting = self._state.held_forms()
                 self._state = journey.apply_confirmation(
                     self._state,
                     item.confirmed,
@@ -256,7 +256,7 @@ class LeadWorkflow:
                     now,
                     welcome_sequence=self._welcome_sequence,
                 )
-                events += [p.form.as_event() for p in waiting]
+                events += [form.as_event() for form in waiting]
             elif item.event:
                 self._state = journey.apply_event(self._state, item.event, self._model, now)
             elif item.sequence_email:

@@ -185,6 +185,10 @@ class LeadState(BaseModel):
     consents: tuple[Consent, ...] = ()
     """Every consent given (capture, then confirmation), oldest first: the evidence."""
 
+    def held_forms(self) -> list[FormSubmitted]:
+        """The double opt-in posts waiting for confirmation, in the order they came."""
+        return sorted((p.form for p in self.unconfirmed), key=lambda f: f.submitted_at)
+
     @property
     def confirmed(self) -> bool:
         """True once the lead confirmed an address by double opt-in."""
@@ -289,8 +293,7 @@ def _hold_for_confirmation(state: LeadState, form: FormSubmitted, now: datetime)
         kind=EmailKind.TRANSACTIONAL,
         due_at=now,
         context={
-            "form_id": form.form_id,
-            "offer": form.offer.model_dump() if form.offer else None,
+            **form.context().template_context(),
             "valid_days": max(1, form.confirm_within.days),
         },
         confirm=ConfirmLink(submission_id=form.submission_id, expires_at=held.expires_at),
@@ -311,7 +314,7 @@ def apply_confirmation(
     """The address confirmed: every waiting double opt-in post takes effect now, in the
     order they were posted, with the confirmation recorded in its consent. A repeat, or a
     confirmation after the posts expired, changes nothing."""
-    waiting = sorted(state.unconfirmed, key=lambda p: p.form.submitted_at)
+    waiting = state.held_forms()
     state = state.model_copy(
         update={
             "unconfirmed": (),
@@ -325,17 +328,15 @@ def apply_confirmation(
         return state
     reason = f"double opt-in confirmed from the link ({confirmed.submission_id})"
     state = _drop_unconfirmed(state, confirmed.at, reason)
-    for pending in waiting:
-        consent = pending.form.lead.consent.model_copy(
+    for held in waiting:
+        consent = held.lead.consent.model_copy(
             update={
                 "confirmed_at": confirmed.at,
                 "confirmed_ip": confirmed.ip,
                 "confirmed_user_agent": confirmed.user_agent,
             }
         )
-        form = pending.form.model_copy(
-            update={"lead": pending.form.lead.model_copy(update={"consent": consent})}
-        )
+        form = held.model_copy(update={"lead": held.lead.model_copy(update={"consent": consent})})
         state = apply_submission(state, form, model, now, welcome_sequence=welcome_sequence)
     return state
 
@@ -612,23 +613,22 @@ def _welcome_emails(
     lead_id: str, form: FormSubmitted, now: datetime, second_conversion: bool
 ) -> list[PlannedEmail]:
     campaign = f"form-{form.form_id}"
-    offer = form.offer.model_dump() if form.offer else None
-    related = [link.model_dump() for link in form.related]
+    context = form.context().template_context()
     thank_you = PlannedEmail(
         key=idempotency_key(lead_id, campaign, "thank_you"),
         template="thank_you",
         kind=EmailKind.TRANSACTIONAL,
         due_at=now,
-        context={"offer": offer, "related": related, "form_id": form.form_id},
+        context=context,
     )
-    if not related or not second_conversion:
+    if not form.related or not second_conversion:
         return [thank_you]
     second = PlannedEmail(
         key=idempotency_key(lead_id, campaign, "second_conversion"),
         template="second_conversion",
         kind=EmailKind.MARKETING,
         due_at=now + form.second_conversion_delay,
-        context={"offer": offer, "related": related, "form_id": form.form_id},
+        context=context,
     )
     return [thank_you, second]
 
