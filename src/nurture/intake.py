@@ -18,7 +18,14 @@ from nurture.config import Defaults, FormConfig
 from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, Utm
 from nurture.text import ShortText
 
-__all__ = ["Client", "FormPost", "blank_to_none", "choose_locale", "to_submission"]
+__all__ = [
+    "Client",
+    "FormPost",
+    "address_problem",
+    "blank_to_none",
+    "choose_locale",
+    "to_submission",
+]
 
 
 def _known_zone(value: str) -> str:
@@ -48,6 +55,19 @@ class FormPost(ContactDetails):
         None
     )
     """Send the same id on a retry and the retry changes nothing."""
+
+
+def address_problem(email: str, smtputf8: bool) -> str | None:
+    """Why nurture cannot mail ``email``, or ``None``: a part before the @ that is not
+    ASCII needs a relay with SMTPUTF8 (``SMTP_SMTPUTF8``). International domains are fine:
+    they are sent in their ASCII form."""
+    local = email.rpartition("@")[0]
+    if smtputf8 or local.isascii():
+        return None
+    return (
+        "the part before the @ has accented or non-Latin characters, which this service "
+        "cannot send email to; use another address"
+    )
 
 
 def blank_to_none(data: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,10 @@ class SmtpSettings(BaseSettings):
     max_idle_seconds: float = Field(default=30.0, gt=0)
     helo_name: str | None = None
     """The name sent in EHLO; defaults to this host's FQDN, looked up once."""
+    smtputf8: bool = False
+    """The relay takes internationalised addresses (SMTPUTF8, RFC 6531): forms then accept
+    an address whose part before the @ is not ASCII (``josé@…``); otherwise they refuse it
+    with a 422, since no email could reach it."""
 
 
 class DkimSettings(BaseSettings):

@@ -60,6 +60,7 @@ def create_app(
             if settings.form_webhook_secret
             else None
         ),
+        smtputf8=settings.smtp.smtputf8,
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")

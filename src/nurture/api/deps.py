@@ -53,6 +53,8 @@ class ApiContext:
     trust_proxy: bool = False
     form_secret: bytes | None = None
     """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
+    smtputf8: bool = False
+    """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a

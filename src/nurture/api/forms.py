@@ -19,7 +19,14 @@ from nurture.api.deps import (
 from nurture.api.errors import body_errors
 from nurture.api.security import check_signature
 from nurture.identity import lead_id_for
-from nurture.intake import Client, FormPost, blank_to_none, choose_locale, to_submission
+from nurture.intake import (
+    Client,
+    FormPost,
+    address_problem,
+    blank_to_none,
+    choose_locale,
+    to_submission,
+)
 from nurture.leads import LeadGateway
 
 __all__ = ["router"]
@@ -96,6 +103,9 @@ async def submit_form(
     if form is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
     post = _validated(await _body(request))
+    problem = address_problem(post.email, context.smtputf8)
+    if problem:
+        raise _invalid("email", problem)
     locale = choose_locale(
         post.locale,
         form,
