@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.config import load_project_config
 from nurture.dkim_signing import dkim_for
+from nurture.emails import mail_task_queue
 from nurture.ledger import open_ledger
 from nurture.links import links_for
 from nurture.mailer import SmtpMailer
@@ -51,7 +52,7 @@ async def main() -> None:
         )
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
-    mailer = SmtpMailer(settings.smtp, dkim_for(settings, project.brand.from_email))
+    mailer = SmtpMailer(settings.smtp)
     emails = EmailActivities(
         TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale),
         mailer,
@@ -60,6 +61,8 @@ async def main() -> None:
         links_for(settings, project.brand),
         settings.secret(),
         project.tracking,
+        dkim_for(settings, project.brand.from_email),
+        settings.smtp.timeout,
     )
     config = ConfigActivities(
         settings.path(settings.scoring_file), settings.path(settings.config_file)
@@ -68,17 +71,25 @@ async def main() -> None:
         client, settings.temporal.task_queue, settings.path(settings.sales_file)
     )
     await sales.load_sales_team()  # a broken sales.toml stops the worker here, named
+    queue = settings.temporal.task_queue
     worker = Worker(
         client,
-        task_queue=settings.temporal.task_queue,
+        task_queue=queue,
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
         activities=[*emails.activities(), *config.activities(), *sales.activities()],
+    )
+    # Sends wait for a relay connection in Temporal's queue, not inside a running attempt.
+    mail_worker = Worker(
+        client,
+        task_queue=mail_task_queue(queue),
+        activities=emails.sending(),
+        max_concurrent_activities=settings.smtp.pool_size,
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with worker:
-        logging.info("worker polling task queue %r", settings.temporal.task_queue)
+    async with worker, mail_worker:
+        logging.info("worker polling task queues %r and %r", queue, mail_task_queue(queue))
         await stop.wait()
     await mailer.close()
     await ledger.close()

@@ -1,24 +1,36 @@
-"""``send_email``: check the ledger and the suppression list, render, deliver, record.
+"""``send_email``: check the ledger and the suppression list, write the message, deliver it
+at most once, record what became of it.
 
-Never twice for one key; never a marketing email to an address that unsubscribed or
+Never twice for one key: the ledger holds the outcome of every attempt, and an attempt
+claims the key in it (``sending``) just before the relay gets the end of the message, so
+only one attempt can ever complete a message, and a retry knows whether an earlier one may
+have reached the relay. A cancelled or timed-out attempt that has not claimed the key
+abandons its transfer (the relay discards it); one that has runs to the relay's answer and
+records it before giving up. Never a marketing email to an address that unsubscribed or
 complained, and nothing at all to one that hard-bounced or was erased, even when the email
 was scheduled before (the check is here, at the moment of sending, not in the workflow).
+Anything deterministic (a template that cannot render, an address the relay cannot take, a
+header nurture did not build) fails once, recorded and logged, never retried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from nurture.config import Brand
+from nurture.dkim_signing import DkimSigner
 from nurture.emails import (
+    MESSAGE_FAILURE,
     PERMANENT_FAILURE,
+    SEND_IN_PROGRESS,
     SUPPRESSED,
     TEMPLATE_FAILURE,
     EmailKind,
@@ -28,7 +40,14 @@ from nurture.emails import (
 )
 from nurture.ledger import LedgerEntry, SendLedger, Suppression
 from nurture.links import Links
-from nurture.mailer import Mailer, PermanentDeliveryError, address, build_message
+from nurture.mailer import (
+    Mailer,
+    PermanentDeliveryError,
+    Transfer,
+    TransientDeliveryError,
+    UnconfirmedDelivery,
+)
+from nurture.message import MessageError, Outgoing, write_message
 from nurture.rendering import TemplateError, TemplateRenderer
 from nurture.reports import is_policy_rejection
 from nurture.tokens import email_hash
@@ -36,10 +55,19 @@ from nurture.tracking import Tracker, TrackingPolicy
 
 __all__ = ["EmailActivities"]
 
+T = TypeVar("T")
+
+UNCONFIRMED = (
+    "the relay received the whole message but its answer never came; not sent again, "
+    "so that it cannot arrive twice"
+)
+
 
 class EmailActivities:
     """The send activity with its adapters: renderer, mailer, ledger (with the suppression
-    list), brand, and the signed links of the deployment (``secret`` keys address hashes)."""
+    list), brand, the signed links of the deployment (``secret`` keys address hashes), and
+    optionally a DKIM signer. ``answer_timeout`` is how long the mailer waits for the
+    relay's answer to a message: an earlier attempt silent for longer is not waited for."""
 
     def __init__(
         self,
@@ -50,6 +78,8 @@ class EmailActivities:
         links: Links,
         secret: bytes,
         tracking: TrackingPolicy | None = None,
+        dkim: DkimSigner | None = None,
+        answer_timeout: float = 30.0,
     ) -> None:
         self._renderer = renderer
         self._mailer = mailer
@@ -57,12 +87,18 @@ class EmailActivities:
         self._brand = brand
         self._links = links
         self._secret = secret
+        self._dkim = dkim
+        self._in_doubt_after = timedelta(seconds=2 * answer_timeout + 5)
         policy = tracking or TrackingPolicy(opens=False, clicks=False)
         self._tracker = Tracker(links.signer, links.public_url, policy)
 
     def activities(self) -> list[Callable[..., Any]]:
-        """Every activity of this class, for the worker."""
-        return [self.send_email, self.forget_sends]
+        """The activities of the lead's own task queue."""
+        return [self.forget_sends]
+
+    def sending(self) -> list[Callable[..., Any]]:
+        """The send activity, for the workers of the mail task queue."""
+        return [self.send_email]
 
     @activity.defn(name="forget_sends")
     async def forget_sends(self, lead_id: str) -> int:
@@ -71,17 +107,28 @@ class EmailActivities:
 
     @activity.defn(name="send_email")
     async def send_email(self, input: SendEmailInput) -> SendEmailResult:
-        """Send one email once: an earlier successful attempt makes this a no-op."""
-        done = await self._ledger.find(input.key)
-        if done is not None and done.status == "sent":
-            return SendEmailResult(
+        """Send one email at most once: an earlier attempt's outcome is this one's."""
+        async with _heartbeating():
+            earlier = await self._ledger.find(input.key)
+            if earlier is not None:
+                return await self._outcome_of(earlier)
+            address_hash = email_hash(input.to_email, self._secret)
+            marketing = input.kind is EmailKind.MARKETING
+            await self._check_suppression(address_hash, marketing)
+            message_id = message_id_for(input.key, self._brand.from_email.rpartition("@")[2])
+            now = datetime.now(UTC)
+            message = self._message(input, message_id, now, address_hash if marketing else None)
+            entry = LedgerEntry(
                 key=input.key,
-                status="already_sent",
-                message_id=done.message_id,
-                sent_at=done.recorded_at,
+                lead_id=input.lead_id,
+                template=input.template,
+                message_id=message_id,
+                status="sending",
+                recorded_at=now,
             )
-        address_hash = email_hash(input.to_email, self._secret)
-        marketing = input.kind is EmailKind.MARKETING
+            return await self._transmit(input, message, entry, address_hash)
+
+    async def _check_suppression(self, address_hash: str, marketing: bool) -> None:
         suppressed = await self._ledger.suppression(address_hash)
         if suppressed is not None and suppressed.blocks(marketing):
             raise ApplicationError(
@@ -90,28 +137,128 @@ class EmailActivities:
                 type=SUPPRESSED,
                 non_retryable=True,
             )
-        message_id = message_id_for(input.key, self._brand.from_email.rpartition("@")[2])
-        now = datetime.now(UTC)
-        message = self._compose(input, message_id, now, address_hash if marketing else None)
+
+    async def _transmit(
+        self, input: SendEmailInput, message: Outgoing, entry: LedgerEntry, address_hash: str
+    ) -> SendEmailResult:
+        """Open the transfer, claim the key, then finish (see the module docstring)."""
         try:
-            await self._mailer.send(message, self._brand.from_email, [input.to_email])
+            async with self._mailer.transfer(message) as transfer:
+                holder = await self._claim(entry)
+                if holder is not None:  # another attempt got there first: leave it be
+                    return await self._outcome_of(holder)
+                return await _to_the_end(self._commit(transfer, input, entry, address_hash))
+        except PermanentDeliveryError as exc:  # the recipient refused before any data
+            raise await self._bounced(input, entry, address_hash, exc, claimed=False) from exc
+        except MessageError as exc:  # say, an address that needs SMTPUTF8 the relay lacks
+            raise self._refused(input, MESSAGE_FAILURE, exc) from exc
+
+    async def _claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Claim the key; ``None`` when claimed, else the entry holding it. Cancelled
+        meanwhile, a claim that landed is dropped again before the cancellation goes on:
+        the transfer is abandoned, so the relay never gets the end of this message."""
+        claiming = asyncio.ensure_future(self._ledger.claim(entry))
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            await _to_the_end(self._unclaim(claiming, entry.key))
+            raise
+
+    async def _unclaim(self, claiming: Awaitable[LedgerEntry | None], key: str) -> None:
+        try:
+            holder = await claiming
+        except Exception:  # the claim never landed: nothing to drop
+            return
+        if holder is None:
+            await self._ledger.release(key)
+
+    async def _commit(
+        self, transfer: Transfer, input: SendEmailInput, entry: LedgerEntry, address_hash: str
+    ) -> SendEmailResult:
+        """End the message and record the relay's answer, whatever it is."""
+        try:
+            await transfer.commit()
+        except UnconfirmedDelivery as exc:
+            await self._ledger.settle(entry.key, "unconfirmed")
+            activity.logger.warning("email %s: %s (%s)", entry.key, UNCONFIRMED, exc)
+            return _result(entry, "unconfirmed", UNCONFIRMED)
         except PermanentDeliveryError as exc:
-            await self._record(input, message_id, "bounced")
-            if is_policy_rejection(str(exc)):
-                activity.logger.error(
-                    "relay refused mail for policy reasons, check SPF/DKIM/DMARC: %s", exc
+            raise await self._bounced(input, entry, address_hash, exc, claimed=True) from exc
+        except TransientDeliveryError:
+            await self._ledger.release(entry.key)  # a definite refusal: the retry may send
+            raise
+        await self._ledger.settle(entry.key, "sent")
+        return _result(entry, "sent")
+
+    async def _outcome_of(self, entry: LedgerEntry) -> SendEmailResult:
+        """What an earlier attempt's entry means for this one."""
+        if entry.status == "sent":
+            return _result(entry, "already_sent")
+        if entry.status == "bounced":
+            raise ApplicationError(
+                "the relay refused this email for good earlier", type=PERMANENT_FAILURE
+            )
+        if entry.status == "sending":
+            if datetime.now(UTC) - entry.recorded_at < self._in_doubt_after:
+                raise ApplicationError(
+                    "an earlier attempt is waiting for the relay's answer", type=SEND_IN_PROGRESS
                 )
-            else:
-                await self._ledger.suppress(
-                    Suppression(address_hash=address_hash, reason="hard_bounce", recorded_at=now)
+            # Its attempt died between handing over the message and recording the answer.
+            await self._ledger.settle(entry.key, "unconfirmed")
+        return _result(entry, "unconfirmed", UNCONFIRMED)
+
+    async def _bounced(
+        self,
+        input: SendEmailInput,
+        entry: LedgerEntry,
+        address_hash: str,
+        exc: PermanentDeliveryError,
+        *,
+        claimed: bool,
+    ) -> ApplicationError:
+        """Record a 5xx: the email bounced, and the address is suppressed unless the relay
+        refused for policy reasons (about the sender, not the address)."""
+        if claimed:
+            await self._ledger.settle(entry.key, "bounced")
+        else:
+            await self._ledger.record(entry.model_copy(update={"status": "bounced"}))
+        if is_policy_rejection(str(exc)):
+            activity.logger.error(
+                "relay refused mail for policy reasons, check SPF/DKIM/DMARC: %s", exc
+            )
+        else:
+            await self._ledger.suppress(
+                Suppression(
+                    address_hash=address_hash, reason="hard_bounce", recorded_at=entry.recorded_at
                 )
-            raise ApplicationError(str(exc), type=PERMANENT_FAILURE, non_retryable=True) from exc
-        await self._record(input, message_id, "sent")
-        return SendEmailResult.sent(input.key, message_id, now)
+            )
+        return ApplicationError(str(exc), type=PERMANENT_FAILURE, non_retryable=True)
+
+    def _refused(self, input: SendEmailInput, kind: str, exc: Exception) -> ApplicationError:
+        """A deterministic failure: logged for an operator, recorded on the lead, not retried."""
+        activity.logger.error(
+            "email %s (%s) for lead %s not sent: %s", input.key, input.template, input.lead_id, exc
+        )
+        return ApplicationError(f"{exc}", type=kind, non_retryable=True)
+
+    def _message(
+        self, input: SendEmailInput, message_id: str, now: datetime, address_hash: str | None
+    ) -> Outgoing:
+        """The message to send; any error here is deterministic (no I/O but the templates):
+        the same input would fail the same way, so it is never retried."""
+        try:
+            message = self._compose(input, message_id, now, address_hash)
+            if self._dkim is not None:  # the signed bytes are the bytes sent
+                message = message.signed(self._dkim.sign(message.data))
+        except TemplateError as exc:
+            raise self._refused(input, TEMPLATE_FAILURE, exc) from exc
+        except Exception as exc:
+            raise self._refused(input, MESSAGE_FAILURE, exc) from exc
+        return message
 
     def _compose(
         self, input: SendEmailInput, message_id: str, now: datetime, address_hash: str | None
-    ) -> EmailMessage:
+    ) -> Outgoing:
         """The message; marketing mail (``address_hash`` given) carries the unsubscribe
         headers and a visible unsubscribe link in both parts."""
         brand = self._brand
@@ -127,10 +274,7 @@ class EmailActivities:
             context["unsubscribe_url"] = self._links.unsubscribe_url(token)
             headers.update(self._links.unsubscribe_headers(token))
             footer = "_unsubscribe"
-        try:
-            rendered = self._renderer.render(input.template, input.locale, context, footer)
-        except TemplateError as exc:
-            raise ApplicationError(str(exc), type=TEMPLATE_FAILURE, non_retryable=True) from exc
+        rendered = self._renderer.render(input.template, input.locale, context, footer)
         if address_hash is not None and self._tracker.policy.applies(input.track):
             html = self._tracker.instrument(
                 rendered.html,
@@ -140,26 +284,60 @@ class EmailActivities:
                 sent_at=now,
             )
             rendered = replace(rendered, html=html)
-        return build_message(
+        return write_message(
             rendered,
-            sender=address(brand.from_email, brand.from_name),
-            to=address(input.to_email, input.to_name),
+            sender=(brand.from_email, brand.from_name),
+            to=(input.to_email, input.to_name),
             message_id=message_id,
             sent_at=now,
             reply_to=brand.reply_to,
             headers=headers,
         )
 
-    async def _record(
-        self, input: SendEmailInput, message_id: str, status: Literal["sent", "bounced"]
-    ) -> None:
-        await self._ledger.record(
-            LedgerEntry(
-                key=input.key,
-                lead_id=input.lead_id,
-                template=input.template,
-                message_id=message_id,
-                status=status,
-                recorded_at=datetime.now(UTC),
-            )
-        )
+
+def _result(entry: LedgerEntry, status: str, detail: str | None = None) -> SendEmailResult:
+    return SendEmailResult.model_validate(
+        {
+            "key": entry.key,
+            "status": status,
+            "message_id": entry.message_id,
+            "sent_at": entry.recorded_at,
+            "detail": detail,
+        }
+    )
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Run ``work`` to its end even if this task is cancelled meanwhile (it is bounded by
+    its own timeouts), then let a cancellation go on."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
+@asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat while the block runs: a worker that dies mid-send is noticed within the
+    heartbeat timeout and the send retried at once, and a cancellation reaches the attempt."""
+    timeout = activity.info().heartbeat_timeout
+    if not timeout:
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(timeout.total_seconds() / 3)
+
+    beating = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        beating.cancel()

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities import ConfigActivities, SalesActivities
 from nurture.binaries import find_binary
+from nurture.emails import mail_task_queue
 from nurture.identity import workflow_id_for
 from nurture.leads import TemporalLeadGateway
 from nurture.mailer import Mailer
@@ -77,6 +78,7 @@ class Harness:
         mailer: Mailer | None = None,
         project_file: Path = PROJECT_FILE,
         sales_file: Path = SALES_FILE,
+        mail_slots: int | None = None,
     ) -> None:
         self.env = env
         client = env.client
@@ -96,6 +98,13 @@ class Harness:
             task_queue=self.task_queue,
             workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
             activities=[*emails.activities(), *config.activities(), *self.sales.activities()],
+        )
+        # As worker.py: at most as many sends at once as the mailer holds connections.
+        self.mail_worker = Worker(
+            client,
+            task_queue=mail_task_queue(self.task_queue),
+            activities=emails.sending(),
+            max_concurrent_activities=mail_slots,
         )
 
     async def clean_up(self) -> None:
@@ -138,9 +147,12 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         project_file: Path = PROJECT_FILE,
         env: WorkflowEnvironment | None = None,
         sales_file: Path = SALES_FILE,
+        mail_slots: int | None = None,
     ) -> AsyncIterator[Harness]:
-        h = Harness(env or time_env, max_inbound_per_run, mailer, project_file, sales_file)
-        async with h.worker:
+        h = Harness(
+            env or time_env, max_inbound_per_run, mailer, project_file, sales_file, mail_slots
+        )
+        async with h.worker, h.mail_worker:
             try:
                 yield h
             finally:

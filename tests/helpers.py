@@ -8,6 +8,7 @@ from pathlib import Path
 
 from activities import EmailActivities
 from nurture.config import ProjectConfig, load_project_config
+from nurture.dkim_signing import DkimSigner
 from nurture.ledger import SendLedger
 from nurture.links import Links
 from nurture.mailer import Mailer
@@ -40,7 +41,9 @@ def links() -> Links:
     return Links(TokenSigner(SECRET), PUBLIC_URL, "unsubscribe@example.com")
 
 
-def email_activities(mailer: Mailer, ledger: SendLedger) -> EmailActivities:
+def email_activities(
+    mailer: Mailer, ledger: SendLedger, dkim: DkimSigner | None = None, answer_timeout: float = 30
+) -> EmailActivities:
     """The send activity over the shipped templates and brand, with the test secret."""
     return EmailActivities(
         TemplateRenderer(TEMPLATES),
@@ -50,6 +53,8 @@ def email_activities(mailer: Mailer, ledger: SendLedger) -> EmailActivities:
         links(),
         SECRET,
         project().tracking,
+        dkim,
+        answer_timeout,
     )
 
 

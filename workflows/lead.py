@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     # pydantic imports email_validator lazily, on the first email it validates; importing
@@ -22,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from nurture import handoff, journey, search_attributes
-    from nurture.emails import SendEmailResult, failed_send_status
     from nurture.enrolment import EnrolmentRule
     from nurture.journey import (
         AddressBounced,
@@ -41,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.views import LeadView, lead_view, summary_markdown
 
 from workflows.enrolments import SequenceManager
-from workflows.policies import SEND_RETRY
+from workflows.policies import send_email
 from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
@@ -342,26 +341,12 @@ class LeadWorkflow:
 
     async def _deliver(self, email: PlannedEmail) -> EmailRecord:
         assert self._state is not None
-        base = {"key": email.key, "template": email.template, "kind": email.kind}
         reason = journey.why_not_send(self._state, email)
         if reason:
+            base = {"key": email.key, "template": email.template, "kind": email.kind}
             return EmailRecord(**base, status="skipped", at=workflow.now(), detail=reason)
-        try:
-            result = await workflow.execute_activity(
-                "send_email",
-                journey.send_input(self._state, email),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=SEND_RETRY,
-                result_type=SendEmailResult,
-                summary=f"{email.template} ({email.kind})",
-            )
-        except ActivityError as err:
-            cause = err.cause
-            if not isinstance(cause, ApplicationError):
-                raise
-            status = failed_send_status(cause.type)
-            return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
-        return EmailRecord(**base, status="sent", at=result.sent_at, message_id=result.message_id)
+        summary = f"{email.template} ({email.kind})"
+        return await send_email(journey.send_input(self._state, email), summary)
 
     def _publish(self) -> None:
         """Refresh the UI summary and the search attributes when they changed."""

@@ -1,19 +1,68 @@
-"""Retry and timeout policies shared by the workflows."""
+"""Retry and timeout policies shared by the workflows, and the one way they send email."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
-from nurture.emails import PERMANENT_FAILURE, TEMPLATE_FAILURE
+with workflow.unsafe.imports_passed_through():
+    from nurture.emails import (
+        NON_RETRYABLE,
+        SendEmailInput,
+        SendEmailResult,
+        failed_send_status,
+        mail_task_queue,
+    )
+    from nurture.journey import EmailRecord
 
-__all__ = ["SEND_RETRY"]
+__all__ = ["SEND_HEARTBEAT", "SEND_RETRY", "SEND_TIMEOUT", "send_email"]
 
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_FAILURE, TEMPLATE_FAILURE],
+    non_retryable_error_types=list(NON_RETRYABLE),
 )
-"""Transient SMTP trouble (4xx, lost connection) retries for as long as it takes."""
+"""Transient SMTP trouble (4xx, lost connection) retries for as long as it takes; what
+would fail the same way again (a bounce, a template, a message that cannot be written, a
+suppressed address) does not."""
+
+SEND_TIMEOUT = timedelta(minutes=10)
+"""One attempt: connecting, the SMTP exchange and the relay's answer, each bounded by the
+relay's own timeout (``SMTP_TIMEOUT``). Waiting for a relay connection is not part of it:
+the mail workers take only as many sends as they hold connections."""
+
+SEND_HEARTBEAT = timedelta(seconds=10)
+"""A worker that dies mid-send is noticed this soon, and the send retried."""
+
+
+async def send_email(input: SendEmailInput, summary: str) -> EmailRecord:
+    """Send through the ``send_email`` activity on the mail task queue; what became of the
+    email, as the lead records it. A deterministic failure (bounce, template, message,
+    suppression) is a record too, never an error that would stop the workflow."""
+    base = {"key": input.key, "template": input.template, "kind": input.kind}
+    try:
+        result = await workflow.execute_activity(
+            "send_email",
+            input,
+            task_queue=mail_task_queue(workflow.info().task_queue),
+            start_to_close_timeout=SEND_TIMEOUT,
+            heartbeat_timeout=SEND_HEARTBEAT,
+            retry_policy=SEND_RETRY,
+            result_type=SendEmailResult,
+            summary=summary,
+        )
+    except ActivityError as err:
+        cause = err.cause
+        if not isinstance(cause, ApplicationError):
+            raise
+        status = failed_send_status(cause.type)
+        return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
+    # On the workflow's clock, as every other moment of the lead (the relay's own time is
+    # in the message's Date header).
+    return EmailRecord(
+        **base, status="sent", at=workflow.now(), message_id=result.message_id, detail=result.detail
+    )

@@ -14,7 +14,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from nurture import handoff
-    from nurture.emails import EmailKind, SendEmailInput, SendEmailResult, idempotency_key
+    from nurture.emails import EmailKind, SendEmailInput, idempotency_key
     from nurture.journey import LeadState, lead_context
     from nurture.router_api import AssignRequest, ReleaseRequest
     from nurture.routing import RoutingLead, SalesTeam
@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.schedule import add_business_time, zone_named
     from nurture.views import LeadView
 
-from workflows.policies import SEND_RETRY
+from workflows.policies import send_email
 
 __all__ = ["SalesDesk"]
 
@@ -182,8 +182,7 @@ class SalesDesk:
             current.reassignments + 1,
         )
         context = {"lead": lead_context(lead), "sales": self._summary(state, view, current)}
-        await workflow.execute_activity(
-            "send_email",
+        record = await send_email(
             SendEmailInput(
                 key=key,
                 lead_id=state.lead_id,
@@ -194,11 +193,12 @@ class SalesDesk:
                 kind=EmailKind.TRANSACTIONAL,
                 context=context,
             ),
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=SEND_RETRY,
-            result_type=SendEmailResult,
-            summary=f"{template} to sales",
+            f"{template} to sales",
         )
+        if record.status != "sent":
+            # The hand-off goes on (the SLA, the escalation, the pool); an operator must
+            # fix the address or the template.
+            workflow.logger.error("%s to %s was not sent: %s", template, to, record.detail)
 
     async def _webhook(self, state: LeadState, view: LeadView, current: HandOff) -> None:
         if self.team.webhook_url is None:

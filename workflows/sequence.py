@@ -13,10 +13,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.emails import EmailKind, SendEmailInput, SendEmailResult, failed_send_status
+    from nurture.emails import EmailKind, SendEmailInput
     from nurture.journey import EmailRecord
     from nurture.lifecycle import why_not_mail
     from nurture.models import FormContext, LeadEvent
@@ -32,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         sequence_step_key,
     )
 
-from workflows.policies import SEND_RETRY
+from workflows.policies import send_email
 from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
@@ -140,25 +139,13 @@ class SequenceWorkflow:
             await self._record(key, template, kind, "skipped", reason)
             return False
         self._set_step(f"sending {template}", None)
-        try:
-            result = await workflow.execute_activity(
-                "send_email",
-                self._send_input(key, template, kind),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=SEND_RETRY,
-                result_type=SendEmailResult,
-                summary=f"{template} ({kind})",
-            )
-        except ActivityError as err:
-            if not isinstance(err.cause, ApplicationError):
-                raise
-            status = failed_send_status(err.cause.type)
-            await self._record(key, template, kind, status, err.cause.message)
-            raise SequenceExit(f"{template} could not be delivered: {err.cause.message}") from err
+        record = await send_email(self._send_input(key, template, kind), f"{template} ({kind})")
+        await self._report_email(record)
+        if record.status != "sent":
+            raise SequenceExit(f"{template} could not be delivered: {record.detail}")
         if kind is EmailKind.MARKETING:
-            sent = (*self.lead.marketing_sent_at, result.sent_at)
+            sent = (*self.lead.marketing_sent_at, record.at)
             self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
-        await self._record(key, template, kind, "sent", None, result.message_id)
         return True
 
     async def sleep(self, duration: timedelta, label: str) -> None:
@@ -244,13 +231,7 @@ class SequenceWorkflow:
         )
 
     async def _record(
-        self,
-        key: str,
-        template: str,
-        kind: EmailKind,
-        status: str,
-        detail: str | None,
-        message_id: str | None = None,
+        self, key: str, template: str, kind: EmailKind, status: str, detail: str | None
     ) -> None:
         record = EmailRecord.model_validate(
             {
@@ -260,9 +241,11 @@ class SequenceWorkflow:
                 "status": status,
                 "at": workflow.now(),
                 "detail": detail,
-                "message_id": message_id,
             }
         )
+        await self._report_email(record)
+
+    async def _report_email(self, record: EmailRecord) -> None:
         self.emails.append(record)
         await self._tell_lead("sequence_email", record)
 

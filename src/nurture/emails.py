@@ -18,7 +18,10 @@ from nurture.models import Locale
 
 __all__ = [
     "CONFIRM_TEMPLATE",
+    "MESSAGE_FAILURE",
+    "NON_RETRYABLE",
     "PERMANENT_FAILURE",
+    "SEND_IN_PROGRESS",
     "SUPPRESSED",
     "TEMPLATE_FAILURE",
     "ConfirmLink",
@@ -27,6 +30,7 @@ __all__ = [
     "SendEmailResult",
     "failed_send_status",
     "idempotency_key",
+    "mail_task_queue",
     "message_id_for",
 ]
 
@@ -36,6 +40,14 @@ SUPPRESSED = "Suppressed"
 """Error type of a send refused by the suppression list: not retried, nothing was sent."""
 TEMPLATE_FAILURE = "TemplateError"
 """Error type of a template that cannot render: not retried, fix the template."""
+MESSAGE_FAILURE = "MessageError"
+"""Error type of a message that cannot be written or sent as it is (an address the relay
+cannot take, a header nurture did not build): not retried, recorded as failed."""
+NON_RETRYABLE = (PERMANENT_FAILURE, SUPPRESSED, TEMPLATE_FAILURE, MESSAGE_FAILURE)
+"""Deterministic outcomes: the same email would fail the same way again."""
+SEND_IN_PROGRESS = "SendInProgress"
+"""Error type of an attempt that found an earlier one still waiting for the relay's
+answer: retried, and the retry finds that answer in the ledger."""
 
 CONFIRM_TEMPLATE = "confirm_subscription"
 """The double opt-in confirmation email (transactional, no marketing content)."""
@@ -48,6 +60,13 @@ class EmailKind(StrEnum):
 
     TRANSACTIONAL = "transactional"
     MARKETING = "marketing"
+
+
+def mail_task_queue(task_queue: str) -> str:
+    """The task queue of the send activity beside a workflow task queue: its workers take
+    only as many sends as they hold relay connections, so a send waits for a connection in
+    Temporal's queue, never inside an attempt whose timeout is running."""
+    return f"{task_queue}-mail"
 
 
 def failed_send_status(error_type: str | None) -> Literal["bounced", "skipped", "failed"]:
@@ -99,14 +118,16 @@ class SendEmailInput(BaseModel):
 
 
 class SendEmailResult(BaseModel):
-    """What happened: sent now, or already sent by an earlier attempt."""
+    """What happened: sent now, already sent by an earlier attempt, or ``unconfirmed``: the
+    relay had the whole message but its answer never came, so it is not sent again."""
 
     model_config = ConfigDict(frozen=True)
 
     key: str
-    status: Literal["sent", "already_sent"]
+    status: Literal["sent", "already_sent", "unconfirmed"]
     message_id: str
     sent_at: AwareDatetime
+    detail: str | None = None
 
     @classmethod
     def sent(cls, key: str, message_id: str, at: datetime) -> SendEmailResult:

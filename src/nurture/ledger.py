@@ -1,11 +1,15 @@
 """The send ledger: which idempotency keys were already delivered, and who must not be mailed.
 
-The send activity looks a key up before sending and records it after the relay accepted
-the message. Beside it, the suppression list: keyed hashes of addresses that must get no
-more marketing mail (unsubscribed, complained) or no mail at all (hard bounce, erased),
-checked by the send activity itself, so an email scheduled before the unsubscribe never
-goes out. SQLite (a file) is the default; Postgres serves a docker-compose deployment with
-several workers. ``nurture.testing.MemoryLedger`` is the in-memory fake.
+The send activity looks a key up before sending, claims it (status ``sending``) just before
+the relay gets the end of the message, and settles it with the relay's answer: ``sent``,
+``bounced``, or ``unconfirmed`` when the answer never came; a definite refusal (4xx)
+releases the claim for the retry. Only one attempt can hold a key's claim, so only one ever
+completes a message to the relay. Beside it, the suppression list: keyed hashes of
+addresses that must get no more marketing mail (unsubscribed, complained) or no mail at all
+(hard bounce, erased), checked by the send activity itself, so an email scheduled before
+the unsubscribe never goes out. SQLite (a file) is the default; Postgres serves a
+docker-compose deployment with several workers. ``nurture.testing.MemoryLedger`` is the
+in-memory fake.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "LedgerEntry",
     "PostgresLedger",
     "SendLedger",
+    "SendStatus",
     "SqliteLedger",
     "Suppression",
     "SuppressionReason",
@@ -93,14 +98,19 @@ def stronger(old: Suppression | None, new: Suppression) -> Suppression:
     return old
 
 
+SendStatus = Literal["sending", "sent", "bounced", "unconfirmed"]
+
+
 class LedgerEntry(BaseModel):
-    """One email's fate: sent, or bounced at the relay."""
+    """One email's fate: being handed over (``sending``: the relay may have it from
+    ``recorded_at`` on), sent, bounced at the relay, or ``unconfirmed`` (the relay had the
+    whole message and never answered: not sent again)."""
 
     key: str
     lead_id: str
     template: str
     message_id: str
-    status: Literal["sent", "bounced"]
+    status: SendStatus
     recorded_at: AwareDatetime
 
 
@@ -112,6 +122,16 @@ class SendLedger(Protocol):
 
     async def record(self, entry: LedgerEntry) -> None:
         """Remember ``entry``; a second record of the same key keeps the first."""
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Record ``entry`` (status ``sending``) unless the key has an entry already:
+        ``None`` when this call claimed the key, else the entry that holds it."""
+
+    async def settle(self, key: str, status: SendStatus) -> None:
+        """Give a claimed key (``sending``) its outcome; any other entry stays as it is."""
+
+    async def release(self, key: str) -> None:
+        """Drop a claim (``sending``) whose message never reached the end of the data."""
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""
@@ -143,6 +163,11 @@ def _suppression(row: tuple[str, ...] | None) -> Suppression | None:
 def _suppression_values(entry: Suppression) -> tuple[str, ...]:
     return (entry.address_hash, entry.scope, entry.reason, entry.recorded_at.isoformat())
 
+
+_SETTLE = "UPDATE nurture_sends SET status = %s WHERE key = %s AND status = 'sending'"
+_RELEASE = "DELETE FROM nurture_sends WHERE key = %s AND status = 'sending'"
+_SQLITE_SETTLE = _SETTLE.replace("%s", "?")
+_SQLITE_RELEASE = _RELEASE.replace("%s", "?")
 
 # A wider scope replaces a narrower one; otherwise the first suppression stays.
 _UPSERT_TAIL = (
@@ -202,9 +227,33 @@ class SqliteLedger:
 
     async def record(self, entry: LedgerEntry) -> None:
         """Remember ``entry``; the first record of a key wins."""
-        sql = f"INSERT OR IGNORE INTO nurture_sends ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        await self.claim(entry)
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Record ``entry`` unless the key has one: ``None`` if recorded, else that one."""
+        insert = f"INSERT OR IGNORE INTO nurture_sends ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        select = f"SELECT {_COLUMNS} FROM nurture_sends WHERE key = ?"
+
+        def run() -> LedgerEntry | None:
+            while True:  # an entry released between the two statements: try again
+                if self._db.execute(insert, _values(entry)).rowcount == 1:
+                    return None
+                found = _entry(self._db.execute(select, (entry.key,)).fetchone())
+                if found is not None:
+                    return found
+
         async with self._lock:
-            await asyncio.to_thread(self._db.execute, sql, _values(entry))
+            return await asyncio.to_thread(run)
+
+    async def settle(self, key: str, status: SendStatus) -> None:
+        """Give a claimed key its outcome."""
+        async with self._lock:
+            await asyncio.to_thread(self._db.execute, _SQLITE_SETTLE, (status, key))
+
+    async def release(self, key: str) -> None:
+        """Drop a claim that never reached the end of the data."""
+        async with self._lock:
+            await asyncio.to_thread(self._db.execute, _SQLITE_RELEASE, (key,))
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""
@@ -283,13 +332,35 @@ class PostgresLedger:
 
     async def record(self, entry: LedgerEntry) -> None:
         """Remember ``entry``; the first record of a key wins."""
-        sql = (
+        await self.claim(entry)
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Record ``entry`` unless the key has one: ``None`` if recorded, else that one."""
+        insert = (
             f"INSERT INTO nurture_sends ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (key) DO NOTHING"
         )
+        select = f"SELECT {_COLUMNS} FROM nurture_sends WHERE key = %s"
         async with self._lock:
             conn = await self._connection()
-            await conn.execute(sql, _values(entry))
+            while True:  # an entry released between the two statements: try again
+                if (await conn.execute(insert, _values(entry))).rowcount == 1:
+                    return None
+                found = _entry(await (await conn.execute(select, (entry.key,))).fetchone())
+                if found is not None:
+                    return found
+
+    async def settle(self, key: str, status: SendStatus) -> None:
+        """Give a claimed key its outcome."""
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(_SETTLE, (status, key))
+
+    async def release(self, key: str) -> None:
+        """Drop a claim that never reached the end of the data."""
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(_RELEASE, (key,))
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""

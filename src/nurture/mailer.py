@@ -1,43 +1,47 @@
-"""Build MIME messages and hand them to an SMTP relay with aiosmtplib.
+"""Hand written messages to an SMTP relay (aiosmtplib) so that none is ever delivered twice.
 
-Addresses are built with ``email.headerregistry.Address`` (a comma in a display name can
-never add a recipient) and recipients are always passed explicitly. SMTP answers are sorted
-into permanent (5xx: do not retry, the address bounced) and transient (4xx, lost connection,
-timeout: retry with backoff).
+SMTP has no idempotency: once the relay has the end-of-data mark (the final ``.``) it may
+deliver, whether or not its answer ever reaches us. So a send is a :class:`Transfer` in two
+steps. Opening it connects, gives the envelope and the whole message but that final mark;
+anything going wrong there, a cancellation included, closes the connection and the relay
+discards what it had. ``commit`` then writes the mark and waits for the answer: a refusal
+is definite (4xx: retry, 5xx: bounced), and an answer that never comes is
+:class:`UnconfirmedDelivery`, never a reason to send again. The send activity records in the
+ledger that it is about to commit, between the two, so a retry always knows whether an
+earlier attempt may have reached the relay.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.policy
+import re
 import socket
 import time
-from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 import aiosmtplib
 
-from nurture.dkim_signing import DkimSigner
 from nurture.errors import NurtureError
-from nurture.rendering import RenderedEmail
+from nurture.message import MessageError, Outgoing
 from nurture.settings import SmtpSettings
-from nurture.text import strip_control_characters
 
 __all__ = [
-    "WIRE_POLICY",
     "DeliveryError",
     "Mailer",
     "PermanentDeliveryError",
     "SmtpMailer",
+    "Transfer",
     "TransientDeliveryError",
-    "address",
-    "build_message",
-    "wire_bytes",
+    "UnconfirmedDelivery",
+    "deliver",
 ]
+
+_NETWORK_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
+_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class DeliveryError(NurtureError):
@@ -49,62 +53,107 @@ class DeliveryError(NurtureError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """5xx: retrying will not help."""
+    """5xx for the recipient or the message: retrying will not help."""
 
 
 class TransientDeliveryError(DeliveryError):
-    """4xx or a network problem: retry later."""
+    """4xx or a network problem before the end of the data: nothing was delivered, retry."""
+
+
+class UnconfirmedDelivery(DeliveryError):
+    """The relay has the whole message but its answer never came (a timeout, a lost
+    connection): it may well deliver it, so sending it again could mean a duplicate."""
+
+
+class Transfer(Protocol):
+    """An open transfer: everything but the end-of-data mark has gone to the relay."""
+
+    async def commit(self) -> None:
+        """Send the end-of-data mark and wait for the relay's answer; raise
+        :class:`DeliveryError` (a definite refusal) or :class:`UnconfirmedDelivery`."""
 
 
 class Mailer(Protocol):
-    """Something that delivers a message; ``nurture.testing`` has an in-memory one."""
+    """Something that delivers messages; ``nurture.testing`` has an in-memory one."""
 
-    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        """Deliver or raise :class:`DeliveryError`."""
-
-
-def build_message(
-    rendered: RenderedEmail,
-    *,
-    sender: Address,
-    to: Address,
-    message_id: str,
-    sent_at: datetime,
-    reply_to: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    """A multipart/alternative message (text first, then HTML)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = strip_control_characters(rendered.subject)
-    message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = message_id
-    if reply_to:
-        message["Reply-To"] = reply_to
-    for name, value in (headers or {}).items():
-        message[name] = strip_control_characters(value)
-    message.set_content(rendered.text)
-    message.add_alternative(rendered.html, subtype="html")
-    return message
+    def transfer(self, message: Outgoing) -> AbstractAsyncContextManager[Transfer]:
+        """Open a transfer of ``message``. Leaving the block without ``commit`` (an error, a
+        cancellation) abandons it: the relay never gets the end of the data."""
 
 
-WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
-"""How messages are written for the relay: CRLF lines, headers folded only past RFC 5322's
-998-character limit. At the usual 78, Python folds a header with a long unbroken token
-(``List-Unsubscribe``'s signed URL) into RFC 2047 encoded words, which mailbox providers do
-not decode in that header: the one-click unsubscribe would silently not work."""
+async def deliver(mailer: Mailer, message: Outgoing) -> None:
+    """Send ``message`` in one go (no ledger between the two steps)."""
+    async with mailer.transfer(message) as transfer:
+        await transfer.commit()
 
 
-def wire_bytes(message: EmailMessage, utf8: bool = False) -> bytes:
-    """The message as it goes to the relay (SMTPUTF8 when an address needs it)."""
-    policy = WIRE_POLICY.clone(utf8=True) if utf8 else WIRE_POLICY
-    return message.as_bytes(policy=policy)
+class _SmtpTransfer:
+    """One message on one pooled connection, from MAIL FROM to the relay's final answer."""
+
+    def __init__(self, client: aiosmtplib.SMTP, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+        self.committed = False
+        self.reusable = False
+        """The relay accepted the message and the connection is in a clean state."""
+
+    async def open(self, message: Outgoing) -> None:
+        """MAIL, RCPT, DATA and the message without its end-of-data mark."""
+        client = self._client
+        if client.is_ehlo_or_helo_needed:
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
+        encoding = "ascii"
+        options = [f"SIZE={len(message.data)}"] if client.supports_extension("size") else []
+        if message.utf8:
+            if not client.supports_extension("smtputf8"):
+                raise MessageError(
+                    f"the relay does not offer SMTPUTF8, which {message.recipient!r} needs"
+                )
+            options, encoding = [*options, "SMTPUTF8"], "utf-8"
+        try:
+            await client.mail(message.sender, options=options, encoding=encoding)
+        except aiosmtplib.SMTPSenderRefused as exc:
+            # The relay refuses our sender (its settings or ours), never the recipient's
+            # fault: retried until an operator fixes it, nobody is marked bounced.
+            raise TransientDeliveryError(
+                f"the relay refused the sender {message.sender}: SMTP {exc.code}: {exc.message}",
+                exc.code,
+            ) from exc
+        try:
+            await client.rcpt(message.recipient, encoding=encoding)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            raise _classify(exc.code, exc.message) from exc
+        response = await client.execute_command(b"DATA")
+        if response.code != 354:
+            raise _classify(response.code, response.message)
+        assert client.protocol is not None
+        client.protocol.write(_stuffed(message.data))
+
+    async def commit(self) -> None:
+        """Send the end-of-data mark; 250 delivered, 4xx/5xx refused, else unconfirmed."""
+        self.committed = True
+        protocol = self._client.protocol
+        if protocol is None or not protocol.is_connected:
+            raise TransientDeliveryError("the relay closed the connection before the end of data")
+        protocol.write(b".\r\n")
+        try:
+            response = await protocol.read_response(timeout=self._timeout)
+        except _NETWORK_ERRORS as exc:
+            raise UnconfirmedDelivery(
+                f"the relay has the whole message but did not answer ({exc or type(exc).__name__})"
+            ) from exc
+        if response.code != 250:
+            raise _classify(response.code, response.message)
+        self.reusable = True
 
 
-def address(email: str, name: str | None = None) -> Address:
-    """A header address whose display name cannot inject anything."""
-    return Address(display_name=strip_control_characters(name or ""), addr_spec=email)
+def _stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it: CRLF line ends, leading dots doubled (RFC 5321)."""
+    data = _LEADING_DOT.sub(b"..", _LINE_ENDS.sub(b"\r\n", data))
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 class SmtpMailer:
@@ -114,45 +163,48 @@ class SmtpMailer:
     connection costs a reconnect, never a failed or repeated send.
     """
 
-    def __init__(self, settings: SmtpSettings, dkim: DkimSigner | None = None) -> None:
+    def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
-        self._dkim = dkim
         self._idle: list[tuple[float, aiosmtplib.SMTP]] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
         # aiosmtplib would look up the FQDN (a DNS query) on every connection.
         self._helo_name = settings.helo_name or socket.getfqdn()
 
-    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        """Send, and translate every SMTP outcome into success or a typed error."""
+    @property
+    def answer_timeout(self) -> float:
+        """Seconds a transfer waits for the relay's answer to the end of the data."""
+        return self._settings.timeout
+
+    @asynccontextmanager
+    async def transfer(self, message: Outgoing) -> AsyncIterator[Transfer]:
+        """Open a transfer on a pooled connection (see :class:`Mailer`)."""
         async with self._slots:
             client = await self._checkout()
-            utf8 = not (sender + "".join(recipients)).isascii()
-            raw = wire_bytes(message, utf8)
-            if self._dkim is not None:  # the signed bytes are the bytes sent
-                raw = self._dkim.sign(raw) + raw
+            pending = _SmtpTransfer(client, self._settings.timeout)
             try:
-                refused, _ = await client.sendmail(
-                    sender, recipients, raw, mail_options=["SMTPUTF8"] if utf8 else None
-                )
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                client.close()
-                raise _classify(exc.recipients[0].code, exc.recipients[0].message) from exc
-            except aiosmtplib.SMTPResponseException as exc:
-                client.close()
-                raise _classify(exc.code, exc.message) from exc
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                client.close()
-                raise TransientDeliveryError(f"SMTP connection problem: {exc}") from exc
+                try:
+                    await pending.open(message)
+                except (aiosmtplib.SMTPResponseException, *_NETWORK_ERRORS) as exc:
+                    raise _problem(exc) from exc
+                yield pending
+            finally:
+                self._release(client, pending.reusable)
+
+    def _release(self, client: aiosmtplib.SMTP, reusable: bool) -> None:
+        """Back to the pool after a delivery; otherwise dropped at once, so a relay holding
+        an unfinished message (no end-of-data mark) discards it."""
+        if reusable:
             self._idle.append((time.monotonic(), client))
-        # Only some recipients refused: send_message returns normally with the refusals.
-        for response in refused.values():
-            raise _classify(response.code, response.message)
+            return
+        if isinstance(client.transport, asyncio.Transport):
+            client.transport.abort()
+        client.close()
 
     async def close(self) -> None:
         """Say goodbye on every idle connection."""
         while self._idle:
             _, client = self._idle.pop()
-            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+            with contextlib.suppress(*_NETWORK_ERRORS):
                 await client.quit()
 
     async def _checkout(self) -> aiosmtplib.SMTP:
@@ -162,7 +214,7 @@ class SmtpMailer:
                 try:
                     await client.noop()
                     return client
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                except _NETWORK_ERRORS:
                     pass
             client.close()
         return await self._connect()
@@ -182,7 +234,7 @@ class SmtpMailer:
         )
         try:
             await client.connect()
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except _NETWORK_ERRORS as exc:
             # Refusals while greeting, starting TLS or logging in (even 5xx, such as 535 for
             # bad credentials) are about the relay or our settings, never the recipient:
             # retry until an operator fixes them, and do not mark the lead bounced.
@@ -190,6 +242,14 @@ class SmtpMailer:
                 f"cannot use the SMTP relay {s.host}:{s.port}: {exc}"
             ) from exc
         return client
+
+
+def _problem(exc: BaseException) -> DeliveryError:
+    """What a failure before the end of the data means: an answer is classified, anything
+    else (a lost connection, a timeout) is transient."""
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _classify(exc.code, exc.message)
+    return TransientDeliveryError(f"SMTP connection problem: {exc or type(exc).__name__}")
 
 
 def _classify(code: int, text: str) -> DeliveryError:

@@ -125,6 +125,8 @@ def read_outbox(folder: Path) -> list[OutboxMessage]:
 def serve_sink(folder: Path, host: str, port: int, public_url: str | None = None) -> Controller:
     """Start the sink on ``host:port`` in a background thread; call ``.stop()`` to end it.
     With ``public_url``, mails to the unsubscribe mailbox unsubscribe through the API."""
-    controller = Controller(MaildirHandler(folder, public_url), hostname=host, port=port)
+    controller = Controller(
+        MaildirHandler(folder, public_url), hostname=host, port=port, enable_SMTPUTF8=True
+    )
     controller.start()
     return controller

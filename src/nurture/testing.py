@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
@@ -22,8 +25,9 @@ from aiosmtpd.controller import Controller
 from nurture.journey import AddressBounced, OptInConfirmed, OptOut
 from nurture.lead_input import ErasureFacts
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
-from nurture.ledger import LedgerEntry, Suppression, stronger
-from nurture.mailer import DeliveryError
+from nurture.ledger import LedgerEntry, SendStatus, Suppression, stronger
+from nurture.mailer import DeliveryError, Transfer
+from nurture.message import Outgoing
 from nurture.models import FormSubmitted, LeadEvent
 from nurture.sales import SalesAction
 from nurture.views import LeadView
@@ -94,6 +98,20 @@ class MemoryLedger:
 
     async def record(self, entry: LedgerEntry) -> None:
         self.entries.setdefault(entry.key, entry)
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        held = self.entries.setdefault(entry.key, entry)
+        return None if held is entry else held
+
+    async def settle(self, key: str, status: SendStatus) -> None:
+        entry = self.entries.get(key)
+        if entry is not None and entry.status == "sending":
+            self.entries[key] = entry.model_copy(update={"status": status})
+
+    async def release(self, key: str) -> None:
+        entry = self.entries.get(key)
+        if entry is not None and entry.status == "sending":
+            del self.entries[key]
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         return self.suppressions.get(address_hash)
@@ -191,15 +209,29 @@ class MemoryLeadGateway:
 
 @dataclass
 class RecordingMailer:
-    """A mailer that keeps messages; queue errors in ``failures`` to raise them in order."""
+    """A mailer that keeps messages (parsed in ``sent``, as sent in ``raw``); queue errors
+    in ``failures`` to have the next transfers refused with them, before any data."""
 
     sent: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     failures: deque[DeliveryError] = field(default_factory=deque)
 
-    async def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
+    @asynccontextmanager
+    async def transfer(self, message: Outgoing) -> AsyncIterator[Transfer]:
         if self.failures:
             raise self.failures.popleft()
-        self.sent.append(message)
+        yield _RecordedTransfer(self, message)
+
+
+@dataclass
+class _RecordedTransfer:
+    mailer: RecordingMailer
+    message: Outgoing
+
+    async def commit(self) -> None:
+        self.mailer.raw.append(self.message.data)
+        parsed = message_from_bytes(self.message.data, policy=policy.default)
+        self.mailer.sent.append(parsed)
 
 
 class _ScriptedHandler:
@@ -213,6 +245,13 @@ class _ScriptedHandler:
         session.host_name = hostname
         return responses
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        await asyncio.sleep(self._server.rcpt_after)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self._server.attempts += 1
         if self._server.script:
@@ -222,6 +261,9 @@ class _ScriptedHandler:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         self._server.messages.append(parsed)
         self._server.raw.append(bytes(envelope.content))
+        # Kept before answering, as a relay that has queued the message: a client that
+        # stops waiting does not make it undelivered.
+        await asyncio.sleep(self._server.answer_after)
         return "250 OK"
 
 
@@ -232,9 +274,13 @@ class ScriptedSmtpServer:
 
         with ScriptedSmtpServer() as smtp:
             smtp.script.append("451 4.3.0 try again later")
+
+    ``answer_after`` and ``rcpt_after`` make it a slow relay (seconds before it answers the
+    end of a message, which it keeps all the same, or a recipient); ``smtputf8`` offers
+    SMTPUTF8 (RFC 6531).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
@@ -242,10 +288,21 @@ class ScriptedSmtpServer:
         self.script: deque[str] = deque()
         self.hold: str | None = None
         """An answer given to every message while set (say ``"451 4.3.0 hold"``)."""
+        self.answer_after = 0.0
+        self.rcpt_after = 0.0
         self.attempts = 0
         self.greetings = 0
         """EHLOs received: one per connection a client opened."""
-        self._controller = Controller(_ScriptedHandler(self), hostname="127.0.0.1", port=self.port)
+        self._smtputf8 = smtputf8
+        self._controller = self._make_controller()
+
+    def _make_controller(self) -> Controller:
+        return Controller(
+            _ScriptedHandler(self),
+            hostname="127.0.0.1",
+            port=self.port,
+            enable_SMTPUTF8=self._smtputf8,
+        )
 
     def __enter__(self) -> ScriptedSmtpServer:
         self._controller.start()
@@ -257,5 +314,5 @@ class ScriptedSmtpServer:
     def restart(self) -> None:
         """Drop every connection, as a relay restarting or timing out idle clients does."""
         self._controller.stop()
-        self._controller = Controller(_ScriptedHandler(self), hostname="127.0.0.1", port=self.port)
+        self._controller = self._make_controller()
         self._controller.start()

@@ -36,11 +36,9 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 
 
 async def send(smtp: ScriptedSmtpServer, kind: EmailKind) -> bytes:
-    mailer = SmtpMailer(
-        SmtpSettings(host="127.0.0.1", port=smtp.port),
-        DkimSigner.from_file("test", "example.com", KEY),
-    )
-    activities = email_activities(mailer, MemoryLedger())
+    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port))
+    signer = DkimSigner.from_file("test", "example.com", KEY)
+    activities = email_activities(mailer, MemoryLedger(), dkim=signer)
     marketing = kind is EmailKind.MARKETING
     input = SendEmailInput(
         key=f"L1/c/{kind}/1",

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,47 @@ class TestLedger:
         await ledger.record(entry("L1/a/b/2", "bounced"))
         found = await ledger.find("L1/a/b/2")
         assert found is not None and found.status == "sent"
+
+
+def other_lead(key: str, status: str) -> LedgerEntry:
+    """An entry of a lead no other test counts (forget_lead is tested on L1)."""
+    return entry(key, status).model_copy(update={"lead_id": "L-claims"})
+
+
+def fresh_key() -> str:
+    """A key no other test used (the Postgres database lives for the whole module)."""
+    return f"L1/claims/{uuid.uuid4().hex}/1"
+
+
+class TestClaims:
+    """One attempt at a time holds a key while its message is handed over."""
+
+    async def test_only_the_first_claim_holds(self, ledger: SendLedger) -> None:
+        key = fresh_key()
+        assert await ledger.claim(other_lead(key, "sending")) is None
+        holder = await ledger.claim(other_lead(key, "sending"))
+        assert holder == other_lead(key, "sending")
+
+    async def test_settle_gives_the_claim_its_outcome_once(self, ledger: SendLedger) -> None:
+        key = fresh_key()
+        await ledger.claim(other_lead(key, "sending"))
+        await ledger.settle(key, "sent")
+        await ledger.settle(key, "unconfirmed")  # too late: the outcome stays
+        found = await ledger.find(key)
+        assert found is not None and found.status == "sent"
+
+    async def test_release_frees_the_key_for_a_retry(self, ledger: SendLedger) -> None:
+        key = fresh_key()
+        await ledger.claim(other_lead(key, "sending"))
+        await ledger.release(key)
+        assert await ledger.find(key) is None
+        assert await ledger.claim(other_lead(key, "sending")) is None
+
+    async def test_release_never_drops_an_outcome(self, ledger: SendLedger) -> None:
+        key = fresh_key()
+        await ledger.record(other_lead(key, "sent"))
+        await ledger.release(key)
+        assert await ledger.find(key) == other_lead(key, "sent")
 
 
 def suppression(reason: str, day: int = 2, address_hash: str = "h1") -> Suppression:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 import subprocess
 from collections.abc import Iterator
-from email.message import EmailMessage
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from nurture.mailer import SmtpMailer, TransientDeliveryError
+from nurture.mailer import SmtpMailer, TransientDeliveryError, deliver
+from nurture.message import Outgoing, write_message
+from nurture.rendering import RenderedEmail
 from nurture.settings import SmtpSettings
 from nurture.testing import free_port
 
@@ -98,19 +100,20 @@ def relay(
     controller.stop()
 
 
-def message() -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = "a@example.com"
-    msg["To"] = "b@example.com"
-    msg["Subject"] = "hi"
-    msg.set_content("hello")
-    return msg
+def message() -> Outgoing:
+    return write_message(
+        RenderedEmail(subject="hi", text="hello", html="<p>hello</p>"),
+        sender=("a@example.com", None),
+        to=("b@example.com", None),
+        message_id="<1@example.com>",
+        sent_at=datetime.now(UTC),
+    )
 
 
 async def send_once(mailer: SmtpMailer) -> None:
     """Send one message, then close the mailer's pooled connection."""
     try:
-        await mailer.send(message(), "a@example.com", ["b@example.com"])
+        await deliver(mailer, message())
     finally:
         await mailer.close()
 

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import ConfigActivities, SalesActivities
+from nurture.emails import mail_task_queue
 from nurture.identity import workflow_id_for
 from nurture.lead_input import LeadWorkflowInput
 from nurture.lifecycle import Condition
@@ -252,11 +253,12 @@ class TestReplaySafety:
             client,
             task_queue=queue,
             workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
-            activities=[emails.send_email, *config.activities(), *sales.activities()],
+            activities=[*config.activities(), *sales.activities()],
             max_cached_workflows=0,
         )
+        mail = Worker(client, task_queue=mail_task_queue(queue), activities=emails.sending())
         workflow_id = workflow_id_for("wf-slow")
-        async with worker:
+        async with worker, mail:
             handle = await client.start_workflow(
                 LeadWorkflow.run,
                 LeadWorkflowInput(lead_id="wf-slow"),
