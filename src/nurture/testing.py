@@ -248,6 +248,7 @@ class _ScriptedHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        self._server.recipients += 1
         await asyncio.sleep(self._server.rcpt_after)
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -291,6 +292,9 @@ class ScriptedSmtpServer:
         self.answer_after = 0.0
         self.rcpt_after = 0.0
         self.attempts = 0
+        """Messages whose end of data arrived (answered whatever way)."""
+        self.recipients = 0
+        """RCPT commands received (before any answer to them)."""
         self.greetings = 0
         """EHLOs received: one per connection a client opened."""
         self._smtputf8 = smtputf8
