@@ -15,7 +15,7 @@ from datetime import datetime, time
 
 from nurture.journey import LeadState, Transition
 from nurture.lifecycle import MARKETING_STAGES, Stage, check_transition
-from nurture.sales import RETURN_REASONS, Assignment, HandOff, SalesAction, SalesEntry
+from nurture.sales import Assignment, HandOff, SalesAction, SalesEntry
 from nurture.scoring import ScoringModel, apply_adjustment
 
 __all__ = [
@@ -131,7 +131,10 @@ def record_escalation(state: LeadState, now: datetime, detail: str) -> LeadState
 
 
 def why_not(state: LeadState, action: SalesAction) -> str | None:
-    """Why ``action`` is not allowed now, or ``None`` when it is."""
+    """Why ``action`` is not allowed in the lead's current state, or ``None`` when it is.
+
+    The rules that do not depend on the state (a return's reason, say) are the action
+    model's own: a :class:`SalesAction` that exists already follows them."""
     stage, handoff = state.stage, current_handoff(state)
     if action.action == "accept":
         if stage is not Stage.SQL or handoff is None:
@@ -142,19 +145,11 @@ def why_not(state: LeadState, action: SalesAction) -> str | None:
     if action.action == "return_to_nurture":
         if stage is not Stage.SQL:
             return f"only an SQL can be returned to nurture; the lead is '{stage}'"
-        if action.reason not in RETURN_REASONS:
-            return f"reason must be one of {', '.join(RETURN_REASONS)}"
         return None
-    if action.revisit_after is not None:
-        return "revisit_after only goes with return_to_nurture"
     target = _TARGETS[action.action]
     if target is Stage.OPPORTUNITY and (handoff is None or handoff.accepted_at is None):
         return "accept the lead before converting it"
-    if target not in _ALLOWED_FROM.get(stage, frozenset()) or (
-        action.action == "disqualify" and not action.reason
-    ):
-        if action.action == "disqualify" and not action.reason:
-            return "disqualify needs a reason"
+    if target not in _ALLOWED_FROM.get(stage, frozenset()):
         return f"'{action.action}' is not possible from stage '{stage}'"
     return None
 

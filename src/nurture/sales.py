@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 __all__ = [
     "RECYCLE_REASONS",
@@ -29,6 +37,7 @@ RECYCLE_REASONS: tuple[str, ...] = (*RETURN_REASONS, "lost")
 """Why a lead is back in nurture: a return's reason, or ``lost`` (the deal was lost)."""
 ActionName = Literal["accept", "return_to_nurture", "disqualify", "convert", "won", "lost"]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+_Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
 class SalesEntry(BaseModel):
@@ -96,18 +105,44 @@ class HandOff(BaseModel):
 
 
 class SalesAction(BaseModel):
-    """A sales action on a lead (API, CLI or Temporal update)."""
+    """A sales action on a lead (API, CLI or Temporal update).
+
+    The rules that hold whatever the lead's state are checked here, so an action breaking
+    one cannot be made at all (a 422 naming the field); ``nurture.handoff.why_not`` judges
+    the rest against the lead's state."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: ActionName
     actor: Actor
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    reason: _Reason | None = Field(default=None, validate_default=True)
+    """return_to_nurture: one of ``RETURN_REASONS``; disqualify: any text; required by both."""
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    revisit_after: date | None = None
+    revisit_after: date | None = Field(default=None, validate_default=True)
     """return_to_nurture only: no new hand-off before this date (UTC)."""
     action_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
     """Retries with the same id apply once."""
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_the_action_needs(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        action = info.data.get("action")  # absent when the action itself was invalid
+        if action == "return_to_nurture" and reason not in RETURN_REASONS:
+            raise ValueError(
+                "a return to nurture needs one of these reasons: "
+                f"{', '.join(RETURN_REASONS[:-1])} or {RETURN_REASONS[-1]}"
+            )
+        if action == "disqualify" and not reason:
+            raise ValueError("disqualify needs a reason (why the lead is a bad fit)")
+        return reason
+
+    @field_validator("revisit_after")
+    @classmethod
+    def _revisit_only_on_return(cls, revisit: date | None, info: ValidationInfo) -> date | None:
+        action = info.data.get("action")
+        if revisit is not None and action not in (None, "return_to_nurture"):
+            raise ValueError("only a return to nurture takes a revisit_after date")
+        return revisit
 
 
 class WebhookMessage(BaseModel):

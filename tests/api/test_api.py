@@ -294,6 +294,40 @@ class TestSalesActions:
         assert extra.status_code == 422 and "owner" in fields(extra)
         assert gateway.actions == []
 
+    @pytest.mark.parametrize(
+        ("action", "body", "field", "rule"),
+        [
+            ("return-to-nurture", {}, "reason", "needs one of these reasons"),
+            ("return-to-nurture", {"reason": "bored"}, "reason", "needs one of these reasons"),
+            ("disqualify", {"reason": " "}, "reason", "needs a reason"),
+            (
+                "disqualify",
+                {"reason": "student", "revisit_after": "2027-03-01"},
+                "revisit_after",
+                "only a return to nurture",
+            ),
+        ],
+        ids=["return-without-reason", "return-unknown-reason", "disqualify-blank", "revisit"],
+    )
+    def test_input_rules_are_422s_naming_field_and_rule(
+        self,
+        client: TestClient,
+        gateway: MemoryLeadGateway,
+        known: str,
+        action: str,
+        body: dict[str, str],
+        field: str,
+        rule: str,
+    ) -> None:
+        """Rules that do not depend on the lead's state are bad input, not a conflict:
+        422 naming the field and the rule, and the lead never sees the action."""
+        response = client.post(
+            f"/v1/leads/{known}/{action}", headers=AUTH, json={"actor": "ana", **body}
+        )
+        assert response.status_code == 422, response.text
+        assert list(fields(response)) == [field] and rule in fields(response)[field]
+        assert gateway.actions == []
+
     def test_unknown_lead_and_key(self, client: TestClient) -> None:
         assert (
             client.post("/v1/leads/nope/accept", headers=AUTH, json={"actor": "a"}).status_code

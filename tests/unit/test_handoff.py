@@ -61,22 +61,14 @@ class TestAllowed:
         assert refusal(state, action) == f"'{action}' is not possible from stage 'sql'"
         assert refusal(act(state, "convert"), action) is None
 
-    def test_disqualify_needs_a_reason(self) -> None:
-        assert refusal(sql_lead(), "disqualify") == "disqualify needs a reason"
+    def test_disqualify_from_sql(self) -> None:
         assert refusal(sql_lead(), "disqualify", reason="student") is None
 
-    def test_return_needs_a_known_reason_and_an_sql(self) -> None:
-        assert "reason must be one of budget" in (
-            refusal(sql_lead(), "return_to_nurture", reason="bored") or ""
-        )
+    def test_return_needs_an_sql(self) -> None:
+        assert refusal(sql_lead(), "return_to_nurture", reason="timing") is None
         opportunity = act(sql_lead(accepted=True), "convert")
         assert refusal(opportunity, "return_to_nurture", reason="timing") == (
             "only an SQL can be returned to nurture; the lead is 'opportunity'"
-        )
-
-    def test_revisit_date_only_on_a_return(self) -> None:
-        assert refusal(sql_lead(), "disqualify", reason="x", revisit_after="2027-01-01") == (
-            "revisit_after only goes with return_to_nurture"
         )
 
     def test_nothing_but_disqualify_for_a_marketing_lead(self) -> None:
@@ -84,6 +76,43 @@ class TestAllowed:
         assert "only an SQL waiting for its owner" in (refusal(state, "accept") or "")
         assert refusal(state, "won") == "'won' is not possible from stage 'new'"
         assert refusal(state, "disqualify", reason="competitor") is None
+
+
+class TestActionInput:
+    """Rules that hold whatever the lead's state are the action's own: an action breaking
+    one cannot be made at all, and the error names the field and the rule."""
+
+    @staticmethod
+    def problems(action: str, **fields: object) -> dict[str, str]:
+        with pytest.raises(ValidationError) as refused:
+            SalesAction.model_validate({"action": action, "actor": "ana", **fields})
+        return {".".join(map(str, e["loc"])): e["msg"] for e in refused.value.errors()}
+
+    @pytest.mark.parametrize("reason", [None, "", "  ", "bored"])
+    def test_return_needs_a_known_reason(self, reason: str | None) -> None:
+        fields = {} if reason is None else {"reason": reason}
+        problems = self.problems("return_to_nurture", **fields)
+        assert list(problems) == ["reason"]
+        assert "budget, authority, need, timing, no_response or other" in problems["reason"]
+
+    @pytest.mark.parametrize("reason", [None, " "])
+    def test_disqualify_needs_a_reason(self, reason: str | None) -> None:
+        fields = {} if reason is None else {"reason": reason}
+        assert list(self.problems("disqualify", **fields)) == ["reason"]
+
+    @pytest.mark.parametrize("action", ["accept", "disqualify", "convert", "won", "lost"])
+    def test_revisit_date_only_on_a_return(self, action: str) -> None:
+        problems = self.problems(action, reason="x", revisit_after="2027-01-01")
+        assert list(problems) == ["revisit_after"]
+        assert "only a return to nurture" in problems["revisit_after"]
+
+    def test_valid_actions_are_made(self) -> None:
+        made = SalesAction.model_validate(
+            {"action": "return_to_nurture", "actor": "ana", "reason": " timing "}
+        )
+        assert made.reason == "timing"
+        assert SalesAction(action="disqualify", actor="ana", reason="student").reason
+        assert SalesAction(action="accept", actor="ana").reason is None
 
 
 class TestEffects:

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, require_scope
+from nurture.api.errors import body_errors
 from nurture.erasure import ErasureReport, erase_lead
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
@@ -108,7 +109,8 @@ async def _erase(
 
 
 class ActionBody(BaseModel):
-    """Who acts, and why (reason is required to return or disqualify a lead)."""
+    """Who acts, and why (reason is required to return or disqualify a lead); the rules
+    tying the fields to the action are ``SalesAction``'s."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -132,6 +134,7 @@ ActionPath = Literal["accept", "return-to-nurture", "disqualify", "convert", "wo
     responses={
         404: {"description": "Unknown lead"},
         409: {"description": "Not possible in the lead's current stage; nothing recorded"},
+        422: {"description": "Invalid field, or a field the action needs or refuses"},
     },
 )
 async def act_on_lead(
@@ -141,5 +144,9 @@ async def act_on_lead(
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> LeadView:
     """accept, return-to-nurture, disqualify, convert (to opportunity), won, lost."""
-    sales_action = SalesAction(action=action.replace("-", "_"), **body.model_dump())
+    try:
+        # The action's own rules (a return's reason...) are input rules: a 422, not a 409.
+        sales_action = SalesAction(action=action.replace("-", "_"), **body.model_dump())
+    except ValidationError as exc:
+        raise body_errors(exc) from exc
     return await gateway.act(lead_id, sales_action)
