@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import Protocol
+from typing import Protocol, Self
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
@@ -49,23 +49,34 @@ __all__ = [
 
 
 class LeadNotFound(NurtureError):
-    """No lead workflow with that id."""
+    """No lead workflow with that id. The message names the lead as the person did: by the
+    email they gave when there is one, never by its keyed hash, which they never saw."""
 
-    def __init__(self, lead_id: str) -> None:
-        super().__init__(f"no lead with id {lead_id!r}")
+    def __init__(self, lead_id: str, email: str | None = None) -> None:
+        super().__init__(f"no lead with {_named(lead_id, email)}")
         self.lead_id = lead_id
+        self.email = email
+
+    def named_by(self, email: str) -> Self:
+        """The same error, naming the lead by the address the person gave."""
+        return type(self)(self.lead_id, email)
 
 
 class LeadPending(LeadNotFound):
     """The lead's workflow exists but has not applied its first form yet (a moment)."""
 
-    def __init__(self, lead_id: str) -> None:
+    def __init__(self, lead_id: str, email: str | None = None) -> None:
         NurtureError.__init__(
             self,
-            f"lead {lead_id!r} is being created: its first form is accepted but not applied "
-            "yet; retry in a moment",
+            f"the lead with {_named(lead_id, email)} is being created: its first form is "
+            "accepted but not applied yet; retry in a moment",
         )
         self.lead_id = lead_id
+        self.email = email
+
+
+def _named(lead_id: str, email: str | None) -> str:
+    return f"email {email!r}" if email else f"id {lead_id!r}"
 
 
 class ActionRefused(NurtureError):

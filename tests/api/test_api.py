@@ -47,6 +47,11 @@ def client(
         yield test_client
 
 
+def hashed(email: str) -> str:
+    """The lead id a person never sees: the keyed hash of their address."""
+    return lead_id_for(email, Settings().secret())
+
+
 def fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {e["field"]: e["message"] for e in response.json()["detail"]}
 
@@ -181,6 +186,22 @@ class TestLeadReads:
         assert response.status_code == 404 and "Retry-After" not in response.headers
         assert response.json() == {"detail": "no lead with id 'nobody'"}
 
+    def test_unknown_email_is_named_never_hashed(self, client: TestClient) -> None:
+        """Looked up by email: the 404 names the address the person gave, never the keyed
+        hash they never saw."""
+        response = client.post("/v1/leads/lookup", headers=AUTH, json={"email": "No@B.example"})
+        assert response.status_code == 404
+        assert response.json() == {"detail": "no lead with email 'no@b.example'"}
+        assert hashed("no@b.example") not in response.text
+
+    def test_lead_being_created_by_email(self, client: TestClient) -> None:
+        """The pending 404 names the email too."""
+        client.post("/v1/forms/contact", json={"email": "a@b.example"})
+        response = client.post("/v1/leads/lookup", headers=AUTH, json={"email": "a@b.example"})
+        assert response.status_code == 404 and response.json()["pending"] is True
+        assert "'a@b.example' is being created" in response.json()["detail"]
+        assert hashed("a@b.example") not in response.text
+
     def test_lead_being_created(self, client: TestClient) -> None:
         """Right after the form, before the workflow applied it: 404 saying so, marked
         pending, with Retry-After."""
@@ -211,11 +232,19 @@ class TestEvents:
         assert gateway.events[0][0] == lead_id and gateway.events[0][1].id == "e-1"
 
     def test_unknown_lead(self, client: TestClient) -> None:
-        """An event for nobody is a 404."""
-        response = client.post(
+        """An event for nobody is a 404 naming the lead as the caller did: by id, or by
+        email (never by the keyed hash of the address)."""
+        by_id = client.post(
             "/v1/events", headers=AUTH, json={"lead_id": "nobody", "type": "page_viewed"}
         )
-        assert response.status_code == 404
+        assert by_id.status_code == 404
+        assert by_id.json()["detail"] == "no lead with id 'nobody'"
+        by_email = client.post(
+            "/v1/events", headers=AUTH, json={"email": "no@b.example", "type": "page_viewed"}
+        )
+        assert by_email.status_code == 404
+        assert by_email.json()["detail"] == "no lead with email 'no@b.example'"
+        assert hashed("no@b.example") not in by_email.text
 
     def test_needs_exactly_one_identity(self, client: TestClient) -> None:
         """Neither lead_id nor email: 422 saying so."""

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader
 
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
 from nurture.config import ProjectConfig
+from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.tokens import TokenSigner
@@ -23,6 +24,7 @@ __all__ = [
     "get_context",
     "get_gateway",
     "get_ledger",
+    "lead_id_by_email",
     "rate_limited",
     "require_scope",
 ]
@@ -84,6 +86,13 @@ def get_ledger(request: Request) -> SendLedger:
     """The send ledger and suppression list (opened in the app's lifespan)."""
     ledger: SendLedger = request.app.state.ledger
     return ledger
+
+
+def lead_id_by_email(request: Request, email: str) -> str:
+    """The lead id of the address a person gave. A lead not found while answering this
+    request is then named by that address, never by the keyed hash the person never saw."""
+    request.state.lead_email = email
+    return lead_id_for(email, get_context(request).id_key)
 
 
 def require_scope(scope: Scope) -> Callable[..., None]:

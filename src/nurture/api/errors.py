@@ -42,7 +42,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(LeadNotFound)
-    async def not_found(_: Request, exc: LeadNotFound) -> JSONResponse:
+    async def not_found(request: Request, exc: LeadNotFound) -> JSONResponse:
+        email = getattr(request.state, "lead_email", None)  # see deps.lead_id_by_email
+        if email:
+            exc = exc.named_by(email)
         if isinstance(exc, LeadPending):
             # Accepted, not yet applied: still a 404 (there is nothing to show), but one a
             # client can tell from an unknown id, with when to look again.

@@ -6,11 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Self
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, require_scope
-from nurture.identity import lead_id_for
+from nurture.api.deps import get_gateway, lead_id_by_email, require_scope
 from nurture.leads import LeadGateway
 from nurture.models import EventType, LeadEvent, NormalisedEmail, PropertyKey, PropertyValue
 
@@ -58,11 +57,11 @@ class EventAccepted(BaseModel):
 )
 async def record_event(
     body: EventPost,
-    context: Annotated[ApiContext, Depends(get_context)],
+    request: Request,
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> EventAccepted:
     """Hand the event to the lead's workflow; 202 once Temporal holds it."""
-    lead_id = body.lead_id or lead_id_for(body.email or "", context.id_key)
+    lead_id = body.lead_id or lead_id_by_email(request, body.email or "")
     event = LeadEvent(
         id=body.event_id or uuid.uuid4().hex,
         type=body.type,

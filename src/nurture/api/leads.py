@@ -5,13 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, require_scope
+from nurture.api.deps import (
+    ApiContext,
+    get_context,
+    get_gateway,
+    get_ledger,
+    lead_id_by_email,
+    require_scope,
+)
 from nurture.api.errors import body_errors
 from nurture.erasure import ErasureReport, erase_lead
-from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.models import NormalisedEmail
@@ -53,11 +59,11 @@ async def show_lead(
 )
 async def lookup_lead(
     body: Lookup,
-    context: Annotated[ApiContext, Depends(get_context)],
+    request: Request,
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> LeadView:
     """The same view as ``GET /v1/leads/{lead_id}``, for callers that only know the email."""
-    return await gateway.get_lead(lead_id_for(body.email, context.id_key))
+    return await gateway.get_lead(lead_id_by_email(request, body.email))
 
 
 @router.delete(
@@ -87,13 +93,14 @@ async def erase(
 )
 async def erase_by_email(
     body: Lookup,
+    request: Request,
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     ledger: Annotated[SendLedger, Depends(get_ledger)],
 ) -> ErasureReport:
     """The same as ``DELETE /v1/leads/{lead_id}`` for callers that only know the email; the
     address is suppressed even when no lead exists for it any more."""
-    lead_id = lead_id_for(body.email, context.id_key)
+    lead_id = lead_id_by_email(request, body.email)
     return await _erase(context, gateway, ledger, lead_id, body.email)
 
 
