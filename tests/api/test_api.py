@@ -162,6 +162,106 @@ class TestFormPost:
         assert gateway.forms[-1][1].locale == expected
 
 
+class TestFormEncodings:
+    """Urlencoded and multipart bodies are UTF-8: decoded as such, strictly, and a field
+    that is not valid UTF-8 is a 422 naming it, as on the JSON path."""
+
+    URLENCODED: ClassVar[dict[str, str]] = {"content-type": "application/x-www-form-urlencoded"}
+
+    def test_urlencoded_utf8_arrives_as_sent(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        """Percent-encoded UTF-8 (what browsers send), raw UTF-8 bytes and '+' for spaces."""
+        body = (
+            "email=jose%40b.example&first_name=Jos%C3%A9"
+            "&last_name=M%C3%BCller+Sm%C3%ADth&company=Caf\u00e9"
+        )
+        response = client.post("/v1/forms/contact", content=body.encode(), headers=self.URLENCODED)
+        assert response.status_code == 202, response.text
+        lead = gateway.forms[0][1].lead
+        assert (lead.first_name, lead.last_name, lead.company) == (
+            "José",
+            "Müller Smíth",
+            "Café",
+        )
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"email=a%40b.example&first_name=%FF%FE", b"email=a%40b.example&first_name=Jos\xe9"],
+        ids=["percent-encoded", "raw-latin-1"],
+    )
+    def test_urlencoded_invalid_utf8_is_named(
+        self, client: TestClient, gateway: MemoryLeadGateway, body: bytes
+    ) -> None:
+        response = client.post("/v1/forms/contact", content=body, headers=self.URLENCODED)
+        assert response.status_code == 422
+        assert list(fields(response)) == ["first_name"]
+        assert "not valid UTF-8" in fields(response)["first_name"]
+        assert gateway.forms == []
+
+    def test_another_charset_is_refused(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        """A declared charset other than UTF-8 is refused (415) rather than guessed at."""
+        response = client.post(
+            "/v1/forms/contact",
+            content=b"email=a%40b.example&first_name=Jos%E9",
+            headers={"content-type": "application/x-www-form-urlencoded; charset=iso-8859-1"},
+        )
+        assert response.status_code == 415 and "UTF-8" in response.json()["detail"]
+        assert gateway.forms == []
+
+    def test_multipart_fields_are_utf8_and_files_ignored(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        response = client.post(
+            "/v1/forms/contact",
+            data={"email": "jose@b.example", "first_name": "José"},
+            files={"cv": ("cv.txt", b"\xff\xfe not text", "application/octet-stream")},
+        )
+        assert response.status_code == 202, response.text
+        assert gateway.forms[0][1].lead.first_name == "José"
+
+    def test_multipart_invalid_utf8_is_named(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        body = (
+            b"--XyZ\r\n"
+            b'Content-Disposition: form-data; name="email"\r\n\r\n'
+            b"a@b.example\r\n"
+            b"--XyZ\r\n"
+            b'Content-Disposition: form-data; name="first_name"\r\n\r\n'
+            b"Jos\xe9\r\n"
+            b"--XyZ--\r\n"
+        )
+        response = client.post(
+            "/v1/forms/contact",
+            content=body,
+            headers={"content-type": "multipart/form-data; boundary=XyZ"},
+        )
+        assert response.status_code == 422
+        assert list(fields(response)) == ["first_name"]
+        assert gateway.forms == []
+
+    @pytest.mark.parametrize(
+        ("content_type", "body"),
+        [
+            ("application/x-www-form-urlencoded", b"email=a%40b.example&n%FFme=x"),
+            ("multipart/form-data", b"email=a@b.example"),
+            ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nnot a part"),
+        ],
+        ids=["bad-field-name", "no-boundary", "broken-multipart"],
+    )
+    def test_undecodable_bodies_are_422s(
+        self, client: TestClient, gateway: MemoryLeadGateway, content_type: str, body: bytes
+    ) -> None:
+        response = client.post(
+            "/v1/forms/contact", content=body, headers={"content-type": content_type}
+        )
+        assert response.status_code == 422 and list(fields(response)) == ["(body)"]
+        assert gateway.forms == []
+
+
 class TestAuth:
     """Everything but form posts needs a valid X-API-Key."""
 

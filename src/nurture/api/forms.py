@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
 from nurture.api.deps import (
     ApiContext,
     client_address,
@@ -142,7 +143,12 @@ async def _body(request: Request) -> dict[str, Any]:
             raise _invalid("(body)", "body must be a JSON object")
         return data
     if kind in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-        return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            return form_fields(request.headers["content-type"], await request.body())
+        except UnsupportedCharset as exc:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
+        except UndecodableField as exc:
+            raise _invalid(exc.field, exc.message) from exc
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         "send application/json or application/x-www-form-urlencoded",
