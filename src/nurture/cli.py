@@ -101,6 +101,7 @@ def api() -> None:
         host=settings.api.host,
         port=settings.api.port,
         log_level="info",
+        proxy_headers=False,  # the app applies NURTURE_API_FORWARDED_ALLOW_IPS itself
     )
 
 

@@ -6,10 +6,11 @@ the rest. Relative paths resolve against ``NURTURE_HOME`` (default: the working 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ApiSettings", "DkimSettings", "Settings", "SmtpSettings", "TemporalSettings"]
@@ -88,8 +89,26 @@ class ApiSettings(BaseSettings):
     public_burst: int = Field(default=30, ge=1, le=10_000)
     cors_origins: str = ""
     """Comma-separated origins whose pages may post forms from the browser (CORS)."""
-    trust_proxy: bool = False
-    """Take the client address from ``X-Forwarded-For`` (behind a trusted proxy only)."""
+    forwarded_allow_ips: str = ""
+    """Comma-separated addresses or networks of the proxies in front of the API, whose
+    ``X-Forwarded-For`` is believed as uvicorn's ``forwarded_allow_ips`` is: the client is
+    the nearest hop not among them. Empty: none; the connection's address is the client's."""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        # uvicorn takes a malformed entry for a host name that never matches, and with "*"
+        # believes the first hop, which the client writes: refuse both.
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            if entry == "*":
+                raise ValueError("'*' would believe any client: name the proxies")
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (10.0.0.5, 10.0.0.0/8)"
+                ) from exc
+        return value
 
 
 class Settings(BaseSettings):

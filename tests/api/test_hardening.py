@@ -4,14 +4,19 @@ that say nothing internal."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from nurture import cli
 from nurture.api import create_app
 from nurture.api.security import (
     RateLimiter,
@@ -21,7 +26,7 @@ from nurture.api.security import (
     signature,
 )
 from nurture.errors import ConfigError
-from nurture.settings import Settings
+from nurture.settings import ApiSettings, Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 
@@ -36,8 +41,12 @@ def gateway() -> MemoryLeadGateway:
 
 
 def client_with(
-    monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway, **env: str
+    monkeypatch: pytest.MonkeyPatch,
+    gateway: MemoryLeadGateway,
+    peer: tuple[str, int] = ("testclient", 50000),
+    **env: str,
 ) -> TestClient:
+    """The API with these settings, called from ``peer`` (the connection's address)."""
     monkeypatch.setenv("NURTURE_HOME", str(ROOT))
     monkeypatch.setenv("NURTURE_API_KEYS", f"{EVENTS_ENTRY},{ADMIN_ENTRY},{FORMS_ENTRY}")
     for name, value in env.items():
@@ -45,6 +54,7 @@ def client_with(
     return TestClient(
         create_app(Settings(), gateway=gateway, ledger=MemoryLedger()),
         raise_server_exceptions=False,
+        client=peer,
     )
 
 
@@ -271,3 +281,74 @@ class TestSignedForms:
     ) -> None:
         with client_with(monkeypatch, gateway) as plain:
             assert self.post(plain, "contact", secret=self.SECRET).status_code == 401
+
+
+class TestProxy:
+    """Behind the proxies named in NURTURE_API_FORWARDED_ALLOW_IPS the client is the
+    address the nearest untrusted hop was seen from (uvicorn's proxy-header rules), never a
+    first hop the client wrote itself; from any other peer X-Forwarded-For is ignored."""
+
+    PROXY = ("10.0.0.2", 41000)
+
+    def post(self, client: TestClient, forwarded: str, email: str = "p@b.example") -> Any:
+        return client.post(
+            "/v1/forms/newsletter",
+            json={"email": email},
+            headers={"X-Forwarded-For": forwarded},
+        )
+
+    def test_the_address_the_proxy_saw(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway
+    ) -> None:
+        """A spoofed first hop is not the client: the consent records the address the
+        proxy saw, and the rate limit counts that address however the first hop changes."""
+        with client_with(
+            monkeypatch,
+            gateway,
+            peer=self.PROXY,
+            NURTURE_API_FORWARDED_ALLOW_IPS="127.0.0.1, 10.0.0.0/8",
+            NURTURE_API_PUBLIC_RATE="1/minute",
+            NURTURE_API_PUBLIC_BURST="1",
+        ) as client:
+            assert self.post(client, "6.6.6.6, 203.0.113.9").status_code == 202
+            assert gateway.forms[0][1].lead.consent.ip == "203.0.113.9"
+            again = self.post(client, "7.7.7.7, 203.0.113.9", email="q@b.example")
+            assert again.status_code == 429
+            other = self.post(client, "6.6.6.6, 203.0.113.10", email="r@b.example")
+            assert other.status_code == 202
+        assert [form.lead.consent.ip for _, form in gateway.forms] == [
+            "203.0.113.9",
+            "203.0.113.10",
+        ]
+
+    @pytest.mark.parametrize("allowed", ["", "192.0.2.0/24"], ids=["none", "another"])
+    def test_an_untrusted_peer_cannot_claim_an_address(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway, allowed: str
+    ) -> None:
+        with client_with(
+            monkeypatch, gateway, peer=self.PROXY, NURTURE_API_FORWARDED_ALLOW_IPS=allowed
+        ) as client:
+            assert self.post(client, "203.0.113.9").status_code == 202
+        assert gateway.forms[0][1].lead.consent.ip == "10.0.0.2"
+
+    @pytest.mark.parametrize("entry", ["proxy.internal", "10.0.0.1/8", "300.1.1.1"])
+    def test_a_bad_entry_is_named(self, entry: str) -> None:
+        """uvicorn would take a malformed entry as a name that never matches: refused."""
+        with pytest.raises(ValidationError, match=f"{re.escape(entry)!s}.*not an IP address"):
+            ApiSettings(forwarded_allow_ips=f"127.0.0.1,{entry}")
+
+    def test_trusting_everyone_is_refused(self) -> None:
+        """With '*' uvicorn believes the first hop, which the client writes."""
+        with pytest.raises(ValidationError, match="would believe any client"):
+            ApiSettings(forwarded_allow_ips="*")
+
+    def test_nurture_api_leaves_proxy_headers_to_the_app(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """uvicorn's own proxy-header middleware (trusting 127.0.0.1 by default) is off, so
+        the setting alone decides, however the app is served."""
+        calls: list[dict[str, Any]] = []
+        monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+        result = CliRunner().invoke(cli.app, ["api"])
+        assert result.exit_code == 0, result.output
+        assert calls and calls[0]["proxy_headers"] is False

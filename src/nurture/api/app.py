@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nurture import __version__
 from nurture.api import confirm, events, forms, leads, tracking, unsubscribe, webhooks
@@ -54,7 +55,6 @@ def create_app(
         soft_bounce_limit=settings.soft_bounce_limit,
         soft_bounce_window_days=settings.soft_bounce_window_days,
         limiter=RateLimiter(rate, settings.api.public_burst) if rate else None,
-        trust_proxy=settings.api.trust_proxy,
         form_secret=(
             settings.form_webhook_secret.get_secret_value().encode()
             if settings.form_webhook_secret
@@ -111,6 +111,10 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
+    proxies = [p.strip() for p in settings.api.forwarded_allow_ips.split(",") if p.strip()]
+    if proxies:
+        # Here, not in uvicorn's options: the setting holds however the app is served.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks):
         app.include_router(module.router)
 

@@ -77,7 +77,7 @@ async def confirm_now(
     confirmed = OptInConfirmed(
         submission_id=str(fields["s"]),
         at=datetime.now(UTC),
-        ip=client_address(request, context.trust_proxy),
+        ip=client_address(request),
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
     )
     try:

@@ -52,7 +52,6 @@ class ApiContext:
     soft_bounce_window_days: int = 30
     limiter: RateLimiter | None = None
     """Limits the public endpoints per client address; ``None``: no limit."""
-    trust_proxy: bool = False
     form_secret: bytes | None = None
     """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
     smtputf8: bool = False
@@ -63,7 +62,7 @@ class ApiContext:
         token), always 0 without a limiter."""
         if self.limiter is None:
             return 0.0
-        return self.limiter.take(client_address(request, self.trust_proxy), group)
+        return self.limiter.take(client_address(request), group)
 
     def key_entry(self, key: str | None) -> ApiKeyEntry | None:
         """The configured entry ``key`` matches, if any."""
@@ -142,10 +141,7 @@ def rate_limited(group: str) -> Callable[..., None]:
     return check
 
 
-def client_address(request: Request, trust_proxy: bool) -> str:
-    """The client's address: the first ``X-Forwarded-For`` hop behind a trusted proxy."""
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
+def client_address(request: Request) -> str:
+    """The client's address: the connection's, or behind a trusted proxy the address it
+    saw (the app's ``ProxyHeadersMiddleware`` has set it; see ``create_app``)."""
     return request.client.host if request.client else "unknown"

@@ -115,7 +115,7 @@ async def submit_form(
         context.project.defaults,
     )
     client = Client(
-        ip=client_address(request, context.trust_proxy),
+        ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
     )
     if getattr(request.state, "signed", False):
