@@ -6,16 +6,15 @@ here so a plain ``<form method="post">`` works as well as a JSON client.
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict
 
 from nurture.config import Defaults, FormConfig
-from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, Utm
+from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, RetryId, Utm
 from nurture.text import ShortText
 
 __all__ = [
@@ -51,10 +50,9 @@ class FormPost(ContactDetails):
     utm_content: ShortText | None = None
     consent: bool = False
     consent_wording: ShortText | None = None
-    submission_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = (
-        None
-    )
-    """Send the same id on a retry and the retry changes nothing."""
+    submission_id: RetryId | None = None
+    """Send the same id on a retry and the retry changes nothing (without one, the API
+    makes one up and returns it, so the client can retry with it)."""
 
 
 def address_problem(email: str, smtputf8: bool) -> str | None:
@@ -127,8 +125,11 @@ def to_submission(
     defaults: Defaults,
     now: datetime,
     client: Client = Client(),
+    *,
+    submission_id: str,
 ) -> FormSubmitted:
-    """The signal payload: the lead, and what the form promised, as configured right now.
+    """The signal payload: the lead, and what the form promised, as configured right now,
+    under ``submission_id`` (the post's own, or the one the API made up and answers with).
 
     A consent (the box ticked, or a double opt-in form, which is itself a request for our
     mail) is recorded with the form, the time, the wording's version and the client."""
@@ -157,7 +158,7 @@ def to_submission(
         else Consent(),
     )
     return FormSubmitted(
-        submission_id=post.submission_id or uuid.uuid4().hex,
+        submission_id=submission_id,
         form_id=form_id,
         submitted_at=now,
         lead=lead,

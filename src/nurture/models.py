@@ -38,6 +38,7 @@ __all__ = [
     "Locale",
     "NormalisedEmail",
     "PropertyValue",
+    "RetryId",
     "Utm",
     "normalise_email",
 ]
@@ -60,6 +61,8 @@ Country = Annotated[
     StringConstraints(pattern=r"^[A-Z]{2}$"),
 ]
 """ISO 3166-1 alpha-2 country code, any case on input."""
+RetryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+"""An id a client chooses for a form post or an event, so that a retry counts once."""
 EventType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.:-]{0,63}$")]
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
 PropertyText = Annotated[

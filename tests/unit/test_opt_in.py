@@ -153,7 +153,14 @@ class TestCapture:
         )
         post = FormPost(email="ada@globex.example", consent=True)
         made = to_submission(
-            post, "newsletter", form, "en", project().defaults, T0, Client("192.0.2.1", "UA/1")
+            post,
+            "newsletter",
+            form,
+            "en",
+            project().defaults,
+            T0,
+            Client("192.0.2.1", "UA/1"),
+            submission_id="s-1",
         )
         consent = made.lead.consent
         assert consent.marketing and consent.given_at == T0
@@ -166,7 +173,14 @@ class TestCapture:
     def test_no_consent_records_nothing(self) -> None:
         post = FormPost(email="ada@globex.example", consent_wording="v3")
         made = to_submission(
-            post, "contact", FormConfig(), "en", project().defaults, T0, Client("192.0.2.1")
+            post,
+            "contact",
+            FormConfig(),
+            "en",
+            project().defaults,
+            T0,
+            Client("192.0.2.1"),
+            submission_id="s-1",
         )
         assert made.lead.consent == Consent()
 
@@ -174,7 +188,14 @@ class TestCapture:
         post = FormPost(email="ada@globex.example", consent=True, consent_wording="v4")
         form = FormConfig(consent_wording="v3")
         made = to_submission(
-            post, "contact", form, "en", project().defaults, T0, Client(None, "x" * 2000)
+            post,
+            "contact",
+            form,
+            "en",
+            project().defaults,
+            T0,
+            Client(None, "x" * 2000),
+            submission_id="s-1",
         )
         assert made.lead.consent.wording_version == "v4"
         assert made.lead.consent.user_agent == "x" * 512

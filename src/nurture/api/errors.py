@@ -1,16 +1,24 @@
-"""Error responses: one shape for every 4xx, naming the field and the rule; no internals."""
+"""Error responses: one shape for every 4xx, naming the field and the rule; no internals.
+
+A request whose route settles a retry id (a form post, an event) gets it in every answer,
+errors included, so a client can always retry safely; see ``nurture.api.retry``."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
+from nurture.api.retry import current_retry_key
 from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 
 __all__ = ["body_errors", "install_error_handlers"]
@@ -30,7 +38,10 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        key = current_retry_key(request)
+        if key is not None and isinstance(exc.body, dict):
+            key.adopt(exc.body.get(key.field))  # FastAPI refused the body before the route
         # FastAPI prefixes locations with "body"/"query"/"path": keep the field path only.
         errors = [
             {
@@ -39,7 +50,13 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
-        return JSONResponse({"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return _answer(request, {"detail": errors}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if current_retry_key(request) is None:
+            return await http_exception_handler(request, exc)
+        return _answer(request, {"detail": exc.detail}, exc.status_code, exc.headers)
 
     @app.exception_handler(LeadNotFound)
     async def not_found(request: Request, exc: LeadNotFound) -> JSONResponse:
@@ -49,31 +66,58 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, LeadPending):
             # Accepted, not yet applied: still a 404 (there is nothing to show), but one a
             # client can tell from an unknown id, with when to look again.
-            return JSONResponse(
+            return _answer(
+                request,
                 {"detail": str(exc), "pending": True},
                 status.HTTP_404_NOT_FOUND,
-                headers={"Retry-After": "1"},
+                {"Retry-After": "1"},
             )
-        return JSONResponse({"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
+        return _answer(request, {"detail": str(exc)}, status.HTTP_404_NOT_FOUND)
 
     @app.exception_handler(ActionRefused)
-    async def refused(_: Request, exc: ActionRefused) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+    async def refused(request: Request, exc: ActionRefused) -> JSONResponse:
+        return _answer(request, {"detail": str(exc)}, status.HTTP_409_CONFLICT)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never a stack trace or an internal name in the answer: an id to find it in the log.
         error_id = uuid.uuid4().hex[:12]
         log.error("internal error %s", error_id, exc_info=exc)
-        return JSONResponse(
+        return _answer(
+            request,
             {"detail": "internal error; nothing more is said here", "error_id": error_id},
             status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
     @app.exception_handler(RPCError)
-    async def temporal_down(_: Request, exc: RPCError) -> JSONResponse:
+    async def temporal_down(request: Request, exc: RPCError) -> JSONResponse:
         log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
-        return JSONResponse(
-            {"detail": "the lead store is unavailable; nothing was recorded, retry later"},
-            status.HTTP_503_SERVICE_UNAVAILABLE,
+        return _answer(
+            request, {"detail": _unanswered(request)}, status.HTTP_503_SERVICE_UNAVAILABLE
         )
+
+
+def _unanswered(request: Request) -> str:
+    """What a client may know when Temporal did not answer: it may have stored the request
+    before failing (a lost answer), so only a retry under the same id is safe."""
+    key = current_retry_key(request)
+    if key is None:
+        return "the lead store did not answer; what was asked may or may not be done: retry later"
+    return (
+        "the lead store did not answer; this may or may not have been recorded: retry later "
+        f"with the same {key.field}, {key.value!r}, and it counts once"
+    )
+
+
+def _answer(
+    request: Request,
+    content: dict[str, Any],
+    status_code: int,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON answer carrying the request's retry id, if it has one."""
+    key = current_retry_key(request)
+    if key is not None:
+        content = {**content, key.field: key.value}
+        headers = {**(headers or {}), key.header: key.value}
+    return JSONResponse(content, status_code, headers=headers)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Self
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from nurture.api.deps import get_gateway, lead_id_by_email, require_scope
+from nurture.api.retry import RetryKey, retry_key, retry_key_responses
 from nurture.leads import LeadGateway
-from nurture.models import EventType, LeadEvent, NormalisedEmail, PropertyKey, PropertyValue
+from nurture.models import (
+    EventType,
+    LeadEvent,
+    NormalisedEmail,
+    PropertyKey,
+    PropertyValue,
+    RetryId,
+)
 
-__all__ = ["router"]
+__all__ = ["EVENT_HEADER", "router"]
 
+EVENT_HEADER = "X-Nurture-Event-Id"
+event_key = retry_key("event_id", EVENT_HEADER)
 router = APIRouter(
-    prefix="/v1/events", tags=["events"], dependencies=[Depends(require_scope("events"))]
+    prefix="/v1/events",
+    tags=["events"],
+    # The id first: every answer carries it, a 401 too.
+    dependencies=[Depends(event_key), Depends(require_scope("events"))],
 )
 
 
@@ -31,8 +43,9 @@ class EventPost(BaseModel):
     occurred_at: AwareDatetime | None = None
     """When it happened; defaults to when the API received it."""
     properties: Annotated[dict[PropertyKey, PropertyValue], Field(max_length=50)] = {}
-    event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
-    """Send the same id on a retry and the event counts once."""
+    event_id: RetryId | None = None
+    """Send the same id on a retry and the event counts once (without one, the API makes
+    one up and returns it, so the client can retry with it)."""
 
     @model_validator(mode="after")
     def _one_lead(self) -> Self:
@@ -53,20 +66,29 @@ class EventAccepted(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventAccepted,
     summary="Record a behavioural event",
-    responses={404: {"description": "Unknown lead"}, 401: {"description": "Bad API key"}},
+    responses={
+        404: {"description": "Unknown lead"},
+        401: {"description": "Bad API key"},
+        **retry_key_responses("event_id", EVENT_HEADER),
+    },
 )
 async def record_event(
     body: EventPost,
     request: Request,
+    response: Response,
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    key: Annotated[RetryKey, Depends(event_key)],
 ) -> EventAccepted:
-    """Hand the event to the lead's workflow; 202 once Temporal holds it."""
+    """Hand the event to the lead's workflow; 202 once Temporal holds it. Every answer,
+    errors included, carries the event id to retry with."""
+    key.adopt(body.event_id)
     lead_id = body.lead_id or lead_id_by_email(request, body.email or "")
     event = LeadEvent(
-        id=body.event_id or uuid.uuid4().hex,
+        id=key.value,
         type=body.type,
         occurred_at=body.occurred_at or datetime.now(UTC),
         properties=body.properties,
     )
     await gateway.record_event(lead_id, event)
+    key.stamp(response)
     return EventAccepted(lead_id=lead_id, event_id=event.id)

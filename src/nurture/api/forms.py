@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +18,7 @@ from nurture.api.deps import (
     rate_limited,
 )
 from nurture.api.errors import body_errors
+from nurture.api.retry import RetryKey, retry_key, retry_key_responses
 from nurture.api.security import check_signature
 from nurture.identity import lead_id_for
 from nurture.intake import (
@@ -30,7 +31,7 @@ from nurture.intake import (
 )
 from nurture.leads import LeadGateway
 
-__all__ = ["router"]
+__all__ = ["SUBMISSION_HEADER", "router"]
 
 
 async def signed_post(
@@ -61,10 +62,13 @@ async def signed_post(
     request.state.signed = True
 
 
+SUBMISSION_HEADER = "X-Nurture-Submission-Id"
+submission_key = retry_key("submission_id", SUBMISSION_HEADER)
 router = APIRouter(
     prefix="/v1/forms",
     tags=["forms"],
-    dependencies=[Depends(signed_post), Depends(rate_limited("forms"))],
+    # The id first: every answer carries it, a 401 or a 429 too.
+    dependencies=[Depends(submission_key), Depends(signed_post), Depends(rate_limited("forms"))],
 )
 
 _FORM_SCHEMA = FormPost.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -91,19 +95,28 @@ class Accepted(BaseModel):
             },
         }
     },
-    responses={404: {"description": "Unknown form"}, 422: {"description": "Invalid field"}},
+    responses={
+        404: {"description": "Unknown form"},
+        422: {"description": "Invalid field"},
+        **retry_key_responses("submission_id", SUBMISSION_HEADER),
+    },
 )
 async def submit_form(
     form_id: str,
     request: Request,
+    response: Response,
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    key: Annotated[RetryKey, Depends(submission_key)],
 ) -> Accepted:
-    """Accept a form post (JSON or urlencoded); 202 once Temporal durably holds it."""
+    """Accept a form post (JSON or urlencoded); 202 once Temporal durably holds it. Every
+    answer, errors included, carries the submission id to retry with."""
     form = context.project.forms.get(form_id)
     if form is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
-    post = _validated(await _body(request))
+    data = await _body(request)
+    key.adopt(data.get("submission_id"))
+    post = _validated(data)
     problem = address_problem(post.email, context.smtputf8)
     if problem:
         raise _invalid("email", problem)
@@ -125,11 +138,19 @@ async def submit_form(
             user_agent=request.headers.get("x-nurture-client-user-agent") or client.user_agent,
         )
     submission = to_submission(
-        post, form_id, form, locale, context.project.defaults, datetime.now(UTC), client
+        post,
+        form_id,
+        form,
+        locale,
+        context.project.defaults,
+        datetime.now(UTC),
+        client,
+        submission_id=key.value,
     )
     lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
     await gateway.submit_form(lead_id, submission)
-    return Accepted(lead_id=lead_id, submission_id=submission.submission_id)
+    key.stamp(response)
+    return Accepted(lead_id=lead_id, submission_id=key.value)
 
 
 async def _body(request: Request) -> dict[str, Any]:
