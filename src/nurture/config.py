@@ -95,5 +95,5 @@ class ProjectConfig(BaseModel):
 
 
 def load_project_config(path: Path) -> ProjectConfig:
-    """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the field."""
+    """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the line."""
     return load_toml_model(path, ProjectConfig, "project configuration")

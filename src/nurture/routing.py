@@ -309,7 +309,7 @@ def route(
 
 
 def load_sales_team(path: Path) -> SalesTeam:
-    """Read and validate ``config/sales.toml``; errors name the field and the rule."""
+    """Read and validate ``config/sales.toml``; errors name the line, field and rule."""
     return load_toml_model(path, SalesTeam, "sales team")
 
 

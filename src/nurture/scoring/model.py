@@ -1,7 +1,7 @@
 """The scoring model marketing ops tune: a TOML file validated into these models.
 
-Errors name the file, the path of the field inside it and the rule it broke, for example
-``config/scoring.toml: behaviour.2.points: Input should be a valid integer``.
+Errors name the file, the line, the path of the field inside it and the rule it broke, for
+example ``config/scoring.toml:68: behaviour.2.points: Input should be a valid integer``.
 """
 
 from __future__ import annotations
