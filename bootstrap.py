@@ -49,6 +49,7 @@ def run_checks(extra: list[str]) -> int:
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
+        [str(BIN / "nurture"), "config", "check"],
         [str(BIN / "nurture"), "templates", "check"],
         [_python(), "-m", "pytest", *extra],
     ]

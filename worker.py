@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from activities import ConfigActivities, EmailActivities, SalesActivities
 from nurture.config import load_project_config
+from nurture.config_check import exit_if_invalid
 from nurture.dkim_signing import dkim_for
 from nurture.emails import mail_task_queue
 from nurture.ledger import open_ledger
@@ -25,7 +26,6 @@ from nurture.rendering import TemplateRenderer
 from nurture.settings import Settings
 from nurture.temporal import connect
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
-from workflows.sequences.base import unknown_sequences
 
 
 def precompile_workflows() -> None:
@@ -42,14 +42,9 @@ def precompile_workflows() -> None:
 
 async def main() -> None:
     settings = Settings()
+    exit_if_invalid(settings, "worker")  # every config problem, by file and line, or go on
     precompile_workflows()
     project = load_project_config(settings.path(settings.config_file))
-    unknown = unknown_sequences(rule.sequence for rule in project.enrolment)
-    if unknown:
-        raise SystemExit(
-            f"{settings.config_file}: [[enrolment]] names sequences that are not registered: "
-            f"{', '.join(unknown)} (see workflows/sequences/)"
-        )
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
     mailer = SmtpMailer(settings.smtp)

@@ -16,7 +16,7 @@ import httpx
 import typer
 
 from nurture.devstack import DEV_API_KEY, DevPorts, DevStack
-from nurture.errors import NurtureError
+from nurture.errors import ConfigError, NurtureError
 from nurture.settings import Settings
 
 __all__ = ["app", "main"]
@@ -28,6 +28,8 @@ templates_app = typer.Typer(help="Email templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+config_app = typer.Typer(help="Configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 ApiUrl = Annotated[str, typer.Option(envvar="NURTURE_API_URL", help="Base URL of the nurture API.")]
 ApiKey = Annotated[
@@ -95,14 +97,18 @@ def api() -> None:
     import uvicorn
 
     settings = Settings()
-    uvicorn.run(
-        "nurture.api:create_app",
-        factory=True,
-        host=settings.api.host,
-        port=settings.api.port,
-        log_level="info",
-        proxy_headers=False,  # the app applies NURTURE_API_FORWARDED_ALLOW_IPS itself
-    )
+    try:
+        uvicorn.run(
+            "nurture.api:create_app",
+            factory=True,
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level="info",
+            proxy_headers=False,  # the app applies NURTURE_API_FORWARDED_ALLOW_IPS itself
+        )
+    except ConfigError as exc:  # the factory refused the configuration: say why, no traceback
+        typer.echo(f"nurture api: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -311,7 +317,6 @@ def apikey_create(
     """Make a new API key: print the key once (give it to the caller) and the entry to add
     to NURTURE_API_KEYS (only its hash is stored)."""
     from nurture.api.security import new_api_key
-    from nurture.errors import ConfigError
 
     try:
         key, entry = new_api_key(scope)
@@ -337,6 +342,20 @@ def templates_check() -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{len(template_names(folder))} templates render in every locale")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Check the configuration files and templates as the worker and the API do at start:
+    print each problem as file:line: field: rule, and exit 1 on any error (for CI)."""
+    from nurture.config_check import check_configuration
+
+    report = check_configuration(Settings())
+    for line in report.lines():
+        typer.echo(line, err=True)
+    typer.echo(report.summary(), err=bool(report.errors))
+    if report.errors:
+        raise typer.Exit(1)
 
 
 @app.command()

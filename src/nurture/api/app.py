@@ -16,6 +16,7 @@ from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.config import load_project_config
+from nurture.config_check import require_valid_configuration
 from nurture.leads import LeadGateway, TemporalLeadGateway
 from nurture.ledger import SendLedger, open_ledger
 from nurture.rendering import TemplateRenderer
@@ -37,6 +38,7 @@ def create_app(
     """Build the API; without a ``gateway`` it connects to Temporal on startup, without a
     ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there)."""
     settings = settings or Settings()
+    require_valid_configuration(settings)  # ConfigError naming every file, line and rule
     project = load_project_config(settings.path(settings.config_file))
     renderer = TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale)
     rate = parse_rate(settings.api.public_rate)
