@@ -28,12 +28,16 @@ __all__ = ["SalesActivities"]
 
 
 class SalesActivities:
-    """Activities of the hand-off, with the client, task queue and team file they need."""
+    """Activities of the hand-off, with the client, task queue and team file they need.
+
+    The team file is loaded when this is made: a broken one is refused here (a
+    :class:`ConfigError` naming file and line); later breakage keeps the last good team."""
 
     def __init__(self, client: Client, task_queue: str, team_file: Path) -> None:
         self._client = client
         self._task_queue = task_queue
         self._team = WatchedFile(team_file, load_sales_team)
+        self._team.prime()
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for ``Worker(activities=...)``."""
@@ -41,7 +45,7 @@ class SalesActivities:
 
     @activity.defn(name="load_sales_team")
     async def load_sales_team(self) -> SalesTeam:
-        """``config/sales.toml``, re-read when it changes; a broken file is retried until fixed."""
+        """``config/sales.toml``, re-read when it changes (the last good team while broken)."""
         return self._team.current()
 
     @activity.defn(name="assign_owner")

@@ -79,6 +79,7 @@ class Harness:
         project_file: Path = PROJECT_FILE,
         sales_file: Path = SALES_FILE,
         mail_slots: int | None = None,
+        scoring_file: Path = SCORING_FILE,
     ) -> None:
         self.env = env
         client = env.client
@@ -91,7 +92,7 @@ class Harness:
         self.started: list[str] = []
         """Other workflow ids a test started directly, terminated at the end too."""
         emails = email_activities(mailer or self.mailer, self.ledger)
-        config = ConfigActivities(SCORING_FILE, project_file)
+        config = ConfigActivities(scoring_file, project_file)
         self.sales = SalesActivities(client, self.task_queue, sales_file)
         self.worker = Worker(
             client,
@@ -148,9 +149,16 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         env: WorkflowEnvironment | None = None,
         sales_file: Path = SALES_FILE,
         mail_slots: int | None = None,
+        scoring_file: Path = SCORING_FILE,
     ) -> AsyncIterator[Harness]:
         h = Harness(
-            env or time_env, max_inbound_per_run, mailer, project_file, sales_file, mail_slots
+            env or time_env,
+            max_inbound_per_run,
+            mailer,
+            project_file,
+            sales_file,
+            mail_slots,
+            scoring_file,
         )
         async with h.worker, h.mail_worker:
             try:
