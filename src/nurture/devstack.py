@@ -1,17 +1,24 @@
 """The embedded default: real Temporal dev server, SMTP sink, worker and API as processes.
 
 Each child runs in its own session, so Ctrl-C reaches only the supervisor, which then stops
-the children in reverse order (API, worker, sink, Temporal) and waits for each.
+the children in reverse order (API, worker, sink, Temporal) and waits for each. A supervisor
+that cannot do that (SIGKILL, a crash) takes its children with it on Linux, where each child
+asks the kernel for SIGKILL when its parent dies (``PR_SET_PDEATHSIG``); elsewhere they
+outlive it, and the next start names the port they still hold.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -24,12 +31,15 @@ __all__ = [
     "DevPorts",
     "DevStack",
     "ManagedProcess",
+    "die_with_parent",
     "listening",
     "temporal_dev_server_argv",
     "wait_for_port",
 ]
 
 DEV_API_KEY = "dev-key"
+_PR_SET_PDEATHSIG = 1
+"""``prctl`` option from ``<linux/prctl.h>``: the signal a process gets when its parent dies."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,53 @@ def wait_for_port(
     raise NurtureError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f}s")
 
 
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child SIGKILLed when this process dies, or None where
+    that cannot be had.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``). The kernel ties the signal to the *thread*
+    that forked the child, so it is offered only to the main thread, which lives as long as
+    the process: a child started from a worker thread would die when that thread ends.
+    Every child of the stack is crash-safe (Temporal's SQLite in WAL mode, the ledger, the
+    sink's renames), so SIGKILL loses nothing, and unlike SIGTERM it cannot be ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
+
+
+@functools.cache
+def _prctl() -> Callable[[int, int], int] | None:
+    """libc's ``prctl``, looked up in the parent: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # a libc without prctl (a static or unusual build)
+        return None
+    prctl.argtypes = (ctypes.c_int, ctypes.c_ulong)  # variadic in C: fix what we pass
+    prctl.restype = ctypes.c_int
+    function: Callable[[int, int], int] = prctl
+    return function
+
+
 @dataclass
 class ManagedProcess:
-    """A child process with its log file, stopped with SIGTERM then SIGKILL."""
+    """A child process with its log file, stopped with SIGTERM then SIGKILL.
+
+    It runs in a session of its own (a Ctrl-C in the terminal is the supervisor's to handle)
+    and, on Linux, dies with the process that started it (see ``die_with_parent``).
+    """
 
     name: str
     argv: list[str]
@@ -115,6 +169,8 @@ class ManagedProcess:
             stderr=out,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            # Runs after setsid() in the child, before exec; PDEATHSIG survives both.
+            preexec_fn=die_with_parent(),
         )
 
     def alive(self) -> bool:
