@@ -17,6 +17,13 @@ import typer
 
 from nurture.devstack import DEV_API_KEY, DevPorts, DevStack
 from nurture.errors import ConfigError, NurtureError
+from nurture.project import (
+    OutboxLocation,
+    ProjectNotFound,
+    find_project_home,
+    locate_outbox,
+    source_checkout,
+)
 from nurture.settings import Settings
 
 __all__ = ["app", "main"]
@@ -40,7 +47,13 @@ DEFAULT_API = "http://127.0.0.1:8000"
 
 @app.command()
 def dev(
-    home: Annotated[Path, typer.Option(help="Project folder (holds .nurture/).")] = Path("."),
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Project folder (holds config/ and .nurture/); default: NURTURE_HOME, else "
+            "the nearest one from here up, else the checkout nurture runs from."
+        ),
+    ] = None,
     temporal_port: int = 7233,
     ui_port: int = 8233,
     api_port: int = 8000,
@@ -48,7 +61,7 @@ def dev(
 ) -> None:
     """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C."""
     ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
-    stack = DevStack(home.resolve(), ports)
+    stack = DevStack(_project_home(home), ports)
     stopped = _stop_requested()
     typer.echo("nurture dev: starting Temporal, SMTP sink, worker and API…")
     try:
@@ -67,6 +80,17 @@ def dev(
         typer.echo("nurture dev: stopping…")
         stack.stop()
     typer.echo("nurture dev: stopped.")
+
+
+def _project_home(home: Path | None) -> Path:
+    """``--home``, else the project folder found from here (see ``nurture.project``)."""
+    if home is not None:
+        return home.resolve()
+    try:
+        return find_project_home(Path.cwd(), os.environ, source_checkout()).path
+    except ProjectNotFound as exc:
+        typer.echo(f"nurture dev: {exc}; run it in the project folder or pass --home", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _print_urls(stack: DevStack) -> None:
@@ -113,15 +137,18 @@ def api() -> None:
 
 @app.command()
 def sink(
-    folder: Annotated[Path, typer.Option(help="Where to keep messages.")] = Path(".nurture/outbox"),
+    folder: Annotated[
+        Path | None, typer.Option(help="Where to keep messages; default: what outbox reads.")
+    ] = None,
     host: str = "127.0.0.1",
     port: int = 1025,
 ) -> None:
     """Run the local SMTP sink, keeping every message it receives."""
     from nurture.sink import serve_sink
 
-    controller = serve_sink(folder, host, port, Settings().public_url)
-    typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {folder}")
+    where = _outbox_location(folder).folder
+    controller = serve_sink(where, host, port, Settings().public_url)
+    typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {where}")
     stopped = _stop_requested()
     while not stopped():
         time.sleep(0.2)
@@ -360,27 +387,56 @@ def config_check() -> None:
 
 @app.command()
 def outbox(
-    folder: Annotated[Path, typer.Option(help="The sink's folder.")] = Path(".nurture/outbox"),
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="The sink's folder; default: NURTURE_OUTBOX_DIR, else .nurture/outbox in "
+            "the project folder (found as `nurture dev --help` says)."
+        ),
+    ] = None,
     show: Annotated[int | None, typer.Option(help="Print message N (1 = oldest) in full.")] = None,
     html: Annotated[bool, typer.Option(help="With --show, print the HTML part.")] = False,
 ) -> None:
     """List the messages the local SMTP sink received."""
     from nurture.sink import read_outbox
 
-    messages = read_outbox(folder)
+    location = _outbox_location(folder)
+    where = _describe(location)
+    if not location.folder.is_dir():
+        typer.echo(
+            f"no outbox at {where}: the folder does not exist (`nurture dev` makes it)", err=True
+        )
+        raise typer.Exit(1)
+    messages = read_outbox(location.folder)
     if show is not None:
         if not 1 <= show <= len(messages):
-            typer.echo(f"no message {show}: the outbox holds {len(messages)}", err=True)
+            typer.echo(f"no message {show}: the outbox {where} holds {len(messages)}", err=True)
             raise typer.Exit(1)
         m = messages[show - 1]
         typer.echo(f"To: {m.to}\nSubject: {m.subject}\nMessage-ID: {m.message['Message-ID']}\n")
         typer.echo(m.body("html" if html else "plain"))
         return
-    if not messages:
-        typer.echo(f"the outbox is empty ({folder})")
+    count = f"{len(messages)} message{'s' if len(messages) > 1 else ''}"
+    typer.echo(f"{count} in the outbox {where}" if messages else f"the outbox {where} is empty")
     for number, m in enumerate(messages, 1):
         date = m.message["Date"] or ""
         typer.echo(f"{number:>4}  {date}  {m.to}  {m.subject}")
+
+
+def _outbox_location(folder: Path | None) -> OutboxLocation:
+    """The sink's folder as ``nurture.project.locate_outbox`` finds it from here."""
+    try:
+        return locate_outbox(folder, Path.cwd(), os.environ, source_checkout())
+    except ProjectNotFound as exc:
+        typer.echo(f"{exc}; pass --folder, or set NURTURE_OUTBOX_DIR", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _describe(location: OutboxLocation) -> str:
+    """The folder, and how it was found unless that is where the person stands."""
+    if location.found is None:
+        return str(location.folder)
+    return f"{location.folder} ({location.found})"
 
 
 def _stop_requested() -> Callable[[], bool]:
