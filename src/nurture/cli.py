@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
 import httpx
 import typer
@@ -59,27 +59,22 @@ def dev(
     api_port: int = 8000,
     smtp_port: int = 1025,
 ) -> None:
-    """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C."""
+    """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C,
+    SIGTERM or SIGHUP (the terminal closed); every child stops with it."""
+    stopped = _stop_requested()
     ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
     stack = DevStack(_project_home(home), ports)
-    stopped = _stop_requested()
-    typer.echo("nurture dev: starting Temporal, SMTP sink, worker and API…")
     try:
+        _say("nurture dev: starting Temporal, SMTP sink, worker and API…")
         stack.start()
         _print_urls(stack)
-        while not stopped() and not stack.dead():
-            time.sleep(0.3)
-        if stack.dead() and not stopped():
-            typer.echo(
-                f"nurture dev: {', '.join(stack.dead())} exited; see .nurture/logs/", err=True
-            )
+        _supervise(stack, stopped)
     except NurtureError as exc:
-        typer.echo(f"nurture dev: {exc}; see {stack.data / 'logs'}", err=True)
+        _say(f"nurture dev: {exc}; see {stack.data / 'logs'}", err=True)
         raise typer.Exit(1) from exc
     finally:
-        typer.echo("nurture dev: stopping…")
-        stack.stop()
-    typer.echo("nurture dev: stopped.")
+        stack.stop()  # first, and alone: nothing before it may keep it from running
+    _say("nurture dev: stopped.")
 
 
 def _project_home(home: Path | None) -> Path:
@@ -89,14 +84,23 @@ def _project_home(home: Path | None) -> Path:
     try:
         return find_project_home(Path.cwd(), os.environ, source_checkout()).path
     except ProjectNotFound as exc:
-        typer.echo(f"nurture dev: {exc}; run it in the project folder or pass --home", err=True)
+        _say(f"nurture dev: {exc}; run it in the project folder or pass --home", err=True)
         raise typer.Exit(1) from exc
+
+
+def _supervise(stack: DevStack, stopped: Callable[[], bool]) -> None:
+    """Wait until a stop is requested or a child exits on its own."""
+    while not stopped() and not stack.dead():
+        time.sleep(0.3)
+    if stack.dead() and not stopped():
+        _say(f"nurture dev: {', '.join(stack.dead())} exited; see {stack.data / 'logs'}", err=True)
+    _say("nurture dev: stopping…")
 
 
 def _print_urls(stack: DevStack) -> None:
     p = stack.ports
     key = stack.env()["NURTURE_API_KEYS"].split(",")[0]
-    typer.echo(
+    _say(
         "\n".join(
             [
                 "",
@@ -146,10 +150,10 @@ def sink(
     """Run the local SMTP sink, keeping every message it receives."""
     from nurture.sink import serve_sink
 
+    stopped = _stop_requested()
     where = _outbox_location(folder).folder
     controller = serve_sink(where, host, port, Settings().public_url)
-    typer.echo(f"SMTP sink on {host}:{port}, keeping messages in {where}")
-    stopped = _stop_requested()
+    _say(f"SMTP sink on {host}:{port}, keeping messages in {where}")
     while not stopped():
         time.sleep(0.2)
     controller.stop()
@@ -440,7 +444,8 @@ def _describe(location: OutboxLocation) -> str:
 
 
 def _stop_requested() -> Callable[[], bool]:
-    """A check that turns true at the first SIGINT (Ctrl-C) or SIGTERM.
+    """A check that turns true at the first SIGINT (Ctrl-C), SIGTERM or SIGHUP (terminal
+    closed). A SIGHUP ignored from the start (``nohup``) stays ignored: that asked to live on.
 
     The handler only flips a flag: a handler that took a lock (``threading.Event.set``)
     could deadlock against the main thread interrupted while holding that same lock.
@@ -452,7 +457,36 @@ def _stop_requested() -> Callable[[], bool]:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)
+    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hangup is not None and signal.getsignal(hangup) != signal.SIG_IGN:
+        signal.signal(hangup, handler)
     return lambda: requested[0]
+
+
+def _say(message: str, *, err: bool = False) -> None:
+    """Print for a person, and never fail: output is a courtesy, stopping the children is not.
+
+    A reader gone (``nurture dev | tee log``, then Ctrl-C kills tee too) shows up as
+    BrokenPipeError (Python ignores SIGPIPE), a closed terminal as EIO: a line stdout cannot
+    take goes to stderr (still the terminal after ``| tee``), else nowhere.
+    """
+    for stream in (sys.stderr,) if err else (sys.stdout, sys.stderr):
+        if _write(stream, f"{message}\n"):
+            return
+
+
+def _write(stream: TextIO | None, text: str) -> bool:
+    """Write ``text`` to the stream's descriptor at once, bypassing its buffer: a failed
+    write then leaves nothing behind for the interpreter's last flush to fail on."""
+    if stream is None:  # started without this descriptor (its number may be reused since)
+        return False
+    try:
+        data = text.encode(stream.encoding or "utf-8", "replace")
+        stream.flush()
+        os.write(stream.fileno(), data)
+    except (OSError, ValueError):  # ValueError: the stream was closed
+        return False
+    return True
 
 
 def _pairs(items: list[str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Dev stack children die with their supervisor."""
+"""Dev stack children die with their supervisor; a hangup stops a supervisor unless nohup'd."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from nurture.devstack import die_with_parent
+from nurture.devstack import die_with_parent, wait_for_port
+from nurture.testing import free_port
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
 
@@ -69,3 +70,39 @@ class TestDieWithParent:
         thread.start()
         thread.join()
         assert offered == [None]
+
+
+def start_sink(folder: Path, *prefix: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`nurture sink` on a free port, in a session of its own, as a terminal would run it."""
+    port = free_port()
+    argv = [*prefix, sys.executable, "-m", "nurture.cli", "sink", "--folder", str(folder)]
+    sink = subprocess.Popen(
+        [*argv, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_for_port(port, 30, sink)
+    return sink, port
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP")
+class TestHangup:
+    """A closed terminal (SIGHUP) stops nurture's long-running commands cleanly, except
+    under `nohup`, which asks to keep running."""
+
+    def test_hangup_stops(self, tmp_path: Path) -> None:
+        sink, _ = start_sink(tmp_path)
+        sink.send_signal(signal.SIGHUP)
+        assert sink.wait(10) == 0
+
+    def test_nohup_keeps_running(self, tmp_path: Path) -> None:
+        sink, port = start_sink(tmp_path, "nohup")
+        try:
+            sink.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            assert sink.poll() is None
+            wait_for_port(port, 1, sink)
+        finally:
+            sink.terminate()
+        assert sink.wait(10) == 0
