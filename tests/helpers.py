@@ -26,6 +26,14 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = b"test-deployment-secret"
 PUBLIC_URL = "https://nurture.example"
 _ids = itertools.count(1)
+SQL_BY_SCORE = (
+    *("support_contacted",) * 3,
+    *("webinar_replay_watched",) * 3,
+    *("webinar_registered",) * 3,
+    *("demo_accepted",) * 2,
+)
+"""Behaviour worth 44 points within the shipped caps, none of it a hand-raise: after the
+persona's white paper form (8 points) the lead is an SQL (50) by score alone."""
 
 
 def scoring_model() -> ScoringModel:
@@ -87,7 +95,9 @@ def submission(
     at: datetime = T0,
     locale: str = "en",
     delay: timedelta = timedelta(days=2),
+    rescore_after: timedelta = timedelta(days=30),
 ) -> FormSubmitted:
+    """A post of the white paper form, as the API builds it with the shipped defaults."""
     return FormSubmitted(
         submission_id=submission_id,
         form_id=form_id,
@@ -99,6 +109,7 @@ def submission(
         offer=ContentLink(title="The buying guide", url="https://example.com/guide.pdf"),
         related=(ContentLink(title="Webinar", url="https://example.com/webinar"),),
         second_conversion_delay=delay,
+        rescore_after=rescore_after,
     )
 
 

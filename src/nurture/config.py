@@ -53,6 +53,9 @@ class Defaults(BaseModel):
     second_conversion_delay: Duration = timedelta(days=2)
     confirm_within: Duration = timedelta(days=7)
     """How long a double opt-in confirmation link is valid; unconfirmed leads then expire."""
+    rescore_after: Duration = timedelta(days=30)
+    """A form the lead posts again sooner than this after it last scored scores nothing:
+    re-posting a form must not inflate the score (it still counts as activity)."""
 
 
 class FormConfig(BaseModel):
@@ -71,6 +74,8 @@ class FormConfig(BaseModel):
     """Double opt-in: the address must confirm from a mailed link before anything else is
     sent or counted; a submission left unconfirmed expires after ``confirm_within``."""
     confirm_within: Duration | None = None
+    rescore_after: Duration | None = None
+    """Overrides ``defaults.rescore_after`` for this form."""
     consent_wording: ShortText | None = None
     """The version of the consent wording this form shows, recorded with each consent
     (a post's ``consent_wording`` field overrides it)."""

@@ -170,4 +170,5 @@ def to_submission(
         second_conversion_delay=form.second_conversion_delay or defaults.second_conversion_delay,
         double_opt_in=form.double_opt_in,
         confirm_within=form.confirm_within or defaults.confirm_within,
+        rescore_after=defaults.rescore_after if form.rescore_after is None else form.rescore_after,
     )

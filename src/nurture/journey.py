@@ -176,6 +176,9 @@ class LeadState(BaseModel):
     """Why sales last returned the lead (budget, authority, need, timing...)."""
     revisit_after: AwareDatetime | None = None
     """Sales asked for no new hand-off before this moment."""
+    forms_scored: dict[str, AwareDatetime] = {}
+    """When each form last scored for this lead: a re-post within the form's
+    ``rescore_after`` of it scores nothing."""
     applied_actions: tuple[str, ...] = ()
     """Ids of sales actions already applied (retries apply once)."""
     unconfirmed: tuple[PendingOptIn, ...] = ()
@@ -225,7 +228,8 @@ def apply_submission(
 ) -> LeadState:
     """A form post: update the profile, score, and for a form new to this lead, plan the
     thank-you at once and, after the form's delay, the second conversion, or with
-    ``welcome_sequence`` the start of the ``welcome`` sequence that sends it.
+    ``welcome_sequence`` the start of the ``welcome`` sequence that sends it. A form that
+    scored less than its ``rescore_after`` ago is activity only: re-posting adds no points.
 
     A double opt-in form's post, unless the address already confirmed, only waits for its
     confirmation (:func:`apply_confirmation`) and plans the confirmation email."""
@@ -261,6 +265,13 @@ def apply_submission(
             }
         )
     state = _apply_score(state, apply_profile(model, state.score, lead), model, now, "profile")
+    posted = min(form.submitted_at, now)
+    last = state.forms_scored.get(form.form_id)
+    if last is not None and posted - last < form.rescore_after:
+        # The same form again, soon: activity, but no points (re-posting inflated scores).
+        return _note_activity(state, form.as_event(), now)
+    scored = {**state.forms_scored, form.form_id: posted}
+    state = state.model_copy(update={"forms_scored": scored})
     return apply_event(state, form.as_event(), model, now)
 
 
@@ -374,19 +385,24 @@ def expire_opt_ins(state: LeadState, now: datetime) -> tuple[LeadState, bool]:
 def apply_event(
     state: LeadState, event: LeadEvent, model: ScoringModel, now: datetime
 ) -> LeadState:
-    """A behavioural event: score it, note the activity, qualify."""
+    """A behavioural event: note the activity, score it, qualify."""
+    state = _note_activity(state, event, now)
+    update = score_event(model, state.score, event)
+    weak = event.type in model.weak_events
+    return _apply_score(state, update, model, now, f"event {event.type}", qualify_lead=not weak)
+
+
+def _note_activity(state: LeadState, event: LeadEvent, now: datetime) -> LeadState:
+    """The lead did something: the silence starts again, and the event is remembered."""
     occurred = min(event.occurred_at, now)
     last = max(filter(None, (state.last_activity_at, occurred)))
-    state = state.model_copy(
+    return state.model_copy(
         update={
             "last_activity_at": last,
             "silent_periods": 0 if last == occurred else state.silent_periods,
             "seen_events": _remember(state.seen_events, event.id),
         }
     )
-    update = score_event(model, state.score, event)
-    weak = event.type in model.weak_events
-    return _apply_score(state, update, model, now, f"event {event.type}", qualify_lead=not weak)
 
 
 def next_silence_check(state: LeadState, model: ScoringModel) -> datetime | None:

@@ -220,6 +220,9 @@ class FormSubmitted(BaseModel):
     """The form asks the address to confirm: the submission takes effect on confirmation."""
     confirm_within: timedelta = timedelta(days=7)
     """How long the confirmation link stays valid; an unconfirmed submission then expires."""
+    rescore_after: timedelta = timedelta(0)
+    """A post of a form the lead's score counted less than this long ago scores nothing
+    (it is still activity). Zero, as in posts from before the setting: every post scores."""
 
     def as_event(self) -> LeadEvent:
         """The behavioural event this submission scores as."""

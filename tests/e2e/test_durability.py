@@ -26,6 +26,7 @@ from nurture.devstack import DevPorts, DevStack
 from nurture.settings import TemporalSettings
 from nurture.temporal import connect
 from nurture.testing import ScriptedSmtpServer, free_port
+from tests.helpers import SQL_BY_SCORE
 
 pytestmark = pytest.mark.e2e
 
@@ -315,17 +316,25 @@ class TestSalesRoundTrip:
     def test_score_up_alert_return_recycle(
         self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack
     ) -> None:
-        """A French lead scores past the SQL threshold (support contacts); its rep gets the
-        alert in the SMTP server; the rep returns it with reason 'timing' through the API;
-        the lead then receives the recycle sequence's first email."""
+        """A French lead scores past the SQL threshold (support, webinars, a demo); its rep
+        gets the alert in the SMTP server; the rep returns it with reason 'timing' through the
+        API; the lead then receives the recycle sequence's first email."""
         lead_id = post_form(
             api, "marie@e2e.example", first_name="Marie", country="FR", company_size="30"
         )
-        for n in range(10):
+        # The guide (4), then 46 points within the rules' caps, no hand-raise among them.
+        behaviour = [(kind, {}) for kind in SQL_BY_SCORE]
+        behaviour.append(("page_viewed", {"section": "product"}))
+        for n, (kind, properties) in enumerate(behaviour):
             api.post(
                 "/v1/events",
                 headers=HEADERS,
-                json={"lead_id": lead_id, "type": "support_contacted", "event_id": f"marie-{n}"},
+                json={
+                    "lead_id": lead_id,
+                    "type": kind,
+                    "properties": properties,
+                    "event_id": f"marie-{n}",
+                },
             ).raise_for_status()
         view = lead_when(
             api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 30

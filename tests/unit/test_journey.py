@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from nurture import journey
+from nurture.config import FormConfig
 from nurture.emails import EmailKind
+from nurture.intake import FormPost, to_submission
 from nurture.journey import EmailRecord
 from nurture.lifecycle import Condition, Stage
-from tests.helpers import T0, event, persona_lead, scoring_model, submission
+from tests.helpers import T0, event, persona_lead, project, scoring_model, submission
 
 
 def submitted() -> journey.LeadState:
@@ -29,7 +31,7 @@ class TestSubmission:
         assert planned["thank_you"].key == "L1/form-white-paper/thank_you/1"
 
     def test_same_form_twice_plans_nothing_new(self) -> None:
-        """Another submission of the same form is scored but never re-thanked."""
+        """Another submission of the same form is never re-thanked."""
         model = scoring_model()
         state = journey.apply_submission(submitted(), submission(submission_id="s2"), model, T0)
         assert len(state.planned) == 2 and state.forms == ("white-paper",)
@@ -103,3 +105,71 @@ class TestSendRules:
         assert data.to_email == persona_lead().email and data.to_name == "Ada Lovelace"
         assert data.context["lead"]["first_name"] == "Ada"
         assert data.context["offer"]["url"] == "https://example.com/guide.pdf"
+
+
+class TestResubmission:
+    """Re-posting a form the lead's score already counted within ``rescore_after`` scores
+    nothing (it is still activity); after the window it counts again, within the caps."""
+
+    def test_five_hundred_posts_score_like_one(self) -> None:
+        """500 posts of the white paper with new submission ids over a day: 8 points, as
+        after the first, and no MQL, let alone a hand-off (the filed case reached 1,806)."""
+        model = scoring_model()
+        state = submitted()
+        for n in range(500):
+            at = T0 + timedelta(minutes=2 * n)
+            post = submission(submission_id=f"spam-{n}", at=at)
+            state = journey.apply_submission(state, post, model, at)
+        assert (state.score.total, state.stage) == (8, Stage.NEW)
+        line = state.score.line("buying_guide_download")
+        assert line is not None and (line.points, line.hits) == (4, 1)
+        assert state.last_activity_at == T0 + timedelta(minutes=998)
+
+    def test_a_repost_is_still_activity(self) -> None:
+        """Posted again on day 20: no points, but the silence starts again from day 20."""
+        model = scoring_model()
+        day20 = T0 + timedelta(days=20)
+        again = submission(submission_id="s2", at=day20)
+        state = journey.apply_submission(submitted(), again, model, day20)
+        assert state.score.total == 8
+        assert journey.next_silence_check(state, model) == day20 + timedelta(days=30)
+
+    def test_after_the_window_it_scores_again_up_to_the_cap(self) -> None:
+        """Day 30 scores again (+4, the rule's cap of 8 reached); day 60 gives nothing more."""
+        model = scoring_model()
+        state = submitted()
+        for day in (29, 30, 60):
+            at = T0 + timedelta(days=day)
+            post = submission(submission_id=f"d{day}", at=at)
+            state = journey.apply_submission(state, post, model, at)
+            assert state.score.total == (8 if day < 30 else 12), day
+        assert state.forms_scored == {"white-paper": T0 + timedelta(days=60)}
+
+    def test_another_form_scores(self) -> None:
+        """The window is per form: the webinar form right after the white paper scores."""
+        model = scoring_model()
+        webinar = submission(submission_id="w1", form_id="webinar-fr").model_copy(
+            update={"event_type": "webinar_registered", "event_properties": {}}
+        )
+        state = journey.apply_submission(submitted(), webinar, model, T0)
+        assert state.score.total == 8 + 3
+
+    def test_posts_from_before_the_setting_always_score(self) -> None:
+        """A payload without ``rescore_after`` (zero): every post scores, as before."""
+        model = scoring_model()
+        again = submission(submission_id="s2", rescore_after=timedelta(0))
+        assert journey.apply_submission(submitted(), again, model, T0).score.total == 12
+
+    def test_the_window_comes_from_the_form_else_the_defaults(self) -> None:
+        """The shipped default is 30 days; a form may set its own, zero included."""
+        defaults = project().defaults
+        post = FormPost(email="ada@globex.example")
+        windows = [
+            to_submission(post, "f", form, "en", defaults, T0).rescore_after
+            for form in (
+                FormConfig(),
+                FormConfig(rescore_after="1w"),
+                FormConfig(rescore_after="0s"),
+            )
+        ]
+        assert windows == [timedelta(days=30), timedelta(weeks=1), timedelta(0)]

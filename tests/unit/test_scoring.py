@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -136,6 +137,42 @@ class TestRules:
         score = apply_profile(model, initial_score(model), persona_lead()).score
         update = apply_profile(model, score, persona_lead(job_title="Accountant"))
         assert update.score.total == 0 and update.awarded == (("buyer_persona", -4),)
+
+
+class TestCaps:
+    """Every rule that gives points has a cap in the shipped model; the loader warns of one
+    that has none, since each repeat of its event would add points again."""
+
+    def test_the_shipped_model_caps_every_positive_rule(self) -> None:
+        model = scoring_model()
+        assert model.uncapped_positive_rules() == [] and model.warnings() == []
+        assert all(r.cap is not None for r in model.behaviour if r.points > 0)
+
+    def test_repeats_stop_at_the_cap(self) -> None:
+        """Ten support contacts give 15 points, not 50."""
+        model = scoring_model()
+        score = run(model, initial_score(model), *[event("support_contacted")] * 10)
+        assert score.total == 15
+
+    def test_the_loader_warns_of_an_uncapped_rule(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Removing the support rule's cap loads, with a warning naming file and rule."""
+        text = SCORING_FILE.read_text().replace("cap = 15          # three contacts\n", "")
+        uncapped = tmp_path / "scoring.toml"
+        uncapped.write_text(text)
+        with caplog.at_level(logging.WARNING, logger="nurture.scoring"):
+            model = load_scoring_model(uncapped)
+        assert model.uncapped_positive_rules() == ["support_contact"]
+        (record,) = caplog.records
+        assert str(uncapped) in record.getMessage()
+        assert "behaviour rule 'support_contact' gives points with no cap" in record.getMessage()
+
+    def test_a_negative_rule_needs_no_cap(self) -> None:
+        """Only rules that give points inflate a score."""
+        model = scoring_model()
+        rules = [r.model_copy(update={"cap": None}) if r.points < 0 else r for r in model.behaviour]
+        assert model.model_copy(update={"behaviour": tuple(rules)}).warnings() == []
 
 
 class TestPenaltiesAndBands:

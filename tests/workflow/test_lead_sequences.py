@@ -14,7 +14,7 @@ from nurture.enrolment import Enrolment
 from nurture.identity import workflow_id_for
 from nurture.views import LeadView
 from tests.conftest import Harness
-from tests.helpers import ROOT, event, submission
+from tests.helpers import ROOT, SQL_BY_SCORE, event, submission
 from tests.waiting import eventually, view_when
 
 
@@ -115,7 +115,7 @@ class TestEnrolment:
             now = await reach_evaluation(h, "lead-seq-3")
             view = await view_when(h, "lead-seq-3", lambda v: "buying_guide" in sent(v))
             h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
-            for kind in ("support_contacted",) * 6:
+            for kind in SQL_BY_SCORE:
                 await h.gateway.record_event("lead-seq-3", event(kind, at=now))
             # Routed before the test ends: no router update may be in flight at clean-up.
             view = await view_when(

@@ -23,6 +23,7 @@ from nurture.testing import MemoryLedger, RecordingMailer
 from tests.helpers import (
     SALES_FILE,
     SCORING_FILE,
+    SQL_BY_SCORE,
     email_activities,
     event,
     persona_lead,
@@ -86,8 +87,8 @@ class TestWelcome:
         async with harness(project_file=always_open, env=private_time_env) as h:
             now = await h.now()
             await h.gateway.submit_form("wf-sql", submission(at=now, delay=timedelta(hours=1)))
-            for _ in range(10):
-                await h.gateway.record_event("wf-sql", event("support_contacted", at=now))
+            for kind in SQL_BY_SCORE:
+                await h.gateway.record_event("wf-sql", event(kind, at=now))
             await view_when(h, "wf-sql", lambda v: v.stage == "sql")
             await h.env.sleep(timedelta(hours=1, minutes=1))
             view = await view_when(
@@ -105,7 +106,8 @@ class TestWelcome:
             assert ("Camille Martin <camille@example.com>", "sales_alert") in mail
 
     async def test_duplicate_submissions_send_one_thank_you(self, harness) -> None:
-        """The same submission id twice, then the same form again: one thank-you."""
+        """The same submission id twice, then the same form again: one thank-you, and
+        the form scores once (posted again within `rescore_after`, it is activity only)."""
         async with harness() as h:
             for sub_id in ("dup-1", "dup-1", "dup-2"):
                 await h.gateway.submit_form(
@@ -116,9 +118,9 @@ class TestWelcome:
             view = await h.gateway.get_lead("wf-dup")
             assert h.templates() == ["thank_you"]
             assert [e.template for e in view.emails] == ["thank_you"]
-            # Scored twice (dup-1, dup-2), not three times: the buying guide gives +4 each.
+            # Scored once: dup-1 counts, its retry is ignored, dup-2 comes within 30 days.
             guide = next(ln for ln in view.explanation if ln.rule == "buying_guide_download")
-            assert (guide.hits, view.score) == (2, 4 + 4 + 4)
+            assert (guide.hits, view.score) == (1, 4 + 4)
 
 
 class TestBehaviour:

@@ -6,6 +6,7 @@ example ``config/scoring.toml:68: behaviour.2.points: Input should be a valid in
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -26,6 +27,8 @@ __all__ = [
     "Thresholds",
     "load_scoring_model",
 ]
+
+log = logging.getLogger("nurture.scoring")
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -164,6 +167,19 @@ class ScoringModel(BaseModel):
     proves little (Apple Mail Privacy Protection opens everything). The stage follows at
     the lead's next other event."""
 
+    def uncapped_positive_rules(self) -> list[str]:
+        """Behaviour rules giving points with no ``cap``: each repeat of the event adds
+        points again, so a re-posted form or a script can inflate a score without end."""
+        return [r.id for r in self.behaviour if r.points > 0 and r.cap is None]
+
+    def warnings(self) -> list[str]:
+        """What is allowed but probably a mistake, one sentence per problem."""
+        return [
+            f"behaviour rule {rule!r} gives points with no cap: every repeat of its event "
+            "adds them again; set cap to the most it may give a lead"
+            for rule in self.uncapped_positive_rules()
+        ]
+
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:
         for label, ids in (
@@ -181,5 +197,9 @@ class ScoringModel(BaseModel):
 
 
 def load_scoring_model(path: Path) -> ScoringModel:
-    """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong."""
-    return load_toml_model(path, ScoringModel, "scoring model")
+    """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong.
+    What is allowed but probably a mistake (an uncapped rule) is logged as a warning."""
+    model = load_toml_model(path, ScoringModel, "scoring model")
+    for warning in model.warnings():
+        log.warning("%s: %s", path, warning)
+    return model
