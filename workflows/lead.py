@@ -83,12 +83,17 @@ class LeadWorkflow:
         sales = workflow.patched("sales-handoff")
         # "weak-opens": an email_opened event no longer changes the stage by itself.
         weak_opens = workflow.patched("weak-opens")
+        # "requalify": only a rising score moves the stage, and a lead sales returned must
+        # re-qualify by new engagement.
+        requalify = workflow.patched("requalify")
         model = await workflow.execute_local_activity(
             "load_scoring_model",
             start_to_close_timeout=timedelta(seconds=10),
             result_type=ScoringModel,
         )
         self._model = model if weak_opens else model.model_copy(update={"weak_events": frozenset()})
+        if not requalify:
+            self._model = self._model.without_requalification()
         if sequences:
             rules = await workflow.execute_local_activity(
                 "load_enrolment_rules",

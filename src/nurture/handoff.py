@@ -41,7 +41,10 @@ def current_handoff(state: LeadState) -> HandOff | None:
 
 def hand_raise(state: LeadState, event_type: str, now: datetime) -> LeadState:
     """A hand-raise event (demo or quote request) makes a marketing lead an SQL at once,
-    unless sales asked to wait until a date that has not come."""
+    unless sales asked to wait until a date that has not come.
+
+    A recycled lead too, whatever it earned since the return: asking for a demo is the
+    new interest re-qualification waits for, said outright."""
     if state.stage not in MARKETING_STAGES:
         return state
     if state.revisit_after is not None and now < state.revisit_after:
@@ -190,6 +193,7 @@ def apply_action(
                 "score": update.score,
                 "recycle_reason": action.reason,
                 "revisit_after": revisit,
+                "points_since_return": 0,
             }
         )
         until = f"; not before {action.revisit_after}" if action.revisit_after else ""
@@ -208,7 +212,9 @@ def apply_action(
     detail = f"{action.reason or action.action}{note}"
     if action.action == "lost":
         # Back to nurture like a return: the "lost" rules pick its recycle sequence.
-        state = state.model_copy(update={"recycle_reason": "lost", "revisit_after": None})
+        state = state.model_copy(
+            update={"recycle_reason": "lost", "revisit_after": None, "points_since_return": 0}
+        )
     state = _move(state, target, now, f"{action.action} by {action.actor}: {detail}")
     if target is Stage.OPPORTUNITY:
         return _log(state, now, "converted", action.actor, detail)

@@ -176,6 +176,9 @@ class LeadState(BaseModel):
     """Why sales last returned the lead (budget, authority, need, timing...)."""
     revisit_after: AwareDatetime | None = None
     """Sales asked for no new hand-off before this moment."""
+    points_since_return: int = 0
+    """Behaviour points earned while recycled, since sales last returned the lead (or lost
+    its deal): it stays recycled until they reach ``thresholds.requalify_points``."""
     forms_scored: dict[str, AwareDatetime] = {}
     """When each form last scored for this lead: a re-post within the form's
     ``rescore_after`` of it scores nothing."""
@@ -596,14 +599,10 @@ def _apply_score(
                 reason=f"{cause}: buying-stage points reached the target",
             )
         )
-    target = (
-        qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
-        if qualify_lead
-        else None
-    )
-    if target is Stage.SQL and state.revisit_after is not None and now < state.revisit_after:
-        # Sales asked to wait: the lead may become an MQL again, not an SQL, before then.
-        target = Stage.MQL if state.stage is not Stage.MQL else None
+    if state.stage is Stage.RECYCLED:
+        earned = state.points_since_return + update.engagement
+        state = state.model_copy(update={"points_since_return": earned})
+    target = _earned_stage(state, update, model, now) if qualify_lead else None
     stage = state.stage
     if target is not None:
         stage = check_transition(state.stage, target)
@@ -623,6 +622,29 @@ def _apply_score(
             "transitions": (*state.transitions, *changes),
         }
     )
+
+
+def _earned_stage(
+    state: LeadState, update: ScoreUpdate, model: ScoringModel, now: datetime
+) -> Stage | None:
+    """The stage a score update earns the lead, if any.
+
+    Scores only promote, and only as they rise: an update that gives no points (an event
+    no rule scores, a penalty) never moves the stage. A lead sales returned stays recycled
+    until it has earned ``requalify_points`` new behaviour points and its revisit date has
+    come: the score it was returned with is no new interest."""
+    waiting = state.revisit_after is not None and now < state.revisit_after
+    if model.requalifies:
+        if update.delta <= 0:
+            return None
+        earned = state.points_since_return >= model.thresholds.requalify_points
+        if state.stage is Stage.RECYCLED and (waiting or not earned):
+            return None
+    target = qualify(state.stage, update.score.total, model.thresholds.mql, model.thresholds.sql)
+    if target is Stage.SQL and waiting:
+        # Sales asked to wait: the lead may become an MQL again, not an SQL, before then.
+        target = Stage.MQL if state.stage is not Stage.MQL else None
+    return target
 
 
 def _welcome_emails(

@@ -76,7 +76,8 @@ def qualify(current: Stage, score: int, mql_at: int, sql_at: int) -> Stage | Non
     """The stage a score earns a marketing lead, or ``None`` when it stays where it is.
 
     Scores only ever promote: new, MQL and recycled leads move up at the thresholds; leads
-    that sales owns or that left the funnel are never moved by a score.
+    that sales owns or that left the funnel are never moved by a score. When a score may
+    move a lead at all (it just rose; a recycled lead re-qualified) is the journey's rule.
     """
     if current not in MARKETING_STAGES:
         return None

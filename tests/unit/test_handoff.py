@@ -13,7 +13,7 @@ from nurture.enrolment import EnrolmentRule
 from nurture.journey import LeadState
 from nurture.lifecycle import Stage
 from nurture.sales import Assignment, SalesAction
-from tests.helpers import T0, scoring_model, submission
+from tests.helpers import T0, event, persona_lead, scoring_model, submission
 
 MODEL = scoring_model()
 
@@ -166,3 +166,104 @@ class TestRecycleRules:
 
     def test_lost_is_a_reason(self) -> None:
         assert EnrolmentRule(sequence="x", recycle_reasons=("lost", "timing")).recycle_reasons
+
+
+def returned_lead(action: str = "return_to_nurture", **fields: object) -> LeadState:
+    """The filed case: a lead at 44 points (MQL at 20) handed off by a demo request,
+    accepted, then returned ("timing" unless told) or lost: recycled at 34 points."""
+    state = journey.apply_submission(journey.start_state("L3", MODEL), submission(), MODEL, T0)
+    engagement = [("product", 10), ("blog", 10)]
+    kinds = [("page_viewed", {"section": s}) for s, times in engagement for _ in range(times)]
+    for kind, props in [*kinds, ("webinar_registered", {}), ("webinar_registered", {})]:
+        state = journey.apply_event(state, event(kind, **props), MODEL, T0)
+    assert (state.stage, state.score.total) == (Stage.MQL, 44)
+    state = handoff.hand_raise(state, "demo_requested", T0)
+    state = handoff.begin_handoff(state, handoff.needs_handoff(state) or "", T0)
+    state = act(state, "accept")
+    if action == "lost":
+        return act(act(state, "convert"), "lost")
+    return act(state, "return_to_nurture", **{"reason": "timing", **fields})
+
+
+def later(state: LeadState, kind: str, days: int = 1, **props: object) -> LeadState:
+    at = T0 + timedelta(days=days)
+    return journey.apply_event(state, event(kind, at=at, **props), MODEL, at)
+
+
+class TestRequalification:
+    """A lead sales returned stays recycled until it earns new points: its old score is no
+    new interest."""
+
+    def test_events_worth_nothing_or_little_leave_it_recycled(self) -> None:
+        """34 points, above the MQL threshold: an unknown event, a blog visit already at
+        its cap, and 8 new points do not qualify it; the event bringing 10 does."""
+        state = returned_lead()
+        assert (state.stage, state.score.total) == (Stage.RECYCLED, 34)
+        for kind, props in [
+            ("no_such_event", {}),
+            ("page_viewed", {"section": "blog"}),
+            ("webinar_registered", {}),
+            ("support_contacted", {}),
+        ]:
+            state = later(state, kind, **props)
+            assert state.stage is Stage.RECYCLED, kind
+        assert state.points_since_return == 8
+        state = later(state, "webinar_replay_watched")
+        assert (state.stage, state.points_since_return) == (Stage.MQL, 12)
+        change = state.transitions[-1]
+        assert (change.from_value, change.to_value) == ("recycled", "mql")
+        assert change.reason == "event webinar_replay_watched: score 46 reached the mql threshold"
+
+    def test_fit_and_silence_are_no_engagement(self) -> None:
+        """A richer profile (fit points) and a silence penalty do not count as new points."""
+        state = returned_lead()
+        richer = submission(persona_lead(company_size=5000), submission_id="s2")
+        state = journey.apply_submission(state, richer, MODEL, T0 + timedelta(days=1))
+        state = journey.apply_silence(state, MODEL, T0 + timedelta(days=70))
+        assert state.stage is Stage.RECYCLED and state.points_since_return == 0
+
+    def test_never_before_the_revisit_date(self) -> None:
+        """Returned until 2027-03-01: 10 new points leave it recycled; after the date, the
+        next event that earns points qualifies it (one worth nothing does not)."""
+        state = returned_lead(revisit_after=date(2027, 3, 1))
+        state = later(later(state, "support_contacted"), "support_contacted")
+        assert state.stage is Stage.RECYCLED and state.points_since_return == 10
+        assert state.revisit_after is not None
+        after = (state.revisit_after - T0).days + 1
+        assert later(state, "no_such_event", days=after).stage is Stage.RECYCLED
+        assert later(state, "demo_accepted", days=after).stage is Stage.MQL
+
+    def test_a_lost_deal_too(self) -> None:
+        """Lost: recycled at 44 (no points taken off), the count starts again and the same
+        rule holds; 10 new points take it past the SQL threshold, to a new hand-off."""
+        state = returned_lead("lost")
+        assert (state.stage, state.recycle_reason) == (Stage.RECYCLED, "lost")
+        assert later(state, "no_such_event").stage is Stage.RECYCLED
+        state = later(state, "support_contacted")
+        assert state.stage is Stage.RECYCLED and state.points_since_return == 5
+        state = later(state, "support_contacted")
+        assert state.stage is Stage.SQL and handoff.needs_handoff(state) is not None
+
+    def test_each_return_starts_the_count_again(self) -> None:
+        """Re-qualified, handed off again and returned again: the 10 points are owed anew."""
+        state = returned_lead()
+        state = later(later(state, "support_contacted"), "support_contacted")
+        state = handoff.hand_raise(state, "demo_requested", T0 + timedelta(days=2))
+        state = handoff.begin_handoff(state, "demo", T0 + timedelta(days=2))
+        state = act(state, "return_to_nurture", reason="need")
+        assert later(state, "support_contacted", days=3).stage is Stage.RECYCLED
+        assert state.points_since_return == 0
+
+    def test_a_hand_raise_is_new_interest_enough(self) -> None:
+        """A demo request needs no points: it makes the recycled lead an SQL at once."""
+        state = handoff.hand_raise(returned_lead(), "demo_requested", T0 + timedelta(days=1))
+        assert state.stage is Stage.SQL and handoff.needs_handoff(state) is not None
+
+    def test_leads_in_flight_keep_the_old_rule(self) -> None:
+        """The model LeadWorkflow uses for runs started before the rule: an event worth
+        nothing still moves a recycled lead above the threshold (so their histories replay)."""
+        legacy = MODEL.without_requalification()
+        state = returned_lead()
+        at = T0 + timedelta(days=1)
+        moved = journey.apply_event(state, event("no_such_event", at=at), legacy, at)
+        assert moved.stage is Stage.MQL

@@ -10,6 +10,8 @@ from nurture.emails import EmailKind
 from nurture.intake import FormPost, to_submission
 from nurture.journey import EmailRecord
 from nurture.lifecycle import Condition, Stage
+from nurture.scoring import ScoringModel
+from nurture.scoring.model import Thresholds
 from tests.helpers import T0, event, persona_lead, project, scoring_model, submission
 
 
@@ -105,6 +107,33 @@ class TestSendRules:
         assert data.to_email == persona_lead().email and data.to_name == "Ada Lovelace"
         assert data.context["lead"]["first_name"] == "Ada"
         assert data.context["offer"]["url"] == "https://example.com/guide.pdf"
+
+
+class TestPointlessEvents:
+    """A score update that gives no points never changes the stage by itself."""
+
+    def low_mql(self) -> tuple[journey.LeadState, ScoringModel]:
+        """A new lead at 8 points under a model whose MQL threshold is 5: qualified on
+        paper, not moved yet (as a lead past the threshold by an open only would be)."""
+        model = scoring_model()
+        state = submitted().model_copy(update={"stage": Stage.NEW})
+        low = model.model_copy(update={"thresholds": Thresholds(mql=5, sql=50)})
+        return state, low
+
+    def test_an_event_worth_nothing_moves_nothing(self) -> None:
+        """An unscored type, then a page no rule counts: still new; a blog visit: MQL."""
+        state, model = self.low_mql()
+        for kind, props in [("no_such_event", {}), ("page_viewed", {"section": "careers"})]:
+            state = journey.apply_event(state, event(kind, **props), model, T0)
+            assert state.stage is Stage.NEW and state.last_activity_at == T0
+        state = journey.apply_event(state, event("page_viewed", section="blog"), model, T0)
+        assert state.stage is Stage.MQL
+
+    def test_a_penalty_never_qualifies(self) -> None:
+        """Thirty silent days cost points, and move nothing."""
+        state, model = self.low_mql()
+        state = journey.apply_silence(state, model, T0 + timedelta(days=31))
+        assert (state.stage, state.score.total) == (Stage.NEW, 5)
 
 
 class TestResubmission:

@@ -14,6 +14,7 @@ from nurture.scoring import (
     Grade,
     Heat,
     ScoringModel,
+    apply_adjustment,
     apply_inactivity,
     apply_profile,
     grade_for,
@@ -173,6 +174,29 @@ class TestCaps:
         model = scoring_model()
         rules = [r.model_copy(update={"cap": None}) if r.points < 0 else r for r in model.behaviour]
         assert model.model_copy(update={"behaviour": tuple(rules)}).warnings() == []
+
+
+class TestEngagement:
+    """What counts as new engagement: positive behaviour points, nothing else."""
+
+    def test_behaviour_counts_fit_and_sales_and_silence_do_not(self) -> None:
+        model = scoring_model()
+        start = initial_score(model)
+        profile = apply_profile(model, start, persona_lead())
+        assert (profile.delta, profile.engagement) == (4, 0)
+        support = score_event(model, profile.score, event("support_contacted"))
+        assert support.engagement == 5
+        sales = apply_adjustment(model, support.score, "returned", "Returned", -10)
+        assert sales.engagement == 0
+        assert apply_inactivity(model, support.score).engagement == 0
+
+    def test_a_negative_rule_takes_nothing_off(self) -> None:
+        """An open of a prospecting email (-2) is no engagement, and no negative either."""
+        model = scoring_model()
+        opened = score_event(
+            model, initial_score(model), event("email_opened", campaign="prospecting")
+        )
+        assert (opened.delta, opened.engagement) == (-2, 0)
 
 
 class TestPenaltiesAndBands:

@@ -173,8 +173,10 @@ class TestWeakOpens:
         )
         assert opened.score.total == state.score.total + 1
         assert opened.stage is stage
-        if weak:  # the next other sign of life moves it
-            later = journey.apply_event(opened, event("page_viewed", section="x"), model, T0)
+        if weak:  # the next event that earns points moves it; one worth nothing does not
+            nothing = journey.apply_event(opened, event("page_viewed", section="x"), model, T0)
+            assert nothing.stage is Stage.NEW
+            later = journey.apply_event(nothing, event("page_viewed", section="blog"), model, T0)
             assert later.stage is Stage.MQL
 
     def test_an_open_cannot_raise_a_hand(self) -> None:

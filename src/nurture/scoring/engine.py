@@ -95,6 +95,14 @@ class ScoreUpdate(BaseModel):
         """Points this update changed the total by."""
         return sum(points for _, points in self.awarded)
 
+    @property
+    def engagement(self) -> int:
+        """Positive behaviour points this update gave: what the lead newly did. A fit
+        recomputation, a sales adjustment or an inactivity penalty is no engagement, and a
+        negative behaviour rule takes nothing off it."""
+        kinds = {line.rule: line.kind for line in self.score.lines}
+        return sum(p for rule, p in self.awarded if p > 0 and kinds.get(rule) == "behaviour")
+
 
 def initial_score(model: ScoringModel) -> Score:
     """A lead nobody has scored yet: no points, first buying stage."""

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from nurture.models import EventType, Lead, PropertyValue
 from nurture.tomlfile import load_toml_model
@@ -98,6 +98,9 @@ class Thresholds(BaseModel):
 
     mql: int
     sql: int
+    requalify_points: Annotated[int, Field(ge=0)] = 10
+    """New behaviour points a lead sales returned (or whose deal was lost) must earn after
+    the return before its score may qualify it again: until then it stays recycled."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -165,7 +168,23 @@ class ScoringModel(BaseModel):
     weak_events: frozenset[str] = frozenset({"email_opened"})
     """Events that may add points but never change a lead's stage on their own: an open
     proves little (Apple Mail Privacy Protection opens everything). The stage follows at
-    the lead's next other event."""
+    the lead's next event that earns points."""
+    _requalifies: bool = PrivateAttr(default=True)
+
+    @property
+    def requalifies(self) -> bool:
+        """Whether a stage moves only when the score rises, and a recycled lead must
+        re-qualify (``thresholds.requalify_points``, ``revisit_after``) before it does:
+        always, except for leads still running the code from before that rule."""
+        return self._requalifies
+
+    def without_requalification(self) -> ScoringModel:
+        """This model qualifying leads as before re-qualification existed (any score
+        update could move the stage; a recycled lead qualified like a new one): for runs
+        of ``LeadWorkflow`` started before the rule, whose histories must replay."""
+        legacy = self.model_copy()
+        legacy._requalifies = False
+        return legacy
 
     def uncapped_positive_rules(self) -> list[str]:
         """Behaviour rules giving points with no ``cap``: each repeat of the event adds
