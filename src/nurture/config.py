@@ -97,6 +97,9 @@ class ProjectConfig(BaseModel):
     forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
     tracking: TrackingPolicy = TrackingPolicy()
     """Open pixel and click redirects in marketing email (``[tracking]``)."""
+    events: tuple[EventType, ...] = ()
+    """Event types ``POST /v1/events`` accepts besides those the scoring rules, the forms,
+    tracking and sales name (see :mod:`nurture.vocabulary`)."""
 
 
 def load_project_config(path: Path) -> ProjectConfig:

@@ -32,6 +32,7 @@ __all__ = [
     "CLICK",
     "OPEN",
     "PIXEL_GIF",
+    "TRACKING_EVENTS",
     "Tracked",
     "Tracker",
     "TrackingPolicy",
@@ -44,6 +45,10 @@ OPEN = "open"
 """Token purpose of the open pixel: ``l`` lead, ``k`` email key, ``t`` template, ``s`` sent."""
 CLICK = "click"
 """Token purpose of tracked links: the open fields plus ``u``, the target URL."""
+OPENED = "email_opened"
+CLICKED = "email_clicked"
+TRACKING_EVENTS = (OPENED, CLICKED)
+"""The event types tracking produces (sequences wait for them, scoring rules count them)."""
 MAX_TRACKED_URL = 1000
 """Longer links are left as they are: their token would not fit a URL comfortably."""
 PIXEL_GIF = bytes.fromhex(
@@ -171,7 +176,7 @@ def open_event(tracked: Tracked, at: datetime) -> LeadEvent:
     tells nurture's own measures from opens reported by other tools (prospecting)."""
     return LeadEvent(
         id=_event_id("open", tracked.key),
-        type="email_opened",
+        type=OPENED,
         occurred_at=at,
         properties={"template": tracked.template, "via": "nurture"},
     )
@@ -182,7 +187,7 @@ def click_event(tracked: Tracked, at: datetime) -> LeadEvent:
     url = tracked.url or ""
     return LeadEvent(
         id=_event_id("click", tracked.key, url),
-        type="email_clicked",
+        type=CLICKED,
         occurred_at=at,
         properties={"template": tracked.template, "url": url, "via": "nurture"},
     )

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -360,6 +361,54 @@ class TestEvents:
             json={"lead_id": "x", "type": "page_viewed", "occurred_at": "2026-01-01T10:00:00"},
         )
         assert response.status_code == 422 and "occurred_at" in fields(response)
+
+
+class TestEventTypes:
+    """Only declared event types are accepted; the declaration is read again when edited."""
+
+    def test_unknown_type_names_the_near_matches(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        """A typo is a 422 on `type` suggesting the declared type, and nothing is sent."""
+        client.post("/v1/forms/contact", json={"email": "a@b.example"})
+        response = client.post(
+            "/v1/events", headers=AUTH, json={"email": "a@b.example", "type": "page_veiwed"}
+        )
+        assert response.status_code == 422
+        assert fields(response)["type"].startswith(
+            "unknown event type 'page_veiwed'; did you mean 'page_viewed'?"
+        )
+        assert gateway.events == []
+
+    def test_a_type_added_to_events_is_accepted_without_restart(
+        self,
+        gateway: MemoryLeadGateway,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """`webinar_attended` is refused, then declared in the project file the running API
+        reads: accepted; a broken edit keeps the last good declaration."""
+        config = tmp_path / "nurture.toml"
+        shipped = (ROOT / "config" / "nurture.toml").read_text()
+        config.write_text(shipped)
+        monkeypatch.setenv("NURTURE_API_KEYS", KEY)
+        monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+        monkeypatch.setenv("NURTURE_CONFIG_FILE", str(config))
+        body = {"email": "a@b.example", "type": "webinar_attended"}
+        declared = shipped.replace("events = [", 'events = [\n    "webinar_attended",')
+        with TestClient(create_app(Settings(), gateway=gateway, ledger=MemoryLedger())) as api:
+            api.post("/v1/forms/contact", json={"email": "a@b.example"})
+            assert api.post("/v1/events", headers=AUTH, json=body).status_code == 422
+            config.write_text(declared)
+            assert api.post("/v1/events", headers=AUTH, json=body).status_code == 202
+            config.write_text(shipped.replace("events = [", "events = [[["))
+            assert api.post("/v1/events", headers=AUTH, json=body).status_code == 202
+        assert [e.type for _, e in gateway.events] == ["webinar_attended", "webinar_attended"]
+        assert any(
+            "event types not reloaded" in r.getMessage() and str(config) in r.getMessage()
+            for r in caplog.records
+        )
 
 
 class TestLeadRead:

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
+from nurture.api.vocabulary import WatchedVocabulary
 from nurture.config import ProjectConfig
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
@@ -56,6 +57,8 @@ class ApiContext:
     """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
     smtputf8: bool = False
     """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
+    event_types: WatchedVocabulary | None = None
+    """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a

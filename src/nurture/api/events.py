@@ -6,9 +6,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Self
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from nurture.api.deps import get_gateway, lead_id_by_email, require_scope
+from nurture.api.deps import (
+    ApiContext,
+    get_context,
+    get_gateway,
+    lead_id_by_email,
+    require_scope,
+)
 from nurture.api.retry import RetryKey, retry_key, retry_key_responses
 from nurture.leads import LeadGateway
 from nurture.models import (
@@ -70,18 +77,21 @@ class EventAccepted(BaseModel):
         404: {"description": "Unknown lead"},
         401: {"description": "Bad API key"},
         **retry_key_responses("event_id", EVENT_HEADER),
+        422: {"description": "Bad field, or an event type the configuration does not declare"},
     },
 )
 async def record_event(
     body: EventPost,
     request: Request,
     response: Response,
+    context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     key: Annotated[RetryKey, Depends(event_key)],
 ) -> EventAccepted:
     """Hand the event to the lead's workflow; 202 once Temporal holds it. Every answer,
     errors included, carries the event id to retry with."""
     key.adopt(body.event_id)
+    _check_type(context, body.type)
     lead_id = body.lead_id or lead_id_by_email(request, body.email or "")
     event = LeadEvent(
         id=key.value,
@@ -92,3 +102,13 @@ async def record_event(
     await gateway.record_event(lead_id, event)
     key.stamp(response)
     return EventAccepted(lead_id=lead_id, event_id=event.id)
+
+
+def _check_type(context: ApiContext, event_type: str) -> None:
+    """Refuse a type no configuration declares, like a bad field, naming the near matches."""
+    if context.event_types is None:
+        return
+    reason = context.event_types.current().why_unknown(event_type)
+    if reason:
+        error = {"type": "value_error", "loc": ("body", "type"), "msg": reason, "input": event_type}
+        raise RequestValidationError([error])
