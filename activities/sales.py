@@ -1,4 +1,5 @@
-"""Sales hand-off activities: ask the router, tell the router, ping a webhook, load the team."""
+"""Sales hand-off activities: ask the router, tell the router (claims, releases), ping a
+webhook, load the team."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from activities.config import WatchedFile
 from nurture.router_api import (
     AssignRequest,
+    ClaimRequest,
     ReleaseRequest,
     RouteRequest,
     RouterInput,
@@ -41,7 +43,13 @@ class SalesActivities:
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:
         """Every activity of this class, for ``Worker(activities=...)``."""
-        return [self.load_sales_team, self.assign_owner, self.release_owner, self.notify_webhook]
+        return [
+            self.load_sales_team,
+            self.assign_owner,
+            self.claim_owner,
+            self.release_owner,
+            self.notify_webhook,
+        ]
 
     @activity.defn(name="load_sales_team")
     async def load_sales_team(self) -> SalesTeam:
@@ -66,6 +74,14 @@ class SalesActivities:
             manager_email=str(rep.manager or team.manager) if rep else str(team.manager),
             reason=decision.reason,
         )
+
+    @activity.defn(name="claim_owner")
+    async def claim_owner(self, request: ClaimRequest) -> None:
+        """Tell the router a rep took a lead from the pool."""
+        from workflows.router import RouterWorkflow
+
+        router = await self._router()
+        await router.execute_update(RouterWorkflow.claim, request, id=request.key)
 
     @activity.defn(name="release_owner")
     async def release_owner(self, request: ReleaseRequest) -> None:

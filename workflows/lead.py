@@ -84,8 +84,10 @@ class LeadWorkflow:
         # "weak-opens": an email_opened event no longer changes the stage by itself.
         weak_opens = workflow.patched("weak-opens")
         # "requalify": only a rising score moves the stage, and a lead sales returned must
-        # re-qualify by new engagement.
+        # re-qualify by new engagement; "claim-pooled": a rep taking a pooled lead tells
+        # the router, which counts it as theirs.
         requalify = workflow.patched("requalify")
+        claims = workflow.patched("claim-pooled")
         model = await workflow.execute_local_activity(
             "load_scoring_model",
             start_to_close_timeout=timedelta(seconds=10),
@@ -107,7 +109,7 @@ class LeadWorkflow:
                 start_to_close_timeout=timedelta(seconds=10),
                 result_type=SalesTeam,
             )
-            self._sales = SalesDesk(team)
+            self._sales = SalesDesk(team, count_claims=claims)
         if self._state is None:
             self._state = journey.start_state(input.lead_id, self._model)
         self._sales_seen = self._state
@@ -318,7 +320,7 @@ class LeadWorkflow:
         if self._sales is None or self._state is None or self._state.lead is None:
             return
         if self._sales_seen is not None:
-            await self._sales.release(self._sales_seen, self._state)
+            await self._sales.tell_router(self._sales_seen, self._state)
         view = self.get_state()
         assert view is not None
         self._state = await self._sales.manage(self._state, view)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.router_api import ReleaseRequest, RouteRequest, RouterInput
+    from nurture.router_api import ClaimRequest, ReleaseRequest, RouteRequest, RouterInput
     from nurture.routing import RoutingDecision, route
 
 __all__ = ["RouterWorkflow"]
@@ -31,6 +31,7 @@ class RouterWorkflow:
         self._state = input.state
         self._answered = dict(input.answered)
         self._released = list(input.released)
+        self._claimed = list(input.claimed)
 
     @workflow.run
     async def run(self, input: RouterInput) -> None:
@@ -41,6 +42,7 @@ class RouterWorkflow:
                 state=self._state,
                 answered=dict(list(self._answered.items())[-_REMEMBERED:]),
                 released=self._released[-_REMEMBERED:],
+                claimed=self._claimed[-_REMEMBERED:],
             )
         )
 
@@ -77,6 +79,16 @@ class RouterWorkflow:
             return
         self._released.append(request.key)
         self._state = self._state.released(request.rep_id)
+        self._publish()
+
+    @workflow.update
+    def claim(self, request: ClaimRequest) -> None:
+        """A rep took a lead from the pool: one more open lead for them (once per key), so
+        their capacity counts it and the release when it closes balances."""
+        if request.key in self._claimed:
+            return
+        self._claimed.append(request.key)
+        self._state = self._state.claimed(request.rep_id)
         self._publish()
 
     @workflow.query

@@ -1,7 +1,8 @@
 """How a LeadWorkflow hands its lead to sales: route, alert, remind, escalate, release.
 
 Used by ``LeadWorkflow`` only. The decisions are pure (``nurture.handoff``); this class
-performs their effects through activities: the router (``assign_owner``/``release_owner``),
+performs their effects through activities: the router (``assign_owner``, ``claim_owner``,
+``release_owner``),
 the alert emails (``send_email``, transactional, to the rep or manager) and the webhook.
 """
 
@@ -16,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture import handoff
     from nurture.emails import EmailKind, SendEmailInput, idempotency_key
     from nurture.journey import LeadState, lead_context
-    from nurture.router_api import AssignRequest, ReleaseRequest
+    from nurture.router_api import AssignRequest, ClaimRequest, ReleaseRequest
     from nurture.routing import RoutingLead, SalesTeam
     from nurture.sales import Assignment, HandOff, webhook_message
     from nurture.schedule import add_business_time, zone_named
@@ -32,8 +33,11 @@ _ACTIVITY = timedelta(seconds=30)
 class SalesDesk:
     """One lead's side of the hand-off, driven by the lead's loop."""
 
-    def __init__(self, team: SalesTeam) -> None:
+    def __init__(self, team: SalesTeam, *, count_claims: bool = True) -> None:
         self.team = team
+        self._count_claims = count_claims
+        """Tell the router when a rep takes a lead from the pool (runs started before
+        claims were counted do not, so their histories replay)."""
 
     def is_hand_raise(self, event_type: str) -> bool:
         """Whether this event makes a marketing lead an SQL at once."""
@@ -65,9 +69,13 @@ class SalesDesk:
             return handoff.record_reminder(state, now)
         return state
 
-    async def release(self, before: LeadState, after: LeadState) -> None:
-        """Tell the router when a hand-off closed, so its owner has room again."""
+    async def tell_router(self, before: LeadState, after: LeadState) -> None:
+        """Tell the router what sales did since ``before``: a rep who took the lead from
+        the pool has one more open lead; a closed hand-off gives its owner room again.
+        (Both may come in one batch: the claim goes first, so the release balances it.)"""
         for old, new in zip(before.handoffs, after.handoffs, strict=False):
+            if self._count_claims and old.owner is None and new.owner and new.accepted_at:
+                await self._claim(new, new.owner)
             if old.ended_at is None and new.ended_at is not None and new.owner:
                 await self._release(new, new.owner)
 
@@ -129,6 +137,16 @@ class SalesDesk:
             return await self._route(state, view, handoff.current_handoff(state))  # type: ignore[arg-type]
         pool = Assignment(rep_id=None, manager_email=str(self.team.manager), reason=detail)
         return handoff.record_assignment(state, pool, now)
+
+    async def _claim(self, current: HandOff, rep_id: str) -> None:
+        await workflow.execute_activity(
+            "claim_owner",
+            ClaimRequest(
+                key=f"{workflow.info().workflow_id}/{current.number}/claim/{rep_id}",
+                rep_id=rep_id,
+            ),
+            start_to_close_timeout=_ACTIVITY,
+        )
 
     async def _release(self, current: HandOff, rep_id: str) -> None:
         await workflow.execute_activity(

@@ -7,7 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nurture.routing import RouterState, RoutingLead, SalesTeam
 
-__all__ = ["AssignRequest", "ReleaseRequest", "RouteRequest", "RouterInput", "router_workflow_id"]
+__all__ = [
+    "AssignRequest",
+    "ClaimRequest",
+    "ReleaseRequest",
+    "RouteRequest",
+    "RouterInput",
+    "router_workflow_id",
+]
 
 
 def router_workflow_id(task_queue: str) -> str:
@@ -47,6 +54,15 @@ class ReleaseRequest(BaseModel):
     rep_id: str
 
 
+class ClaimRequest(BaseModel):
+    """A rep accepted a lead from the pool: it is one of their open leads now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str = Field(min_length=1, max_length=300)
+    rep_id: str
+
+
 class RouterInput(BaseModel):
     """Start or continue-as-new input of the router."""
 
@@ -54,3 +70,5 @@ class RouterInput(BaseModel):
     answered: dict[str, str | None] = {}
     """Request key → rep id (None for the pool), for the most recent requests."""
     released: list[str] = []
+    claimed: list[str] = []
+    """Keys of the most recent claims, for deduplication."""

@@ -235,6 +235,11 @@ class RouterState(BaseModel):
             open={**self.open, rep_id: self.open.get(rep_id, 0) + 1},
         )
 
+    def claimed(self, rep_id: str) -> RouterState:
+        """``rep_id`` took a lead from the pool: one more open lead, counted against their
+        capacity (the rotation's share is left alone: the router did not choose them)."""
+        return self.model_copy(update={"open": {**self.open, rep_id: self.open.get(rep_id, 0) + 1}})
+
     def released(self, rep_id: str) -> RouterState:
         """One of ``rep_id``'s open leads closed or went back to marketing."""
         left = max(0, self.open.get(rep_id, 0) - 1)

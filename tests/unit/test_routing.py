@@ -131,6 +131,15 @@ class TestAvailability:
         freed = state.released("hugo")
         assert route(team(), lead(), freed, MONDAY_10_PARIS).rep_id == "hugo"
 
+    def test_a_claimed_lead_counts_against_capacity(self) -> None:
+        """Hugo at 29 open takes a lead from the pool: full at 30, so the next lead goes to
+        Camille; its close frees him again. The rotation's share is not touched."""
+        state = RouterState(assigned={"camille": 100, "hugo": 29}, open={"hugo": 29})
+        claimed = state.claimed("hugo")
+        assert (claimed.open["hugo"], claimed.assigned) == (30, state.assigned)
+        assert route(team(), lead(), claimed, MONDAY_10_PARIS).rep_id == "camille"
+        assert claimed.released("hugo") == state
+
     def test_working_hours_first(self) -> None:
         """At 07:00 Paris nobody is at work: the rotation still picks someone, and says so."""
         early = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)

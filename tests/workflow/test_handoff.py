@@ -24,7 +24,7 @@ from nurture.sales import SalesAction
 from nurture.testing import HttpRecorder
 from nurture.views import LeadView
 from tests.conftest import Harness, start_time_skipping
-from tests.helpers import event, submission
+from tests.helpers import event, persona_lead, submission
 from tests.waiting import eventually, sent, view_when
 from workflows import LeadWorkflow, RouterWorkflow
 
@@ -381,6 +381,70 @@ class TestRecycling:
 def track(view: LeadView) -> str | None:
     """The rule-driven sequence the lead is in, by name."""
     return view.sequence.sequence if view.sequence else None
+
+
+POOL_TEAM = """
+manager = "boss@example.com"
+match = ["territory"]
+relax = []
+[hours]
+days = [1, 2, 3, 4, 5, 6, 7]
+start = "00:00"
+end = "23:59:59.999999"
+[[reps]]
+id = "ana"
+name = "Ana Lima"
+email = "ana@example.com"
+timezone = "UTC"
+territories = ["FR"]
+capacity = 1
+[[reps]]
+id = "bob"
+name = "Bob Stone"
+email = "bob@example.com"
+timezone = "UTC"
+territories = ["FR"]
+"""
+
+
+class TestPool:
+    """A rep who takes a lead from the pool has one more open lead, counted by the router."""
+
+    async def test_claim_counts_and_close_balances(
+        self, harness, always_open: Path, tmp_path: Path, sales_env: WorkflowEnvironment
+    ) -> None:
+        """A US lead matches nobody and goes to the pool; Ana (capacity 1) accepts it, so
+        the next French lead goes to Bob, Ana being full. Disqualifying the pooled lead
+        releases Ana: open counts are back where they were, Bob's lead still counted."""
+        team = tmp_path / "sales.toml"
+        team.write_text(POOL_TEAM)
+        async with harness(project_file=always_open, sales_file=team, env=sales_env) as h:
+            router = h.client.get_workflow_handle(router_workflow_id(h.task_queue))
+            now = await h.now()
+            us = submission(persona_lead(country="US"), at=now)
+            await h.gateway.submit_form("ho-pool", us)
+            await h.gateway.record_event("ho-pool", event("demo_requested", at=now))
+            await view_when(h, "ho-pool", lambda v: "pooled" in log(v))
+            view = await act(h, "ho-pool", action="accept", actor="ana")
+            assert view.handoffs[-1].owner == "ana"
+
+            async def ana_counted() -> bool:
+                return (await router.query(RouterWorkflow.rotation))["open"].get("ana") == 1
+
+            await eventually(ana_counted)
+            fr = submission(persona_lead("grace@example.fr", country="FR"), at=await h.now())
+            await h.gateway.submit_form("ho-next", fr)
+            await h.gateway.record_event("ho-next", event("demo_requested", at=await h.now()))
+            routed = await view_when(h, "ho-next", lambda v: "assigned" in log(v))
+            await act(h, "ho-pool", action="disqualify", actor="ana", reason="student")
+
+            async def ana_released() -> bool:
+                return (await router.query(RouterWorkflow.rotation))["open"].get("ana") == 0
+
+            await eventually(ana_released)
+            rotation = await router.query(RouterWorkflow.rotation)
+        assert routed.handoffs[-1].owner == "bob"
+        assert rotation == {"assigned": {"bob": 1}, "open": {"ana": 0, "bob": 1}}
 
 
 async def test_gateway_turns_refusals_into_action_refused(

@@ -296,4 +296,4 @@ class TestReplaySafety:
             and e.marker_recorded_event_attributes.marker_name == "core_patch"
         ]
         assert len(completed) >= 2, "the slow load did not split the first task"
-        assert len(patches) == 6 and max(patches) < completed[1]
+        assert len(patches) == 7 and max(patches) < completed[1]
