@@ -194,7 +194,7 @@ class TestResubmission:
         defaults = project().defaults
         post = FormPost(email="ada@globex.example")
         windows = [
-            to_submission(post, "f", form, "en", defaults, T0).rescore_after
+            to_submission(post, "f", form, "en", defaults, T0, submission_id="s1").rescore_after
             for form in (
                 FormConfig(),
                 FormConfig(rescore_after="1w"),
