@@ -65,7 +65,6 @@ async def main() -> None:
     sales = SalesActivities(
         client, settings.temporal.task_queue, settings.path(settings.sales_file)
     )
-    await sales.load_sales_team()  # a broken sales.toml stops the worker here, named
     queue = settings.temporal.task_queue
     worker = Worker(
         client,

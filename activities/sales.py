@@ -14,7 +14,6 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from activities.config import WatchedFile
 from nurture.router_api import (
     AssignRequest,
     ClaimRequest,
@@ -25,6 +24,7 @@ from nurture.router_api import (
 )
 from nurture.routing import SalesTeam, load_sales_team
 from nurture.sales import Assignment, WebhookMessage
+from nurture.watched import Watched
 
 __all__ = ["SalesActivities"]
 
@@ -38,7 +38,7 @@ class SalesActivities:
     def __init__(self, client: Client, task_queue: str, team_file: Path) -> None:
         self._client = client
         self._task_queue = task_queue
-        self._team = WatchedFile(team_file, load_sales_team)
+        self._team = Watched(lambda: load_sales_team(team_file), team_file)
         self._team.prime()
 
     def activities(self) -> list[Callable[..., Awaitable[Any]]]:

@@ -64,6 +64,7 @@ def dev(
     stopped = _stop_requested()
     ports = DevPorts(temporal=temporal_port, ui=ui_port, api=api_port, smtp=smtp_port)
     stack = DevStack(_project_home(home), ports)
+    _check_project(stack.home)
     try:
         _say("nurture dev: starting Temporal, SMTP sink, worker and API…")
         stack.start()
@@ -86,6 +87,19 @@ def _project_home(home: Path | None) -> Path:
     except ProjectNotFound as exc:
         _say(f"nurture dev: {exc}; run it in the project folder or pass --home", err=True)
         raise typer.Exit(1) from exc
+
+
+def _check_project(home: Path) -> None:
+    """Check the configuration first, as the worker and the API will: a typo is named here,
+    by file and line, instead of a worker that exits with its reason in a log."""
+    from nurture.config_check import check_configuration
+
+    report = check_configuration(Settings(home=home))
+    for line in report.lines():
+        _say(line, err=True)
+    if report.errors:
+        _say(f"nurture dev: not starting: {report.summary()}", err=True)
+        raise typer.Exit(1)
 
 
 def _supervise(stack: DevStack, stopped: Callable[[], bool]) -> None:
@@ -366,7 +380,11 @@ def templates_check() -> None:
 
     settings = Settings()
     folder = settings.path(settings.templates_dir)
-    brand = load_project_config(settings.path(settings.config_file)).brand
+    try:
+        brand = load_project_config(settings.path(settings.config_file)).brand
+    except ConfigError as exc:
+        typer.echo(f"nurture templates check: {exc}", err=True)
+        raise typer.Exit(1) from exc
     problems = check_templates(folder, brand)
     for problem in problems:
         typer.echo(problem, err=True)

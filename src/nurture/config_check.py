@@ -30,6 +30,7 @@ from nurture.scoring import ScoringModel
 from nurture.settings import Settings
 from nurture.template_check import check_templates
 from nurture.tomlfile import TomlFile, read_toml_model
+from nurture.vocabulary import event_vocabulary
 
 __all__ = [
     "CHECKS",
@@ -201,6 +202,37 @@ def enrolment_buying_stages_exist(config: Configuration) -> Iterator[ConfigProbl
                 )
 
 
+def behaviour_rules_capped(config: Configuration) -> Iterator[ConfigProblem]:
+    """A rule that gives points with no ``cap`` lets a repeated event (a re-posted form, a
+    script) inflate a score without end."""
+    scoring = config.scoring.model
+    if scoring is None:
+        return
+    uncapped = set(scoring.uncapped_positive_rules())
+    for index, rule in enumerate(scoring.behaviour):
+        if rule.id in uncapped:
+            yield config.scoring.problem(
+                ("behaviour", index),
+                f"rule {rule.id!r} gives {rule.points} points with no cap: every repeat of "
+                "its event adds them again; set cap to the most it may give a lead",
+                "warning",
+            )
+
+
+def sequences_wait_for_declared_events(config: Configuration) -> Iterator[ConfigProblem]:
+    """Every event type a sequence waits for is declared: the API refuses any other, so
+    such a step could never see one."""
+    project, scoring, sales = config.project.model, config.scoring.model, config.sales.model
+    if project is None or scoring is None or sales is None:
+        return
+    # Imported here: it reads the registered sequences, which import the workflows.
+    from workflows.sequences.checks import undeclared_event_types
+
+    declared = event_vocabulary(project, scoring, sales).types
+    for problem in undeclared_event_types(declared):
+        yield config.project.problem(("events",), problem)
+
+
 def templates_render(config: Configuration) -> Iterator[ConfigProblem]:
     """Every email renders in every locale (``nurture templates check``)."""
     folder = config.templates_dir
@@ -239,6 +271,8 @@ CHECKS: tuple[Check, ...] = (
     enrolment_sequences_exist,
     enrolment_forms_exist,
     enrolment_buying_stages_exist,
+    behaviour_rules_capped,
+    sequences_wait_for_declared_events,
     templates_render,
 )
 """Every check, in the order their problems are listed."""

@@ -8,12 +8,11 @@ from typing import cast
 
 import pytest
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
 
 from activities import ConfigActivities, SalesActivities
-from activities.config import WatchedFile
 from nurture.errors import ConfigError
 from nurture.scoring import ScoringModel, load_scoring_model
+from nurture.watched import Watched
 from tests.configfiles import break_file, copy_project
 
 NO_CLIENT = cast(Client, None)
@@ -38,14 +37,14 @@ class TestLastGoodVersion:
         """Broken: the previous model, one ERROR naming file and line however often it is
         asked for; broken differently: one more; fixed: the new model, and it is said."""
         path = config / "scoring.toml"
-        watched = WatchedFile(path, load_scoring_model)
+        watched = Watched(lambda: load_scoring_model(path), path)
         good = watched.prime()
         line = break_file(path, *BROKEN_POINTS)
         with caplog.at_level(logging.INFO, logger="nurture.config"):
             assert [watched.current() for _ in range(3)] == [good] * 3
             assert len(errors(caplog)) == 1
             assert errors(caplog)[0].startswith(f"{path}:{line}: behaviour.2.points: ")
-            assert "leads keep its last good version" in errors(caplog)[0]
+            assert "its last good version stays in use" in errors(caplog)[0]
             other = break_file(path, "mql = 20", "mql = twenty")
             assert watched.current() == good and watched.current() == good
             assert len(errors(caplog)) == 2 and f"{path}:{other}: " in errors(caplog)[1]
@@ -53,12 +52,12 @@ class TestLastGoodVersion:
             path.write_text(path.read_text().replace('points = "two"', "points = 2"))
             assert watched.current().thresholds.mql == 21
         assert caplog.records[-1].levelno == logging.INFO
-        assert caplog.records[-1].getMessage() == f"{path} is valid again: leads now use it"
+        assert caplog.records[-1].getMessage() == f"{path} is valid again: now in use"
 
     def test_deleted_file(self, config: Path, caplog: pytest.LogCaptureFixture) -> None:
         """A file that disappears is a broken version too: logged once, last good served."""
         path = config / "scoring.toml"
-        watched = WatchedFile(path, load_scoring_model)
+        watched = Watched(lambda: load_scoring_model(path), path)
         good = watched.prime()
         path.unlink()
         with caplog.at_level(logging.ERROR, logger="nurture.config"):
@@ -71,10 +70,9 @@ class TestLastGoodVersion:
         (and Temporal retries it), naming file and line."""
         path = config / "scoring.toml"
         line = break_file(path, *BROKEN_POINTS)
-        watched = WatchedFile(path, load_scoring_model)
-        with pytest.raises(ApplicationError, match=f"scoring.toml:{line}: ") as info:
+        watched = Watched(lambda: load_scoring_model(path), path)
+        with pytest.raises(ConfigError, match=f"scoring.toml:{line}: "):
             watched.current()
-        assert info.value.type == "ConfigError"
         with pytest.raises(ConfigError, match=f"scoring.toml:{line}: "):
             watched.prime()
 

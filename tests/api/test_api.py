@@ -406,7 +406,7 @@ class TestEventTypes:
             assert api.post("/v1/events", headers=AUTH, json=body).status_code == 202
         assert [e.type for _, e in gateway.events] == ["webinar_attended", "webinar_attended"]
         assert any(
-            "event types not reloaded" in r.getMessage() and str(config) in r.getMessage()
+            "last good version stays in use" in r.getMessage() and str(config) in r.getMessage()
             for r in caplog.records
         )
 

@@ -142,6 +142,35 @@ class TestWarnings:
         assert (warning.line, warning.field) == (line, "enrolment.1.buying_stages.0")
         assert "no buying stage 'evalution' in " in warning.message
 
+    def test_an_uncapped_rule_is_a_warning_at_its_rule(self, home: Path) -> None:
+        """A rule giving points with no cap can be inflated without end."""
+        scoring = home / "config" / "scoring.toml"
+        text = scoring.read_text()
+        scoring.write_text(text.replace("points = 5\ncap = 10          # two quotes", "points = 5"))
+        headers = [
+            n for n, t in enumerate(scoring.read_text().splitlines(), 1) if t == "[[behaviour]]"
+        ]
+        (warning,) = check_configuration(Settings(home=home)).warnings
+        assert (warning.line, warning.field) == (headers[-1], f"behaviour.{len(headers) - 1}")
+        assert "'quote_request' gives 5 points with no cap" in warning.message
+
+    def test_a_sequence_waiting_for_an_undeclared_type_is_an_error(self, home: Path) -> None:
+        """The decision sequence's goal, ``quote_requested``, removed from ``events`` and from
+        every rule: the API would refuse it, so the goal could never be reached."""
+        project = home / "config" / "nurture.toml"
+        break_file(project, '    "quote_requested",    # the goal of decision and upsell\n', "")
+        line = project.read_text().splitlines().index("events = [") + 1
+        scoring = home / "config" / "scoring.toml"
+        scoring.write_text(scoring.read_text().replace('event = "quote_requested"', 'event = "x"'))
+        sales = home / "config" / "sales.toml"
+        sales.write_text(sales.read_text().replace('"quote_requested"', '"demo_requested"'))
+        errors = check_configuration(Settings(home=home)).errors
+        assert errors and all(e.field == "events" and e.line == line for e in errors)
+        assert any(
+            "sequence 'decision' v1 waits on event type 'quote_requested'" in e.message
+            for e in errors
+        )
+
     def test_a_new_check_places_its_warnings(self, home: Path) -> None:
         """A check added to the list reports at the line of the value it names: here, one
         warning per behaviour rule, each at its ``[[behaviour]]`` header."""

@@ -15,7 +15,7 @@ from nurture.api import confirm, events, forms, leads, tracking, unsubscribe, we
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
-from nurture.api.vocabulary import WatchedVocabulary
+from nurture.api.vocabulary import watched_vocabulary
 from nurture.config import load_project_config
 from nurture.config_check import require_valid_configuration
 from nurture.leads import LeadGateway, TemporalLeadGateway
@@ -64,7 +64,7 @@ def create_app(
             else None
         ),
         smtputf8=settings.smtp.smtputf8,
-        event_types=WatchedVocabulary(
+        event_types=watched_vocabulary(
             settings.path(settings.config_file),
             settings.path(settings.scoring_file),
             settings.path(settings.sales_file),

@@ -11,13 +11,14 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
-from nurture.api.vocabulary import WatchedVocabulary
 from nurture.config import ProjectConfig
 from nurture.identity import lead_id_for
 from nurture.leads import LeadGateway
 from nurture.ledger import SendLedger
 from nurture.tokens import TokenSigner
 from nurture.tracking import Tracker
+from nurture.vocabulary import EventVocabulary
+from nurture.watched import Watched
 
 __all__ = [
     "ApiContext",
@@ -57,7 +58,7 @@ class ApiContext:
     """Signs form posts from servers (form builders' webhooks); ``None``: none accepted."""
     smtputf8: bool = False
     """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
-    event_types: WatchedVocabulary | None = None
+    event_types: Watched[EventVocabulary] | None = None
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
 
     def rate_wait(self, request: Request, group: str) -> float:
