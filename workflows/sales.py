@@ -63,7 +63,7 @@ class SalesDesk:
         if current.accept_by is not None and now >= current.accept_by:
             return await self._escalate(state, view, current)
         if not current.reminded and current.remind_at is not None and now >= current.remind_at:
-            await self._mail(
+            state = await self._mail(
                 state, view, current, "sales_reminder", current.owner_email, current.owner_name
             )
             return handoff.record_reminder(state, now)
@@ -103,7 +103,7 @@ class SalesDesk:
         state = handoff.record_assignment(state, assignment, now)
         current = handoff.current_handoff(state)  # type: ignore[assignment]
         if assignment.rep_id is None:
-            await self._mail(state, view, current, "sales_pool", assignment.manager_email)
+            state = await self._mail(state, view, current, "sales_pool", assignment.manager_email)
         else:
             rep = self.team.rep(assignment.rep_id)
             zone = zone_named(rep.timezone) if rep else zone_named("UTC")
@@ -114,7 +114,7 @@ class SalesDesk:
                 accept_by=add_business_time(now, sla.accept_within, zone, self.team.hours),
             )
             current = handoff.current_handoff(state)  # type: ignore[assignment]
-            await self._mail(
+            state = await self._mail(
                 state, view, current, "sales_alert", assignment.rep_email, assignment.rep_name
             )
         await self._webhook(state, view, current)
@@ -129,7 +129,7 @@ class SalesDesk:
         detail = f"{late} did not accept by {current.accept_by:%Y-%m-%d %H:%M} UTC; {next_step}"
         if escalation.notify_manager:
             manager = current.manager_email or str(self.team.manager)
-            await self._mail(state, view, current, "sales_escalation", manager)
+            state = await self._mail(state, view, current, "sales_escalation", manager)
         if current.owner:
             await self._release(current, current.owner)
         state = handoff.record_escalation(state, now, detail)
@@ -189,9 +189,11 @@ class SalesDesk:
         template: str,
         to: str | None,
         to_name: str | None = None,
-    ) -> None:
+    ) -> LeadState:
+        """Mail sales; one that cannot be delivered is in the sales log, and the hand-off goes
+        on (reminder, escalation, the pool) while an operator fixes the address."""
         if to is None:
-            return
+            return state
         lead = state.lead
         key = idempotency_key(
             state.lead_id,
@@ -213,10 +215,10 @@ class SalesDesk:
             ),
             f"{template} to sales",
         )
-        if record.status != "sent":
-            # The hand-off goes on (the SLA, the escalation, the pool); an operator must
-            # fix the address or the template.
-            workflow.logger.error("%s to %s was not sent: %s", template, to, record.detail)
+        if record.status == "sent":
+            return state
+        workflow.logger.error("%s to %s was not sent: %s", template, to, record.detail)
+        return handoff.record_undelivered(state, workflow.now(), f"{template} to {to}", record)
 
     async def _webhook(self, state: LeadState, view: LeadView, current: HandOff) -> None:
         if self.team.webhook_url is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from nurture.journey import LeadState, Transition
+from nurture.journey import EmailRecord, LeadState, Transition
 from nurture.lifecycle import MARKETING_STAGES, Stage, check_transition
 from nurture.sales import Assignment, HandOff, SalesAction, SalesEntry
 from nurture.scoring import ScoringModel, apply_adjustment
@@ -27,6 +27,7 @@ __all__ = [
     "record_assignment",
     "record_escalation",
     "record_reminder",
+    "record_undelivered",
     "sla_deadline",
     "sla_next_deadline",
     "why_not",
@@ -108,6 +109,13 @@ def record_assignment(state: LeadState, assignment: Assignment, now: datetime) -
         return _log(state, now, "pooled", "nurture", assignment.reason)
     detail = f"to {assignment.rep_name or assignment.rep_id}: {assignment.reason}"
     return _log(state, now, "assigned", "nurture", detail)
+
+
+def record_undelivered(
+    state: LeadState, now: datetime, what: str, record: EmailRecord
+) -> LeadState:
+    """A mail to sales (``what``: the alert to its owner, say) could not be delivered."""
+    return _log(state, now, "undelivered", "nurture", f"{what}: {record.status}, {record.detail}")
 
 
 def record_reminder(state: LeadState, now: datetime) -> LeadState:

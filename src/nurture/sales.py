@@ -58,6 +58,7 @@ class SalesEntry(BaseModel):
         "converted",
         "won",
         "lost",
+        "undelivered",
     ]
     actor: str
     """Who did it: ``nurture`` for the system, else the rep or manager named in the action."""

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from nurture.identity import workflow_id_for
 from nurture.leads import ActionRefused, LeadNotFound
+from nurture.mailer import PermanentDeliveryError
 from nurture.router_api import router_workflow_id
 from nurture.sales import SalesAction
 from nurture.testing import HttpRecorder
@@ -479,3 +480,25 @@ async def test_concurrent_handoffs_keep_the_rotation_exact(
     owners = Counter(v.handoffs[-1].owner for v in views)
     assert owners == {"ana": 8, "bob": 4}
     assert rotation == {"assigned": {"ana": 8, "bob": 4}, "open": {"ana": 8, "bob": 4}}
+
+
+class TestUndeliverableAlert:
+    """A sales alert that bounces is in the sales log, and the hand-off goes on."""
+
+    async def test_the_lead_lives_on_and_can_be_accepted(
+        self, harness, always_open: Path, team_file: Path, sales_env: WorkflowEnvironment
+    ) -> None:
+        """Ana's address answers 550: the lead does not fail, the log says what was not
+        delivered, and Ana can still accept it (from the CRM, say)."""
+        async with harness(project_file=always_open, sales_file=team_file, env=sales_env) as h:
+            now = await h.now()
+            await h.gateway.submit_form("ho-bounce", submission(at=now))
+            await view_when(h, "ho-bounce", lambda v: sent(v, "thank_you"))
+            h.mailer.failures.append(PermanentDeliveryError("SMTP 550: no such user", 550))
+            await h.gateway.record_event("ho-bounce", event("demo_requested", at=now))
+            view = await view_when(h, "ho-bounce", lambda v: "undelivered" in log(v))
+            (entry,) = [e for e in view.sales_log if e.kind == "undelivered"]
+            assert entry.detail.startswith("sales_alert to ana@example.com: bounced, SMTP 550")
+            assert (view.stage, view.handoffs[-1].owner) == ("sql", "ana")
+            view = await act(h, "ho-bounce", action="accept", actor="ana")
+            assert view.handoffs[-1].accepted_at is not None
