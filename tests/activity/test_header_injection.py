@@ -5,20 +5,18 @@ checked on the raw bytes a real SMTP server received, never on a re-parsed messa
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from nurture.emails import MESSAGE_FAILURE, EmailKind, SendEmailInput
 from nurture.mailer import SmtpMailer
-from nurture.settings import SmtpSettings
 from nurture.testing import MemoryLedger, ScriptedSmtpServer
+from tests.conftest import MailerFor
 from tests.helpers import email_activities
 
 
@@ -51,16 +49,8 @@ OURS = {
 
 
 @pytest.fixture
-def smtp() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def mailer(smtp: ScriptedSmtpServer) -> AsyncIterator[SmtpMailer]:
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port, timeout=5))
-    yield mailer
-    await mailer.close()
+def mailer(smtp: ScriptedSmtpServer, mailer_for: MailerFor) -> SmtpMailer:
+    return mailer_for(smtp.port)
 
 
 def head_lines(raw: bytes) -> list[bytes]:

@@ -7,12 +7,10 @@ Every test counts what the relay received for the key: duplicates are impossible
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -20,59 +18,28 @@ from activities import EmailActivities
 from nurture.emails import (
     MESSAGE_FAILURE,
     SEND_IN_PROGRESS,
-    EmailKind,
     SendEmailInput,
     message_id_for,
 )
 from nurture.ledger import LedgerEntry, SqliteLedger
-from nurture.mailer import SmtpMailer, TransientDeliveryError
-from nurture.settings import SmtpSettings
+from nurture.mailer import TransientDeliveryError
 from nurture.testing import ScriptedSmtpServer
-from tests.helpers import email_activities
+from tests.conftest import MailerFor
+from tests.helpers import email_activities, thank_you_input
 
 KEY = "L1/form-white-paper/thank_you/1"
 
 
 def thank_you(key: str = KEY) -> SendEmailInput:
-    return SendEmailInput.model_validate(
-        {
-            "key": key,
-            "lead_id": "L1",
-            "to_email": "ada@globex.example",
-            "to_name": "Ada Lovelace",
-            "locale": "en",
-            "template": "thank_you",
-            "kind": EmailKind.TRANSACTIONAL,
-            "context": {
-                "lead": {"first_name": "Ada", "last_name": "Lovelace", "full_name": "Ada"},
-                "offer": {"title": "Guide", "url": "https://example.com/g.pdf"},
-                "related": [],
-            },
-        }
-    )
+    return thank_you_input(key)
 
 
-@pytest.fixture
-def smtp() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
-
-
-_mailers: list[SmtpMailer] = []
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def close_mailers() -> AsyncIterator[None]:
-    yield
-    while _mailers:
-        await _mailers.pop().close()
-
-
-def activities(smtp: ScriptedSmtpServer, ledger_file: Path, timeout: float = 5) -> EmailActivities:
+def activities(
+    mailer_for: MailerFor, smtp: ScriptedSmtpServer, ledger_file: Path, wait: float = 5
+) -> EmailActivities:
     """The send activity over a real mailer and a SQLite ledger, as a worker has them."""
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=smtp.port, timeout=timeout))
-    _mailers.append(mailer)
-    return email_activities(mailer, SqliteLedger(ledger_file), answer_timeout=timeout)
+    mailer = mailer_for(smtp.port, timeout=wait)
+    return email_activities(mailer, SqliteLedger(ledger_file), answer_timeout=wait)
 
 
 def received(smtp: ScriptedSmtpServer, key: str = KEY) -> int:
@@ -91,47 +58,46 @@ async def cancelled_after(acts: EmailActivities, seconds: float) -> None:
         await attempt
 
 
-async def settled(smtp: ScriptedSmtpServer, seconds: float) -> None:
-    """Give the relay time to finish whatever it was doing."""
-    await asyncio.sleep(seconds)
-
-
 class TestCancelledAttempt:
     """An attempt cancelled mid-send never lets its message complete behind the retry."""
 
     async def test_cancelled_while_the_relay_answers_is_not_sent_again(
-        self, smtp, tmp_path
+        self, mailer_for, smtp, tmp_path
     ) -> None:
         """Cancelled while the relay takes 2 s to answer the end of the data (the filed
         case): the attempt waits for that answer and records it, so the retry finds the
         email sent. The relay has one message, not two."""
         smtp.answer_after = 2
-        acts = activities(smtp, tmp_path / "l.db")
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         await cancelled_after(acts, 0.5)
         result = await ActivityEnvironment().run(acts.send_email, thank_you())
-        await settled(smtp, 2.5)
+        await asyncio.sleep(2.5)  # the relay finishes what it had
         assert result.status == "already_sent"
         assert received(smtp) == 1
 
-    async def test_cancelled_before_the_end_of_the_data_sends_nothing(self, smtp, tmp_path) -> None:
+    async def test_cancelled_before_the_end_of_the_data_sends_nothing(
+        self, mailer_for, smtp, tmp_path
+    ) -> None:
         """Cancelled while the relay is slow to take the recipient: the connection is
         dropped before the message ends, the relay discards it, and the retry sends the one
         message."""
         smtp.rcpt_after = 1.5
-        acts = activities(smtp, tmp_path / "l.db")
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         await cancelled_after(acts, 0.5)
-        await settled(smtp, 1.5)
+        await asyncio.sleep(1.5)  # the relay finishes what it had
         assert received(smtp) == 0
         smtp.rcpt_after = 0
         result = await ActivityEnvironment().run(acts.send_email, thank_you())
         assert result.status == "sent" and received(smtp) == 1
 
-    async def test_a_retry_during_the_handover_waits_for_its_outcome(self, smtp, tmp_path) -> None:
+    async def test_a_retry_during_the_handover_waits_for_its_outcome(
+        self, mailer_for, smtp, tmp_path
+    ) -> None:
         """Two attempts at once (a retry started while the first still runs, as after a
         heartbeat timeout on a stalled worker): one hands the message over, the other is
         told to come back, and coming back finds it sent."""
         smtp.answer_after = 1.5
-        acts = activities(smtp, tmp_path / "l.db")
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         first = asyncio.create_task(ActivityEnvironment().run(acts.send_email, thank_you()))
         await asyncio.sleep(0.5)
         with pytest.raises(ApplicationError) as info:
@@ -145,23 +111,25 @@ class TestCancelledAttempt:
 class TestUnansweredRelay:
     """A relay that answers after our timeout has the message: it is never sent again."""
 
-    async def test_no_answer_in_time_is_unconfirmed_not_resent(self, smtp, tmp_path) -> None:
+    async def test_no_answer_in_time_is_unconfirmed_not_resent(
+        self, mailer_for, smtp, tmp_path
+    ) -> None:
         """The relay keeps the message but answers after 2 s, the mailer waits 1 s: the
         email is recorded unconfirmed, and every retry says so without sending."""
         smtp.answer_after = 2
-        acts = activities(smtp, tmp_path / "l.db", timeout=1)
+        acts = activities(mailer_for, smtp, tmp_path / "l.db", wait=1)
         first = await ActivityEnvironment().run(acts.send_email, thank_you())
         retry = await ActivityEnvironment().run(acts.send_email, thank_you())
-        await settled(smtp, 2)
+        await asyncio.sleep(2)  # the relay finishes what it had
         assert (first.status, retry.status) == ("unconfirmed", "unconfirmed")
         assert first.detail and "not sent again" in first.detail
         assert received(smtp) == 1
 
-    async def test_a_definite_refusal_is_retried(self, smtp, tmp_path) -> None:
+    async def test_a_definite_refusal_is_retried(self, mailer_for, smtp, tmp_path) -> None:
         """451 to the end of the data is an answer: nothing was delivered, the claim is
         dropped, and the retry sends the one message."""
         smtp.script.append("451 4.3.0 try again later")
-        acts = activities(smtp, tmp_path / "l.db")
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         with pytest.raises(TransientDeliveryError, match="451"):
             await ActivityEnvironment().run(acts.send_email, thank_you())
         result = await ActivityEnvironment().run(acts.send_email, thank_you())
@@ -183,19 +151,19 @@ class TestAttemptThatDied:
             )
         )
 
-    async def test_a_fresh_claim_is_waited_for(self, smtp, tmp_path) -> None:
+    async def test_a_fresh_claim_is_waited_for(self, mailer_for, smtp, tmp_path) -> None:
         """Its attempt may still be waiting for the relay: retry later, send nothing."""
         await self.seed(tmp_path / "l.db", timedelta(seconds=1))
         with pytest.raises(ApplicationError) as info:
             await ActivityEnvironment().run(
-                activities(smtp, tmp_path / "l.db").send_email, thank_you()
+                activities(mailer_for, smtp, tmp_path / "l.db").send_email, thank_you()
             )
         assert info.value.type == SEND_IN_PROGRESS and smtp.attempts == 0
 
-    async def test_a_stale_claim_is_unconfirmed(self, smtp, tmp_path) -> None:
+    async def test_a_stale_claim_is_unconfirmed(self, mailer_for, smtp, tmp_path) -> None:
         """Older than any answer could take: the relay may have it, so it is not sent."""
         await self.seed(tmp_path / "l.db", timedelta(minutes=5))
-        acts = activities(smtp, tmp_path / "l.db")
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         result = await ActivityEnvironment().run(acts.send_email, thank_you())
         assert result.status == "unconfirmed" and smtp.attempts == 0
         entry = await SqliteLedger(tmp_path / "l.db").find(KEY)
@@ -209,17 +177,16 @@ class TestInternationalAddresses:
     def input(self) -> SendEmailInput:
         return thank_you().model_copy(update={"to_email": "josé@globex.example"})
 
-    async def test_sent_with_smtputf8(self, tmp_path) -> None:
+    async def test_sent_with_smtputf8(self, mailer_for, tmp_path) -> None:
         with ScriptedSmtpServer(smtputf8=True) as relay:
-            acts = activities(relay, tmp_path / "l.db")
+            acts = activities(mailer_for, relay, tmp_path / "l.db")
             result = await ActivityEnvironment().run(acts.send_email, self.input())
-            await _mailers.pop().close()
         assert result.status == "sent"
         to = next(line for line in relay.raw[0].split(b"\r\n") if line.startswith(b"To:"))
         assert to.endswith("<josé@globex.example>".encode())
 
-    async def test_refused_for_good_without_it(self, smtp, tmp_path) -> None:
-        acts = activities(smtp, tmp_path / "l.db")
+    async def test_refused_for_good_without_it(self, mailer_for, smtp, tmp_path) -> None:
+        acts = activities(mailer_for, smtp, tmp_path / "l.db")
         with pytest.raises(ApplicationError) as info:
             await ActivityEnvironment().run(acts.send_email, self.input())
         assert info.value.type == MESSAGE_FAILURE and info.value.non_retryable

