@@ -81,18 +81,29 @@ def _printable(text: str) -> bool:
 
 
 def encoded_words(text: str) -> list[str]:
-    """``text`` as RFC 2047 base64 encoded words, cut between characters."""
+    """``text`` as RFC 2047 base64 encoded words, cut between characters, after a space
+    where there is one (readers that wrongly keep the folding between words then show a
+    space too many, not a word cut in two)."""
     words: list[str] = []
-    chunk = b""
-    for char in text:
-        encoded = char.encode("utf-8")
-        if chunk and len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(_word(chunk))
-            chunk = b""
-        chunk += encoded
-    if chunk:
-        words.append(_word(chunk))
+    rest = text
+    while rest:
+        chunk = _fitting(rest)
+        space = chunk.rfind(" ")
+        if 0 < space < len(chunk) - 1 and len(chunk) < len(rest):
+            chunk = chunk[: space + 1]
+        words.append(_word(chunk.encode("utf-8")))
+        rest = rest[len(chunk) :]
     return words
+
+
+def _fitting(text: str) -> str:
+    """The longest start of ``text`` whose UTF-8 fits one encoded word."""
+    size = 0
+    for index, char in enumerate(text):
+        size += len(char.encode("utf-8"))
+        if size > _WORD_BYTES:
+            return text[:index]
+    return text
 
 
 def _word(chunk: bytes) -> str:

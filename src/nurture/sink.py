@@ -16,9 +16,11 @@ import email
 import email.policy
 import logging
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -99,11 +101,17 @@ class OutboxMessage:
 
     @property
     def subject(self) -> str:
-        return str(self.message["Subject"] or "")
+        return self._decoded("Subject")
 
     @property
     def to(self) -> str:
-        return str(self.message["To"] or "")
+        return self._decoded("To")
+
+    def _decoded(self, name: str) -> str:
+        """A header as a mail client shows it: RFC 2047 words decoded as the RFC says
+        (adjacent words join), which the email package does not do in display names."""
+        raw = next((v for k, v in self.message.raw_items() if k.lower() == name.lower()), "")
+        return str(make_header(decode_header(re.sub(r"\r?\n", "", str(raw)))))
 
     def body(self, subtype: str = "plain") -> str:
         """The text (``plain``) or ``html`` part."""

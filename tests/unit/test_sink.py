@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 
+from nurture.message import write_message
+from nurture.rendering import RenderedEmail
 from nurture.sink import read_outbox, serve_sink
 from nurture.testing import HttpRecorder, free_port
 
@@ -82,3 +85,23 @@ class TestUnsubscribeMailbox:
         posts = api.posts
         assert posts == [("/u/abc.def", b"List-Unsubscribe=One-Click")]
         assert len(read_outbox(tmp_path / "outbox")) == 2  # both kept all the same
+
+
+class TestOutboxDisplay:
+    """``nurture outbox`` shows names and subjects as a mail client does."""
+
+    def test_encoded_words_are_joined(self, tmp_path: Path) -> None:
+        """A display name nurture wrote in several encoded words reads back whole: the
+        email package alone would show a space where two words meet."""
+        name = "Zoë =?utf-8?q?x=0D=0ABcc:_evil@x.test?= Lovelace-Hopper"
+        written = write_message(
+            RenderedEmail(subject=f"Hello {name}", text="t", html="<p>t</p>"),
+            sender=("a@example.com", "Acme"),
+            to=("ada@example.com", name),
+            message_id="<1@example.com>",
+            sent_at=datetime(2026, 3, 2, tzinfo=UTC),
+        )
+        (tmp_path / "1.eml").write_bytes(written.data)
+        (shown,) = read_outbox(tmp_path)
+        assert shown.to == f"{name} <ada@example.com>"
+        assert shown.subject == f"Hello {name}"
