@@ -57,7 +57,7 @@ async def main() -> None:
         settings.secret(),
         project.tracking,
         dkim_for(settings, project.brand.from_email),
-        settings.smtp.timeout,
+        mailer.answer_timeout,
     )
     config = ConfigActivities(
         settings.path(settings.scoring_file), settings.path(settings.config_file)

@@ -38,7 +38,7 @@ from nurture.emails import (
     SendEmailResult,
     message_id_for,
 )
-from nurture.ledger import LedgerEntry, SendLedger, Suppression
+from nurture.ledger import LedgerEntry, SendLedger, SendStatus, Suppression
 from nurture.links import Links
 from nurture.mailer import (
     Mailer,
@@ -93,8 +93,9 @@ class EmailActivities:
         self._tracker = Tracker(links.signer, links.public_url, policy)
 
     def activities(self) -> list[Callable[..., Any]]:
-        """The activities of the lead's own task queue."""
-        return [self.forget_sends]
+        """The activities of the lead's own task queue (``send_email`` too: sends scheduled
+        there before the mail task queue existed still complete)."""
+        return [self.forget_sends, self.send_email]
 
     def sending(self) -> list[Callable[..., Any]]:
         """The send activity, for the workers of the mail task queue."""
@@ -118,15 +119,7 @@ class EmailActivities:
             message_id = message_id_for(input.key, self._brand.from_email.rpartition("@")[2])
             now = datetime.now(UTC)
             message = self._message(input, message_id, now, address_hash if marketing else None)
-            entry = LedgerEntry(
-                key=input.key,
-                lead_id=input.lead_id,
-                template=input.template,
-                message_id=message_id,
-                status="sending",
-                recorded_at=now,
-            )
-            return await self._transmit(input, message, entry, address_hash)
+            return await self._transmit(input, message, message_id, address_hash)
 
     async def _check_suppression(self, address_hash: str, marketing: bool) -> None:
         suppressed = await self._ledger.suppression(address_hash)
@@ -139,16 +132,20 @@ class EmailActivities:
             )
 
     async def _transmit(
-        self, input: SendEmailInput, message: Outgoing, entry: LedgerEntry, address_hash: str
+        self, input: SendEmailInput, message: Outgoing, message_id: str, address_hash: str
     ) -> SendEmailResult:
         """Open the transfer, claim the key, then finish (see the module docstring)."""
         try:
             async with self._mailer.transfer(message) as transfer:
+                # Stamped now, not when the message was written: how old a claim is must say
+                # how long the relay may have had the message, however slow the opening was.
+                entry = _entry(input, message_id, "sending")
                 holder = await self._claim(entry)
                 if holder is not None:  # another attempt got there first: leave it be
                     return await self._outcome_of(holder)
                 return await _to_the_end(self._commit(transfer, input, entry, address_hash))
         except PermanentDeliveryError as exc:  # the recipient refused before any data
+            entry = _entry(input, message_id, "bounced")
             raise await self._bounced(input, entry, address_hash, exc, claimed=False) from exc
         except MessageError as exc:  # say, an address that needs SMTPUTF8 the relay lacks
             raise self._refused(input, MESSAGE_FAILURE, exc) from exc
@@ -179,16 +176,21 @@ class EmailActivities:
         try:
             await transfer.commit()
         except UnconfirmedDelivery as exc:
-            await self._ledger.settle(entry.key, "unconfirmed")
+            await self._settle(entry, "unconfirmed")
             activity.logger.warning("email %s: %s (%s)", entry.key, UNCONFIRMED, exc)
             return _result(entry, "unconfirmed", UNCONFIRMED)
         except PermanentDeliveryError as exc:
             raise await self._bounced(input, entry, address_hash, exc, claimed=True) from exc
-        except TransientDeliveryError:
-            await self._ledger.release(entry.key)  # a definite refusal: the retry may send
+        except TransientDeliveryError as exc:
+            if not await self._ledger.release(entry.key):  # a definite refusal: may resend
+                _lost(entry, f"the relay refused it ({exc})")
             raise
-        await self._ledger.settle(entry.key, "sent")
+        await self._settle(entry, "sent")
         return _result(entry, "sent")
+
+    async def _settle(self, entry: LedgerEntry, status: SendStatus) -> None:
+        if not await self._ledger.settle(entry.key, status):
+            _lost(entry, f"the relay's answer was {status}")
 
     async def _outcome_of(self, entry: LedgerEntry) -> SendEmailResult:
         """What an earlier attempt's entry means for this one."""
@@ -219,7 +221,7 @@ class EmailActivities:
         """Record a 5xx: the email bounced, and the address is suppressed unless the relay
         refused for policy reasons (about the sender, not the address)."""
         if claimed:
-            await self._ledger.settle(entry.key, "bounced")
+            await self._settle(entry, "bounced")
         else:
             await self._ledger.record(entry.model_copy(update={"status": "bounced"}))
         if is_policy_rejection(str(exc)):
@@ -252,7 +254,9 @@ class EmailActivities:
                 message = message.signed(self._dkim.sign(message.data))
         except TemplateError as exc:
             raise self._refused(input, TEMPLATE_FAILURE, exc) from exc
-        except Exception as exc:
+        except OSError:
+            raise  # reading a template file can fail for a moment (too many open files)
+        except Exception as exc:  # encoding, a header, a bug: the same input fails again
             raise self._refused(input, MESSAGE_FAILURE, exc) from exc
         return message
 
@@ -293,6 +297,29 @@ class EmailActivities:
             reply_to=brand.reply_to,
             headers=headers,
         )
+
+
+def _entry(input: SendEmailInput, message_id: str, status: SendStatus) -> LedgerEntry:
+    return LedgerEntry(
+        key=input.key,
+        lead_id=input.lead_id,
+        template=input.template,
+        message_id=message_id,
+        status=status,
+        recorded_at=datetime.now(UTC),
+    )
+
+
+def _lost(entry: LedgerEntry, what: str) -> None:
+    """This attempt's claim was taken over as dead (it stalled longer than any answer may
+    take), so the ledger says unconfirmed whatever happened: say what did, loudly."""
+    activity.logger.error(
+        "email %s: %s, but a later attempt had already recorded it as unconfirmed: "
+        "check the relay's log for Message-ID %s",
+        entry.key,
+        what,
+        entry.message_id,
+    )
 
 
 def _result(entry: LedgerEntry, status: str, detail: str | None = None) -> SendEmailResult:

@@ -8,7 +8,6 @@ after, and the Message-ID derives from it, so a retry or a crash never mails twi
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -128,8 +127,3 @@ class SendEmailResult(BaseModel):
     message_id: str
     sent_at: AwareDatetime
     detail: str | None = None
-
-    @classmethod
-    def sent(cls, key: str, message_id: str, at: datetime) -> SendEmailResult:
-        """A fresh delivery to the SMTP server."""
-        return cls(key=key, status="sent", message_id=message_id, sent_at=at)

@@ -127,11 +127,13 @@ class SendLedger(Protocol):
         """Record ``entry`` (status ``sending``) unless the key has an entry already:
         ``None`` when this call claimed the key, else the entry that holds it."""
 
-    async def settle(self, key: str, status: SendStatus) -> None:
-        """Give a claimed key (``sending``) its outcome; any other entry stays as it is."""
+    async def settle(self, key: str, status: SendStatus) -> bool:
+        """Give a claimed key (``sending``) its outcome; any other entry stays as it is.
+        False when the claim was no longer there (taken over by a later attempt)."""
 
-    async def release(self, key: str) -> None:
-        """Drop a claim (``sending``) whose message never reached the end of the data."""
+    async def release(self, key: str) -> bool:
+        """Drop a claim (``sending``) whose message never reached the end of the data;
+        False when the claim was no longer there."""
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""
@@ -245,15 +247,17 @@ class SqliteLedger:
         async with self._lock:
             return await asyncio.to_thread(run)
 
-    async def settle(self, key: str, status: SendStatus) -> None:
-        """Give a claimed key its outcome."""
+    async def settle(self, key: str, status: SendStatus) -> bool:
+        """Give a claimed key its outcome; False when the claim was no longer there."""
         async with self._lock:
-            await asyncio.to_thread(self._db.execute, _SQLITE_SETTLE, (status, key))
+            cursor = await asyncio.to_thread(self._db.execute, _SQLITE_SETTLE, (status, key))
+        return cursor.rowcount == 1
 
-    async def release(self, key: str) -> None:
-        """Drop a claim that never reached the end of the data."""
+    async def release(self, key: str) -> bool:
+        """Drop a claim that never reached the end of the data; False if it was gone."""
         async with self._lock:
-            await asyncio.to_thread(self._db.execute, _SQLITE_RELEASE, (key,))
+            cursor = await asyncio.to_thread(self._db.execute, _SQLITE_RELEASE, (key,))
+        return cursor.rowcount == 1
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""
@@ -350,17 +354,17 @@ class PostgresLedger:
                 if found is not None:
                     return found
 
-    async def settle(self, key: str, status: SendStatus) -> None:
-        """Give a claimed key its outcome."""
+    async def settle(self, key: str, status: SendStatus) -> bool:
+        """Give a claimed key its outcome; False when the claim was no longer there."""
         async with self._lock:
             conn = await self._connection()
-            await conn.execute(_SETTLE, (status, key))
+            return (await conn.execute(_SETTLE, (status, key))).rowcount == 1
 
-    async def release(self, key: str) -> None:
-        """Drop a claim that never reached the end of the data."""
+    async def release(self, key: str) -> bool:
+        """Drop a claim that never reached the end of the data; False if it was gone."""
         async with self._lock:
             conn = await self._connection()
-            await conn.execute(_RELEASE, (key,))
+            return (await conn.execute(_RELEASE, (key,))).rowcount == 1
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         """The suppression of an address, if any."""

@@ -93,7 +93,6 @@ class _SmtpTransfer:
     def __init__(self, client: aiosmtplib.SMTP, timeout: float) -> None:
         self._client = client
         self._timeout = timeout
-        self.committed = False
         self.reusable = False
         """The relay accepted the message and the connection is in a clean state."""
 
@@ -134,7 +133,6 @@ class _SmtpTransfer:
 
     async def commit(self) -> None:
         """Send the end-of-data mark; 250 delivered, 4xx/5xx refused, else unconfirmed."""
-        self.committed = True
         protocol = self._client.protocol
         if protocol is None or not protocol.is_connected:
             raise TransientDeliveryError("the relay closed the connection before the end of data")

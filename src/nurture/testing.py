@@ -103,15 +103,19 @@ class MemoryLedger:
         held = self.entries.setdefault(entry.key, entry)
         return None if held is entry else held
 
-    async def settle(self, key: str, status: SendStatus) -> None:
+    async def settle(self, key: str, status: SendStatus) -> bool:
         entry = self.entries.get(key)
-        if entry is not None and entry.status == "sending":
-            self.entries[key] = entry.model_copy(update={"status": status})
+        if entry is None or entry.status != "sending":
+            return False
+        self.entries[key] = entry.model_copy(update={"status": status})
+        return True
 
-    async def release(self, key: str) -> None:
+    async def release(self, key: str) -> bool:
         entry = self.entries.get(key)
-        if entry is not None and entry.status == "sending":
-            del self.entries[key]
+        if entry is None or entry.status != "sending":
+            return False
+        del self.entries[key]
+        return True
 
     async def suppression(self, address_hash: str) -> Suppression | None:
         return self.suppressions.get(address_hash)

@@ -133,22 +133,22 @@ class TestClaims:
     async def test_settle_gives_the_claim_its_outcome_once(self, ledger: SendLedger) -> None:
         key = fresh_key()
         await ledger.claim(other_lead(key, "sending"))
-        await ledger.settle(key, "sent")
-        await ledger.settle(key, "unconfirmed")  # too late: the outcome stays
+        assert await ledger.settle(key, "sent") is True
+        assert await ledger.settle(key, "unconfirmed") is False  # too late: the outcome stays
         found = await ledger.find(key)
         assert found is not None and found.status == "sent"
 
     async def test_release_frees_the_key_for_a_retry(self, ledger: SendLedger) -> None:
         key = fresh_key()
         await ledger.claim(other_lead(key, "sending"))
-        await ledger.release(key)
+        assert await ledger.release(key) is True
         assert await ledger.find(key) is None
         assert await ledger.claim(other_lead(key, "sending")) is None
 
     async def test_release_never_drops_an_outcome(self, ledger: SendLedger) -> None:
         key = fresh_key()
         await ledger.record(other_lead(key, "sent"))
-        await ledger.release(key)
+        assert await ledger.release(key) is False
         assert await ledger.find(key) == other_lead(key, "sent")
 
 

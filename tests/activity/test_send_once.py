@@ -23,9 +23,10 @@ from nurture.emails import (
 )
 from nurture.ledger import LedgerEntry, SqliteLedger
 from nurture.mailer import TransientDeliveryError
-from nurture.testing import ScriptedSmtpServer
+from nurture.testing import MemoryLedger, ScriptedSmtpServer
 from tests.conftest import MailerFor
 from tests.helpers import email_activities, thank_you_input
+from tests.waiting import eventually
 
 KEY = "L1/form-white-paper/thank_you/1"
 
@@ -106,6 +107,66 @@ class TestCancelledAttempt:
         assert (await first).status == "sent"
         again = await ActivityEnvironment().run(acts.send_email, thank_you())
         assert again.status == "already_sent" and received(smtp) == 1
+
+
+class SlowClaims(MemoryLedger):
+    """A ledger whose claims take a second to land (a busy database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claiming = asyncio.Event()
+
+    async def claim(self, entry: LedgerEntry) -> LedgerEntry | None:
+        self.claiming.set()
+        await asyncio.sleep(1)
+        return await super().claim(entry)
+
+
+class TestCancelledWhileClaiming:
+    """Cancelled with the whole message at the relay but its end, while the claim lands."""
+
+    async def test_the_claim_is_dropped_and_nothing_delivered(
+        self, mailer_for, smtp, tmp_path
+    ) -> None:
+        """The claim lands anyway, is dropped again, the connection closes without the
+        end of the data: the relay has nothing, and the retry sends the one message."""
+        ledger = SlowClaims()
+        acts = email_activities(mailer_for(smtp.port), ledger)
+        env = ActivityEnvironment()
+        attempt = asyncio.create_task(env.run(acts.send_email, thank_you()))
+        await ledger.claiming.wait()
+        env.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        assert ledger.entries == {} and smtp.attempts == 0
+        result = await ActivityEnvironment().run(acts.send_email, thank_you())
+        assert result.status == "sent" and received(smtp) == 1
+
+
+class TestSlowOpening:
+    """How long the relay took before the message was handed over does not age the claim."""
+
+    async def test_a_retry_right_after_the_claim_waits(self, mailer_for, smtp, tmp_path) -> None:
+        """The relay takes 6.5 s to accept the recipient, while an attempt silent for 6 s is
+        taken for dead: a retry 0.3 s after the claim still waits for the first attempt,
+        which sends; the ledger says sent, the relay has one message."""
+        smtp.rcpt_after, smtp.answer_after = 6.5, 1.5
+        path = tmp_path / "l.db"
+        acts = email_activities(mailer_for(smtp.port, 10), SqliteLedger(path), answer_timeout=0.5)
+        first = asyncio.create_task(ActivityEnvironment().run(acts.send_email, thank_you()))
+        watcher = SqliteLedger(path)
+
+        async def claimed() -> bool:
+            return await watcher.find(KEY) is not None
+
+        await eventually(claimed, within=10)
+        await asyncio.sleep(0.3)
+        with pytest.raises(ApplicationError) as info:
+            await ActivityEnvironment().run(acts.send_email, thank_you())
+        assert info.value.type == SEND_IN_PROGRESS
+        assert (await first).status == "sent"
+        entry = await watcher.find(KEY)
+        assert entry is not None and entry.status == "sent" and received(smtp) == 1
 
 
 class TestUnansweredRelay:

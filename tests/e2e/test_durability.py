@@ -41,7 +41,8 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 def stack(project_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
     ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
     # Three signals per run: leads continue as new often here, on a real server.
-    env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3"}
+    # And answers awaited 5 s: a worker killed mid-answer is dealt with in seconds.
+    env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3", "SMTP_TIMEOUT": "5"}
     dev = DevStack(project_home, ports, ui=False, sink=False, extra_env=env)
     try:
         dev.start()
@@ -218,6 +219,26 @@ class TestWorkerCrash:
         assert elapsed < 30, f"the retry came {elapsed:.0f} s after the new worker started"
         time.sleep(2)
         assert len(mail_to(smtp, "frances@e2e.example")) == 1
+
+    def test_kill_after_the_handover_never_sends_twice(
+        self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
+    ) -> None:
+        """The relay has the whole message and takes 8 s to answer; the worker dies while
+        waiting. The new worker's retry finds the claim, waits out the time an answer may
+        take, and records the email unconfirmed: the relay has it once, never twice."""
+        smtp.answer_after = 8
+        before = smtp.attempts
+        lead_id = post_form(api, "mary@e2e.example", first_name="Mary")
+        wait_until(lambda: smtp.attempts > before, within=10)  # the end of data arrived
+        stack.get("worker").kill()
+        smtp.answer_after = 0
+        stack.start_worker()
+        view = lead_when(api, lead_id, lambda v: bool(v["emails"]), within=60)
+        (email,) = view["emails"]
+        assert (email["template"], email["status"]) == ("thank_you", "sent")
+        assert "not sent again" in email["detail"]
+        time.sleep(2)
+        assert len(mail_to(smtp, "mary@e2e.example")) == 1
 
     def test_submission_while_no_worker_runs(
         self, api: httpx.Client, stack: DevStack, smtp: ScriptedSmtpServer
