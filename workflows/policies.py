@@ -61,8 +61,6 @@ async def send_email(input: SendEmailInput, summary: str) -> EmailRecord:
             raise
         status = failed_send_status(cause.type)
         return EmailRecord(**base, status=status, at=workflow.now(), detail=cause.message)
-    # On the workflow's clock, as every other moment of the lead (the relay's own time is
-    # in the message's Date header).
     return EmailRecord(
-        **base, status="sent", at=workflow.now(), message_id=result.message_id, detail=result.detail
+        **base, status="sent", at=result.sent_at, message_id=result.message_id, detail=result.detail
     )

@@ -140,12 +140,13 @@ class SequenceWorkflow:
             return False
         self._set_step(f"sending {template}", None)
         record = await send_email(self._send_input(key, template, kind), f"{template} ({kind})")
-        await self._report_email(record)
-        if record.status != "sent":
-            raise SequenceExit(f"{template} could not be delivered: {record.detail}")
-        if kind is EmailKind.MARKETING:
+        if record.status == "sent" and kind is EmailKind.MARKETING:
             sent = (*self.lead.marketing_sent_at, record.at)
             self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
+        # Reported on the sequence's own clock, as the other steps of its timeline are.
+        await self._report_email(record.model_copy(update={"at": workflow.now()}))
+        if record.status != "sent":
+            raise SequenceExit(f"{template} could not be delivered: {record.detail}")
         return True
 
     async def sleep(self, duration: timedelta, label: str) -> None:
