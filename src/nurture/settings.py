@@ -94,12 +94,15 @@ class ApiSettings(BaseSettings):
     ``X-Forwarded-For`` is believed as uvicorn's ``forwarded_allow_ips`` is: the client is
     the nearest hop not among them. Empty: none; the connection's address is the client's."""
 
+    trust_proxy: bool | None = None
+    """Gone (it believed the client-written first hop): set only to be told so at start."""
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _addresses_or_networks(cls, value: str) -> str:
         # uvicorn takes a malformed entry for a host name that never matches, and with "*"
         # believes the first hop, which the client writes: refuse both.
-        for entry in filter(None, (part.strip() for part in value.split(","))):
+        for entry in _entries(value):
             if entry == "*":
                 raise ValueError("'*' would believe any client: name the proxies")
             try:
@@ -109,6 +112,23 @@ class ApiSettings(BaseSettings):
                     f"{entry!r} is not an IP address or network (10.0.0.5, 10.0.0.0/8)"
                 ) from exc
         return value
+
+    @field_validator("trust_proxy")
+    @classmethod
+    def _replaced(cls, value: bool | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "NURTURE_API_TRUST_PROXY is gone: name the proxies in front of the API in "
+                "NURTURE_API_FORWARDED_ALLOW_IPS (addresses or networks), and unset it"
+            )
+
+    def trusted_proxies(self) -> list[str]:
+        """The addresses and networks of ``forwarded_allow_ips``."""
+        return _entries(self.forwarded_allow_ips)
+
+
+def _entries(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 class Settings(BaseSettings):

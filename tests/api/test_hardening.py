@@ -352,3 +352,13 @@ class TestProxy:
         result = CliRunner().invoke(cli.app, ["api"])
         assert result.exit_code == 0, result.output
         assert calls and calls[0]["proxy_headers"] is False
+
+
+class TestOldProxySetting:
+    """The removed NURTURE_API_TRUST_PROXY is refused, not silently ignored: an operator
+    relying on it would otherwise see every client as the proxy."""
+
+    def test_refused_naming_its_replacement(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("NURTURE_API_TRUST_PROXY", "true")
+        with pytest.raises(ValidationError, match="NURTURE_API_FORWARDED_ALLOW_IPS"):
+            Settings()

@@ -119,7 +119,7 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
-    proxies = [p.strip() for p in settings.api.forwarded_allow_ips.split(",") if p.strip()]
+    proxies = settings.api.trusted_proxies()
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
