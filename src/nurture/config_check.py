@@ -19,18 +19,21 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from email.utils import parseaddr
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from nurture.config import Brand, ProjectConfig
 from nurture.errors import ConfigError, ConfigProblem, shown_path
+from nurture.message import MessageError, mailbox
 from nurture.routing import SalesTeam
 from nurture.scoring import ScoringModel
 from nurture.settings import Settings
 from nurture.template_check import check_templates
 from nurture.tomlfile import TomlFile, read_toml_model
 from nurture.vocabulary import event_vocabulary
+from nurture.watched import file_version
 
 __all__ = [
     "CHECKS",
@@ -202,21 +205,30 @@ def enrolment_buying_stages_exist(config: Configuration) -> Iterator[ConfigProbl
                 )
 
 
-def behaviour_rules_capped(config: Configuration) -> Iterator[ConfigProblem]:
-    """A rule that gives points with no ``cap`` lets a repeated event (a re-posted form, a
-    script) inflate a score without end."""
+def scoring_model_warnings(config: Configuration) -> Iterator[ConfigProblem]:
+    """What the scoring model finds allowed but probably a mistake (a rule giving points
+    with no ``cap``, which a repeated event inflates without end), at its line."""
     scoring = config.scoring.model
     if scoring is None:
         return
-    uncapped = set(scoring.uncapped_positive_rules())
-    for index, rule in enumerate(scoring.behaviour):
-        if rule.id in uncapped:
-            yield config.scoring.problem(
-                ("behaviour", index),
-                f"rule {rule.id!r} gives {rule.points} points with no cap: every repeat of "
-                "its event adds them again; set cap to the most it may give a lead",
-                "warning",
-            )
+    for where, warning in scoring.warnings():
+        yield config.scoring.problem(where, warning, "warning")
+
+
+def brand_addresses_deliverable(config: Configuration) -> Iterator[ConfigProblem]:
+    """The sender and the reply-to address are addresses mail can go out with: otherwise
+    every email would fail."""
+    project = config.project.model
+    if project is None:
+        return
+    addresses = [("from_email", project.brand.from_email)]
+    if project.brand.reply_to:
+        addresses.append(("reply_to", parseaddr(project.brand.reply_to)[1]))
+    for field, address in addresses:
+        try:
+            mailbox(address)
+        except MessageError as exc:
+            yield config.project.problem(("brand", field), str(exc))
 
 
 def sequences_wait_for_declared_events(config: Configuration) -> Iterator[ConfigProblem]:
@@ -248,7 +260,7 @@ def templates_render(config: Configuration) -> Iterator[ConfigProblem]:
 
 @functools.lru_cache(maxsize=4)
 def _template_problems(
-    folder: Path, brand: str, versions: tuple[tuple[str, int, int], ...]
+    folder: Path, brand: str, versions: tuple[tuple[str, tuple[int, int, int]], ...]
 ) -> tuple[str, ...]:
     """Rendering every email takes a few hundred milliseconds: a process that checks the
     same unchanged templates again (a test suite building an API per test) reuses the
@@ -256,14 +268,9 @@ def _template_problems(
     return tuple(check_templates(folder, Brand.model_validate_json(brand)))
 
 
-def _versions(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """Each file under ``folder`` with its mtime and size: what tells an edit."""
-    found = []
-    for path in folder.rglob("*"):
-        if path.is_file():
-            stat = path.stat()
-            found.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(sorted(found))
+def _versions(folder: Path) -> tuple[tuple[str, tuple[int, int, int]], ...]:
+    """Each file under ``folder`` with its version: what tells an edit."""
+    return tuple(sorted((str(p), file_version(p)) for p in folder.rglob("*") if p.is_file()))
 
 
 CHECKS: tuple[Check, ...] = (
@@ -271,7 +278,8 @@ CHECKS: tuple[Check, ...] = (
     enrolment_sequences_exist,
     enrolment_forms_exist,
     enrolment_buying_stages_exist,
-    behaviour_rules_capped,
+    brand_addresses_deliverable,
+    scoring_model_warnings,
     sequences_wait_for_declared_events,
     templates_render,
 )

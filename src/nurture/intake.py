@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict
 
 from nurture.config import Defaults, FormConfig
+from nurture.message import mailbox
 from nurture.models import Consent, ContactDetails, FormSubmitted, Lead, RetryId, Utm
 from nurture.text import ShortText
 
@@ -58,9 +59,8 @@ class FormPost(ContactDetails):
 def address_problem(email: str, smtputf8: bool) -> str | None:
     """Why nurture cannot mail ``email``, or ``None``: a part before the @ that is not
     ASCII needs a relay with SMTPUTF8 (``SMTP_SMTPUTF8``). International domains are fine:
-    they are sent in their ASCII form."""
-    local = email.rpartition("@")[0]
-    if smtputf8 or local.isascii():
+    they are sent in their ASCII form (the rule of :func:`nurture.message.mailbox`)."""
+    if smtputf8 or not mailbox(email)[1]:
         return None
     return (
         "the part before the @ has accented or non-Latin characters, which this service "

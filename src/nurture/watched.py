@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from nurture.errors import ConfigError
 
-__all__ = ["Watched"]
+__all__ = ["Watched", "file_version"]
 
 T = TypeVar("T")
 log = logging.getLogger("nurture.config")
@@ -71,10 +71,12 @@ class Watched(Generic[T]):
         return ", ".join(str(path) for path in self._paths)
 
     def _version(self) -> _Version:
-        return tuple(_version_of(path) for path in self._paths)
+        return tuple(file_version(path) for path in self._paths)
 
 
-def _version_of(path: Path) -> tuple[int, int, int]:
+def file_version(path: Path) -> tuple[int, int, int]:
+    """What tells one version of a file from the next: inode, mtime in ns, size (all -1
+    when it is missing)."""
     try:
         stat = path.stat()
     except OSError:

@@ -60,6 +60,17 @@ class TestEveryProblem:
         assert "upsell" in unknown.message  # the names that are registered
         assert report.summary().startswith("3 errors, 0 warnings in the configuration: ")
 
+    def test_a_sender_no_mail_can_go_out_with(self, home: Path) -> None:
+        """A brand sender that is no address would fail every email: refused at start."""
+        line = break_file(
+            home / "config" / "nurture.toml",
+            'from_email = "hello@example.com"',
+            'from_email = "hello at example.com"',
+        )
+        (error,) = check_configuration(Settings(home=home)).errors
+        assert (error.line, error.field) == (line, "brand.from_email")
+        assert "'hello at example.com' is not a deliverable address" in error.message
+
     def test_a_broken_file_does_not_hide_the_others(self, home: Path) -> None:
         """nurture.toml is not TOML: its syntax error, and the other files still checked."""
         config = home / "config"

@@ -167,7 +167,9 @@ class TestCaps:
         assert model.uncapped_positive_rules() == ["support_contact"]
         (record,) = caplog.records
         assert str(uncapped) in record.getMessage()
-        assert "behaviour rule 'support_contact' gives points with no cap" in record.getMessage()
+        assert (
+            "behaviour.6: rule 'support_contact' gives 5 points with no cap" in record.getMessage()
+        )
 
     def test_a_negative_rule_needs_no_cap(self) -> None:
         """Only rules that give points inflate a score."""

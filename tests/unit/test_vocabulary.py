@@ -6,7 +6,7 @@ from __future__ import annotations
 from nurture.routing import load_sales_team
 from nurture.vocabulary import EventVocabulary, event_vocabulary, load_event_vocabulary
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, project, scoring_model
-from workflows.sequences.base import REGISTRY
+from workflows.sequences.base import REGISTRY, Sequence
 from workflows.sequences.checks import event_types_used, undeclared_event_types
 
 
@@ -94,3 +94,12 @@ class TestSequences:
         )
         # quote_requested stays declared: a scoring rule counts it.
         assert all("'demo_requested'" in p for p in problems) and len(problems) == 4
+
+    def test_a_type_tested_against_a_collection_is_read(self) -> None:
+        """``e.type in ("a", "b")`` names both types (the check must not fail open)."""
+
+        class Either(Sequence):
+            async def steps(self) -> None:
+                await self.wait_for(lambda e: e.type in ("trial_started", "trial_ended"), 1)
+
+        assert event_types_used(Either) == {"trial_started", "trial_ended"}

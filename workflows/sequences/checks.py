@@ -13,11 +13,12 @@ import textwrap
 from collections.abc import Collection
 
 import workflows.sequences  # noqa: F401  (registers every shipped sequence)
+from nurture.tracking import CLICKED, OPENED
 from workflows.sequences.base import REGISTRY, Sequence, goals_of
 
 __all__ = ["event_types_used", "undeclared_event_types"]
 
-_HELPERS = {"opened": "email_opened", "clicked": "email_clicked"}
+_HELPERS = {"opened": OPENED, "clicked": CLICKED}
 """Sequence methods that wait on a tracking event of their own."""
 
 
@@ -62,10 +63,12 @@ def _called_with(call: ast.Call) -> set[str]:
 
 
 def _compared_to(compare: ast.Compare) -> set[str]:
+    """``e.type == "a"``, and ``e.type in ("a", "b")`` (a tuple, list or set of them)."""
     sides = [compare.left, *compare.comparators]
     if not any(isinstance(s, ast.Attribute) and s.attr == "type" for s in sides):
         return set()
-    return _strings(sides)
+    collections = [s.elts for s in sides if isinstance(s, ast.Tuple | ast.List | ast.Set)]
+    return _strings(sides) | {t for elts in collections for t in _strings(elts)}
 
 
 def _strings(nodes: Collection[ast.expr]) -> set[str]:

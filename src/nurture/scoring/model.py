@@ -191,12 +191,18 @@ class ScoringModel(BaseModel):
         points again, so a re-posted form or a script can inflate a score without end."""
         return [r.id for r in self.behaviour if r.points > 0 and r.cap is None]
 
-    def warnings(self) -> list[str]:
-        """What is allowed but probably a mistake, one sentence per problem."""
+    def warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What is allowed but probably a mistake: where (the path of the value, as in a
+        validation error) and one sentence."""
+        uncapped = set(self.uncapped_positive_rules())
         return [
-            f"behaviour rule {rule!r} gives points with no cap: every repeat of its event "
-            "adds them again; set cap to the most it may give a lead"
-            for rule in self.uncapped_positive_rules()
+            (
+                ("behaviour", index),
+                f"rule {rule.id!r} gives {rule.points} points with no cap: every repeat of "
+                "its event adds them again; set cap to the most it may give a lead",
+            )
+            for index, rule in enumerate(self.behaviour)
+            if rule.id in uncapped
         ]
 
     @model_validator(mode="after")
@@ -219,6 +225,6 @@ def load_scoring_model(path: Path) -> ScoringModel:
     """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong.
     What is allowed but probably a mistake (an uncapped rule) is logged as a warning."""
     model = load_toml_model(path, ScoringModel, "scoring model")
-    for warning in model.warnings():
-        log.warning("%s: %s", path, warning)
+    for where, warning in model.warnings():
+        log.warning("%s: %s: %s", path, ".".join(map(str, where)), warning)
     return model
