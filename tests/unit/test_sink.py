@@ -92,8 +92,8 @@ class TestOutboxDisplay:
 
     def test_encoded_words_are_joined(self, tmp_path: Path) -> None:
         """A display name nurture wrote in several encoded words reads back whole: the
-        email package alone would show a space where two words meet."""
-        name = "Zoë =?utf-8?q?x=0D=0ABcc:_evil@x.test?= Lovelace-Hopper"
+        email package alone would show a space too many where two words meet."""
+        name = "Zoë Ünal-Lovelace de la Hopper y Fernández-Ibáñez"
         written = write_message(
             RenderedEmail(subject=f"Hello {name}", text="t", html="<p>t</p>"),
             sender=("a@example.com", "Acme"),
