@@ -359,9 +359,11 @@ async def _heartbeating() -> AsyncIterator[None]:
         return
 
     async def beat() -> None:
+        # The first beat a third of the timeout in: a send that takes less (most) costs no
+        # heartbeat at all.
         while True:
-            activity.heartbeat()
             await asyncio.sleep(timeout.total_seconds() / 3)
+            activity.heartbeat()
 
     beating = asyncio.create_task(beat())
     try:
