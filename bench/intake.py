@@ -17,10 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,12 +27,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
-from nurture.devstack import DevPorts, DevStack
+from bench.stack import bench_stack
 from nurture.settings import TemporalSettings
 from nurture.temporal import connect
 from nurture.testing import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class ArrivalRecorder:
@@ -146,17 +142,9 @@ async def main(args: argparse.Namespace) -> None:
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     sink.loop = asyncio.get_running_loop()
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        for name in ("worker.py", "config", "templates"):
-            (home / name).symlink_to(ROOT / name)
-        ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp_port)
-        # The public rate limit (one client address here) would measure the limiter.
-        stack = DevStack(
-            home, ports, ui=False, sink=False, extra_env={"NURTURE_API_PUBLIC_RATE": "off"}
-        )
-        stack.start()
-        try:
+    try:
+        with bench_stack(smtp_port) as stack:
+            ports = stack.ports
             client = await connect(TemporalSettings(address=f"127.0.0.1:{ports.temporal}"))
             print(f"{args.leads} per run, {args.concurrency} in flight; dev server on SQLite (WAL)")
             a = await bare(client, args.leads, args.concurrency)
@@ -173,9 +161,8 @@ async def main(args: argparse.Namespace) -> None:
                     f"(c) same, open loop at {rate:.1f}/s",
                     *await open_loop(rate, args.open_seconds, form_poster(api, sink, "c")),
                 )
-        finally:
-            stack.stop()
-            controller.stop()
+    finally:
+        controller.stop()
     ratio = b["throughput"] / a["throughput"]
     print(f"ratio b/a throughput: {ratio:.2f} (target ≥ 0.6)")
     p50 = c["p50"] * 1000

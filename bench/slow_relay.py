@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
 
-from nurture.devstack import DevPorts, DevStack
-from nurture.testing import ScriptedSmtpServer, free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench.stack import bench_stack
+from nurture.testing import ScriptedSmtpServer
 
 
 async def post_all(api: httpx.AsyncClient, leads: int) -> None:
@@ -53,23 +49,13 @@ async def drained(relay: ScriptedSmtpServer, leads: int, quiet: float) -> float:
 
 
 async def main(args: argparse.Namespace) -> None:
-    with ScriptedSmtpServer() as relay, tempfile.TemporaryDirectory() as tmp:
+    with ScriptedSmtpServer() as relay:
         relay.answer_after = args.answer_after
-        home = Path(tmp)
-        for name in ("worker.py", "config", "templates"):
-            (home / name).symlink_to(ROOT / name)
-        ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=relay.port)
-        env = {"NURTURE_API_PUBLIC_RATE": "off"}
-        stack = DevStack(home, ports, ui=False, sink=False, extra_env=env)
-        stack.start()
-        try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{ports.api}", timeout=60
-            ) as api:
+        with bench_stack(relay.port) as stack:
+            base = f"http://127.0.0.1:{stack.ports.api}"
+            async with httpx.AsyncClient(base_url=base, timeout=60) as api:
                 await post_all(api, args.leads)
             took = await drained(relay, args.leads, args.quiet)
-        finally:
-            stack.stop()
     per_key = Counter(str(m["Message-ID"]) for m in relay.messages)
     twice = sum(1 for count in per_key.values() if count > 1)
     print(f"{args.leads} leads, relay answering after {args.answer_after:g} s")
