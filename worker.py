@@ -15,16 +15,16 @@ from pathlib import Path
 from temporalio.worker import Worker
 
 from activities import ConfigActivities, EmailActivities, SalesActivities
-from nurture.config import load_project_config
-from nurture.config_check import exit_if_invalid
-from nurture.dkim_signing import dkim_for
-from nurture.emails import mail_task_queue
-from nurture.ledger import open_ledger
-from nurture.links import links_for
-from nurture.mailer import SmtpMailer
-from nurture.rendering import TemplateRenderer
-from nurture.settings import Settings
-from nurture.temporal import connect
+from nurture.adapters.ledger import open_ledger
+from nurture.adapters.links.links import links_for
+from nurture.adapters.mail.dkim import dkim_for
+from nurture.adapters.mail.rendering import TemplateRenderer
+from nurture.adapters.mail.smtp import SmtpMailer
+from nurture.adapters.temporal.client import connect
+from nurture.config.check import exit_if_invalid
+from nurture.config.project import load_project_config
+from nurture.config.settings import Settings
+from nurture.domain.emails import mail_task_queue
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 

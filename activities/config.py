@@ -8,11 +8,11 @@ from typing import Any
 
 from temporalio import activity
 
-from nurture.config import load_project_config
-from nurture.enrolment import EnrolmentRule
-from nurture.scoring import ScoringModel, load_scoring_model
-from nurture.sequencing import SendingPolicy
-from nurture.watched import Watched
+from nurture.config.project import load_project_config
+from nurture.config.watched import Watched
+from nurture.domain.scoring import ScoringModel, load_scoring_model
+from nurture.domain.sequences.enrolment import EnrolmentRule
+from nurture.domain.sequences.models import SendingPolicy
 
 __all__ = ["ConfigActivities"]
 

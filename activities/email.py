@@ -25,9 +25,22 @@ from typing import Any, TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from nurture.config import Brand
-from nurture.dkim_signing import DkimSigner
-from nurture.emails import (
+from nurture.adapters.ledger import LedgerEntry, SendLedger, SendStatus, Suppression
+from nurture.adapters.links.links import Links
+from nurture.adapters.links.tokens import email_hash
+from nurture.adapters.links.tracking import Tracker, TrackingPolicy
+from nurture.adapters.mail.dkim import DkimSigner
+from nurture.adapters.mail.message import MessageError, Outgoing, write_message
+from nurture.adapters.mail.rendering import TemplateError, TemplateRenderer
+from nurture.adapters.mail.smtp import (
+    Mailer,
+    PermanentDeliveryError,
+    Transfer,
+    TransientDeliveryError,
+    UnconfirmedDelivery,
+)
+from nurture.config.project import Brand
+from nurture.domain.emails import (
     MESSAGE_FAILURE,
     PERMANENT_FAILURE,
     SEND_IN_PROGRESS,
@@ -38,20 +51,7 @@ from nurture.emails import (
     SendEmailResult,
     message_id_for,
 )
-from nurture.ledger import LedgerEntry, SendLedger, SendStatus, Suppression
-from nurture.links import Links
-from nurture.mailer import (
-    Mailer,
-    PermanentDeliveryError,
-    Transfer,
-    TransientDeliveryError,
-    UnconfirmedDelivery,
-)
-from nurture.message import MessageError, Outgoing, write_message
-from nurture.rendering import TemplateError, TemplateRenderer
-from nurture.reports import is_policy_rejection
-from nurture.tokens import email_hash
-from nurture.tracking import Tracker, TrackingPolicy
+from nurture.services.mail_reports import is_policy_rejection
 
 __all__ = ["EmailActivities"]
 

@@ -14,7 +14,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
-from nurture.router_api import (
+from nurture.config.watched import Watched
+from nurture.domain.sales.records import Assignment, WebhookMessage
+from nurture.domain.sales.router import (
     AssignRequest,
     ClaimRequest,
     ReleaseRequest,
@@ -22,9 +24,7 @@ from nurture.router_api import (
     RouterInput,
     router_workflow_id,
 )
-from nurture.routing import SalesTeam, load_sales_team
-from nurture.sales import Assignment, WebhookMessage
-from nurture.watched import Watched
+from nurture.domain.sales.routing import SalesTeam, load_sales_team
 
 __all__ = ["SalesActivities"]
 

@@ -28,8 +28,8 @@ from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow, noop
 from bench.stack import bench_stack
-from nurture.settings import TemporalSettings
-from nurture.temporal import connect
+from nurture.adapters.temporal.client import connect
+from nurture.config.settings import TemporalSettings
 from nurture.testing import free_port
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nurture.devstack import DevPorts, DevStack
+from nurture.devtools.stack import DevPorts, DevStack
 from nurture.testing import free_port
 
 __all__ = ["bench_stack"]

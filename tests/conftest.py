@@ -16,15 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import ConfigActivities, SalesActivities
-from nurture.binaries import find_binary
-from nurture.emails import mail_task_queue
-from nurture.identity import workflow_id_for
-from nurture.leads import TemporalLeadGateway
-from nurture.mailer import Mailer, SmtpMailer
-from nurture.models import FormSubmitted
-from nurture.router_api import router_workflow_id
-from nurture.settings import SmtpSettings
-from nurture.temporal import register_search_attributes
+from nurture.adapters.mail.smtp import Mailer, SmtpMailer
+from nurture.adapters.temporal.client import register_search_attributes
+from nurture.adapters.temporal.gateway import TemporalLeadGateway
+from nurture.config.settings import SmtpSettings
+from nurture.devtools.binaries import find_binary
+from nurture.domain.emails import mail_task_queue
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.models import FormSubmitted
+from nurture.domain.sales.router import router_workflow_id
 from nurture.testing import MemoryLedger, RecordingMailer, ScriptedSmtpServer
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow

@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from activities import EmailActivities
-from nurture.config import ProjectConfig, load_project_config
-from nurture.dkim_signing import DkimSigner
-from nurture.emails import EmailKind, SendEmailInput
-from nurture.ledger import SendLedger
-from nurture.links import Links
-from nurture.mailer import Mailer
-from nurture.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
-from nurture.rendering import TemplateRenderer
-from nurture.scoring import ScoringModel, load_scoring_model
-from nurture.tokens import TokenSigner
+from nurture.adapters.ledger import SendLedger
+from nurture.adapters.links.links import Links
+from nurture.adapters.links.tokens import TokenSigner
+from nurture.adapters.mail.dkim import DkimSigner
+from nurture.adapters.mail.rendering import TemplateRenderer
+from nurture.adapters.mail.smtp import Mailer
+from nurture.config.project import ProjectConfig, load_project_config
+from nurture.domain.emails import EmailKind, SendEmailInput
+from nurture.domain.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
+from nurture.domain.scoring import ScoringModel, load_scoring_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from nurture.views import LeadView
+from nurture.domain.lead.view import LeadView
 from tests.conftest import Harness
 
 

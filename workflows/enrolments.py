@@ -17,8 +17,11 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from nurture import journey, search_attributes
-    from nurture.enrolment import (
+    from nurture.domain.lead import journey
+    from nurture.domain.lead.journey import LeadState, PlannedStart
+    from nurture.domain.lead.view import LeadView, lead_snapshot
+    from nurture.domain.models import FormContext, LeadEvent
+    from nurture.domain.sequences.enrolment import (
         Enrolment,
         EnrolmentRule,
         LeadFacts,
@@ -27,10 +30,8 @@ with workflow.unsafe.imports_passed_through():
         next_enrolment_check,
         stages_of,
     )
-    from nurture.journey import LeadState, PlannedStart
-    from nurture.models import FormContext, LeadEvent
-    from nurture.sequencing import LeadSnapshot, SequenceInput, sequence_workflow_id
-    from nurture.views import LeadView, lead_snapshot
+    from nurture.domain.sequences.models import LeadSnapshot, SequenceInput, sequence_workflow_id
+    from workflows import search_attributes
 
 from workflows.sequence import SequenceWorkflow
 from workflows.sequences import Sequence, latest

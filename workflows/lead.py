@@ -1,6 +1,6 @@
 """``LeadWorkflow``: one durable state machine per lead, id ``lead-<lead_id>``.
 
-It orchestrates the pure journey in ``nurture.journey``: signals queue form submissions and
+It orchestrates the pure journey (``nurture.domain.lead``): signals queue form submissions and
 events (deduplicated by id), the loop applies them, sends what is due through the email
 activity, sleeps on a durable timer until the next deadline (planned email or inactivity
 penalty) and continues as new before its history grows large.
@@ -21,9 +21,9 @@ with workflow.unsafe.imports_passed_through():
     # it here passes it through the sandbox instead of re-importing it mid-workflow.
     import email_validator  # noqa: F401
 
-    from nurture import handoff, journey, search_attributes
-    from nurture.enrolment import EnrolmentRule
-    from nurture.journey import (
+    from nurture.domain.lead import journey
+    from nurture.domain.lead.inbound import ErasureFacts, Inbound, LeadWorkflowInput
+    from nurture.domain.lead.journey import (
         AddressBounced,
         EmailRecord,
         LeadState,
@@ -31,13 +31,15 @@ with workflow.unsafe.imports_passed_through():
         OptOut,
         PlannedEmail,
     )
-    from nurture.lead_input import ErasureFacts, Inbound, LeadWorkflowInput
-    from nurture.models import FormSubmitted, LeadEvent
-    from nurture.routing import SalesTeam
-    from nurture.sales import SalesAction
-    from nurture.scoring import ScoringModel
-    from nurture.sequencing import SequenceOutcome, SequenceProgress
-    from nurture.views import LeadView, lead_view, summary_markdown
+    from nurture.domain.lead.view import LeadView, lead_view, summary_markdown
+    from nurture.domain.models import FormSubmitted, LeadEvent
+    from nurture.domain.sales import handoff
+    from nurture.domain.sales.records import SalesAction
+    from nurture.domain.sales.routing import SalesTeam
+    from nurture.domain.scoring import ScoringModel
+    from nurture.domain.sequences.enrolment import EnrolmentRule
+    from nurture.domain.sequences.models import SequenceOutcome, SequenceProgress
+    from workflows import search_attributes
 
 from workflows.enrolments import SequenceManager
 from workflows.policies import send_email

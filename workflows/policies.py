@@ -9,14 +9,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.emails import (
+    from nurture.domain.emails import (
         NON_RETRYABLE,
         SendEmailInput,
         SendEmailResult,
         failed_send_status,
         mail_task_queue,
     )
-    from nurture.journey import EmailRecord
+    from nurture.domain.lead.journey import EmailRecord
 
 __all__ = ["SEND_HEARTBEAT", "SEND_RETRY", "SEND_TIMEOUT", "send_email"]
 

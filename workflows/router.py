@@ -13,8 +13,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.router_api import ClaimRequest, ReleaseRequest, RouteRequest, RouterInput
-    from nurture.routing import RoutingDecision, route
+    from nurture.domain.sales.router import ClaimRequest, ReleaseRequest, RouteRequest, RouterInput
+    from nurture.domain.sales.routing import RoutingDecision, route
 
 __all__ = ["RouterWorkflow"]
 

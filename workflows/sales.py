@@ -1,6 +1,6 @@
 """How a LeadWorkflow hands its lead to sales: route, alert, remind, escalate, release.
 
-Used by ``LeadWorkflow`` only. The decisions are pure (``nurture.handoff``); this class
+Used by ``LeadWorkflow`` only. The decisions are pure (``nurture.domain.sales.handoff``); this class
 performs their effects through activities: the router (``assign_owner``, ``claim_owner``,
 ``release_owner``),
 the alert emails (``send_email``, transactional, to the rep or manager) and the webhook.
@@ -14,14 +14,14 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture import handoff
-    from nurture.emails import EmailKind, SendEmailInput, idempotency_key
-    from nurture.journey import LeadState, lead_context
-    from nurture.router_api import AssignRequest, ClaimRequest, ReleaseRequest
-    from nurture.routing import RoutingLead, SalesTeam
-    from nurture.sales import Assignment, HandOff, webhook_message
-    from nurture.schedule import add_business_time, zone_named
-    from nurture.views import LeadView
+    from nurture.domain.emails import EmailKind, SendEmailInput, idempotency_key
+    from nurture.domain.lead.journey import LeadState, lead_context
+    from nurture.domain.lead.view import LeadView
+    from nurture.domain.sales import handoff
+    from nurture.domain.sales.records import Assignment, HandOff, webhook_message
+    from nurture.domain.sales.router import AssignRequest, ClaimRequest, ReleaseRequest
+    from nurture.domain.sales.routing import RoutingLead, SalesTeam
+    from nurture.domain.schedule import add_business_time, zone_named
 
 from workflows.policies import send_email
 

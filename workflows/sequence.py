@@ -15,12 +15,17 @@ from zoneinfo import ZoneInfo
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.emails import EmailKind, SendEmailInput
-    from nurture.journey import EmailRecord
-    from nurture.lifecycle import why_not_mail
-    from nurture.models import FormContext, LeadEvent
-    from nurture.schedule import lead_zone, next_allowed_by_cap, next_local_time, next_send_slot
-    from nurture.sequencing import (
+    from nurture.domain.emails import EmailKind, SendEmailInput
+    from nurture.domain.lead.journey import EmailRecord
+    from nurture.domain.lifecycle import why_not_mail
+    from nurture.domain.models import FormContext, LeadEvent
+    from nurture.domain.schedule import (
+        lead_zone,
+        next_allowed_by_cap,
+        next_local_time,
+        next_send_slot,
+    )
+    from nurture.domain.sequences.models import (
         LeadSnapshot,
         SendingPolicy,
         SequenceInput,

@@ -22,15 +22,15 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from nurture.journey import AddressBounced, OptInConfirmed, OptOut
-from nurture.lead_input import ErasureFacts
-from nurture.leads import ActionRefused, LeadNotFound, LeadPending
-from nurture.ledger import LedgerEntry, SendStatus, Suppression, stronger
-from nurture.mailer import DeliveryError, Transfer
-from nurture.message import Outgoing
-from nurture.models import FormSubmitted, LeadEvent
-from nurture.sales import SalesAction
-from nurture.views import LeadView
+from nurture.adapters.ledger import LedgerEntry, SendStatus, Suppression, stronger
+from nurture.adapters.mail.message import Outgoing
+from nurture.adapters.mail.smtp import DeliveryError, Transfer
+from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
+from nurture.domain.lead.inbound import ErasureFacts
+from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
+from nurture.domain.lead.view import LeadView
+from nurture.domain.models import FormSubmitted, LeadEvent
+from nurture.domain.sales.records import SalesAction
 
 __all__ = [
     "HttpRecorder",

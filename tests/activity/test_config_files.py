@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import Client
 
 from activities import ConfigActivities, SalesActivities
+from nurture.config.watched import Watched
+from nurture.domain.scoring import ScoringModel, load_scoring_model
 from nurture.errors import ConfigError
-from nurture.scoring import ScoringModel, load_scoring_model
-from nurture.watched import Watched
 from tests.configfiles import break_file, copy_project
 
 NO_CLIENT = cast(Client, None)

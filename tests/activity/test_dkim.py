@@ -9,11 +9,11 @@ import dkim
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from nurture.dkim_signing import DkimSigner, dkim_for
-from nurture.emails import EmailKind, SendEmailInput
+from nurture.adapters.mail.dkim import DkimSigner, dkim_for
+from nurture.adapters.mail.smtp import SmtpMailer
+from nurture.config.settings import Settings, SmtpSettings
+from nurture.domain.emails import EmailKind, SendEmailInput
 from nurture.errors import ConfigError
-from nurture.mailer import SmtpMailer
-from nurture.settings import Settings, SmtpSettings
 from nurture.testing import MemoryLedger, ScriptedSmtpServer
 from tests.helpers import ROOT, email_activities
 

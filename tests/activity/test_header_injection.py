@@ -13,8 +13,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from nurture.emails import MESSAGE_FAILURE, EmailKind, SendEmailInput
-from nurture.mailer import SmtpMailer
+from nurture.adapters.mail.smtp import SmtpMailer
+from nurture.domain.emails import MESSAGE_FAILURE, EmailKind, SendEmailInput
 from nurture.testing import MemoryLedger, ScriptedSmtpServer
 from tests.conftest import MailerFor
 from tests.helpers import email_activities

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from nurture.ledger import LedgerEntry, SendLedger, SqliteLedger, Suppression, open_ledger
+from nurture.adapters.ledger import LedgerEntry, SendLedger, SqliteLedger, Suppression, open_ledger
 from nurture.testing import MemoryLedger, free_port
 
 

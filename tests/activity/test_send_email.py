@@ -10,13 +10,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import EmailActivities
-from nurture.emails import PERMANENT_FAILURE, SUPPRESSED, EmailKind, SendEmailInput
-from nurture.ledger import SendLedger, SqliteLedger, Suppression
-from nurture.links import UNSUBSCRIBE
-from nurture.mailer import TransientDeliveryError
+from nurture.adapters.ledger import SendLedger, SqliteLedger, Suppression
+from nurture.adapters.links.links import UNSUBSCRIBE
+from nurture.adapters.links.tokens import email_hash
+from nurture.adapters.links.tracking import CLICK, Tracker, TrackingPolicy
+from nurture.adapters.mail.smtp import TransientDeliveryError
+from nurture.domain.emails import PERMANENT_FAILURE, SUPPRESSED, EmailKind, SendEmailInput
 from nurture.testing import ScriptedSmtpServer, free_port
-from nurture.tokens import email_hash
-from nurture.tracking import CLICK, Tracker, TrackingPolicy
 from tests.conftest import MailerFor
 from tests.helpers import (
     PUBLIC_URL,

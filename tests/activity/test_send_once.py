@@ -15,14 +15,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities import EmailActivities
-from nurture.emails import (
+from nurture.adapters.ledger import LedgerEntry, SqliteLedger
+from nurture.adapters.mail.smtp import TransientDeliveryError
+from nurture.domain.emails import (
     MESSAGE_FAILURE,
     SEND_IN_PROGRESS,
     SendEmailInput,
     message_id_for,
 )
-from nurture.ledger import LedgerEntry, SqliteLedger
-from nurture.mailer import TransientDeliveryError
 from nurture.testing import MemoryLedger, ScriptedSmtpServer
 from tests.conftest import MailerFor
 from tests.helpers import email_activities, thank_you_input

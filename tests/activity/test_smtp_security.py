@@ -13,10 +13,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from nurture.mailer import SmtpMailer, TransientDeliveryError, deliver
-from nurture.message import Outgoing, write_message
-from nurture.rendering import RenderedEmail
-from nurture.settings import SmtpSettings
+from nurture.adapters.mail.message import Outgoing, write_message
+from nurture.adapters.mail.rendering import RenderedEmail
+from nurture.adapters.mail.smtp import SmtpMailer, TransientDeliveryError, deliver
+from nurture.config.settings import SmtpSettings
 from nurture.testing import free_port
 
 USER, PASSWORD = "nurture", "s3cret"

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from nurture.api import create_app
-from nurture.settings import Settings
+from nurture.config.settings import Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 

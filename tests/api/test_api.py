@@ -12,16 +12,16 @@ from typing import Any, ClassVar
 import pytest
 from fastapi.testclient import TestClient
 
+from nurture.adapters.links.links import CONFIRM, UNSUBSCRIBE
+from nurture.adapters.links.tokens import TokenSigner, email_hash
+from nurture.adapters.links.tracking import CLICK, OPEN
 from nurture.api import create_app
-from nurture.api.webhooks import signature
-from nurture.identity import lead_id_for
-from nurture.journey import start_state
-from nurture.links import CONFIRM, UNSUBSCRIBE
-from nurture.settings import Settings
+from nurture.api.routes.webhooks import signature
+from nurture.config.settings import Settings
+from nurture.domain.identity import lead_id_for
+from nurture.domain.lead.journey import start_state
+from nurture.domain.lead.view import lead_view
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from nurture.tokens import TokenSigner, email_hash
-from nurture.tracking import CLICK, OPEN
-from nurture.views import lead_view
 from tests.helpers import ROOT, T0, scoring_model
 
 KEY = "test-api-key"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from nurture.api import create_app
+from nurture.config.settings import Settings
 from nurture.errors import ConfigError
-from nurture.settings import Settings
 from tests.configfiles import break_file, copy_project
 
 

@@ -17,8 +17,8 @@ from pydantic import SecretStr, ValidationError
 from schemathesis import GenerationMode
 
 from nurture.api import create_app
-from nurture.reports import MailReport
-from nurture.settings import ApiSettings, Settings
+from nurture.config.settings import ApiSettings, Settings
+from nurture.services.mail_reports import MailReport
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 

@@ -25,8 +25,8 @@ from nurture.api.security import (
     parse_rate,
     signature,
 )
+from nurture.config.settings import ApiSettings, Settings
 from nurture.errors import ConfigError
-from nurture.settings import ApiSettings, Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from temporalio.service import RPCError, RPCStatusCode
 
+from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api import create_app
-from nurture.leads import LeadGateway
-from nurture.models import FormSubmitted, LeadEvent
-from nurture.settings import ApiSettings, Settings
+from nurture.config.settings import ApiSettings, Settings
+from nurture.domain.lead.view import LeadView
+from nurture.domain.models import FormSubmitted, LeadEvent
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from nurture.views import LeadView
 from tests.conftest import Harness
 from tests.helpers import ROOT
 from tests.waiting import sent, view_when

@@ -16,8 +16,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from nurture.devstack import listening, wait_for_port
-from nurture.sink import OutboxMessage, read_outbox
+from nurture.adapters.mail.sink import OutboxMessage, read_outbox
+from nurture.devtools.stack import listening, wait_for_port
 from nurture.testing import free_port
 
 pytestmark = pytest.mark.e2e

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from nurture.devstack import wait_for_port
+from nurture.devtools.stack import wait_for_port
 from nurture.testing import free_port
 
 pytestmark = [

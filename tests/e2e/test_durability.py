@@ -22,9 +22,9 @@ import pytest
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
-from nurture.devstack import DevPorts, DevStack
-from nurture.settings import TemporalSettings
-from nurture.temporal import connect
+from nurture.adapters.temporal.client import connect
+from nurture.config.settings import TemporalSettings
+from nurture.devtools.stack import DevPorts, DevStack
 from nurture.testing import ScriptedSmtpServer, free_port
 from tests.helpers import SQL_BY_SCORE
 

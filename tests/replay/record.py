@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.identity import workflow_id_for
+from nurture.domain.identity import workflow_id_for
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from tests.helpers import event, submission
 from tests.waiting import sent, view_when

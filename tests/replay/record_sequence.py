@@ -12,8 +12,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from nurture.models import ContentLink
-from nurture.sequencing import FormContext, LeadSnapshot, SequenceInput
+from nurture.domain.models import ContentLink
+from nurture.domain.sequences.models import FormContext, LeadSnapshot, SequenceInput
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from workflows import SequenceWorkflow
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from nurture.settings import ApiSettings, Settings, SmtpSettings, TemporalSettings
+from nurture.config.settings import ApiSettings, Settings, SmtpSettings, TemporalSettings
 from tests.helpers import ROOT
 
 NURTURE_SERVICES = ("nurture-setup", "worker", "api")

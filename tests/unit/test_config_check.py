@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from nurture.config_check import (
+from nurture.config.check import (
     CHECKS,
     Configuration,
     check_configuration,
     require_valid_configuration,
 )
+from nurture.config.settings import Settings
 from nurture.errors import ConfigError, ConfigProblem
-from nurture.settings import Settings
 from tests.configfiles import break_file, copy_project
 from tests.helpers import ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nurture.devstack import die_with_parent, wait_for_port
+from nurture.devtools.stack import die_with_parent, wait_for_port
 from nurture.testing import free_port
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
@@ -20,7 +20,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR
 SUPERVISOR = """
 import sys, time
 from pathlib import Path
-from nurture.devstack import ManagedProcess
+from nurture.devtools.stack import ManagedProcess
 child = ManagedProcess("sleeper", ["sleep", "60"], {}, Path("."))
 child.start()
 print(child.process.pid, flush=True)

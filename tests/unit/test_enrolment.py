@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from nurture.enrolment import (
+from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.sequences.enrolment import (
     Enrolment,
     EnrolmentRule,
     LeadFacts,
@@ -15,7 +16,6 @@ from nurture.enrolment import (
     next_enrolment_check,
     stages_of,
 )
-from nurture.lifecycle import Condition, Stage
 from tests.helpers import T0, project
 
 DISCOVERY = EnrolmentRule(sequence="discovery", priority=10, buying_stages=("discovery",))

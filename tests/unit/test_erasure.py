@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from nurture.erasure import erase_lead
-from nurture.leads import LeadNotFound
-from nurture.ledger import LedgerEntry
+from nurture.adapters.ledger import LedgerEntry
+from nurture.adapters.links.tokens import email_hash
+from nurture.adapters.temporal.gateway import LeadNotFound
+from nurture.services.erasure import erase_lead
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from nurture.tokens import email_hash
 from tests.helpers import SECRET, submission
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)

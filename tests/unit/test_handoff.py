@@ -8,11 +8,12 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
-from nurture import handoff, journey
-from nurture.enrolment import EnrolmentRule
-from nurture.journey import LeadState
-from nurture.lifecycle import Stage
-from nurture.sales import Assignment, SalesAction
+from nurture.domain.lead import journey
+from nurture.domain.lead.journey import LeadState
+from nurture.domain.lifecycle import Stage
+from nurture.domain.sales import handoff
+from nurture.domain.sales.records import Assignment, SalesAction
+from nurture.domain.sequences.enrolment import EnrolmentRule
 from tests.helpers import T0, event, persona_lead, scoring_model, submission
 
 MODEL = scoring_model()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nurture.identity import lead_id_for, workflow_id_for
+from nurture.domain.identity import lead_id_for, workflow_id_for
 
 KEY = b"test-key"
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nurture import journey
-from nurture.config import FormConfig
-from nurture.emails import EmailKind
-from nurture.intake import FormPost, to_submission
-from nurture.journey import EmailRecord
-from nurture.lifecycle import Condition, Stage
-from nurture.scoring import ScoringModel
-from nurture.scoring.model import Thresholds
+from nurture.config.project import FormConfig
+from nurture.domain.emails import EmailKind
+from nurture.domain.lead import journey
+from nurture.domain.lead.journey import EmailRecord
+from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.scoring import ScoringModel
+from nurture.domain.scoring.model import Thresholds
+from nurture.services.intake import FormPost, to_submission
 from tests.helpers import T0, event, persona_lead, project, scoring_model, submission
 
 

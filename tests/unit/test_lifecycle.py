@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from nurture.domain.lifecycle import ALLOWED_TRANSITIONS, Stage, check_transition, qualify
 from nurture.errors import IllegalTransition
-from nurture.lifecycle import ALLOWED_TRANSITIONS, Stage, check_transition, qualify
 
 
 class TestTransitionTable:

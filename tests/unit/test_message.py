@@ -8,7 +8,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from nurture.message import (
+from nurture.adapters.mail.message import (
     MessageError,
     check_headers,
     encoded_words,
@@ -18,7 +18,7 @@ from nurture.message import (
     unstructured,
     write_message,
 )
-from nurture.rendering import RenderedEmail
+from nurture.adapters.mail.rendering import RenderedEmail
 
 
 def decoded(value: str) -> str:

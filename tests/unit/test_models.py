@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from nurture.models import Lead, LeadEvent
+from nurture.domain.models import Lead, LeadEvent
 from tests.helpers import T0, persona_lead
 
 

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from nurture import journey
-from nurture.config import FormConfig
-from nurture.emails import CONFIRM_TEMPLATE, EmailKind
-from nurture.enrolment import LeadFacts, choose_enrolment
-from nurture.intake import Client, FormPost, to_submission
-from nurture.journey import LeadState, OptInConfirmed
-from nurture.lifecycle import Condition, Stage, why_not_mail
-from nurture.models import Consent, FormSubmitted
+from nurture.config.project import FormConfig
+from nurture.domain.emails import CONFIRM_TEMPLATE, EmailKind
+from nurture.domain.lead import journey
+from nurture.domain.lead.journey import LeadState, OptInConfirmed
+from nurture.domain.lifecycle import Condition, Stage, why_not_mail
+from nurture.domain.models import Consent, FormSubmitted
+from nurture.domain.sequences.enrolment import LeadFacts, choose_enrolment
+from nurture.services.intake import Client, FormPost, to_submission
 from tests.helpers import T0, doi_submission, project, scoring_model, submission
 
 MODEL = scoring_model()

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from nurture.project import (
+from nurture.adapters.mail.sink import serve_sink
+from nurture.config.folder import (
     ProjectNotFound,
     find_project_home,
     locate_outbox,
     source_checkout,
 )
-from nurture.sink import serve_sink
 from nurture.testing import free_port
 from tests.helpers import ROOT
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nurture.rendering import TemplateError, TemplateRenderer
+from nurture.adapters.mail.rendering import TemplateError, TemplateRenderer
 from tests.helpers import TEMPLATES, project
 
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from nurture.identity import lead_id_for
-from nurture.reports import MailReport, apply_report
+from nurture.adapters.links.tokens import email_hash
+from nurture.domain.identity import lead_id_for
+from nurture.services.mail_reports import MailReport, apply_report
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from nurture.tokens import email_hash
 from tests.helpers import SECRET, submission
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from nurture.errors import ConfigError
-from nurture.routing import (
+from nurture.domain.sales.records import webhook_message
+from nurture.domain.sales.routing import (
     RouterState,
     RoutingLead,
     SalesTeam,
@@ -20,7 +20,7 @@ from nurture.routing import (
     route,
     segment_of,
 )
-from nurture.sales import webhook_message
+from nurture.errors import ConfigError
 from tests.helpers import ROOT
 
 # Monday 2026-11-23, 10:00 in Paris: everyone in Europe is at work.

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from nurture.schedule import (
+from nurture.domain.schedule import (
     FrequencyCap,
     SendWindow,
     add_business_time,
@@ -158,14 +158,14 @@ class TestNextLocalTime:
 
     def test_later_today_or_tomorrow(self) -> None:
         """08:00 Paris → 10:00 today; 11:00 Paris → 10:00 tomorrow."""
-        from nurture.schedule import next_local_time
+        from nurture.domain.schedule import next_local_time
 
         assert next_local_time(utc(2026, 6, 2, 6), PARIS, time(10)) == utc(2026, 6, 2, 8)
         assert next_local_time(utc(2026, 6, 2, 9), PARIS, time(10)) == utc(2026, 6, 3, 8)
 
     def test_on_a_weekday_across_dst(self) -> None:
         """Next Tuesday 10:00 Paris, from the Friday before the spring change: 08:00 UTC."""
-        from nurture.schedule import next_local_time
+        from nurture.domain.schedule import next_local_time
 
         friday = utc(2026, 3, 27, 12)
         assert next_local_time(friday, PARIS, time(10), frozenset({2})) == utc(2026, 3, 31, 8)

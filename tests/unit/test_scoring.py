@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nurture.errors import ConfigError
-from nurture.models import LeadEvent
-from nurture.scoring import (
+from nurture.domain.models import LeadEvent
+from nurture.domain.scoring import (
     Grade,
     Heat,
     ScoringModel,
@@ -23,7 +22,8 @@ from nurture.scoring import (
     score_event,
     temperature_for,
 )
-from nurture.scoring.engine import Score
+from nurture.domain.scoring.engine import Score
+from nurture.errors import ConfigError
 from tests.helpers import SCORING_FILE, T0, event, persona_lead, scoring_model
 
 

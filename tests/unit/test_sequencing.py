@@ -6,7 +6,12 @@ from collections import Counter
 
 import pytest
 
-from nurture.sequencing import LeadSnapshot, SequenceInput, assign_variant, sequence_step_key
+from nurture.domain.sequences.models import (
+    LeadSnapshot,
+    SequenceInput,
+    assign_variant,
+    sequence_step_key,
+)
 
 
 class TestAssignVariant:

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from nurture.message import write_message
-from nurture.rendering import RenderedEmail
-from nurture.sink import read_outbox, serve_sink
+from nurture.adapters.mail.message import write_message
+from nurture.adapters.mail.rendering import RenderedEmail
+from nurture.adapters.mail.sink import read_outbox, serve_sink
 from nurture.testing import HttpRecorder, free_port
 
 

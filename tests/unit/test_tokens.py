@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from nurture.tokens import TokenError, TokenSigner, email_hash
+from nurture.adapters.links.tokens import TokenError, TokenSigner, email_hash
 from tests.helpers import T0
 
 SIGNER = TokenSigner(b"secret-one")

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from nurture.config import load_project_config
+from nurture.config.project import load_project_config
+from nurture.config.tomllines import Key, key_lines, line_of
+from nurture.domain.sales.routing import load_sales_team
+from nurture.domain.scoring import load_scoring_model
 from nurture.errors import ConfigError, ConfigProblem
-from nurture.routing import load_sales_team
-from nurture.scoring import load_scoring_model
-from nurture.tomllines import Key, key_lines, line_of
 from tests.configfiles import CONFIG_FILES, break_file
 from tests.helpers import ROOT
 

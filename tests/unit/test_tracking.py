@@ -9,12 +9,8 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from nurture import journey
-from nurture.lifecycle import Stage
-from nurture.routing import SalesTeam, load_sales_team
-from nurture.scoring.model import Thresholds
-from nurture.tokens import TokenError, TokenSigner
-from nurture.tracking import (
+from nurture.adapters.links.tokens import TokenError, TokenSigner
+from nurture.adapters.links.tracking import (
     CLICK,
     OPEN,
     Tracked,
@@ -24,6 +20,10 @@ from nurture.tracking import (
     open_event,
     scanner_reason,
 )
+from nurture.domain.lead import journey
+from nurture.domain.lifecycle import Stage
+from nurture.domain.sales.routing import SalesTeam, load_sales_team
+from nurture.domain.scoring.model import Thresholds
 from tests.helpers import (
     PUBLIC_URL,
     SALES_FILE,

@@ -3,8 +3,8 @@ with the near matches, and covering every type the shipped sequences wait on."""
 
 from __future__ import annotations
 
-from nurture.routing import load_sales_team
-from nurture.vocabulary import EventVocabulary, event_vocabulary, load_event_vocabulary
+from nurture.domain.sales.routing import load_sales_team
+from nurture.domain.vocabulary import EventVocabulary, event_vocabulary, load_event_vocabulary
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, project, scoring_model
 from workflows.sequences.base import REGISTRY, Sequence
 from workflows.sequences.checks import event_types_used, undeclared_event_types

@@ -17,13 +17,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.identity import workflow_id_for
-from nurture.leads import ActionRefused, LeadNotFound
-from nurture.mailer import PermanentDeliveryError
-from nurture.router_api import router_workflow_id
-from nurture.sales import SalesAction
+from nurture.adapters.mail.smtp import PermanentDeliveryError
+from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.view import LeadView
+from nurture.domain.sales.records import SalesAction
+from nurture.domain.sales.router import router_workflow_id
 from nurture.testing import HttpRecorder
-from nurture.views import LeadView
 from tests.conftest import Harness, start_time_skipping
 from tests.helpers import event, persona_lead, submission
 from tests.waiting import eventually, sent, view_when

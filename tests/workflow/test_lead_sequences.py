@@ -9,13 +9,13 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
-from nurture import search_attributes
-from nurture.enrolment import Enrolment
-from nurture.identity import workflow_id_for
-from nurture.views import LeadView
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.view import LeadView
+from nurture.domain.sequences.enrolment import Enrolment
 from tests.conftest import Harness
 from tests.helpers import ROOT, SQL_BY_SCORE, event, submission
 from tests.waiting import eventually, view_when
+from workflows import search_attributes
 
 
 async def reach_evaluation(

@@ -13,12 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import ConfigActivities, SalesActivities
-from nurture.emails import mail_task_queue
-from nurture.identity import workflow_id_for
-from nurture.lead_input import LeadWorkflowInput
-from nurture.lifecycle import Condition
-from nurture.mailer import PermanentDeliveryError, TransientDeliveryError
-from nurture.scoring import ScoringModel
+from nurture.adapters.mail.smtp import PermanentDeliveryError, TransientDeliveryError
+from nurture.domain.emails import mail_task_queue
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.inbound import LeadWorkflowInput
+from nurture.domain.lifecycle import Condition
+from nurture.domain.scoring import ScoringModel
 from nurture.testing import MemoryLedger, RecordingMailer
 from tests.helpers import (
     SALES_FILE,

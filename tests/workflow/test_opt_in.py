@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from nurture.identity import workflow_id_for
-from nurture.journey import OptInConfirmed
-from nurture.leads import LeadNotFound
-from nurture.links import CONFIRM
+from nurture.adapters.links.links import CONFIRM
+from nurture.adapters.temporal.gateway import LeadNotFound
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.journey import OptInConfirmed
 from tests.conftest import Harness
 from tests.helpers import PUBLIC_URL, doi_submission, links
 from tests.waiting import eventually, sent, view_when

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from nurture.mailer import SmtpMailer
+from nurture.adapters.mail.smtp import SmtpMailer
 from nurture.testing import ScriptedSmtpServer
 from tests.conftest import MailerFor
 from tests.helpers import event, persona_lead, submission

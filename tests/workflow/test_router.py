@@ -18,8 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from nurture.router_api import AssignRequest, RouteRequest, RouterInput, router_workflow_id
-from nurture.routing import RoutingDecision, RoutingLead, SalesTeam
+from nurture.domain.sales.router import AssignRequest, RouteRequest, RouterInput, router_workflow_id
+from nurture.domain.sales.routing import RoutingDecision, RoutingLead, SalesTeam
 from workflows import RouterWorkflow
 
 TEAM = SalesTeam.model_validate(

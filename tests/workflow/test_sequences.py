@@ -10,8 +10,8 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.models import LeadEvent
-from nurture.sequencing import LeadSnapshot, SequenceInput, SequenceStatus
+from nurture.domain.models import LeadEvent
+from nurture.domain.sequences.models import LeadSnapshot, SequenceInput, SequenceStatus
 from tests.conftest import Harness
 from tests.waiting import eventually
 from workflows import SequenceWorkflow

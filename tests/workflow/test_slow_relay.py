@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from nurture.mailer import SmtpMailer
+from nurture.adapters.mail.smtp import SmtpMailer
 from nurture.testing import ScriptedSmtpServer
 from tests.helpers import persona_lead, submission
 from tests.waiting import view_when

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from nurture.journey import AddressBounced, OptOut
-from nurture.leads import LeadNotFound, TemporalLeadGateway
-from nurture.links import UNSUBSCRIBE
-from nurture.tokens import email_hash
-from nurture.unsubscribe import unsubscribe
-from nurture.views import LeadView
+from nurture.adapters.links.links import UNSUBSCRIBE
+from nurture.adapters.links.tokens import email_hash
+from nurture.adapters.temporal.gateway import LeadNotFound, TemporalLeadGateway
+from nurture.domain.lead.journey import AddressBounced, OptOut
+from nurture.domain.lead.view import LeadView
+from nurture.services.unsubscribe import unsubscribe
 from tests.conftest import Harness
 from tests.helpers import SECRET, links, persona_lead
 from tests.waiting import view_when

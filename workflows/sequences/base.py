@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.emails import EmailKind
-    from nurture.models import FormContext, LeadEvent
-    from nurture.sequencing import LeadSnapshot
+    from nurture.domain.emails import EmailKind
+    from nurture.domain.models import FormContext, LeadEvent
+    from nurture.domain.sequences.models import LeadSnapshot
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

@@ -13,7 +13,7 @@ import textwrap
 from collections.abc import Collection
 
 import workflows.sequences  # noqa: F401  (registers every shipped sequence)
-from nurture.tracking import CLICKED, OPENED
+from nurture.adapters.links.tracking import CLICKED, OPENED
 from workflows.sequences.base import REGISTRY, Sequence, goals_of
 
 __all__ = ["event_types_used", "undeclared_event_types"]
@@ -37,7 +37,7 @@ def event_types_used(cls: type[Sequence]) -> set[str]:
 
 def undeclared_event_types(declared: Collection[str]) -> list[str]:
     """One problem per event type a registered sequence waits for that the configuration
-    does not declare (:mod:`nurture.vocabulary`): the API would refuse such events, so the
+    does not declare (:mod:`nurture.domain.vocabulary`): the API would refuse such events, so the
     step could never see one."""
     problems = []
     for (name, version), cls in sorted(REGISTRY.items()):

@@ -11,20 +11,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nurture import __version__
-from nurture.api import confirm, events, forms, leads, tracking, unsubscribe, webhooks
+from nurture.adapters.ledger import SendLedger, open_ledger
+from nurture.adapters.links.tokens import TokenSigner
+from nurture.adapters.links.tracking import Tracker
+from nurture.adapters.mail.rendering import TemplateRenderer
+from nurture.adapters.temporal.client import connect
+from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
+from nurture.api.routes import confirm, events, forms, leads, tracking, unsubscribe, webhooks
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.api.vocabulary import watched_vocabulary
-from nurture.config import load_project_config
-from nurture.config_check import require_valid_configuration
-from nurture.leads import LeadGateway, TemporalLeadGateway
-from nurture.ledger import SendLedger, open_ledger
-from nurture.rendering import TemplateRenderer
-from nurture.settings import Settings
-from nurture.temporal import connect
-from nurture.tokens import TokenSigner
-from nurture.tracking import Tracker
+from nurture.config.check import require_valid_configuration
+from nurture.config.project import load_project_config
+from nurture.config.settings import Settings
 
 __all__ = ["create_app"]
 

@@ -10,15 +10,15 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from nurture.adapters.ledger import SendLedger
+from nurture.adapters.links.tokens import TokenSigner
+from nurture.adapters.links.tracking import Tracker
+from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
-from nurture.config import ProjectConfig
-from nurture.identity import lead_id_for
-from nurture.leads import LeadGateway
-from nurture.ledger import SendLedger
-from nurture.tokens import TokenSigner
-from nurture.tracking import Tracker
-from nurture.vocabulary import EventVocabulary
-from nurture.watched import Watched
+from nurture.config.project import ProjectConfig
+from nurture.config.watched import Watched
+from nurture.domain.identity import lead_id_for
+from nurture.domain.vocabulary import EventVocabulary
 
 __all__ = [
     "ApiContext",

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
+from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
 from nurture.api.retry import current_retry_key
-from nurture.leads import ActionRefused, LeadNotFound, LeadPending
 
 __all__ = ["body_errors", "install_error_handlers"]
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 __all__ = ["Token", "invalid_link", "page"]
 
 Token = Annotated[str, Path(max_length=2048, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
-"""A signed token in a path (``nurture.tokens``)."""
+"""A signed token in a path (``nurture.adapters.links.tokens``)."""
 
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request, Response
 from pydantic import TypeAdapter, ValidationError
 
-from nurture.models import RetryId
+from nurture.domain.models import RetryId
 
 __all__ = ["RetryKey", "current_retry_key", "retry_key", "retry_key_responses"]
 

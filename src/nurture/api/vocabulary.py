@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nurture.vocabulary import EventVocabulary, load_event_vocabulary
-from nurture.watched import Watched
+from nurture.config.watched import Watched
+from nurture.domain.vocabulary import EventVocabulary, load_event_vocabulary
 
 __all__ = ["watched_vocabulary"]
 

@@ -1,0 +1,67 @@
+"""The links nurture puts in emails, each carrying a signed token (``tokens``).
+
+Double opt-in: the confirmation link ``/c/<token>`` expires with the request it confirms.
+
+Unsubscribe (RFC 8058): ``List-Unsubscribe`` names an https URL and a mailto address;
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` tells mailbox providers that a POST
+to the URL unsubscribes at once, with no login or confirmation. A plain GET of the same
+URL only shows a page with a button, so a link scanner following it unsubscribes nobody.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from nurture.adapters.links.tokens import TokenSigner
+from nurture.config.project import Brand
+from nurture.config.settings import Settings
+
+__all__ = ["CONFIRM", "UNSUBSCRIBE", "Links", "links_for"]
+
+UNSUBSCRIBE = "unsubscribe"
+"""Token purpose of unsubscribe links: fields ``l`` (lead id) and ``h`` (address hash)."""
+CONFIRM = "confirm"
+"""Token purpose of double opt-in links: ``l`` (lead id), ``s`` (submission id); they expire."""
+
+
+class Links:
+    """Builds the signed URLs of one deployment."""
+
+    def __init__(self, signer: TokenSigner, public_url: str, unsubscribe_mailbox: str) -> None:
+        self.signer = signer
+        self.public_url = public_url.rstrip("/")
+        self._mailbox = unsubscribe_mailbox
+
+    def unsubscribe_token(self, lead_id: str, address_hash: str) -> str:
+        """The token of a lead's unsubscribe links; it never expires (RFC 8058 links must
+        keep working for as long as the mail may be read)."""
+        return self.signer.sign(UNSUBSCRIBE, {"l": lead_id, "h": address_hash})
+
+    def confirm_url(self, lead_id: str, submission_id: str, expires_at: datetime) -> str:
+        """The double opt-in link: GET shows a page, POST (its button) confirms."""
+        token = self.signer.sign(CONFIRM, {"l": lead_id, "s": submission_id}, expires_at)
+        return f"{self.public_url}/c/{token}"
+
+    def unsubscribe_url(self, token: str) -> str:
+        """The https (in production) URL: GET shows a page, POST unsubscribes."""
+        return f"{self.public_url}/u/{token}"
+
+    def unsubscribe_mailto(self, token: str) -> str:
+        """The mailto alternative: the token travels in the subject."""
+        return f"mailto:{self._mailbox}?subject={quote(f'unsubscribe {token}')}"
+
+    def unsubscribe_headers(self, token: str) -> dict[str, str]:
+        """``List-Unsubscribe`` (https first, then mailto) and ``List-Unsubscribe-Post``."""
+        return {
+            "List-Unsubscribe": (
+                f"<{self.unsubscribe_url(token)}>, <{self.unsubscribe_mailto(token)}>"
+            ),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+
+def links_for(settings: Settings, brand: Brand) -> Links:
+    """The links of the deployment these settings describe."""
+    mailbox = settings.unsubscribe_mailbox or f"unsubscribe@{brand.from_email.rpartition('@')[2]}"
+    return Links(TokenSigner(settings.secret()), settings.public_url, mailbox)

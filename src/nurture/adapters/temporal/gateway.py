@@ -1,0 +1,291 @@
+"""The gateway from the outside world (API, CLI) to lead workflows.
+
+Form posts signal-with-start ``lead-<lead_id>``, so the first post creates the workflow and
+every later one reaches it; events signal an existing lead; reads go through the
+``get_state`` query. ``nurture.testing.MemoryLeadGateway`` records calls for HTTP tests;
+anything about durability is tested against a real Temporal server instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import Protocol, Self
+
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest,
+)
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.inbound import ErasureFacts
+from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
+from nurture.domain.lead.view import LeadView
+from nurture.domain.models import FormSubmitted, LeadEvent
+from nurture.domain.sales.records import SalesAction
+from nurture.errors import NurtureError
+from workflows import search_attributes
+from workflows.lead import LeadWorkflow, LeadWorkflowInput
+
+log = logging.getLogger("nurture.leads")
+
+__all__ = [
+    "ActionRefused",
+    "LeadGateway",
+    "LeadNotFound",
+    "LeadPending",
+    "TemporalLeadGateway",
+    "tell_lead",
+]
+
+
+class LeadNotFound(NurtureError):
+    """No lead workflow with that id. The message names the lead as the person did: by the
+    email they gave when there is one, never by its keyed hash, which they never saw."""
+
+    def __init__(self, lead_id: str, email: str | None = None) -> None:
+        super().__init__(f"no lead with {_named(lead_id, email)}")
+        self.lead_id = lead_id
+        self.email = email
+
+    def named_by(self, email: str) -> Self:
+        """The same error, naming the lead by the address the person gave."""
+        return type(self)(self.lead_id, email)
+
+
+class LeadPending(LeadNotFound):
+    """The lead's workflow exists but has not applied its first form yet (a moment)."""
+
+    def __init__(self, lead_id: str, email: str | None = None) -> None:
+        NurtureError.__init__(
+            self,
+            f"the lead with {_named(lead_id, email)} is being created: its first form is "
+            "accepted but not applied yet; retry in a moment",
+        )
+        self.lead_id = lead_id
+        self.email = email
+
+
+def _named(lead_id: str, email: str | None) -> str:
+    return f"email {email!r}" if email else f"id {lead_id!r}"
+
+
+class ActionRefused(NurtureError):
+    """A sales action the lead's current state does not allow; nothing was recorded."""
+
+
+class LeadGateway(Protocol):
+    """What the API and CLI need from the lead workflows."""
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        """Durably hand a form post to the lead's workflow, creating it if needed."""
+
+    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+        """Durably hand an event to an existing lead, or raise :class:`LeadNotFound`."""
+
+    async def get_lead(self, lead_id: str) -> LeadView:
+        """The lead's current view, or raise :class:`LeadNotFound`."""
+
+    async def act(self, lead_id: str, action: SalesAction) -> LeadView:
+        """Apply a sales action, or raise :class:`ActionRefused` saying why not."""
+
+    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+        """Tell a lead it unsubscribed, or raise :class:`LeadNotFound`."""
+
+    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
+        """Tell a lead its address bounces, or raise :class:`LeadNotFound`."""
+
+    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
+        """Tell a lead its address confirmed a double opt-in, or raise :class:`LeadNotFound`
+        (the lead expired unconfirmed, or was erased)."""
+
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        """The lead's address and workflow ids, or raise :class:`LeadNotFound`."""
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        """Terminate and delete every run of the lead's workflows; how many were deleted."""
+
+
+class TemporalLeadGateway:
+    """The gateway over a Temporal client."""
+
+    def __init__(self, client: Client, task_queue: str, max_inbound_per_run: int = 2000) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._max_inbound = max_inbound_per_run
+
+    async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
+        """Signal-with-start: returns once Temporal has durably accepted the signal."""
+        initial = TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.STAGE, "new"),
+                SearchAttributePair(search_attributes.SOURCE, form.lead.source.value),
+            ]
+        )
+        await self._client.start_workflow(
+            LeadWorkflow.run,
+            LeadWorkflowInput(lead_id=lead_id, max_inbound_per_run=self._max_inbound),
+            id=workflow_id_for(lead_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="submit_form",
+            start_signal_args=[form],
+            search_attributes=initial,
+        )
+
+    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.event_received, event)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.opt_out, opt_out)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
+        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.address_bounced, bounced)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
+        """Signal the lead; an unknown or closed (expired) lead raises :class:`LeadNotFound`."""
+        try:
+            await self._handle(lead_id).signal(LeadWorkflow.confirm_opt_in, confirmed)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        """The lead's address and workflow ids (its ``erasure_facts`` query)."""
+        try:
+            return await self._handle(lead_id).query(LeadWorkflow.erasure_facts)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        """Terminate the lead (so it starts nothing more), then delete every run of it and
+        of the given workflows, and of any other ``lead-<id>/...`` workflow visibility
+        knows. Returns the number of runs deleted."""
+        own = workflow_id_for(lead_id)
+        try:
+            await self._client.get_workflow_handle(own).terminate(reason="erasure")
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                raise
+        ids = dict.fromkeys((own, *workflow_ids))
+        try:
+            async for found in self._client.list_workflows(f'WorkflowId STARTS_WITH "{own}/"'):
+                ids.setdefault(found.id)
+        except RPCError:  # a server without advanced visibility: the known ids will do
+            pass
+        deleted = 0
+        for workflow_id in ids:
+            deleted += await self._delete_runs(workflow_id)
+        return deleted
+
+    async def _delete_runs(self, workflow_id: str) -> int:
+        """Delete every run of one workflow id: the continue-as-new chain, walked back from
+        the latest run through each run's first event (visibility may lag behind the last
+        runs), plus any other run visibility lists (an earlier chain)."""
+        runs = dict.fromkeys(await self._chain(workflow_id))
+        try:
+            async for found in self._client.list_workflows(f'WorkflowId = "{workflow_id}"'):
+                runs.setdefault(found.run_id)
+        except RPCError:
+            pass
+        deleted = 0
+        for run_id in runs:
+            request = DeleteWorkflowExecutionRequest(
+                namespace=self._client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+            )
+            try:
+                await self._client.workflow_service.delete_workflow_execution(request)
+                deleted += 1
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        return deleted
+
+    async def _chain(self, workflow_id: str) -> list[str]:
+        """Run ids of the latest run and every run it continued from, newest first."""
+        try:
+            latest = await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return []
+            raise
+        chain: list[str] = []
+        run_id = latest.run_id
+        while run_id and run_id not in chain:
+            chain.append(run_id)
+            request = GetWorkflowExecutionHistoryRequest(
+                namespace=self._client.namespace,
+                execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+                maximum_page_size=1,
+            )
+            page = await self._client.workflow_service.get_workflow_execution_history(request)
+            first = page.history.events[0] if page.history.events else None
+            if first is None:
+                break
+            run_id = first.workflow_execution_started_event_attributes.continued_execution_run_id
+        return chain
+
+    async def get_lead(self, lead_id: str) -> LeadView:
+        """Query the lead's state."""
+        try:
+            view = await self._handle(lead_id).query(LeadWorkflow.get_state)
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+        if view is None:
+            described = await self._handle(lead_id).describe()
+            if described.status != WorkflowExecutionStatus.RUNNING:
+                raise LeadNotFound(lead_id)  # expired unconfirmed: nothing is kept
+            raise LeadPending(lead_id)
+        return view
+
+    async def act(self, lead_id: str, action: SalesAction) -> LeadView:
+        """A Temporal update with a validator: a refused action leaves no trace."""
+        try:
+            return await self._handle(lead_id).execute_update(LeadWorkflow.act, action)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise ActionRefused(getattr(cause, "message", None) or str(cause)) from exc
+        except RPCError as exc:
+            raise _not_found_or(exc, lead_id) from exc
+
+    def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
+        return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))
+
+
+async def tell_lead(signal: Awaitable[None]) -> bool:
+    """Await a signal to a lead about its address (unsubscribed, bouncing) that was already
+    suppressed; False if the lead is gone (erased) or Temporal is unreachable. Either way
+    the suppression, recorded first, is what protects the person."""
+    try:
+        await signal
+    except LeadNotFound:
+        return False
+    except RPCError as exc:
+        log.error("suppression recorded, lead not told: %s", exc.message)
+        return False
+    return True
+
+
+def _not_found_or(exc: RPCError, lead_id: str) -> Exception:
+    return LeadNotFound(lead_id) if exc.status == RPCStatusCode.NOT_FOUND else exc

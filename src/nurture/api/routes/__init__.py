@@ -1,0 +1,3 @@
+"""One router per resource the API serves."""
+
+__all__: list[str] = []

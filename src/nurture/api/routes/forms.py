@@ -1,0 +1,187 @@
+"""``POST /v1/forms/{form_id}``: public, for landing pages and plain HTML forms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from nurture.adapters.temporal.gateway import LeadGateway
+from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
+from nurture.api.deps import (
+    ApiContext,
+    client_address,
+    get_context,
+    get_gateway,
+    rate_limited,
+)
+from nurture.api.errors import body_errors
+from nurture.api.retry import RetryKey, retry_key, retry_key_responses
+from nurture.api.security import check_signature
+from nurture.domain.identity import lead_id_for
+from nurture.services.intake import (
+    Client,
+    FormPost,
+    address_problem,
+    blank_to_none,
+    choose_locale,
+    to_submission,
+)
+
+__all__ = ["SUBMISSION_HEADER", "router"]
+
+
+async def signed_post(
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    x_nurture_timestamp: Annotated[str | None, Header()] = None,
+    x_nurture_signature: Annotated[str | None, Header()] = None,
+) -> None:
+    """Check a signed post (``X-Nurture-Timestamp``, ``X-Nurture-Signature``, as for mail
+    reports, under ``NURTURE_FORM_WEBHOOK_SECRET``): a valid one skips the rate limit, a
+    bad one is refused, and a form marked ``signed`` takes nothing else."""
+    form = context.project.forms.get(request.path_params.get("form_id", ""))
+    if x_nurture_timestamp is None and x_nurture_signature is None:
+        if form is not None and form.signed:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                f"form {request.path_params['form_id']!r} takes signed posts only",
+            )
+        return
+    if context.form_secret is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "signed form posts are not enabled: set NURTURE_FORM_WEBHOOK_SECRET",
+        )
+    check_signature(
+        context.form_secret, x_nurture_timestamp, x_nurture_signature, await request.body()
+    )
+    request.state.signed = True
+
+
+SUBMISSION_HEADER = "X-Nurture-Submission-Id"
+submission_key = retry_key("submission_id", SUBMISSION_HEADER)
+router = APIRouter(
+    prefix="/v1/forms",
+    tags=["forms"],
+    # The id first: every answer carries it, a 401 or a 429 too.
+    dependencies=[Depends(submission_key), Depends(signed_post), Depends(rate_limited("forms"))],
+)
+
+_FORM_SCHEMA = FormPost.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+class Accepted(BaseModel):
+    """The lead the submission landed on, and the id that makes a retry harmless."""
+
+    lead_id: str
+    submission_id: str
+
+
+@router.post(
+    "/{form_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    summary="Submit a web form",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _FORM_SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA},
+            },
+        }
+    },
+    responses={
+        404: {"description": "Unknown form"},
+        422: {"description": "Invalid field"},
+        **retry_key_responses("submission_id", SUBMISSION_HEADER),
+    },
+)
+async def submit_form(
+    form_id: str,
+    request: Request,
+    response: Response,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+    key: Annotated[RetryKey, Depends(submission_key)],
+) -> Accepted:
+    """Accept a form post (JSON or urlencoded); 202 once Temporal durably holds it. Every
+    answer, errors included, carries the submission id to retry with."""
+    form = context.project.forms.get(form_id)
+    if form is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
+    data = await _body(request)
+    key.adopt(data.get("submission_id"))
+    post = _validated(data)
+    problem = address_problem(post.email, context.smtputf8)
+    if problem:
+        raise _invalid("email", problem)
+    locale = choose_locale(
+        post.locale,
+        form,
+        request.headers.get("accept-language"),
+        context.locales,
+        context.project.defaults,
+    )
+    client = Client(
+        ip=client_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
+    if getattr(request.state, "signed", False):
+        # A signed server post speaks for the visitor it relays.
+        client = Client(
+            ip=request.headers.get("x-nurture-client-ip") or client.ip,
+            user_agent=request.headers.get("x-nurture-client-user-agent") or client.user_agent,
+        )
+    submission = to_submission(
+        post,
+        form_id,
+        form,
+        locale,
+        context.project.defaults,
+        datetime.now(UTC),
+        client,
+        submission_id=key.value,
+    )
+    lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
+    await gateway.submit_form(lead_id, submission)
+    key.stamp(response)
+    return Accepted(lead_id=lead_id, submission_id=key.value)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            data = await request.json()
+        except ValueError as exc:
+            raise _invalid("(body)", "body is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise _invalid("(body)", "body must be a JSON object")
+        return data
+    if kind in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        try:
+            return form_fields(request.headers["content-type"], await request.body())
+        except UnsupportedCharset as exc:
+            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from exc
+        except UndecodableField as exc:
+            raise _invalid(exc.field, exc.message) from exc
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        "send application/json or application/x-www-form-urlencoded",
+    )
+
+
+def _validated(data: dict[str, Any]) -> FormPost:
+    try:
+        return FormPost.model_validate(blank_to_none(data))
+    except ValidationError as exc:
+        raise body_errors(exc) from exc
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "invalid"}])

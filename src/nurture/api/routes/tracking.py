@@ -1,0 +1,113 @@
+"""``/o/{token}`` (open pixel) and ``/r/{token}`` (click redirect): public, no API key.
+
+The pixel always answers the GIF and the redirect always redirects, to the target the token
+signed, whatever happens to the event: a reader never sees an error because Temporal is
+busy. An event is recorded at most once per email (open) or per link (click), not for a
+``HEAD``, a security scanner or a client over the public rate limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from temporalio.service import RPCError
+
+from nurture.adapters.links.tokens import TokenError
+from nurture.adapters.links.tracking import (
+    CLICK,
+    OPEN,
+    PIXEL_GIF,
+    click_event,
+    open_event,
+    scanner_reason,
+)
+from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
+from nurture.api.deps import ApiContext, get_context, get_gateway
+from nurture.api.pages import Token, invalid_link
+from nurture.domain.models import LeadEvent
+
+__all__ = ["router"]
+
+log = logging.getLogger("nurture.api.tracking")
+router = APIRouter(tags=["tracking"])
+_NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+
+
+@router.head("/o/{token}", include_in_schema=False)
+@router.get(
+    "/o/{token}",
+    summary="Open pixel",
+    response_class=Response,
+    responses={200: {"content": {"image/gif": {}}, "description": "A 1x1 GIF, always"}},
+)
+async def open_pixel(
+    token: Token,
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+) -> Response:
+    """The GIF; a valid token's first fetch per email becomes ``email_opened``."""
+    now = datetime.now(UTC)
+    try:
+        opened = context.tracker.read(token, OPEN, now)
+    except TokenError:
+        opened = None
+    if opened is not None and request.method == "GET" and _within_rate(request, context):
+        await _record(gateway, opened.lead_id, open_event(opened, now))
+    return Response(PIXEL_GIF, media_type="image/gif", headers=_NO_STORE)
+
+
+@router.head("/r/{token}", include_in_schema=False)
+@router.get(
+    "/r/{token}",
+    summary="Click redirect",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: {"description": "To the link's target"}, 400: {"description": "Invalid"}},
+)
+async def click_redirect(
+    token: Token,
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+) -> Response:
+    """302 to the target signed in the token (never one from the request); a person's
+    click becomes ``email_clicked``, a scanner's does not."""
+    now = datetime.now(UTC)
+    try:
+        clicked = context.tracker.read(token, CLICK, now)
+    except TokenError:
+        company = context.project.brand.company
+        return invalid_link(company, f"visit {context.project.brand.website} instead.")
+    assert clicked.url is not None
+    machine = scanner_reason(
+        clicked,
+        now,
+        request.method,
+        request.headers.get("user-agent"),
+        context.project.tracking.scanner_window,
+    )
+    if machine is None and _within_rate(request, context):
+        await _record(gateway, clicked.lead_id, click_event(clicked, now))
+    elif machine is not None:
+        log.debug("click not counted (%s)", machine)
+    return RedirectResponse(clicked.url, status_code=302, headers=_NO_STORE)
+
+
+def _within_rate(request: Request, context: ApiContext) -> bool:
+    """False when this client is over the public rate: its events are not recorded (a
+    replayed token must not flood a lead's history), but it still gets its answer."""
+    return context.rate_wait(request, "tracking") <= 0
+
+
+async def _record(gateway: LeadGateway, lead_id: str, event: LeadEvent) -> None:
+    try:
+        await gateway.record_event(lead_id, event)
+    except LeadNotFound:
+        pass  # erased, or an expired unconfirmed lead: nothing to tell
+    except RPCError as exc:
+        log.error("%s not recorded for lead %s: %s", event.type, lead_id, exc.message)

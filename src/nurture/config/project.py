@@ -1,0 +1,107 @@
+"""Project configuration (``config/nurture.toml``): the brand that signs emails and the forms.
+
+A form maps its id to what it promised (content title and link), the event it scores as,
+the acquisition source, an optional locale and the content to suggest next.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nurture.adapters.links.tracking import TrackingPolicy
+from nurture.config.tomlfile import load_toml_model
+from nurture.domain.models import (
+    AcquisitionSource,
+    ContentLink,
+    EventType,
+    Locale,
+    PropertyValue,
+)
+from nurture.domain.schedule import Duration
+from nurture.domain.sequences.enrolment import EnrolmentRule
+from nurture.domain.sequences.models import SendingPolicy
+from nurture.domain.text import ShortText
+
+__all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config"]
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Brand(BaseModel):
+    """Who the emails come from, and where to follow them."""
+
+    model_config = _STRICT
+
+    company: str
+    website: str
+    from_email: str
+    from_name: str
+    reply_to: str | None = None
+    social: tuple[ContentLink, ...] = ()
+
+
+class Defaults(BaseModel):
+    """Fallbacks for forms that do not say."""
+
+    model_config = _STRICT
+
+    locale: Locale = "en"
+    second_conversion_delay: Duration = timedelta(days=2)
+    confirm_within: Duration = timedelta(days=7)
+    """How long a double opt-in confirmation link is valid; unconfirmed leads then expire."""
+    rescore_after: Duration = timedelta(days=30)
+    """A form the lead posts again sooner than this after it last scored scores nothing:
+    re-posting a form must not inflate the score (it still counts as activity)."""
+
+
+class FormConfig(BaseModel):
+    """One web form: what it promises and how its submissions count."""
+
+    model_config = _STRICT
+
+    event: EventType = "form_submitted"
+    properties: dict[str, PropertyValue] = {}
+    source: AcquisitionSource = AcquisitionSource.INBOUND
+    locale: Locale | None = None
+    offer: ContentLink | None = None
+    related: tuple[ContentLink, ...] = ()
+    second_conversion_delay: Duration | None = None
+    double_opt_in: bool = False
+    """Double opt-in: the address must confirm from a mailed link before anything else is
+    sent or counted; a submission left unconfirmed expires after ``confirm_within``."""
+    confirm_within: Duration | None = None
+    rescore_after: Duration | None = None
+    """Overrides ``defaults.rescore_after`` for this form."""
+    consent_wording: ShortText | None = None
+    """The version of the consent wording this form shows, recorded with each consent
+    (a post's ``consent_wording`` field overrides it)."""
+    signed: bool = False
+    """Take only posts signed with ``NURTURE_FORM_WEBHOOK_SECRET`` (a form builder's or a
+    backend's webhook), never a browser's."""
+
+
+class ProjectConfig(BaseModel):
+    """The whole of ``nurture.toml``."""
+
+    model_config = _STRICT
+
+    brand: Brand
+    defaults: Defaults = Defaults()
+    sending: SendingPolicy = SendingPolicy()
+    enrolment: tuple[EnrolmentRule, ...] = ()
+    """Which sequence a lead enters and when (``[[enrolment]]`` tables)."""
+    forms: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], FormConfig] = {}
+    tracking: TrackingPolicy = TrackingPolicy()
+    """Open pixel and click redirects in marketing email (``[tracking]``)."""
+    events: tuple[EventType, ...] = ()
+    """Event types ``POST /v1/events`` accepts besides those the scoring rules, the forms,
+    tracking and sales name (see :mod:`nurture.domain.vocabulary`)."""
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the line."""
+    return load_toml_model(path, ProjectConfig, "project configuration")

@@ -1,0 +1,188 @@
+"""Which sequence a lead enters, and when: configured rules applied by a pure function.
+
+At most one marketing sequence runs per lead. The highest-priority rule the lead matches
+wins; a running sequence is only replaced by a strictly higher-priority one; a lead enters
+a sequence again only if its rule allows re-entry, after the configured delay. A rule's
+stages say where its sequence may run: a lead that leaves them is taken out of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from nurture.domain.lifecycle import MARKETING_STAGES, Condition, Stage
+from nurture.domain.sales.records import RECYCLE_REASONS
+from nurture.domain.schedule import Duration
+
+__all__ = [
+    "Enrolment",
+    "EnrolmentRule",
+    "LeadFacts",
+    "choose_enrolment",
+    "must_stop",
+    "next_enrolment_check",
+    "stages_of",
+]
+
+
+class EnrolmentRule(BaseModel):
+    """When a lead enters one sequence."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sequence: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    priority: int = 0
+    stages: tuple[Stage, ...] = tuple(sorted(MARKETING_STAGES))
+    buying_stages: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    forms: tuple[str, ...] | None = None
+    """The lead submitted at least one of these forms."""
+    inactive_for: Duration | None = None
+    """Only leads with no activity for at least this long (re-engagement)."""
+    recycle_reasons: tuple[str, ...] | None = None
+    """Only leads back from sales for one of these reasons: a return's reason (budget,
+    timing...) or ``lost``."""
+    reenter_after: Duration | None = None
+    """Allow another entry this long after the previous one ended; never when unset."""
+
+    @field_validator("recycle_reasons")
+    @classmethod
+    def _known_reasons(cls, reasons: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        unknown = [r for r in reasons or () if r not in RECYCLE_REASONS]
+        if unknown:
+            raise ValueError(
+                f"unknown recycle reason {', '.join(map(repr, unknown))}: "
+                f"use {', '.join(RECYCLE_REASONS)}"
+            )
+        return reasons
+
+
+class Enrolment(BaseModel):
+    """One entry of a lead into one version of a sequence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: str
+    version: int
+    number: int
+    priority: int
+    workflow_id: str
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    result: Literal["completed", "goal", "exited", "stopped"] | None = None
+    detail: str | None = None
+    step: str | None = None
+    """What the sequence is doing now, as it last reported (``wait 3d``, ``waiting up to...``)."""
+    next_touch_at: AwareDatetime | None = None
+    """When the sequence next acts on its own, as it last reported."""
+    alongside: bool = False
+    """Started by an event (a welcome per new form), not by a rule: it runs beside the
+    rule-driven sequence, and its marketing steps check the lead's stage when they send."""
+
+
+class LeadFacts(BaseModel):
+    """What the rules look at."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: Stage
+    conditions: tuple[Condition, ...] = ()
+    buying_stage: str
+    source: str | None = None
+    forms: tuple[str, ...] = ()
+    last_activity_at: AwareDatetime | None = None
+    recycle_reason: str | None = None
+
+
+def must_stop(facts: LeadFacts, stages: Iterable[Stage] = MARKETING_STAGES) -> str | None:
+    """Why a sequence allowed in ``stages`` must stop now, or ``None``."""
+    if facts.conditions:
+        return f"the lead is {', '.join(facts.conditions)}"
+    if facts.stage not in set(stages):
+        return f"the lead moved to stage '{facts.stage}'"
+    return None
+
+
+def stages_of(rules: tuple[EnrolmentRule, ...], sequence: str) -> tuple[Stage, ...]:
+    """Where ``sequence`` may run: its rule's stages (marketing stages if no rule names it)."""
+    rule = next((r for r in rules if r.sequence == sequence), None)
+    return rule.stages if rule else tuple(sorted(MARKETING_STAGES))
+
+
+def choose_enrolment(
+    rules: tuple[EnrolmentRule, ...],
+    facts: LeadFacts,
+    history: tuple[Enrolment, ...],
+    active: Enrolment | None,
+    now: datetime,
+) -> EnrolmentRule | None:
+    """The rule whose sequence the lead should enter now, or ``None`` to change nothing."""
+    if facts.conditions:
+        return None
+    eligible = [
+        rule
+        for rule in rules
+        if _matches(rule, facts, now) and _may_enter(rule, history, active, now)
+    ]
+    if not eligible:
+        return None
+    best = max(eligible, key=lambda rule: rule.priority)
+    if active is not None and best.priority <= active.priority:
+        return None
+    return best
+
+
+def next_enrolment_check(
+    rules: tuple[EnrolmentRule, ...],
+    facts: LeadFacts,
+    history: tuple[Enrolment, ...],
+    now: datetime,
+) -> datetime | None:
+    """The next moment the mere passing of time may let the lead enter a sequence.
+
+    That is when a lead goes quiet for long enough (``inactive_for``) or a re-entry delay
+    (``reenter_after``) runs out; ``None`` when no rule waits on the clock.
+    """
+    moments: list[datetime] = []
+    for rule in rules:
+        if rule.inactive_for is not None and facts.last_activity_at is not None:
+            moments.append(facts.last_activity_at + rule.inactive_for)
+        ends = [e.ended_at for e in history if e.sequence == rule.sequence and e.ended_at]
+        if rule.reenter_after is not None and ends:
+            moments.append(max(ends) + rule.reenter_after)
+    return min((m for m in moments if m > now), default=None)
+
+
+def _matches(rule: EnrolmentRule, facts: LeadFacts, now: datetime) -> bool:
+    return (
+        facts.stage in rule.stages
+        and (rule.buying_stages is None or facts.buying_stage in rule.buying_stages)
+        and (rule.sources is None or facts.source in rule.sources)
+        and (rule.forms is None or any(form in facts.forms for form in rule.forms))
+        and (rule.inactive_for is None or _quiet_for(facts, now) >= rule.inactive_for)
+        and (rule.recycle_reasons is None or facts.recycle_reason in rule.recycle_reasons)
+    )
+
+
+def _quiet_for(facts: LeadFacts, now: datetime) -> timedelta:
+    if facts.last_activity_at is None:
+        return timedelta(0)
+    return now - facts.last_activity_at
+
+
+def _may_enter(
+    rule: EnrolmentRule, history: tuple[Enrolment, ...], active: Enrolment | None, now: datetime
+) -> bool:
+    if active is not None and active.sequence == rule.sequence:
+        return False
+    past = [e for e in history if e.sequence == rule.sequence]
+    if not past:
+        return True
+    last_end = max((e.ended_at for e in past if e.ended_at), default=None)
+    if rule.reenter_after is None or last_end is None:
+        return False
+    return now >= last_end + rule.reenter_after

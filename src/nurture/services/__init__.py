@@ -1,0 +1,3 @@
+"""Operations the API and the CLI share (intake, unsubscribe, mail reports, erasure)."""
+
+__all__: list[str] = []

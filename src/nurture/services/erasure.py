@@ -1,0 +1,95 @@
+"""Erasure (GDPR art. 17): a lead's workflows and their histories, its send records and its
+messages in the local outbox are deleted; only a keyed hash of the address stays, on the
+suppression list, so the person is never mailed again.
+
+The suppression goes first: from that moment the send activity refuses any email to the
+address, whatever is still running. Then the lead's workflow is terminated (it can start
+no more sequences), then every run of it and of its sequences is deleted from Temporal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from nurture.adapters.ledger import SendLedger, Suppression
+from nurture.adapters.links.tokens import email_hash
+from nurture.adapters.mail.sink import read_outbox
+from nurture.adapters.temporal.gateway import LeadNotFound
+from nurture.domain.lead.inbound import ErasureFacts
+
+__all__ = ["Eraser", "ErasureReport", "erase_lead"]
+
+
+class ErasureReport(BaseModel):
+    """What was erased."""
+
+    lead_id: str
+    suppressed: bool
+    """The address hash is on the suppression list (False only if no address was known)."""
+    workflow_runs_deleted: int
+    send_records_deleted: int
+    outbox_messages_deleted: int
+
+
+class Eraser(Protocol):
+    """The Temporal side of erasure (``TemporalLeadGateway``)."""
+
+    async def erasure_facts(self, lead_id: str) -> ErasureFacts:
+        """The lead's address and workflow ids, or :class:`LeadNotFound`."""
+
+    async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
+        """Terminate and delete every run of these workflows; how many runs were deleted."""
+
+
+async def erase_lead(
+    eraser: Eraser,
+    ledger: SendLedger,
+    outbox: Path | None,
+    lead_id: str,
+    email: str | None,
+    secret: bytes,
+    now: datetime,
+) -> ErasureReport:
+    """Erase one lead. ``email`` may be given when the caller knows it (the lead's workflow
+    may already be gone); otherwise it comes from the workflow. :class:`LeadNotFound` when
+    neither the workflow nor the address is known. Repeating it is harmless."""
+    try:
+        facts = await eraser.erasure_facts(lead_id)
+    except LeadNotFound:
+        if email is None:
+            raise
+        facts = ErasureFacts(email=email, workflow_ids=())
+    address = email or facts.email
+    suppressed = False
+    if address:
+        address_hash = email_hash(address, secret)
+        await ledger.suppress(
+            Suppression(address_hash=address_hash, reason="erased", recorded_at=now)
+        )
+        suppressed = True
+    runs = await eraser.delete_workflows(lead_id, facts.workflow_ids)
+    sends = await ledger.forget_lead(lead_id)
+    mails = _erase_outbox(outbox, lead_id, address) if outbox else 0
+    return ErasureReport(
+        lead_id=lead_id,
+        suppressed=suppressed,
+        workflow_runs_deleted=runs,
+        send_records_deleted=sends,
+        outbox_messages_deleted=mails,
+    )
+
+
+def _erase_outbox(folder: Path, lead_id: str, email: str | None) -> int:
+    """Delete the local sink's messages about the lead: sent to it, or about it (alerts)."""
+    gone = 0
+    for message in read_outbox(folder):
+        about = str(message.message["X-Nurture-Lead"] or "") == lead_id
+        to_it = email is not None and email.lower() in message.to.lower()
+        if about or to_it:
+            message.path.unlink(missing_ok=True)
+            gone += 1
+    return gone

@@ -1,0 +1,87 @@
+"""The search attributes that make leads filterable in the Temporal UI.
+
+Within the SQL visibility budget (at most 10 Keyword, 3 Int, 3 Datetime); no email address
+ever goes into one. Every server the project starts registers exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from nurture.domain.lead.view import LeadView
+
+__all__ = [
+    "ALL",
+    "BUYING_STAGE",
+    "GRADE",
+    "LAST_ACTIVITY",
+    "MAIL_STATUS",
+    "NEXT_TOUCH",
+    "SCORE",
+    "SEQUENCE",
+    "SEQUENCE_VERSION",
+    "SOURCE",
+    "STAGE",
+    "TEMPERATURE",
+    "for_view",
+    "updates_between",
+]
+
+STAGE = SearchAttributeKey.for_keyword("NurtureStage")
+GRADE = SearchAttributeKey.for_keyword("NurtureGrade")
+SOURCE = SearchAttributeKey.for_keyword("NurtureSource")
+TEMPERATURE = SearchAttributeKey.for_keyword("NurtureTemperature")
+BUYING_STAGE = SearchAttributeKey.for_keyword("NurtureBuyingStage")
+MAIL_STATUS = SearchAttributeKey.for_keyword("NurtureMailStatus")
+SCORE = SearchAttributeKey.for_int("NurtureScore")
+LAST_ACTIVITY = SearchAttributeKey.for_datetime("NurtureLastActivity")
+NEXT_TOUCH = SearchAttributeKey.for_datetime("NurtureNextTouch")
+SEQUENCE = SearchAttributeKey.for_keyword("NurtureSequence")
+"""On a lead: its active sequence. On a sequence workflow: which sequence it runs."""
+SEQUENCE_VERSION = SearchAttributeKey.for_int("NurtureSequenceVersion")
+"""On a sequence workflow: the version it runs (leads stay on the version they started)."""
+
+ALL: tuple[SearchAttributeKey[Any], ...] = (
+    STAGE,
+    GRADE,
+    SOURCE,
+    TEMPERATURE,
+    BUYING_STAGE,
+    MAIL_STATUS,
+    SCORE,
+    LAST_ACTIVITY,
+    NEXT_TOUCH,
+    SEQUENCE,
+    SEQUENCE_VERSION,
+)
+
+
+def for_view(view: LeadView) -> dict[str, Any]:
+    """The search attribute values a lead should have now, by name (``None`` = unset)."""
+    return {
+        STAGE.name: view.stage.value,
+        GRADE.name: view.grade.value,
+        SOURCE.name: view.source,
+        TEMPERATURE.name: view.temperature.value,
+        BUYING_STAGE.name: view.buying_stage,
+        MAIL_STATUS.name: ",".join(sorted(view.conditions)) or "ok",
+        SCORE.name: view.score,
+        LAST_ACTIVITY.name: view.last_activity_at,
+        NEXT_TOUCH.name: view.next_touch_at,
+        SEQUENCE.name: view.sequence.sequence if view.sequence else None,
+    }
+
+
+def updates_between(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[SearchAttributeUpdate[Any]]:
+    """The upserts that turn ``old`` into ``new``: changed values set, vanished ones unset."""
+    updates: list[SearchAttributeUpdate[Any]] = []
+    for key in ALL:
+        before, after = old.get(key.name), new.get(key.name)
+        if before != after:
+            updates.append(key.value_unset() if after is None else key.value_set(after))
+    return updates
