@@ -22,7 +22,7 @@ from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.mail.smtp import SmtpMailer
 from nurture.adapters.temporal.client import connect
 from nurture.config.check import exit_if_invalid
-from nurture.config.project import load_project_config
+from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
 from nurture.domain.emails import mail_task_queue
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow

@@ -8,9 +8,9 @@ from typing import Any
 
 from temporalio import activity
 
-from nurture.config.project import load_project_config
+from nurture.config.files import load_project_config, load_scoring_model
 from nurture.config.watched import Watched
-from nurture.domain.scoring import ScoringModel, load_scoring_model
+from nurture.domain.scoring import ScoringModel
 from nurture.domain.sequences.enrolment import EnrolmentRule
 from nurture.domain.sequences.models import SendingPolicy
 

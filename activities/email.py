@@ -28,7 +28,7 @@ from temporalio.exceptions import ApplicationError
 from nurture.adapters.ledger import LedgerEntry, SendLedger, SendStatus, Suppression
 from nurture.adapters.links.links import Links
 from nurture.adapters.links.tokens import email_hash
-from nurture.adapters.links.tracking import Tracker, TrackingPolicy
+from nurture.adapters.links.tracking import Tracker
 from nurture.adapters.mail.dkim import DkimSigner
 from nurture.adapters.mail.message import MessageError, Outgoing, write_message
 from nurture.adapters.mail.rendering import TemplateError, TemplateRenderer
@@ -51,6 +51,7 @@ from nurture.domain.emails import (
     SendEmailResult,
     message_id_for,
 )
+from nurture.domain.tracking import TrackingPolicy
 from nurture.services.mail_reports import is_policy_rejection
 
 __all__ = ["EmailActivities"]

@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from nurture.config.files import load_sales_team
 from nurture.config.watched import Watched
 from nurture.domain.sales.records import Assignment, WebhookMessage
 from nurture.domain.sales.router import (
@@ -24,7 +25,7 @@ from nurture.domain.sales.router import (
     RouterInput,
     router_workflow_id,
 )
-from nurture.domain.sales.routing import SalesTeam, load_sales_team
+from nurture.domain.sales.routing import SalesTeam
 
 __all__ = ["SalesActivities"]
 

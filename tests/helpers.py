@@ -13,10 +13,11 @@ from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.mail.dkim import DkimSigner
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.mail.smtp import Mailer
-from nurture.config.project import ProjectConfig, load_project_config
+from nurture.config.files import load_project_config, load_scoring_model
+from nurture.config.project import ProjectConfig
 from nurture.domain.emails import EmailKind, SendEmailInput
 from nurture.domain.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
-from nurture.domain.scoring import ScoringModel, load_scoring_model
+from nurture.domain.scoring import ScoringModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"

@@ -10,8 +10,9 @@ import pytest
 from temporalio.client import Client
 
 from activities import ConfigActivities, SalesActivities
+from nurture.config.files import load_scoring_model
 from nurture.config.watched import Watched
-from nurture.domain.scoring import ScoringModel, load_scoring_model
+from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigError
 from tests.configfiles import break_file, copy_project
 

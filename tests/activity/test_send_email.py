@@ -13,9 +13,10 @@ from activities import EmailActivities
 from nurture.adapters.ledger import SendLedger, SqliteLedger, Suppression
 from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import email_hash
-from nurture.adapters.links.tracking import CLICK, Tracker, TrackingPolicy
+from nurture.adapters.links.tracking import CLICK, Tracker
 from nurture.adapters.mail.smtp import TransientDeliveryError
 from nurture.domain.emails import PERMANENT_FAILURE, SUPPRESSED, EmailKind, SendEmailInput
+from nurture.domain.tracking import TrackingPolicy
 from nurture.testing import ScriptedSmtpServer, free_port
 from tests.conftest import MailerFor
 from tests.helpers import (

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 
 import pytest
 
+from nurture.config.files import load_sales_team
 from nurture.domain.sales.records import webhook_message
 from nurture.domain.sales.routing import (
     RouterState,
     RoutingLead,
     SalesTeam,
-    load_sales_team,
     route,
     segment_of,
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nurture.config.files import load_scoring_model
 from nurture.domain.models import LeadEvent
 from nurture.domain.scoring import (
     Grade,
@@ -18,7 +19,6 @@ from nurture.domain.scoring import (
     apply_profile,
     grade_for,
     initial_score,
-    load_scoring_model,
     score_event,
     temperature_for,
 )

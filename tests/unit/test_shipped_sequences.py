@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def test_shipped_rules_name_registered_sequences() -> None:
     """Every ``[[enrolment]]`` of the shipped config names a sequence; a typo is reported."""
-    from nurture.config.project import load_project_config
+    from nurture.config.files import load_project_config
     from tests.conftest import PROJECT_FILE
     from workflows.sequences import unknown_sequences
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nurture.devtools.template_check import check_templates
+from nurture.config.template_check import check_templates
 from tests.helpers import TEMPLATES, project
 
 

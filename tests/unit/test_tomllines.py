@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from nurture.config.project import load_project_config
+from nurture.config.files import load_project_config, load_sales_team, load_scoring_model
 from nurture.config.tomllines import Key, key_lines, line_of
-from nurture.domain.sales.routing import load_sales_team
-from nurture.domain.scoring import load_scoring_model
 from nurture.errors import ConfigError, ConfigProblem
 from tests.configfiles import CONFIG_FILES, break_file
 from tests.helpers import ROOT

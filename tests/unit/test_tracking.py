@@ -10,20 +10,19 @@ import pytest
 from pydantic import ValidationError
 
 from nurture.adapters.links.tokens import TokenError, TokenSigner
-from nurture.adapters.links.tracking import (
-    CLICK,
-    OPEN,
+from nurture.adapters.links.tracking import CLICK, OPEN, Tracker
+from nurture.config.files import load_sales_team
+from nurture.domain.lead import journey
+from nurture.domain.lifecycle import Stage
+from nurture.domain.sales.routing import SalesTeam
+from nurture.domain.scoring.model import Thresholds
+from nurture.domain.tracking import (
     Tracked,
-    Tracker,
     TrackingPolicy,
     click_event,
     open_event,
     scanner_reason,
 )
-from nurture.domain.lead import journey
-from nurture.domain.lifecycle import Stage
-from nurture.domain.sales.routing import SalesTeam, load_sales_team
-from nurture.domain.scoring.model import Thresholds
 from tests.helpers import (
     PUBLIC_URL,
     SALES_FILE,

@@ -3,11 +3,11 @@ with the near matches, and covering every type the shipped sequences wait on."""
 
 from __future__ import annotations
 
-from nurture.domain.sales.routing import load_sales_team
-from nurture.domain.vocabulary import EventVocabulary, event_vocabulary, load_event_vocabulary
+from nurture.config.files import event_vocabulary, load_event_vocabulary, load_sales_team
+from nurture.config.sequence_check import event_types_used, undeclared_event_types
+from nurture.domain.vocabulary import EventVocabulary
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, project, scoring_model
 from workflows.sequences.base import REGISTRY, Sequence
-from workflows.sequences.checks import event_types_used, undeclared_event_types
 
 
 def shipped() -> EventVocabulary:

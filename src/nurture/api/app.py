@@ -23,7 +23,7 @@ from nurture.api.routes import confirm, events, forms, leads, tracking, unsubscr
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.api.vocabulary import watched_vocabulary
 from nurture.config.check import require_valid_configuration
-from nurture.config.project import load_project_config
+from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
 
 __all__ = ["create_app"]

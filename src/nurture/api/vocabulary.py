@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nurture.config.files import load_event_vocabulary
 from nurture.config.watched import Watched
-from nurture.domain.vocabulary import EventVocabulary, load_event_vocabulary
+from nurture.domain.vocabulary import EventVocabulary
 
 __all__ = ["watched_vocabulary"]
 

@@ -375,8 +375,8 @@ def apikey_create(
 def templates_check() -> None:
     """Render every template in every locale; fail on a missing variable, an empty subject,
     a broken link or a template missing from a locale."""
-    from nurture.config.project import load_project_config
-    from nurture.devtools.template_check import check_templates, template_names
+    from nurture.config.files import load_project_config
+    from nurture.config.template_check import check_templates, template_names
 
     settings = Settings()
     folder = settings.path(settings.templates_dir)

@@ -25,14 +25,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from nurture.adapters.mail.message import MessageError, mailbox
+from nurture.config.files import event_vocabulary
 from nurture.config.project import Brand, ProjectConfig
 from nurture.config.settings import Settings
+from nurture.config.template_check import check_templates
 from nurture.config.tomlfile import TomlFile, read_toml_model
 from nurture.config.watched import file_version
-from nurture.devtools.template_check import check_templates
 from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.scoring import ScoringModel
-from nurture.domain.vocabulary import event_vocabulary
 from nurture.errors import ConfigError, ConfigProblem, shown_path
 
 __all__ = [
@@ -238,7 +238,7 @@ def sequences_wait_for_declared_events(config: Configuration) -> Iterator[Config
     if project is None or scoring is None or sales is None:
         return
     # Imported here: it reads the registered sequences, which import the workflows.
-    from workflows.sequences.checks import undeclared_event_types
+    from nurture.config.sequence_check import undeclared_event_types
 
     declared = event_vocabulary(project, scoring, sales).types
     for problem in undeclared_event_types(declared):

@@ -7,13 +7,10 @@ the acquisition source, an optional locale and the content to suggest next.
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nurture.adapters.links.tracking import TrackingPolicy
-from nurture.config.tomlfile import load_toml_model
 from nurture.domain.models import (
     AcquisitionSource,
     ContentLink,
@@ -25,8 +22,9 @@ from nurture.domain.schedule import Duration
 from nurture.domain.sequences.enrolment import EnrolmentRule
 from nurture.domain.sequences.models import SendingPolicy
 from nurture.domain.text import ShortText
+from nurture.domain.tracking import TrackingPolicy
 
-__all__ = ["Brand", "FormConfig", "ProjectConfig", "load_project_config"]
+__all__ = ["Brand", "FormConfig", "ProjectConfig"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -100,8 +98,3 @@ class ProjectConfig(BaseModel):
     events: tuple[EventType, ...] = ()
     """Event types ``POST /v1/events`` accepts besides those the scoring rules, the forms,
     tracking and sales name (see :mod:`nurture.domain.vocabulary`)."""
-
-
-def load_project_config(path: Path) -> ProjectConfig:
-    """Read and validate ``nurture.toml``, or raise :class:`ConfigError` naming the line."""
-    return load_toml_model(path, ProjectConfig, "project configuration")

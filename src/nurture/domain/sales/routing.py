@@ -16,13 +16,11 @@ time, so two leads arriving together never break the rotation.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
 
-from nurture.config.tomlfile import load_toml_model
 from nurture.domain.schedule import Duration, SendWindow, zone_named
 from nurture.domain.text import ShortText
 
@@ -37,7 +35,6 @@ __all__ = [
     "Segment",
     "SegmentBounds",
     "SlaPolicy",
-    "load_sales_team",
     "route",
     "segment_of",
 ]
@@ -311,11 +308,6 @@ def route(
     if not working:
         why += "; nobody matching is at work now"
     return RoutingDecision(rep_id=chosen.id, reason=why, relaxed=tuple(relaxed))
-
-
-def load_sales_team(path: Path) -> SalesTeam:
-    """Read and validate ``config/sales.toml``; errors name the line, field and rule."""
-    return load_toml_model(path, SalesTeam, "sales team")
 
 
 def _matches(team: SalesTeam, rep: Rep, lead: RoutingLead, criteria: list[Criterion]) -> bool:

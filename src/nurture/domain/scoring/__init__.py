@@ -14,7 +14,7 @@ from nurture.domain.scoring.engine import (
     score_event,
     temperature_for,
 )
-from nurture.domain.scoring.model import ScoringModel, load_scoring_model
+from nurture.domain.scoring.model import ScoringModel
 
 __all__ = [
     "Grade",
@@ -28,7 +28,6 @@ __all__ = [
     "apply_profile",
     "grade_for",
     "initial_score",
-    "load_scoring_model",
     "score_event",
     "temperature_for",
 ]

@@ -1,18 +1,15 @@
 """The scoring model marketing ops tune: a TOML file validated into these models.
 
-Errors name the file, the line, the path of the field inside it and the rule it broke, for
-example ``config/scoring.toml:68: behaviour.2.points: Input should be a valid integer``.
+The file is read by :func:`nurture.config.files.load_scoring_model`, whose errors name the
+line, the path of the field inside it and the rule it broke.
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from nurture.config.tomlfile import load_toml_model
 from nurture.domain.models import EventType, Lead, PropertyValue
 
 __all__ = [
@@ -25,10 +22,7 @@ __all__ = [
     "ScoringModel",
     "Temperature",
     "Thresholds",
-    "load_scoring_model",
 ]
-
-log = logging.getLogger("nurture.scoring")
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -219,12 +213,3 @@ class ScoringModel(BaseModel):
     def stage_named(self, name: str) -> BuyingStage:
         """The buying stage called ``name``."""
         return next(s for s in self.buying_stages if s.name == name)
-
-
-def load_scoring_model(path: Path) -> ScoringModel:
-    """Read and validate a scoring model, or raise :class:`ConfigError` saying what is wrong.
-    What is allowed but probably a mistake (an uncapped rule) is logged as a warning."""
-    model = load_toml_model(path, ScoringModel, "scoring model")
-    for where, warning in model.warnings():
-        log.warning("%s: %s: %s", path, ".".join(map(str, where)), warning)
-    return model

@@ -1,8 +1,9 @@
 """Checks of the registered sequences against the configuration, for start-up and
 ``nurture config check``: plain functions returning the problems, one sentence each.
 
-Not imported by the workflows themselves: it reads the sequences' source, which the
-workflow sandbox has no business doing.
+It lives with the configuration, not with the workflows: it reads the sequences' source,
+which the workflow sandbox has no business doing, and compares it with what the
+configuration declares.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import textwrap
 from collections.abc import Collection
 
 import workflows.sequences  # noqa: F401  (registers every shipped sequence)
-from nurture.adapters.links.tracking import CLICKED, OPENED
+from nurture.domain.tracking import CLICKED, OPENED
 from workflows.sequences.base import REGISTRY, Sequence, goals_of
 
 __all__ = ["event_types_used", "undeclared_event_types"]
