@@ -44,11 +44,13 @@ def ensure_environment() -> None:
 
 
 def run_checks(extra: list[str]) -> int:
-    """Lint, type-check, then run pytest; the first failure decides the exit code."""
+    """Lint, type-check, check the import contract between the layers, then run pytest;
+    the first failure decides the exit code."""
     steps = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
+        [str(BIN / "lint-imports"), "--no-logo"],
         [str(BIN / "nurture"), "config", "check"],
         [str(BIN / "nurture"), "templates", "check"],
         [_python(), "-m", "pytest", *extra],
