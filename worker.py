@@ -1,7 +1,8 @@
 """The nurture worker: settings → client → adapters → Worker. Wiring only.
 
-Run it as ``python worker.py`` with the settings in the environment (see the README);
-start as many as you like against the same Temporal namespace and task queue to scale out.
+Run it as ``nurture worker`` (which runs this file) or ``python worker.py``, with the settings
+in the environment (see the README); start as many as you like against the same Temporal
+namespace and task queue to scale out.
 """
 
 from __future__ import annotations

@@ -73,6 +73,27 @@ class TestWorkerRefusesToStart:
         assert f"  {sales_file}:{sales}: reps.1.capacity: Input should be greater" in result.stderr
 
 
+class TestWorkerCommandRunsWorkerPy:
+    """``nurture worker`` runs the same wiring as ``python worker.py``: the same refusal,
+    word for word, with the same exit code."""
+
+    def test_in_the_project_folder(self, home: Path) -> None:
+        """Both run from the project folder."""
+        break_file(home / "config" / "scoring.toml", *BROKEN_POINTS)
+        script = run([sys.executable, "worker.py"], home)
+        command = run([sys.executable, "-m", "nurture.cli", "worker"], home)
+        assert (command.returncode, command.stderr) == (1, script.stderr)
+        assert "worker: not starting: 1 error in the configuration" in command.stderr
+
+    def test_from_elsewhere(self, home: Path) -> None:
+        """``--home`` from another folder is the script with NURTURE_HOME."""
+        break_file(home / "config" / "scoring.toml", *BROKEN_POINTS)
+        script = run([sys.executable, str(home / "worker.py")], ROOT, NURTURE_HOME=str(home))
+        command = run([sys.executable, "-m", "nurture.cli", "worker", "--home", str(home)], ROOT)
+        assert (command.returncode, command.stderr) == (1, script.stderr)
+        assert f"  {home}/config/scoring.toml:" in command.stderr
+
+
 class TestApiRefusesToStart:
     """``nurture api`` with a broken file exits 1 the same way, and never listens."""
 

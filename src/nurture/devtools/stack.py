@@ -266,11 +266,10 @@ class DevStack:
         wait_for_port(self.ports.api, timeout, api.process)
 
     def start_worker(self) -> ManagedProcess:
-        """Start (or restart) the worker."""
+        """Start (or restart) the worker, as ``nurture worker`` runs it."""
         self.processes = [p for p in self.processes if p.name != "worker"]
-        return self._spawn(
-            "worker", [sys.executable, str(self.home / "worker.py")], self.data / "logs/worker.log"
-        )
+        argv = [sys.executable, "-m", "nurture.cli", "worker"]
+        return self._spawn("worker", argv, self.data / "logs/worker.log")
 
     def get(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
