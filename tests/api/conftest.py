@@ -1,0 +1,34 @@
+"""The app under test, with an in-memory gateway and ledger (a module may bring its own)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nurture.api import create_app
+from nurture.config.settings import Settings
+from nurture.testing import MemoryLeadGateway, MemoryLedger
+from tests.api.apitools import KEY
+from tests.helpers import ROOT
+
+
+@pytest.fixture
+def gateway() -> MemoryLeadGateway:
+    return MemoryLeadGateway()
+
+
+@pytest.fixture
+def ledger() -> MemoryLedger:
+    return MemoryLedger()
+
+
+@pytest.fixture
+def client(
+    gateway: MemoryLeadGateway, ledger: MemoryLedger, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    monkeypatch.setenv("NURTURE_API_KEYS", f"other-key,{KEY}")
+    monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+    with TestClient(create_app(Settings(), gateway=gateway, ledger=ledger)) as test_client:
+        yield test_client
