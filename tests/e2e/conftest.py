@@ -13,6 +13,12 @@ from tests.helpers import ROOT
 @pytest.fixture(scope="module")
 def project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project folder like a user's checkout, with its own .nurture/ data."""
+    return make_project_home(tmp_path_factory)
+
+
+def make_project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project folder like a user's checkout: the shipped configuration, with a send
+    window that never closes and a quick second conversion."""
     home = tmp_path_factory.mktemp("home")
     for name in ("worker.py", "templates"):
         (home / name).symlink_to(ROOT / name)

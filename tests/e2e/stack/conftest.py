@@ -1,0 +1,47 @@
+"""One stack of real processes shared by this folder's tests: dev server, worker, API, and
+mail through the scriptable SMTP server of ``nurture.testing`` (so a test can hold mail
+back, answering 451, while it kills the worker)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nurture.devtools.stack import DevPorts, DevStack
+from nurture.testing import ScriptedSmtpServer, free_port
+from tests.e2e.conftest import make_project_home
+
+
+@pytest.fixture(scope="package")
+def stack_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project folder the shared stack runs in."""
+    return make_project_home(tmp_path_factory)
+
+
+@pytest.fixture(scope="package")
+def smtp() -> Iterator[ScriptedSmtpServer]:
+    with ScriptedSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def stack(stack_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
+    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
+    # Three signals per run: leads continue as new often here, on a real server.
+    # And answers awaited 5 s: a worker killed mid-answer is dealt with in seconds.
+    env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3", "SMTP_TIMEOUT": "5"}
+    dev = DevStack(stack_home, ports, ui=False, sink=False, extra_env=env)
+    try:
+        dev.start()
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture(scope="package")
+def api(stack: DevStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+        yield client

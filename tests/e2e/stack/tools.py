@@ -1,0 +1,79 @@
+"""What the end-to-end tests on one shared stack do over and over: post, poll, read mail."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from nurture.testing import ScriptedSmtpServer
+
+HEADERS = {"X-API-Key": "e2e-key"}
+
+
+def wait_until(check: Callable[[], bool], within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {within}s")
+        time.sleep(0.05)
+
+
+def lead_when(
+    api: httpx.Client, lead_id: str, check: Callable[[dict[str, Any]], bool], within: float = 15.0
+) -> dict[str, Any]:
+    """The lead's view over HTTP once ``check`` holds (a lead still being created waits)."""
+    view: dict[str, Any] = {}
+
+    def poll() -> bool:
+        response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
+        if response.status_code == 404 and response.json().get("pending"):
+            return False  # its first form is not applied yet
+        response.raise_for_status()
+        view.clear()
+        view.update(response.json())
+        return check(view)
+
+    wait_until(poll, within)
+    return view
+
+
+def mail_to(smtp: ScriptedSmtpServer, address: str) -> list[str]:
+    return [
+        m.get_body(("plain",)).get_content()
+        for m in smtp.messages
+        if m["To"].addresses[0].addr_spec == address
+    ]
+
+
+def post_form(api: httpx.Client, email: str, **fields: str) -> str:
+    response = api.post("/v1/forms/white-paper", data={"email": email, **fields})
+    assert response.status_code == 202, response.text
+    return str(response.json()["lead_id"])
+
+
+def reach_evaluation(api: httpx.Client, name: str) -> str:
+    """Over HTTP: a persona form (8 points) and six product-page visits, so 20 points and the
+    evaluation buying stage; returns the lead id."""
+    lead_id = post_form(
+        api,
+        f"{name}@e2e.example",
+        first_name=name.title(),
+        job_title="Marketing director",
+        company_size="80",
+    )
+    for n in range(6):
+        response = api.post(
+            "/v1/events",
+            headers=HEADERS,
+            json={
+                "lead_id": lead_id,
+                "type": "page_viewed",
+                "event_id": f"{name}-{n}",
+                "properties": {"section": "product"},
+            },
+        )
+        assert response.status_code == 202, response.text
+    return lead_id
