@@ -35,12 +35,16 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.models import FormSubmitted, LeadEvent
     from nurture.domain.sales import handoff
     from nurture.domain.sales.records import SalesAction
-    from nurture.domain.sales.routing import SalesTeam
     from nurture.domain.scoring import ScoringModel
-    from nurture.domain.sequences.enrolment import EnrolmentRule
     from nurture.domain.sequences.models import SequenceOutcome, SequenceProgress
     from workflows import search_attributes
 
+from workflows.activities import (
+    forget_sends,
+    load_enrolment_rules,
+    load_sales_team,
+    load_scoring_model,
+)
 from workflows.enrolments import SequenceManager
 from workflows.policies import send_email
 from workflows.sales import SalesDesk
@@ -91,25 +95,19 @@ class LeadWorkflow:
         requalify = workflow.patched("requalify")
         claims = workflow.patched("claim-pooled")
         model = await workflow.execute_local_activity(
-            "load_scoring_model",
-            start_to_close_timeout=timedelta(seconds=10),
-            result_type=ScoringModel,
+            load_scoring_model, start_to_close_timeout=timedelta(seconds=10)
         )
         self._model = model if weak_opens else model.model_copy(update={"weak_events": frozenset()})
         if not requalify:
             self._model = self._model.without_requalification()
         if sequences:
             rules = await workflow.execute_local_activity(
-                "load_enrolment_rules",
-                start_to_close_timeout=timedelta(seconds=10),
-                result_type=list[EnrolmentRule],
+                load_enrolment_rules, start_to_close_timeout=timedelta(seconds=10)
             )
             self._sequences = SequenceManager(tuple(rules))
         if sales:
             team = await workflow.execute_local_activity(
-                "load_sales_team",
-                start_to_close_timeout=timedelta(seconds=10),
-                result_type=SalesTeam,
+                load_sales_team, start_to_close_timeout=timedelta(seconds=10)
             )
             self._sales = SalesDesk(team, count_claims=claims)
         if self._state is None:
@@ -309,10 +307,7 @@ class LeadWorkflow:
         retention period.) A form posted meanwhile starts it afresh instead."""
         assert self._model is not None
         await workflow.execute_activity(
-            "forget_sends",
-            self._input.lead_id,
-            start_to_close_timeout=timedelta(seconds=30),
-            result_type=int,
+            forget_sends, self._input.lead_id, start_to_close_timeout=timedelta(seconds=30)
         )
         self._state = journey.start_state(self._input.lead_id, self._model)
         self._published = {}

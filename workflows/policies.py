@@ -12,11 +12,12 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import (
         NON_RETRYABLE,
         SendEmailInput,
-        SendEmailResult,
         failed_send_status,
         mail_task_queue,
     )
     from nurture.domain.lead.journey import EmailRecord
+
+from workflows import activities
 
 __all__ = ["SEND_HEARTBEAT", "SEND_RETRY", "SEND_TIMEOUT", "send_email"]
 
@@ -46,13 +47,12 @@ async def send_email(input: SendEmailInput, summary: str) -> EmailRecord:
     base = {"key": input.key, "template": input.template, "kind": input.kind}
     try:
         result = await workflow.execute_activity(
-            "send_email",
+            activities.send_email,
             input,
             task_queue=mail_task_queue(workflow.info().task_queue),
             start_to_close_timeout=SEND_TIMEOUT,
             heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=SEND_RETRY,
-            result_type=SendEmailResult,
             summary=summary,
         )
     except ActivityError as err:

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.sales.routing import RoutingLead, SalesTeam
     from nurture.domain.schedule import add_business_time, zone_named
 
+from workflows.activities import assign_owner, claim_owner, notify_webhook, release_owner
 from workflows.policies import send_email
 
 __all__ = ["SalesDesk"]
@@ -93,10 +94,9 @@ class SalesDesk:
             exclude=current.passed_over,
         )
         assignment = await workflow.execute_activity(
-            "assign_owner",
+            assign_owner,
             request,
             start_to_close_timeout=_ACTIVITY,
-            result_type=Assignment,
             summary=f"route hand-off {current.number}",
         )
         now = workflow.now()
@@ -140,7 +140,7 @@ class SalesDesk:
 
     async def _claim(self, current: HandOff, rep_id: str) -> None:
         await workflow.execute_activity(
-            "claim_owner",
+            claim_owner,
             ClaimRequest(
                 key=f"{workflow.info().workflow_id}/{current.number}/claim/{rep_id}",
                 rep_id=rep_id,
@@ -150,7 +150,7 @@ class SalesDesk:
 
     async def _release(self, current: HandOff, rep_id: str) -> None:
         await workflow.execute_activity(
-            "release_owner",
+            release_owner,
             ReleaseRequest(
                 key=f"{workflow.info().workflow_id}/{current.number}/{rep_id}", rep_id=rep_id
             ),
@@ -224,7 +224,7 @@ class SalesDesk:
         if self.team.webhook_url is None:
             return
         await workflow.execute_activity(
-            "notify_webhook",
+            notify_webhook,
             webhook_message(self._summary(state, view, current)),
             start_to_close_timeout=_ACTIVITY,
             summary="webhook",

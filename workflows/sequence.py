@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         sequence_step_key,
     )
 
+from workflows.activities import load_sending_policy
 from workflows.policies import send_email
 from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
@@ -71,9 +72,7 @@ class SequenceWorkflow:
         # Patched: runs started before it never told their lead their steps.
         self._report_progress = workflow.patched("report-progress")
         self._policy = await workflow.execute_local_activity(
-            "load_sending_policy",
-            start_to_close_timeout=timedelta(seconds=10),
-            result_type=SendingPolicy,
+            load_sending_policy, start_to_close_timeout=timedelta(seconds=10)
         )
         steps = asyncio.create_task(cls(self).steps())
         await workflow.wait_condition(lambda: steps.done() or self._goal_event is not None)
