@@ -46,7 +46,7 @@ from workflows.activities import (
     load_scoring_model,
 )
 from workflows.enrolments import SequenceManager
-from workflows.policies import send_email
+from workflows.mail import send_email
 from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.schedule import add_business_time, zone_named
 
 from workflows.activities import assign_owner, claim_owner, notify_webhook, release_owner
-from workflows.policies import send_email
+from workflows.mail import send_email
 
 __all__ = ["SalesDesk"]
 

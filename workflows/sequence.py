@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.activities import load_sending_policy
-from workflows.policies import send_email
+from workflows.mail import send_email
 from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 

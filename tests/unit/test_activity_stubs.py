@@ -1,5 +1,6 @@
 """The typed stubs the workflows call (``workflows/activities.py``) match the activities the
-worker registers, and no workflow calls an activity by its name as a string."""
+worker registers, no workflow calls an activity by its name as a string, and only
+``workflows/mail.py`` starts the send activity."""
 
 from __future__ import annotations
 
@@ -75,15 +76,29 @@ class TestStubsMatchImplementations:
             await stubs.forget_sends("lead-1")
 
 
+def activity_calls(source: str) -> list[tuple[int, ast.expr | None]]:
+    """Each call that starts an activity: its line and what it passes as the activity."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr in EXECUTE:
+            calls.append((node.lineno, node.args[0] if node.args else None))
+    return calls
+
+
 def string_named_calls(source: str) -> list[int]:
     """Lines where an activity is started by a string name."""
-    lines = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            first = node.args[0] if node.args else None
-            if node.func.attr in EXECUTE and isinstance(first, ast.Constant):
-                lines.append(node.lineno)
-    return lines
+    return [line for line, what in activity_calls(source) if isinstance(what, ast.Constant)]
+
+
+def sends(source: str) -> list[int]:
+    """Lines where the send activity is started."""
+    return [
+        line
+        for line, what in activity_calls(source)
+        if what is not None and ast.unparse(what).endswith("send_email")
+    ]
 
 
 class TestCalledByReference:
@@ -96,3 +111,16 @@ class TestCalledByReference:
     def test_a_call_by_name_is_found(self) -> None:
         source = 'async def f():\n    await workflow.execute_activity("send_email", x)\n'
         assert string_named_calls(source) == [2]
+
+
+class TestOneSendPath:
+    """Only ``workflows/mail.py`` starts the send activity; everyone else calls it."""
+
+    @pytest.mark.parametrize("path", sorted(WORKFLOWS.rglob("*.py")), ids=lambda p: p.name)
+    def test_only_mail_sends(self, path: Path) -> None:
+        found = sends(path.read_text())
+        assert bool(found) == (path == WORKFLOWS / "mail.py"), found
+
+    def test_a_send_elsewhere_is_found(self) -> None:
+        source = "async def f():\n    await workflow.execute_activity(activities.send_email, x)\n"
+        assert sends(source) == [2]

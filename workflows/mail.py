@@ -1,4 +1,11 @@
-"""Retry and timeout policies shared by the workflows, and the one way they send email."""
+"""The one way a workflow sends an email: the lead, its sequences and the sales desk all
+call :func:`send_email`, which runs the ``send_email`` activity on the mail task queue with
+the timeouts and retry policy below, and turns what happened into the ``EmailRecord`` the
+lead keeps.
+
+Callers say what to send (a ``SendEmailInput``); nothing else in ``workflows/`` starts the
+send activity, sets its timeouts or maps its errors.
+"""
 
 from __future__ import annotations
 
