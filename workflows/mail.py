@@ -3,8 +3,9 @@ call :func:`send_email`, which runs the ``send_email`` activity on the mail task
 the timeouts and retry policy below, and turns what happened into the ``EmailRecord`` the
 lead keeps.
 
-Callers say what to send (a ``SendEmailInput``); nothing else in ``workflows/`` starts the
-send activity, sets its timeouts or maps its errors.
+Callers say what to send (a ``SendEmailInput``, whose ``lead`` context comes from
+``nurture.domain.emails.lead_context``); nothing else in ``workflows/`` starts the send
+activity, sets its timeouts or maps its errors.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.domain.emails import EmailKind, SendEmailInput, idempotency_key
-    from nurture.domain.lead.journey import LeadState, lead_context
+    from nurture.domain.emails import EmailKind, SendEmailInput, idempotency_key, lead_context
+    from nurture.domain.lead.journey import LeadState
     from nurture.domain.lead.view import LeadView
     from nurture.domain.sales import handoff
     from nurture.domain.sales.records import Assignment, HandOff, webhook_message

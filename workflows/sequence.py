@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.domain.emails import EmailKind, SendEmailInput
+    from nurture.domain.emails import EmailKind, SendEmailInput, lead_context
     from nurture.domain.lead.journey import EmailRecord
     from nurture.domain.lifecycle import why_not_mail
     from nurture.domain.models import FormContext, LeadEvent
@@ -42,8 +42,6 @@ from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
 __all__ = ["SequenceWorkflow"]
-
-_LEAD_FIELDS = ("first_name", "last_name", "full_name", "company", "job_title")
 
 
 @workflow.defn
@@ -218,7 +216,6 @@ class SequenceWorkflow:
             await self.sleep(slot - now, f"{template}: waiting for the {reason}")
 
     def _send_input(self, key: str, template: str, kind: EmailKind) -> SendEmailInput:
-        lead = {name: self.lead.attributes.get(name) for name in _LEAD_FIELDS}
         return SendEmailInput(
             key=key,
             lead_id=self.lead.lead_id,
@@ -228,7 +225,7 @@ class SequenceWorkflow:
             template=template,
             kind=kind,
             context={
-                "lead": lead,
+                "lead": lead_context(self.lead.attributes),
                 "variant": self._variants,
                 **(self.form.template_context() if self.form else {}),
             },

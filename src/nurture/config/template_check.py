@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from nurture.adapters.mail.rendering import TemplateError, TemplateRenderer
 from nurture.config.project import Brand
+from nurture.domain.emails import lead_context
+from nurture.domain.models import Lead
 
 __all__ = ["check_templates", "template_names"]
 
@@ -86,6 +88,15 @@ def _is_absolute_url(link: str) -> bool:
 
 _UNSUBSCRIBE_URL = "https://nurture.example.com/u/c2FtcGxl.dG9rZW4"
 
+_LEAD = Lead(
+    email="ada@globex.example",
+    first_name="Ada",
+    last_name="Lovelace",
+    company="Globex",
+    job_title="Head of Marketing",
+)
+"""A lead we know everything about that templates see (the other knows only the address)."""
+
 _SALES: dict[str, Any] = {
     "lead_id": "3f2a",
     "email": "ada@globex.example",
@@ -106,13 +117,7 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
     full: dict[str, Any] = {
         "locale": locale,
         "brand": brand.model_dump(mode="json"),
-        "lead": {
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "full_name": "Ada Lovelace",
-            "company": "Globex",
-            "job_title": "Head of Marketing",
-        },
+        "lead": lead_context(_LEAD),
         "offer": {"title": "The buying guide", "url": "https://example.com/guide.pdf"},
         "related": [{"title": "Webinar", "url": "https://example.com/webinar"}],
         "variant": {},
@@ -124,7 +129,7 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
     }
     bare = {
         **full,
-        "lead": dict.fromkeys(full["lead"]),
+        "lead": lead_context(None),
         "offer": None,
         "related": [],
         "sales": _SALES

@@ -1,4 +1,5 @@
-"""What an email send is, independent of how it is rendered or delivered.
+"""What an email send is, independent of how it is rendered or delivered, and what every
+template sees of the lead (:func:`lead_context`).
 
 Every send carries an idempotency key computed in the workflow from (lead, campaign, step,
 occurrence). The send activity checks the ledger for that key before sending and records it
@@ -8,15 +9,17 @@ after, and the Message-ID derives from it, so a retry or a crash never mails twi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from nurture.domain.models import Locale
+from nurture.domain.models import Lead, Locale
 
 __all__ = [
     "CONFIRM_TEMPLATE",
+    "LEAD_CONTEXT_FIELDS",
     "MESSAGE_FAILURE",
     "NON_RETRYABLE",
     "PERMANENT_FAILURE",
@@ -29,6 +32,7 @@ __all__ = [
     "SendEmailResult",
     "failed_send_status",
     "idempotency_key",
+    "lead_context",
     "mail_task_queue",
     "message_id_for",
 ]
@@ -50,6 +54,10 @@ answer: retried, and the retry finds that answer in the ledger."""
 
 CONFIRM_TEMPLATE = "confirm_subscription"
 """The double opt-in confirmation email (transactional, no marketing content)."""
+
+LEAD_CONTEXT_FIELDS = ("first_name", "last_name", "full_name", "company", "job_title")
+"""What a template sees as ``lead``: the same keys whoever sends, so a template written for
+one sender renders for every other."""
 
 TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
@@ -74,6 +82,19 @@ def failed_send_status(error_type: str | None) -> Literal["bounced", "skipped", 
     if error_type == PERMANENT_FAILURE:
         return "bounced"
     return "skipped" if error_type == SUPPRESSED else "failed"
+
+
+def lead_context(lead: Lead | Mapping[str, Any] | None) -> dict[str, Any]:
+    """What templates get as ``lead``: name, company, job title, each ``None`` when unknown.
+
+    ``lead`` is the lead itself, or its profile as a sequence's snapshot carries it
+    (``LeadSnapshot.attributes``), or ``None`` when nothing is known but the address.
+    """
+    if lead is None:
+        return dict.fromkeys(LEAD_CONTEXT_FIELDS)
+    if isinstance(lead, Lead):
+        return {name: getattr(lead, name) for name in LEAD_CONTEXT_FIELDS}
+    return {name: lead.get(name) for name in LEAD_CONTEXT_FIELDS}
 
 
 def idempotency_key(lead_id: str, campaign: str, step: str, occurrence: int = 1) -> str:

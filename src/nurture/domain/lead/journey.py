@@ -17,6 +17,7 @@ from nurture.domain.emails import (
     EmailKind,
     SendEmailInput,
     idempotency_key,
+    lead_context,
 )
 from nurture.domain.lifecycle import Condition, Stage, check_transition, qualify, why_not_mail
 from nurture.domain.models import Consent, FormContext, FormSubmitted, Lead, LeadEvent
@@ -54,7 +55,6 @@ __all__ = [
     "due_starts",
     "end_enrolment",
     "expire_opt_ins",
-    "lead_context",
     "next_deadline",
     "next_silence_check",
     "record_email",
@@ -669,19 +669,6 @@ def _welcome_emails(
         context=context,
     )
     return [thank_you, second]
-
-
-def lead_context(lead: Lead | None) -> dict[str, Any]:
-    """What templates get as ``lead``: name, company, job title (all None when unknown)."""
-    if lead is None:
-        return dict.fromkeys(("first_name", "last_name", "full_name", "company", "job_title"))
-    return {
-        "first_name": lead.first_name,
-        "last_name": lead.last_name,
-        "full_name": lead.full_name,
-        "company": lead.company,
-        "job_title": lead.job_title,
-    }
 
 
 def _remember(seen: tuple[str, ...], event_id: str) -> tuple[str, ...]:
