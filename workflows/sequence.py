@@ -61,14 +61,11 @@ class SequenceWorkflow:
         self._next_touch: datetime | None = None
         self._policy: SendingPolicy | None = None
         self._reports = 0
-        self._report_progress = False
         self.emails: list[EmailRecord] = []
 
     @workflow.run
     async def run(self, input: SequenceInput) -> SequenceOutcome:
         cls = REGISTRY[(input.name, input.version)]
-        # Patched: runs started before it never told their lead their steps.
-        self._report_progress = workflow.patched("report-progress")
         self._policy = await workflow.execute_local_activity(
             load_sending_policy, start_to_close_timeout=timedelta(seconds=10)
         )
@@ -260,7 +257,7 @@ class SequenceWorkflow:
     def _report(self) -> None:
         """Tell the lead this step and its next touch, without delaying the step itself."""
         parent = workflow.info().parent
-        if not self._report_progress or parent is None:
+        if parent is None:
             return
         self._reports += 1
         progress = SequenceProgress(
