@@ -5,7 +5,8 @@ team it read from ``config/sales.toml`` (so edits apply at once). The handler ne
 each update reads and writes the rotation in one step, so two leads arriving at the same
 moment never read the same rotation, and a burst is answered in a single workflow task.
 Each answer is remembered by request key, so a retried request gets the same rep. It
-continues as new before its history grows large.
+continues as new before its history grows large: when the server suggests it, or after
+``max_requests_per_run`` requests.
 """
 
 from __future__ import annotations
@@ -32,10 +33,17 @@ class RouterWorkflow:
         self._answered = dict(input.answered)
         self._released = list(input.released)
         self._claimed = list(input.claimed)
+        self._requests = 0
+        """Requests handled by this run (retries included)."""
 
     @workflow.run
     async def run(self, input: RouterInput) -> None:
-        await workflow.wait_condition(lambda: workflow.info().is_continue_as_new_suggested())
+        await workflow.wait_condition(
+            lambda: (
+                workflow.info().is_continue_as_new_suggested()
+                or self._requests >= input.max_requests_per_run
+            )
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
             RouterInput(
@@ -43,12 +51,14 @@ class RouterWorkflow:
                 answered=dict(list(self._answered.items())[-_REMEMBERED:]),
                 released=self._released[-_REMEMBERED:],
                 claimed=self._claimed[-_REMEMBERED:],
+                max_requests_per_run=input.max_requests_per_run,
             )
         )
 
     @workflow.update
     def assign(self, route_request: RouteRequest) -> RoutingDecision:
         """The rep for this lead (or the pool), applied to the rotation once per key."""
+        self._requests += 1
         request = route_request.request
         if request.key in self._answered:
             return RoutingDecision(
@@ -75,6 +85,7 @@ class RouterWorkflow:
     @workflow.update
     def release(self, request: ReleaseRequest) -> None:
         """One of a rep's open leads is closed: room for another (once per key)."""
+        self._requests += 1
         if request.key in self._released:
             return
         self._released.append(request.key)
@@ -85,6 +96,7 @@ class RouterWorkflow:
     def claim(self, request: ClaimRequest) -> None:
         """A rep took a lead from the pool: one more open lead for them (once per key), so
         their capacity counts it and the release when it closes balances."""
+        self._requests += 1
         if request.key in self._claimed:
             return
         self._claimed.append(request.key)

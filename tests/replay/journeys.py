@@ -18,11 +18,12 @@ from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import ContentLink, FormContext
+from nurture.domain.sales.router import RouterInput, router_workflow_id
 from nurture.domain.sequences.models import LeadSnapshot, SequenceInput
 from tests.helpers import doi_submission, persona_lead, submission
 from tests.replay.record import Journey, Recording, Scenario
 from tests.waiting import eventually, sent
-from workflows import SequenceWorkflow
+from workflows import RouterWorkflow, SequenceWorkflow
 from workflows.sequences import REGISTRY
 
 __all__ = ["SCENARIOS"]
@@ -178,7 +179,14 @@ async def requalify(rec: Recording) -> None:
 async def sla_and_pool(rec: Recording) -> None:
     """Nobody accepts: a reminder, escalation and reassignment, again, then the pool; a
     refused action leaves no trace; Ana takes the lead from the pool (a claim), then
-    disqualifies it (a release)."""
+    disqualifies it (a release). The router has room for 4 requests a run here, so it
+    continues as new along the way."""
+    await rec.h.client.start_workflow(
+        RouterWorkflow.run,
+        RouterInput(max_requests_per_run=4),
+        id=router_workflow_id(rec.h.task_queue),
+        task_queue=rec.h.task_queue,
+    )
     lead = rec.lead("pooled")
     await to_sales(lead)
     for assigned in (1, 2):

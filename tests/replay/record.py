@@ -149,8 +149,11 @@ class Recording:
             self.write(f"lead_{lead_id}_{child.rsplit('/', 1)[-1]}", history)
 
     async def save_router(self) -> None:
-        handle = self.h.client.get_workflow_handle(router_workflow_id(self.h.task_queue))
-        self.write(f"router_{self.name}", await handle.fetch_history())
+        """Every run of the router, oldest first (one file when it never continued)."""
+        runs = await self._runs(router_workflow_id(self.h.task_queue))
+        for number, history in enumerate(runs, 1):
+            suffix = f"_run{number}" if len(runs) > 1 else ""
+            self.write(f"router_{self.name}{suffix}", history)
 
     def write(self, name: str, history: WorkflowHistory) -> None:
         path = self.out / f"{name}.json"

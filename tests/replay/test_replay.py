@@ -129,10 +129,12 @@ class TestCoverage:
         }
         assert children and children <= started
 
-    def test_a_lead_continues_as_new(self) -> None:
-        """Some lead history is a run its previous run continued as new."""
+    @pytest.mark.parametrize("workflow_type", ["LeadWorkflow", "RouterWorkflow"])
+    def test_continues_as_new(self, workflow_type: str) -> None:
+        """Some history of the lead and of the router is a run its previous run continued
+        as new: the input a run carries over replays too."""
         assert any(
-            _workflow_type(h) == "LeadWorkflow"
+            _workflow_type(h) == workflow_type
             and h.events[0].workflow_execution_started_event_attributes.continued_execution_run_id
             for h in LOADED.values()
         )

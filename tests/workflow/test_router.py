@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -36,13 +36,15 @@ TEAM = SalesTeam.model_validate(
 
 
 @asynccontextmanager
-async def router_on(env: WorkflowEnvironment) -> AsyncIterator[WorkflowHandle]:
+async def router_on(
+    env: WorkflowEnvironment, input: RouterInput | None = None
+) -> AsyncIterator[WorkflowHandle]:
     """A router of its own task queue, with a worker serving it."""
     task_queue = f"router-{uuid.uuid4().hex[:8]}"
     async with Worker(env.client, task_queue=task_queue, workflows=[RouterWorkflow]):
         yield await env.client.start_workflow(
             RouterWorkflow.run,
-            RouterInput(),
+            input or RouterInput(),
             id=router_workflow_id(task_queue),
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -119,3 +121,36 @@ async def test_bursts_interleave_on_one_workflow_task(dev_env: WorkflowEnvironme
     }
     assert len(accepted) == 8
     assert len(tasks) < 8, "every update came in a workflow task of its own"
+
+
+async def runs_of(client: Client, router: WorkflowHandle) -> list[WorkflowHistory]:
+    """Every run of the router, oldest first (the continue-as-new chain)."""
+    runs = [await router.fetch_history()]
+    while (
+        previous := runs[0]
+        .events[0]
+        .workflow_execution_started_event_attributes.continued_execution_run_id
+    ):
+        handle = client.get_workflow_handle(router.id, run_id=previous)
+        runs.insert(0, await handle.fetch_history())
+    return runs
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_continues_as_new_after_its_request_budget(dev_env: WorkflowEnvironment) -> None:
+    """With room for 4 requests a run, 10 leads and their retries go through several runs:
+    the rotation and every answer carry over, so a retry after the continue-as-new still
+    gets its first answer, and every run replays."""
+    async with router_on(dev_env, RouterInput(max_requests_per_run=4)) as router:
+        decisions = [await ask(router, request(i)) for i in range(10)]
+        again = [await ask(router, request(i)) for i in range(10)]
+        assert [d.rep_id for d in again] == [d.rep_id for d in decisions]
+        assert Counter(d.rep_id for d in decisions) == {"ana": 7, "bob": 3}
+        rotation = await router.query(RouterWorkflow.rotation)
+        assert rotation == {"assigned": {"ana": 7, "bob": 3}, "open": {"ana": 7, "bob": 3}}
+        runs = await runs_of(dev_env.client, router)
+        await router.terminate(reason="test over")
+    assert len(runs) >= 4, f"{len(runs)} runs for 20 requests at 4 a run"
+    replayer = Replayer(workflows=[RouterWorkflow], data_converter=pydantic_data_converter)
+    for history in runs:
+        await replayer.replay_workflow(history)

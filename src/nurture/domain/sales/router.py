@@ -72,3 +72,6 @@ class RouterInput(BaseModel):
     released: list[str] = []
     claimed: list[str] = []
     """Keys of the most recent claims, for deduplication."""
+    max_requests_per_run: int = Field(default=1000, ge=1)
+    """Continue as new after this many requests even if the server has not suggested it:
+    every update adds events, and a run's history stays small whatever the traffic."""
