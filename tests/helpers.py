@@ -16,8 +16,10 @@ from nurture.adapters.mail.smtp import Mailer
 from nurture.config.files import load_project_config, load_scoring_model
 from nurture.config.project import ProjectConfig
 from nurture.domain.emails import EmailKind, SendEmailInput
+from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
 from nurture.domain.scoring import ScoringModel
+from nurture.testing import MemoryLeadGateway
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"
@@ -87,6 +89,11 @@ def event(kind: str, *, at: datetime = T0, **properties: object) -> LeadEvent:
     return LeadEvent.model_validate(
         {"id": f"ev-{next(_ids)}", "type": kind, "occurred_at": at, "properties": properties}
     )
+
+
+def told_events(gateway: MemoryLeadGateway) -> list[tuple[str, LeadEvent]]:
+    """The events a memory gateway handed to leads, with the lead each went to."""
+    return [(lead_id, message.event) for lead_id, message in gateway.received(EventReceived)]
 
 
 def submission(

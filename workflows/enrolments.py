@@ -17,14 +17,17 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.domain.lead import journey
-    from nurture.domain.lead.journey import LeadState, PlannedStart
-    from nurture.domain.lead.view import LeadView, lead_snapshot
+    from nurture.domain.lead.enrolments import (
+        drop_start,
+        due_starts,
+        end_enrolment,
+        start_enrolment,
+    )
+    from nurture.domain.lead.facts import LeadFacts, lead_snapshot
+    from nurture.domain.lead.state import Enrolment, LeadState, PlannedStart
     from nurture.domain.models import FormContext, LeadEvent
     from nurture.domain.sequences.enrolment import (
-        Enrolment,
         EnrolmentRule,
-        LeadFacts,
         choose_enrolment,
         must_stop,
         next_enrolment_check,
@@ -51,10 +54,9 @@ class SequenceManager:
         """Queue an event for the running sequences (sent at the next :meth:`manage`)."""
         self._to_forward.append(event)
 
-    async def manage(self, state: LeadState, view: LeadView) -> LeadState:
+    async def manage(self, state: LeadState, facts: LeadFacts) -> LeadState:
         """Feed or stop the active sequence, then enter a new one if a rule says so."""
-        facts = _facts(state, view)
-        snapshot = lead_snapshot(state, view)
+        snapshot = lead_snapshot(state, facts)
         active = state.active_enrolment()
         if active is not None:
             reason = must_stop(facts, stages_of(self._rules, active.sequence))
@@ -71,28 +73,26 @@ class SequenceManager:
             return state
         if active is not None:
             state = await self._stop(state, active, f"replaced by {rule.sequence}")
-        return await self._start(state, view, rule)
+        return await self._start(state, facts, rule)
 
-    async def start_due(self, state: LeadState, view: LeadView) -> LeadState:
+    async def start_due(self, state: LeadState, facts: LeadFacts) -> LeadState:
         """Start the planned sequences whose time has come (a welcome after a new form)."""
-        for start in journey.due_starts(state, workflow.now()):
+        for start in due_starts(state, workflow.now()):
             try:
                 cls = latest(start.sequence)
             except KeyError as exc:
                 workflow.logger.warning("planned start names no sequence: %s", exc)
-                state = journey.drop_start(state, start)
+                state = drop_start(state, start)
                 continue
-            snapshot = lead_snapshot(state, view)
+            snapshot = lead_snapshot(state, facts)
             state = await self._launch(
                 state, snapshot, cls, 0, form=start.form, alongside=True, start=start
             )
         return state
 
-    def next_check(self, state: LeadState, view: LeadView) -> datetime | None:
+    def next_check(self, state: LeadState, facts: LeadFacts) -> datetime | None:
         """When to look again even if nothing happens (inactivity, re-entry delays)."""
-        return next_enrolment_check(
-            self._rules, _facts(state, view), state.enrolments, workflow.now()
-        )
+        return next_enrolment_check(self._rules, facts, state.enrolments, workflow.now())
 
     async def _feed(self, active: Enrolment, snapshot: LeadSnapshot) -> None:
         handle = workflow.get_external_workflow_handle(active.workflow_id)
@@ -109,16 +109,16 @@ class SequenceManager:
         with contextlib.suppress(FailureError):
             await workflow.get_external_workflow_handle(active.workflow_id).cancel()
         self._to_forward.clear()
-        return journey.end_enrolment(state, active.workflow_id, "stopped", reason, workflow.now())
+        return end_enrolment(state, active.workflow_id, "stopped", reason, workflow.now())
 
-    async def _start(self, state: LeadState, view: LeadView, rule: EnrolmentRule) -> LeadState:
+    async def _start(self, state: LeadState, facts: LeadFacts, rule: EnrolmentRule) -> LeadState:
         try:
             cls = latest(rule.sequence)
         except KeyError as exc:
             workflow.logger.warning("enrolment rule names no sequence: %s", exc)
             return state
         return await self._launch(
-            state, lead_snapshot(state, view), cls, rule.priority, stages=rule.stages
+            state, lead_snapshot(state, facts), cls, rule.priority, stages=rule.stages
         )
 
     async def _launch(
@@ -167,20 +167,8 @@ class SequenceManager:
             alongside=alongside,
         )
         if start is not None:
-            state = journey.drop_start(state, start)
-        return journey.start_enrolment(state, enrolment)
-
-
-def _facts(state: LeadState, view: LeadView) -> LeadFacts:
-    return LeadFacts(
-        stage=state.stage,
-        conditions=state.conditions,
-        buying_stage=view.buying_stage,
-        source=view.source,
-        forms=state.forms,
-        last_activity_at=state.last_activity_at,
-        recycle_reason=state.recycle_reason,
-    )
+            state = drop_start(state, start)
+        return start_enrolment(state, enrolment)
 
 
 def _consume(child: workflow.ChildWorkflowHandle[Any, Any]) -> None:

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         failed_send_status,
         mail_task_queue,
     )
-    from nurture.domain.lead.journey import EmailRecord
+    from nurture.domain.lead.state import EmailRecord
 
 from workflows import activities
 

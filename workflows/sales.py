@@ -15,8 +15,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind, SendEmailInput, idempotency_key, lead_context
-    from nurture.domain.lead.journey import LeadState
-    from nurture.domain.lead.view import LeadView
+    from nurture.domain.lead.facts import LeadFacts
+    from nurture.domain.lead.state import LeadState
     from nurture.domain.sales import handoff
     from nurture.domain.sales.records import Assignment, HandOff, webhook_message
     from nurture.domain.sales.router import AssignRequest, ClaimRequest, ReleaseRequest
@@ -34,21 +34,14 @@ _ACTIVITY = timedelta(seconds=30)
 class SalesDesk:
     """One lead's side of the hand-off, driven by the lead's loop."""
 
-    def __init__(self, team: SalesTeam, *, count_claims: bool = True) -> None:
+    def __init__(self, team: SalesTeam) -> None:
         self.team = team
-        self._count_claims = count_claims
-        """Tell the router when a rep takes a lead from the pool (runs started before
-        claims were counted do not, so their histories replay)."""
-
-    def is_hand_raise(self, event_type: str) -> bool:
-        """Whether this event makes a marketing lead an SQL at once."""
-        return event_type in self.team.hand_raise_events
 
     def next_deadline(self, state: LeadState) -> datetime | None:
         """The reminder or the acceptance deadline of the hand-off in progress."""
         return handoff.sla_next_deadline(state)
 
-    async def manage(self, state: LeadState, view: LeadView) -> LeadState:
+    async def manage(self, state: LeadState, facts: LeadFacts) -> LeadState:
         """Start, route and follow up the hand-off as the state calls for."""
         now = workflow.now()
         trigger = handoff.needs_handoff(state)
@@ -58,14 +51,14 @@ class SalesDesk:
         if current is None or current.accepted_at is not None:
             return state
         if not current.routed:
-            return await self._route(state, view, current)
+            return await self._route(state, facts, current)
         if current.owner is None:
             return state
         if current.accept_by is not None and now >= current.accept_by:
-            return await self._escalate(state, view, current)
+            return await self._escalate(state, facts, current)
         if not current.reminded and current.remind_at is not None and now >= current.remind_at:
             state = await self._mail(
-                state, view, current, "sales_reminder", current.owner_email, current.owner_name
+                state, facts, current, "sales_reminder", current.owner_email, current.owner_name
             )
             return handoff.record_reminder(state, now)
         return state
@@ -75,12 +68,12 @@ class SalesDesk:
         the pool has one more open lead; a closed hand-off gives its owner room again.
         (Both may come in one batch: the claim goes first, so the release balances it.)"""
         for old, new in zip(before.handoffs, after.handoffs, strict=False):
-            if self._count_claims and old.owner is None and new.owner and new.accepted_at:
+            if old.owner is None and new.owner and new.accepted_at:
                 await self._claim(new, new.owner)
             if old.ended_at is None and new.ended_at is not None and new.owner:
                 await self._release(new, new.owner)
 
-    async def _route(self, state: LeadState, view: LeadView, current: HandOff) -> LeadState:
+    async def _route(self, state: LeadState, facts: LeadFacts, current: HandOff) -> LeadState:
         lead = state.lead
         request = AssignRequest(
             key=f"{state.lead_id}/handoff-{current.number}/{current.reassignments}",
@@ -89,7 +82,7 @@ class SalesDesk:
                 country=lead.country if lead else None,
                 industry=lead.industry if lead else None,
                 company_size=lead.company_size if lead else None,
-                grade=view.grade.value,
+                grade=facts.grade.value,
             ),
             exclude=current.passed_over,
         )
@@ -103,7 +96,7 @@ class SalesDesk:
         state = handoff.record_assignment(state, assignment, now)
         current = handoff.current_handoff(state)  # type: ignore[assignment]
         if assignment.rep_id is None:
-            state = await self._mail(state, view, current, "sales_pool", assignment.manager_email)
+            state = await self._mail(state, facts, current, "sales_pool", assignment.manager_email)
         else:
             rep = self.team.rep(assignment.rep_id)
             zone = zone_named(rep.timezone) if rep else zone_named("UTC")
@@ -115,12 +108,12 @@ class SalesDesk:
             )
             current = handoff.current_handoff(state)  # type: ignore[assignment]
             state = await self._mail(
-                state, view, current, "sales_alert", assignment.rep_email, assignment.rep_name
+                state, facts, current, "sales_alert", assignment.rep_email, assignment.rep_name
             )
-        await self._webhook(state, view, current)
+        await self._webhook(state, facts, current)
         return state
 
-    async def _escalate(self, state: LeadState, view: LeadView, current: HandOff) -> LeadState:
+    async def _escalate(self, state: LeadState, facts: LeadFacts, current: HandOff) -> LeadState:
         now = workflow.now()
         escalation = self.team.sla.escalation
         late = current.owner_name or current.owner or "the owner"
@@ -129,12 +122,12 @@ class SalesDesk:
         detail = f"{late} did not accept by {current.accept_by:%Y-%m-%d %H:%M} UTC; {next_step}"
         if escalation.notify_manager:
             manager = current.manager_email or str(self.team.manager)
-            state = await self._mail(state, view, current, "sales_escalation", manager)
+            state = await self._mail(state, facts, current, "sales_escalation", manager)
         if current.owner:
             await self._release(current, current.owner)
         state = handoff.record_escalation(state, now, detail)
         if reassign:
-            return await self._route(state, view, handoff.current_handoff(state))  # type: ignore[arg-type]
+            return await self._route(state, facts, handoff.current_handoff(state))  # type: ignore[arg-type]
         pool = Assignment(rep_id=None, manager_email=str(self.team.manager), reason=detail)
         return handoff.record_assignment(state, pool, now)
 
@@ -157,7 +150,7 @@ class SalesDesk:
             start_to_close_timeout=_ACTIVITY,
         )
 
-    def _summary(self, state: LeadState, view: LeadView, current: HandOff) -> dict[str, Any]:
+    def _summary(self, state: LeadState, facts: LeadFacts, current: HandOff) -> dict[str, Any]:
         """What the alert email and the webhook show about the lead."""
         lead = state.lead
         return {
@@ -167,13 +160,13 @@ class SalesDesk:
             "company": lead.company if lead else None,
             "owner": current.owner_name or current.owner,
             "trigger": current.trigger,
-            "score": view.score,
-            "grade": view.grade.value,
-            "buying_stage": view.buying_stage,
-            "explanation": [{"label": ln.label, "points": ln.points} for ln in view.explanation],
+            "score": facts.score,
+            "grade": facts.grade.value,
+            "buying_stage": facts.buying_stage,
+            "explanation": [{"label": ln.label, "points": ln.points} for ln in state.score.lines],
             "recent": [
                 {"at": t.at.strftime("%Y-%m-%d %H:%M"), "what": t.reason}
-                for t in view.transitions[-5:]
+                for t in state.transitions[-5:]
             ],
             "accept_by": current.accept_by.strftime("%Y-%m-%d %H:%M UTC")
             if current.accept_by
@@ -184,7 +177,7 @@ class SalesDesk:
     async def _mail(
         self,
         state: LeadState,
-        view: LeadView,
+        facts: LeadFacts,
         current: HandOff,
         template: str,
         to: str | None,
@@ -201,7 +194,7 @@ class SalesDesk:
             template,
             current.reassignments + 1,
         )
-        context = {"lead": lead_context(lead), "sales": self._summary(state, view, current)}
+        context = {"lead": lead_context(lead), "sales": self._summary(state, facts, current)}
         record = await send_email(
             SendEmailInput(
                 key=key,
@@ -220,12 +213,12 @@ class SalesDesk:
         workflow.logger.error("%s to %s was not sent: %s", template, to, record.detail)
         return handoff.record_undelivered(state, workflow.now(), f"{template} to {to}", record)
 
-    async def _webhook(self, state: LeadState, view: LeadView, current: HandOff) -> None:
+    async def _webhook(self, state: LeadState, facts: LeadFacts, current: HandOff) -> None:
         if self.team.webhook_url is None:
             return
         await workflow.execute_activity(
             notify_webhook,
-            webhook_message(self._summary(state, view, current)),
+            webhook_message(self._summary(state, facts, current)),
             start_to_close_timeout=_ACTIVITY,
             summary="webhook",
         )

@@ -16,7 +16,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind, SendEmailInput, lead_context
-    from nurture.domain.lead.journey import EmailRecord
+    from nurture.domain.lead.messages import (
+        LeadMessage,
+        SequenceEmailed,
+        SequenceEnded,
+        SequenceMoved,
+    )
+    from nurture.domain.lead.state import EmailRecord
     from nurture.domain.lifecycle import why_not_mail
     from nurture.domain.models import FormContext, LeadEvent
     from nurture.domain.schedule import (
@@ -42,6 +48,9 @@ from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
 __all__ = ["SequenceWorkflow"]
+
+_LEAD_SIGNAL = "message_received"
+"""``LeadWorkflow.message_received``, named: the lead's module imports this one."""
 
 
 @workflow.defn
@@ -90,7 +99,7 @@ class SequenceWorkflow:
             detail=detail,
             ended_at=workflow.now(),
         )
-        await self._tell_lead("sequence_ended", outcome)
+        await self._tell_lead(SequenceEnded(outcome=outcome))
         return outcome
 
     @workflow.signal
@@ -246,13 +255,14 @@ class SequenceWorkflow:
 
     async def _report_email(self, record: EmailRecord) -> None:
         self.emails.append(record)
-        await self._tell_lead("sequence_email", record)
+        await self._tell_lead(SequenceEmailed(record=record))
 
-    async def _tell_lead(self, signal: str, payload: object) -> None:
+    async def _tell_lead(self, message: LeadMessage) -> None:
         """Report to the LeadWorkflow that started this sequence (none in standalone runs)."""
         parent = workflow.info().parent
         if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, payload)
+            handle = workflow.get_external_workflow_handle(parent.workflow_id)
+            await handle.signal(_LEAD_SIGNAL, message)
 
     def _report(self) -> None:
         """Tell the lead this step and its next touch, without delaying the step itself."""
@@ -267,7 +277,7 @@ class SequenceWorkflow:
             next_touch_at=self._next_touch,
         )
         handle = workflow.get_external_workflow_handle(parent.workflow_id)
-        task = asyncio.create_task(handle.signal("sequence_progress", progress))
+        task = asyncio.create_task(handle.signal(_LEAD_SIGNAL, SequenceMoved(progress=progress)))
         # A lead terminated meanwhile cannot take it; nothing else depends on this report.
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 
@@ -26,10 +26,10 @@ from nurture.adapters.ledger import LedgerEntry, SendStatus, Suppression, strong
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.smtp import DeliveryError, Transfer
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
-from nurture.domain.lead.inbound import ErasureFacts
-from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
+from nurture.domain.lead.input import ErasureFacts
+from nurture.domain.lead.messages import LeadMessage
 from nurture.domain.lead.view import LeadView
-from nurture.domain.models import FormSubmitted, LeadEvent
+from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
 
 __all__ = [
@@ -141,20 +141,21 @@ class MemoryLedger:
         return None
 
 
+_Message = TypeVar("_Message")
+
+
 @dataclass
 class MemoryLeadGateway:
     """Records what the API hands to lead workflows; ``views`` answers reads."""
 
     forms: list[tuple[str, FormSubmitted]] = field(default_factory=list)
-    events: list[tuple[str, LeadEvent]] = field(default_factory=list)
+    messages: list[tuple[str, LeadMessage]] = field(default_factory=list)
+    """Every message told to an existing lead (events, opt-outs...), in order."""
     views: dict[str, LeadView] = field(default_factory=dict)
     actions: list[tuple[str, SalesAction]] = field(default_factory=list)
-    opt_outs: list[tuple[str, OptOut]] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)
     """Lead id → address, as the lead's workflow knows it (forms fill it)."""
     erased: list[str] = field(default_factory=list)
-    bounces: list[tuple[str, AddressBounced]] = field(default_factory=list)
-    confirmations: list[tuple[str, OptInConfirmed]] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
 
@@ -167,9 +168,13 @@ class MemoryLeadGateway:
         self.forms.append((lead_id, form))
         self.addresses[lead_id] = str(form.lead.email)
 
-    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+    def received(self, kind: type[_Message]) -> list[tuple[str, _Message]]:
+        """The messages of one kind told so far, with the lead each went to."""
+        return [(lead_id, m) for lead_id, m in self.messages if isinstance(m, kind)]
+
+    async def tell(self, lead_id: str, message: LeadMessage) -> None:
         self._require(lead_id)
-        self.events.append((lead_id, event))
+        self.messages.append((lead_id, message))
 
     async def get_lead(self, lead_id: str) -> LeadView:
         if lead_id in self.views:
@@ -177,18 +182,6 @@ class MemoryLeadGateway:
         if lead_id in {known for known, _ in self.forms}:
             raise LeadPending(lead_id)  # like a workflow that has not applied its form yet
         raise LeadNotFound(lead_id)
-
-    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
-        self._require(lead_id)
-        self.opt_outs.append((lead_id, opt_out))
-
-    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
-        self._require(lead_id)
-        self.bounces.append((lead_id, bounced))
-
-    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
-        self._require(lead_id)
-        self.confirmations.append((lead_id, confirmed))
 
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         if lead_id not in self.addresses:

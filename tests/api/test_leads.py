@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from nurture.adapters.links.tokens import email_hash
 from nurture.config.settings import Settings
 from nurture.domain.identity import lead_id_for
-from nurture.domain.lead.journey import start_state
+from nurture.domain.lead.state import start_state
 from nurture.domain.lead.view import lead_view
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.api.apitools import AUTH, fields, hashed

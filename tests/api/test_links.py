@@ -13,7 +13,9 @@ from nurture.adapters.links.links import CONFIRM, UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import CLICK, OPEN
 from nurture.config.settings import Settings
+from nurture.domain.lead.messages import OptInConfirmed, OptOut
 from nurture.testing import MemoryLeadGateway, MemoryLedger
+from tests.helpers import told_events
 
 
 class TestUnsubscribe:
@@ -37,7 +39,7 @@ class TestUnsubscribe:
         assert response.status_code == 200
         assert '<form method="post">' in response.text and "<button" in response.text
         assert response.headers["Cache-Control"] == "no-store"
-        assert ledger.suppressions == {} and gateway.opt_outs == []
+        assert ledger.suppressions == {} and gateway.received(OptOut) == []
 
     def test_one_click_post_unsubscribes(
         self, client: TestClient, gateway: MemoryLeadGateway, ledger: MemoryLedger, lead: str
@@ -51,7 +53,7 @@ class TestUnsubscribe:
         )
         assert response.status_code == 200 and "You are unsubscribed" in response.text
         assert ledger.suppressions["a1b2"].reason == "unsubscribed"
-        [(told, opt_out)] = gateway.opt_outs
+        [(told, opt_out)] = gateway.received(OptOut)
         assert told == lead and opt_out.channel == "one-click"
 
     def test_repeat_is_harmless(
@@ -61,7 +63,7 @@ class TestUnsubscribe:
         the first time, so the lead sees one unsubscribe."""
         for _ in range(2):
             assert client.post(f"/u/{self.token(lead_id=lead)}").status_code == 200
-        first, second = (o for _, o in gateway.opt_outs)
+        first, second = (o for _, o in gateway.received(OptOut))
         assert first.at == second.at and second.channel == "page"
 
     def test_erased_lead_still_suppressed(self, client: TestClient, ledger: MemoryLedger) -> None:
@@ -95,7 +97,7 @@ class TestUnsubscribe:
             response = method(f"/u/{token}")
             assert response.status_code in (400, 422)
             assert "Traceback" not in response.text and "TokenError" not in response.text
-        assert ledger.suppressions == {} and gateway.opt_outs == []
+        assert ledger.suppressions == {} and gateway.received(OptOut) == []
 
 
 class TestDoubleOptIn:
@@ -136,7 +138,7 @@ class TestDoubleOptIn:
         assert response.status_code == 200
         assert '<form method="post">' in response.text and "<button" in response.text
         assert response.headers["Cache-Control"] == "no-store"
-        assert gateway.confirmations == []
+        assert gateway.received(OptInConfirmed) == []
 
     def test_post_confirms_with_the_evidence(
         self, client: TestClient, gateway: MemoryLeadGateway, lead: str
@@ -144,7 +146,7 @@ class TestDoubleOptIn:
         for _ in range(2):  # a double click answers the same; the lead applies it once
             response = client.post(f"/c/{self.token(lead)}", headers={"User-Agent": "Safari"})
             assert response.status_code == 200 and "you are subscribed" in response.text
-        (told, confirmed), _ = gateway.confirmations
+        (told, confirmed), _ = gateway.received(OptInConfirmed)
         assert told == lead and confirmed.submission_id == "sub-1"
         assert (confirmed.ip, confirmed.user_agent) == ("testclient", "Safari")
 
@@ -155,13 +157,13 @@ class TestDoubleOptIn:
         for method in (client.get, client.post):
             response = method(f"/c/{token}")
             assert response.status_code == 410 and "expired" in response.text
-        assert gateway.confirmations == []
+        assert gateway.received(OptInConfirmed) == []
 
     def test_a_lead_that_expired_meanwhile_gets_the_expired_page(
         self, client: TestClient, gateway: MemoryLeadGateway
     ) -> None:
         response = client.post(f"/c/{self.token('gone')}")
-        assert response.status_code == 410 and gateway.confirmations == []
+        assert response.status_code == 410 and gateway.received(OptInConfirmed) == []
 
     @pytest.mark.parametrize("kind", ["forged", "cross-purpose", "tampered", "garbage"])
     def test_invalid_links_change_nothing(
@@ -182,7 +184,7 @@ class TestDoubleOptIn:
             response = method(f"/c/{token}")
             assert response.status_code == 400 and "not valid" in response.text
         assert client.post(f"/u/{good}").status_code == 400
-        assert gateway.confirmations == [] and gateway.opt_outs == []
+        assert gateway.received(OptInConfirmed) == [] and gateway.received(OptOut) == []
 
 
 class TestTracking:
@@ -215,7 +217,7 @@ class TestTracking:
         for _ in range(2):
             response = self.click(client, token, headers=self.BROWSER)
             assert response.status_code == 302 and response.headers["location"] == self.TARGET
-        first, second = gateway.events
+        first, second = told_events(gateway)
         assert first[0] == lead and first[1].type == "email_clicked"
         assert first[1].properties == {
             "template": "buying_guide",
@@ -252,7 +254,7 @@ class TestTracking:
         }[kind]
         response = self.click(client, token, headers=self.BROWSER)
         assert response.status_code == 400 and "location" not in response.headers
-        assert gateway.events == []
+        assert told_events(gateway) == []
 
     @pytest.mark.parametrize(
         ("sent", "method", "agent"),
@@ -277,7 +279,7 @@ class TestTracking:
             method, f"/r/{token}", headers={"User-Agent": agent}, follow_redirects=False
         )
         assert response.status_code == 302 and response.headers["location"] == self.TARGET
-        assert gateway.events == []
+        assert told_events(gateway) == []
 
     def test_the_pixel_counts_an_open_once_per_email(
         self, client: TestClient, gateway: MemoryLeadGateway, lead: str
@@ -287,7 +289,7 @@ class TestTracking:
             response = client.get(f"/o/{token}")
             assert response.status_code == 200 and response.headers["content-type"] == "image/gif"
             assert response.content.startswith(b"GIF89a")
-        (_, first), (_, second) = gateway.events
+        (_, first), (_, second) = told_events(gateway)
         assert first.type == "email_opened"
         assert first.properties == {"template": "buying_guide", "via": "nurture"}
         assert first.id == second.id
@@ -297,10 +299,10 @@ class TestTracking:
     ) -> None:
         response = client.get(f"/o/{self.signed(CLICK, lead, u=self.TARGET)}")
         assert response.status_code == 200 and response.content.startswith(b"GIF89a")
-        assert gateway.events == []
+        assert told_events(gateway) == []
 
     def test_an_erased_lead_still_gets_where_it_clicked(
         self, client: TestClient, gateway: MemoryLeadGateway
     ) -> None:
         response = self.click(client, self.signed(CLICK, "gone", u=self.TARGET))
-        assert response.status_code == 302 and gateway.events == []
+        assert response.status_code == 302 and told_events(gateway) == []

@@ -16,11 +16,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api import create_app
 from nurture.config.settings import ApiSettings, Settings
+from nurture.domain.lead.messages import LeadMessage
 from nurture.domain.lead.view import LeadView
-from nurture.domain.models import FormSubmitted, LeadEvent
+from nurture.domain.models import FormSubmitted
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.conftest import Harness
-from tests.helpers import ROOT
+from tests.helpers import ROOT, told_events
 from tests.waiting import sent, view_when
 
 KEY = "retry-test-key"
@@ -51,8 +52,8 @@ class LostAnswers:
         await self.inner.submit_form(lead_id, form)
         self._maybe_lose()
 
-    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
-        await self.inner.record_event(lead_id, event)
+    async def tell(self, lead_id: str, message: LeadMessage) -> None:
+        await self.inner.tell(lead_id, message)
         self._maybe_lose()
 
     def __getattr__(self, name: str) -> Any:
@@ -167,7 +168,7 @@ class TestEventAnswers:
             "/v1/events", headers=AUTH, json={"lead_id": lead, "type": "page_viewed"}
         )
         assert response.status_code == 202
-        assert carried(response, "event_id", EVENT) == memory.events[0][1].id
+        assert carried(response, "event_id", EVENT) == told_events(memory)[0][1].id
 
     def test_a_422_echoes_the_clients_id(self, client: TestClient) -> None:
         """FastAPI refuses the body before the route runs; the answer still has the id."""
@@ -197,7 +198,7 @@ class TestEventAnswers:
                 json={"email": "e@b.example", "type": "page_viewed"},
             )
         assert response.status_code == 503
-        assert carried(response, "event_id", EVENT) == memory.events[0][1].id
+        assert carried(response, "event_id", EVENT) == told_events(memory)[0][1].id
 
 
 class TestOtherAnswersCarryNoId:

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowExecutionStatus
 from nurture.adapters.mail.smtp import PermanentDeliveryError
 from nurture.adapters.temporal.gateway import ActionRefused
 from nurture.domain.identity import workflow_id_for
-from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
+from nurture.domain.lead.messages import AddressBounced, OptInConfirmed, OptOut
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import ContentLink, FormContext
 from nurture.domain.sales.router import RouterInput, router_workflow_id
@@ -103,7 +103,7 @@ async def opt_in(rec: Recording) -> None:
     clicked = OptInConfirmed(
         submission_id="optin-form", at=await rec.now(), ip="198.51.100.4", user_agent="UA"
     )
-    await rec.h.gateway.confirm_opt_in(lead.lead_id, clicked)
+    await rec.h.gateway.tell(lead.lead_id, clicked)
     await lead.until(lambda v: sent(v, "about_your_needs"))
     await lead.event("email_clicked", template="about_your_needs", **NURTURE)
     await lead.until(lambda v: ended(v, "discovery", "completed"))
@@ -138,7 +138,7 @@ async def opt_out_and_bounce(rec: Recording) -> None:
         await lead.event("page_viewed", section="product")
     await lead.until(lambda v: sent(v, "buying_guide"))
     opt_out = OptOut(channel="page", at=await rec.now())
-    await rec.h.gateway.opt_out(lead.lead_id, opt_out)
+    await rec.h.gateway.tell(lead.lead_id, opt_out)
     await lead.until(lambda v: ended(v, "evaluation", "stopped"))
     await lead.save()
 
@@ -146,7 +146,7 @@ async def opt_out_and_bounce(rec: Recording) -> None:
     await white_paper(bounced)
     await bounced.until(lambda v: sent(v, "thank_you"))
     report = AddressBounced(reason="hard bounce 5.1.1: no such user", at=await rec.now())
-    await rec.h.gateway.address_bounced(bounced.lead_id, report)
+    await rec.h.gateway.tell(bounced.lead_id, report)
     await bounced.until(lambda v: "bounced" in v.conditions)
     await bounced.save()
 

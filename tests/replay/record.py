@@ -38,6 +38,7 @@ from temporalio.testing import WorkflowEnvironment
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.smtp import Transfer
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.messages import EventReceived
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import LeadEvent
 from nurture.domain.sales.records import SalesAction
@@ -196,7 +197,8 @@ class Journey:
             "occurred_at": await self.rec.now(),
             "properties": properties,
         }
-        await self.rec.h.gateway.record_event(self.lead_id, LeadEvent.model_validate(fields))
+        event = LeadEvent.model_validate(fields)
+        await self.rec.h.gateway.tell(self.lead_id, EventReceived(event=event))
 
     async def act(self, action: str, **fields: object) -> LeadView:
         """A sales action by Ana, its id fixed by the action and its place in the journey."""

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from nurture.domain.lead.facts import LeadFacts
+from nurture.domain.lead.state import Enrolment
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.sequences.enrolment import (
-    Enrolment,
     EnrolmentRule,
-    LeadFacts,
     choose_enrolment,
     must_stop,
     next_enrolment_check,
@@ -33,7 +33,8 @@ UPSELL = EnrolmentRule(sequence="upsell", priority=40, stages=(Stage.CUSTOMER,))
 
 
 def facts(**changes: object) -> LeadFacts:
-    return LeadFacts.model_validate({"stage": "mql", "buying_stage": "discovery", **changes})
+    known = {"stage": "mql", "score": 25, "grade": "C", "temperature": "warm"}
+    return LeadFacts.model_validate({**known, "buying_stage": "discovery", **changes})
 
 
 def enrolment(rule: EnrolmentRule, ended_days_ago: int | None = None) -> Enrolment:

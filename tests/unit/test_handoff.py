@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from nurture.domain.lead import journey
-from nurture.domain.lead.journey import LeadState
+from nurture.domain.lead.engagement import apply_event, apply_silence
+from nurture.domain.lead.state import LeadState, start_state
 from nurture.domain.lifecycle import Stage
 from nurture.domain.sales import handoff
 from nurture.domain.sales.records import Assignment, SalesAction
@@ -21,7 +22,7 @@ MODEL = scoring_model()
 
 def sql_lead(accepted: bool = False) -> LeadState:
     """A lead made an SQL by a demo request, routed to Ana (and accepted, if asked)."""
-    state = journey.apply_submission(journey.start_state("L1", MODEL), submission(), MODEL, T0)
+    state = journey.apply_submission(start_state("L1", MODEL), submission(), MODEL, T0)
     state = handoff.hand_raise(state, "demo_requested", T0)
     state = handoff.begin_handoff(state, handoff.needs_handoff(state) or "", T0)
     state = handoff.record_assignment(
@@ -73,7 +74,7 @@ class TestAllowed:
         )
 
     def test_nothing_but_disqualify_for_a_marketing_lead(self) -> None:
-        state = journey.apply_submission(journey.start_state("L2", MODEL), submission(), MODEL, T0)
+        state = journey.apply_submission(start_state("L2", MODEL), submission(), MODEL, T0)
         assert "only an SQL waiting for its owner" in (refusal(state, "accept") or "")
         assert refusal(state, "won") == "'won' is not possible from stage 'new'"
         assert refusal(state, "disqualify", reason="competitor") is None
@@ -172,11 +173,11 @@ class TestRecycleRules:
 def returned_lead(action: str = "return_to_nurture", **fields: object) -> LeadState:
     """The filed case: a lead at 44 points (MQL at 20) handed off by a demo request,
     accepted, then returned ("timing" unless told) or lost: recycled at 34 points."""
-    state = journey.apply_submission(journey.start_state("L3", MODEL), submission(), MODEL, T0)
+    state = journey.apply_submission(start_state("L3", MODEL), submission(), MODEL, T0)
     engagement = [("product", 10), ("blog", 10)]
     kinds = [("page_viewed", {"section": s}) for s, times in engagement for _ in range(times)]
     for kind, props in [*kinds, ("webinar_registered", {}), ("webinar_registered", {})]:
-        state = journey.apply_event(state, event(kind, **props), MODEL, T0)
+        state = apply_event(state, event(kind, **props), MODEL, T0)
     assert (state.stage, state.score.total) == (Stage.MQL, 44)
     state = handoff.hand_raise(state, "demo_requested", T0)
     state = handoff.begin_handoff(state, handoff.needs_handoff(state) or "", T0)
@@ -188,7 +189,7 @@ def returned_lead(action: str = "return_to_nurture", **fields: object) -> LeadSt
 
 def later(state: LeadState, kind: str, days: int = 1, **props: object) -> LeadState:
     at = T0 + timedelta(days=days)
-    return journey.apply_event(state, event(kind, at=at, **props), MODEL, at)
+    return apply_event(state, event(kind, at=at, **props), MODEL, at)
 
 
 class TestRequalification:
@@ -220,7 +221,7 @@ class TestRequalification:
         state = returned_lead()
         richer = submission(persona_lead(company_size=5000), submission_id="s2")
         state = journey.apply_submission(state, richer, MODEL, T0 + timedelta(days=1))
-        state = journey.apply_silence(state, MODEL, T0 + timedelta(days=70))
+        state = apply_silence(state, MODEL, T0 + timedelta(days=70))
         assert state.stage is Stage.RECYCLED and state.points_since_return == 0
 
     def test_never_before_the_revisit_date(self) -> None:
@@ -259,12 +260,3 @@ class TestRequalification:
         """A demo request needs no points: it makes the recycled lead an SQL at once."""
         state = handoff.hand_raise(returned_lead(), "demo_requested", T0 + timedelta(days=1))
         assert state.stage is Stage.SQL and handoff.needs_handoff(state) is not None
-
-    def test_leads_in_flight_keep_the_old_rule(self) -> None:
-        """The model LeadWorkflow uses for runs started before the rule: an event worth
-        nothing still moves a recycled lead above the threshold (so their histories replay)."""
-        legacy = MODEL.without_requalification()
-        state = returned_lead()
-        at = T0 + timedelta(days=1)
-        moved = journey.apply_event(state, event("no_such_event", at=at), legacy, at)
-        assert moved.stage is Stage.MQL

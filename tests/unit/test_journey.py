@@ -7,7 +7,9 @@ from datetime import timedelta
 from nurture.config.project import FormConfig
 from nurture.domain.emails import EmailKind
 from nurture.domain.lead import journey
-from nurture.domain.lead.journey import EmailRecord
+from nurture.domain.lead.engagement import apply_event, apply_silence, next_silence_check
+from nurture.domain.lead.mail_plan import record_email, send_input, why_not_send
+from nurture.domain.lead.state import EmailRecord, LeadState, start_state
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.scoring import ScoringModel
 from nurture.domain.scoring.model import Thresholds
@@ -15,28 +17,31 @@ from nurture.services.intake import FormPost, to_submission
 from tests.helpers import T0, event, persona_lead, project, scoring_model, submission
 
 
-def submitted() -> journey.LeadState:
+def submitted() -> LeadState:
     model = scoring_model()
-    return journey.apply_submission(journey.start_state("L1", model), submission(), model, T0)
+    return journey.apply_submission(start_state("L1", model), submission(), model, T0)
 
 
 class TestSubmission:
-    """A form post thanks at once and plans the second conversion."""
+    """A form post thanks at once and plans the welcome sequence for the second conversion."""
 
-    def test_thank_you_due_now_second_conversion_later(self) -> None:
-        """Two planned emails with keys per lead, form and step."""
+    def test_thank_you_due_now_welcome_later(self) -> None:
+        """The thank-you, keyed per lead, form and step; the welcome after the form's delay,
+        with what the form offers next."""
         state = submitted()
-        planned = {p.template: p for p in state.planned}
-        assert planned["thank_you"].due_at == T0
-        assert planned["thank_you"].kind is EmailKind.TRANSACTIONAL
-        assert planned["second_conversion"].due_at == T0 + timedelta(days=2)
-        assert planned["thank_you"].key == "L1/form-white-paper/thank_you/1"
+        (thank_you,) = state.planned
+        assert (thank_you.template, thank_you.due_at) == ("thank_you", T0)
+        assert thank_you.kind is EmailKind.TRANSACTIONAL
+        assert thank_you.key == "L1/form-white-paper/thank_you/1"
+        (welcome,) = state.starts
+        assert (welcome.sequence, welcome.due_at) == ("welcome", T0 + timedelta(days=2))
+        assert welcome.form.form_id == "white-paper" and welcome.form.related
 
     def test_same_form_twice_plans_nothing_new(self) -> None:
-        """Another submission of the same form is never re-thanked."""
+        """Another submission of the same form is never re-thanked nor re-welcomed."""
         model = scoring_model()
         state = journey.apply_submission(submitted(), submission(submission_id="s2"), model, T0)
-        assert len(state.planned) == 2 and state.forms == ("white-paper",)
+        assert len(state.planned) == len(state.starts) == 1 and state.forms == ("white-paper",)
 
     def test_submission_scores_profile_and_event(self) -> None:
         """Persona +4 and the buying guide download +4."""
@@ -51,7 +56,7 @@ class TestEvents:
         model = scoring_model()
         state = submitted()
         for _ in range(6):
-            state = journey.apply_event(state, event("page_viewed", section="product"), model, T0)
+            state = apply_event(state, event("page_viewed", section="product"), model, T0)
         assert state.stage is Stage.MQL
         change = [t for t in state.transitions if t.field == "stage"][-1]
         assert (change.from_value, change.to_value) == ("new", "mql")
@@ -60,16 +65,16 @@ class TestEvents:
     def test_silence_penalises_every_full_period(self) -> None:
         """65 days of silence: two penalties of -3, then the next check at day 90."""
         model = scoring_model()
-        state = journey.apply_silence(submitted(), model, T0 + timedelta(days=65))
+        state = apply_silence(submitted(), model, T0 + timedelta(days=65))
         assert state.score.total == 8 - 6
-        assert journey.next_silence_check(state, model) == T0 + timedelta(days=90)
+        assert next_silence_check(state, model) == T0 + timedelta(days=90)
 
     def test_activity_rearms_the_silence_timer(self) -> None:
         """An event on day 20 moves the next check to day 50."""
         model = scoring_model()
         later = T0 + timedelta(days=20)
-        state = journey.apply_event(submitted(), event("page_viewed", at=later), model, later)
-        assert journey.next_silence_check(state, model) == later + timedelta(days=30)
+        state = apply_event(submitted(), event("page_viewed", at=later), model, later)
+        assert next_silence_check(state, model) == later + timedelta(days=30)
 
 
 class TestSendRules:
@@ -79,7 +84,7 @@ class TestSendRules:
         """After a bounce even transactional mail is withheld."""
         state = submitted()
         thank_you = state.planned[0]
-        state = journey.record_email(
+        state = record_email(
             state,
             EmailRecord(
                 key=thank_you.key,
@@ -91,19 +96,19 @@ class TestSendRules:
             ),
         )
         assert Condition.BOUNCED in state.conditions
-        assert journey.why_not_send(state, state.planned[0]) == "the address bounced"
+        assert why_not_send(state, thank_you) == "the address bounced"
 
     def test_marketing_stops_for_sales_owned_leads(self) -> None:
-        """An SQL gets no marketing email from the welcome track."""
+        """An SQL gets no marketing email from the lead; its transactional mail still goes."""
         state = submitted().model_copy(update={"stage": Stage.SQL})
-        second = state.planned[1]
-        assert "stage 'sql'" in (journey.why_not_send(state, second) or "")
-        assert journey.why_not_send(state, state.planned[0]) is None
+        marketing = state.planned[0].model_copy(update={"kind": EmailKind.MARKETING})
+        assert "stage 'sql'" in (why_not_send(state, marketing) or "")
+        assert why_not_send(state, state.planned[0]) is None
 
     def test_send_input_carries_the_lead(self) -> None:
         """The activity input has the address, name and template context."""
         state = submitted()
-        data = journey.send_input(state, state.planned[0])
+        data = send_input(state, state.planned[0])
         assert data.to_email == persona_lead().email and data.to_name == "Ada Lovelace"
         assert data.context["lead"]["first_name"] == "Ada"
         assert data.context["offer"]["url"] == "https://example.com/guide.pdf"
@@ -112,7 +117,7 @@ class TestSendRules:
 class TestPointlessEvents:
     """A score update that gives no points never changes the stage by itself."""
 
-    def low_mql(self) -> tuple[journey.LeadState, ScoringModel]:
+    def low_mql(self) -> tuple[LeadState, ScoringModel]:
         """A new lead at 8 points under a model whose MQL threshold is 5: qualified on
         paper, not moved yet (as a lead past the threshold by an open only would be)."""
         model = scoring_model()
@@ -124,15 +129,15 @@ class TestPointlessEvents:
         """An unscored type, then a page no rule counts: still new; a blog visit: MQL."""
         state, model = self.low_mql()
         for kind, props in [("no_such_event", {}), ("page_viewed", {"section": "careers"})]:
-            state = journey.apply_event(state, event(kind, **props), model, T0)
+            state = apply_event(state, event(kind, **props), model, T0)
             assert state.stage is Stage.NEW and state.last_activity_at == T0
-        state = journey.apply_event(state, event("page_viewed", section="blog"), model, T0)
+        state = apply_event(state, event("page_viewed", section="blog"), model, T0)
         assert state.stage is Stage.MQL
 
     def test_a_penalty_never_qualifies(self) -> None:
         """Thirty silent days cost points, and move nothing."""
         state, model = self.low_mql()
-        state = journey.apply_silence(state, model, T0 + timedelta(days=31))
+        state = apply_silence(state, model, T0 + timedelta(days=31))
         assert (state.stage, state.score.total) == (Stage.NEW, 5)
 
 
@@ -161,7 +166,7 @@ class TestResubmission:
         again = submission(submission_id="s2", at=day20)
         state = journey.apply_submission(submitted(), again, model, day20)
         assert state.score.total == 8
-        assert journey.next_silence_check(state, model) == day20 + timedelta(days=30)
+        assert next_silence_check(state, model) == day20 + timedelta(days=30)
 
     def test_after_the_window_it_scores_again_up_to_the_cap(self) -> None:
         """Day 30 scores again (+4, the rule's cap of 8 reached); day 60 gives nothing more."""

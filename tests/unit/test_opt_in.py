@@ -9,10 +9,14 @@ import pytest
 from nurture.config.project import FormConfig
 from nurture.domain.emails import CONFIRM_TEMPLATE, EmailKind
 from nurture.domain.lead import journey
-from nurture.domain.lead.journey import LeadState, OptInConfirmed
-from nurture.domain.lifecycle import Condition, Stage, why_not_mail
+from nurture.domain.lead.facts import lead_facts
+from nurture.domain.lead.mail_plan import record_email, send_input
+from nurture.domain.lead.messages import OptInConfirmed
+from nurture.domain.lead.opt_in import expire_opt_ins
+from nurture.domain.lead.state import EmailRecord, LeadState, PlannedEmail, start_state
+from nurture.domain.lifecycle import Condition, why_not_mail
 from nurture.domain.models import Consent, FormSubmitted
-from nurture.domain.sequences.enrolment import LeadFacts, choose_enrolment
+from nurture.domain.sequences.enrolment import choose_enrolment
 from nurture.services.intake import Client, FormPost, to_submission
 from tests.helpers import T0, doi_submission, project, scoring_model, submission
 
@@ -24,7 +28,7 @@ def doi(submission_id: str = "doi-1", form_id: str = "newsletter", at=T0) -> For
 
 
 def held(form: FormSubmitted | None = None) -> LeadState:
-    return journey.apply_submission(journey.start_state("l1", MODEL), form or doi(), MODEL, T0)
+    return journey.apply_submission(start_state("l1", MODEL), form or doi(), MODEL, T0)
 
 
 def confirm(state: LeadState, minutes: int = 30) -> LeadState:
@@ -45,7 +49,7 @@ class TestHeld:
         assert state.conditions == (Condition.UNCONFIRMED,)
         assert [p.form.form_id for p in state.unconfirmed] == ["newsletter"]
         # The confirmation carries the address, nothing else about the lead is applied.
-        assert journey.send_input(state, planned).to_email == "ada@globex.example"
+        assert send_input(state, planned).to_email == "ada@globex.example"
 
     def test_marketing_mail_and_sequences_wait_for_the_confirmation(self) -> None:
         state = held()
@@ -53,12 +57,7 @@ class TestHeld:
             "the lead has not confirmed its subscription"
         )
         assert why_not_mail(False, state.stage, state.conditions) is None
-        facts = LeadFacts(
-            stage=Stage.NEW,
-            conditions=state.conditions,
-            buying_stage="discovery",
-            forms=("newsletter",),
-        )
+        facts = lead_facts(state, MODEL, T0).model_copy(update={"forms": ("newsletter",)})
         assert choose_enrolment(project().enrolment, facts, (), None, T0) is None
 
     def test_a_repost_resends_the_link_ten_minutes_on_at_most_three_times(self) -> None:
@@ -77,7 +76,7 @@ class TestHeld:
         assert Condition.UNCONFIRMED not in state.conditions
         assert state.forms == ("white-paper",)
         assert [p.form.form_id for p in state.unconfirmed] == ["newsletter"]
-        assert journey.expire_opt_ins(state, T0 + timedelta(days=8))[1] is False
+        assert expire_opt_ins(state, T0 + timedelta(days=8))[1] is False
 
 
 class TestConfirmed:
@@ -120,24 +119,24 @@ class TestExpiry:
     def test_an_unconfirmed_lead_is_gone_after_the_deadline(self) -> None:
         state = held()
         assert journey.next_deadline(state, MODEL) == T0
-        state = journey.record_email(state, sent(state.planned[0]))
+        state = record_email(state, sent(state.planned[0]))
         assert journey.next_deadline(state, MODEL) == T0 + timedelta(days=7)
-        same, gone = journey.expire_opt_ins(state, T0 + timedelta(days=7) - timedelta(seconds=1))
+        same, gone = expire_opt_ins(state, T0 + timedelta(days=7) - timedelta(seconds=1))
         assert not gone and same == state
-        after, gone = journey.expire_opt_ins(state, T0 + timedelta(days=7))
+        after, gone = expire_opt_ins(state, T0 + timedelta(days=7))
         assert gone and after.unconfirmed == ()
 
     def test_a_known_lead_only_drops_the_post(self) -> None:
-        state = journey.apply_submission(journey.start_state("l1", MODEL), submission(), MODEL, T0)
+        state = journey.apply_submission(start_state("l1", MODEL), submission(), MODEL, T0)
         state = journey.apply_submission(state, doi(), MODEL, T0)
         assert Condition.UNCONFIRMED not in state.conditions
         assert why_not_mail(True, state.stage, state.conditions) is None
-        after, gone = journey.expire_opt_ins(state, T0 + timedelta(days=8))
+        after, gone = expire_opt_ins(state, T0 + timedelta(days=8))
         assert not gone and after.unconfirmed == () and after.forms == ("white-paper",)
 
 
-def sent(planned: journey.PlannedEmail) -> journey.EmailRecord:
-    return journey.EmailRecord(
+def sent(planned: PlannedEmail) -> EmailRecord:
+    return EmailRecord(
         key=planned.key, template=planned.template, kind=planned.kind, status="sent", at=T0
     )
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from nurture.adapters.links.tokens import email_hash
 from nurture.domain.identity import lead_id_for
+from nurture.domain.lead.messages import AddressBounced, OptOut
 from nurture.services.mail_reports import MailReport, apply_report
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.helpers import SECRET, submission
@@ -36,7 +37,7 @@ async def test_complaint_unsubscribes(known: tuple[MemoryLedger, MemoryLeadGatew
     outcome = await apply_report(report(type="complaint"), ledger, gateway, SECRET, NOW)
     assert outcome.action == "unsubscribed" and outcome.lead_told
     assert ledger.suppressions[email_hash(ADA, SECRET)].reason == "complaint"
-    [(_, opt_out)] = gateway.opt_outs
+    [(_, opt_out)] = gateway.received(OptOut)
     assert (opt_out.reason, opt_out.channel) == ("complaint", "webhook")
 
 
@@ -54,7 +55,7 @@ async def test_hard_bounce_suppresses_all_mail(
     assert outcome.action == "suppressed" and "5.1.1 no such user" in outcome.detail
     kept = ledger.suppressions[email_hash(ADA, SECRET)]
     assert kept.reason == "hard_bounce" and kept.blocks(marketing=False)
-    [(_, bounced)] = gateway.bounces
+    [(_, bounced)] = gateway.received(AddressBounced)
     assert bounced.reason == "hard bounce: 5.1.1 no such user"
 
 
@@ -86,7 +87,7 @@ async def test_policy_rejection_alerts_only(
         NOW,
     )
     assert outcome.action == "alerted"
-    assert ledger.suppressions == {} and gateway.bounces == []
+    assert ledger.suppressions == {} and gateway.received(AddressBounced) == []
 
 
 async def test_unknown_address_still_suppressed() -> None:

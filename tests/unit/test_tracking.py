@@ -13,6 +13,8 @@ from nurture.adapters.links.tokens import TokenError, TokenSigner
 from nurture.adapters.links.tracking import CLICK, OPEN, Tracker
 from nurture.config.files import load_sales_team
 from nurture.domain.lead import journey
+from nurture.domain.lead.engagement import apply_event
+from nurture.domain.lead.state import start_state
 from nurture.domain.lifecycle import Stage
 from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.scoring.model import Thresholds
@@ -162,20 +164,18 @@ class TestWeakOpens:
     @pytest.mark.parametrize(("weak", "stage"), [(True, Stage.NEW), (False, Stage.MQL)])
     def test_an_open_never_moves_the_stage_alone(self, weak: bool, stage: Stage) -> None:
         model = scoring_model()
-        state = journey.apply_submission(journey.start_state("l1", model), submission(), model, T0)
+        state = journey.apply_submission(start_state("l1", model), submission(), model, T0)
         low = Thresholds(mql=state.score.total + 1, sql=model.thresholds.sql)
         model = model.model_copy(
             update={"thresholds": low, "weak_events": model.weak_events if weak else frozenset()}
         )
-        opened = journey.apply_event(
-            state, event("email_opened", template="t", via="nurture"), model, T0
-        )
+        opened = apply_event(state, event("email_opened", template="t", via="nurture"), model, T0)
         assert opened.score.total == state.score.total + 1
         assert opened.stage is stage
         if weak:  # the next event that earns points moves it; one worth nothing does not
-            nothing = journey.apply_event(opened, event("page_viewed", section="x"), model, T0)
+            nothing = apply_event(opened, event("page_viewed", section="x"), model, T0)
             assert nothing.stage is Stage.NEW
-            later = journey.apply_event(nothing, event("page_viewed", section="blog"), model, T0)
+            later = apply_event(nothing, event("page_viewed", section="blog"), model, T0)
             assert later.stage is Stage.MQL
 
     def test_an_open_cannot_raise_a_hand(self) -> None:

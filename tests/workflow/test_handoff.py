@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from nurture.adapters.mail.smtp import PermanentDeliveryError
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.messages import EventReceived
 from nurture.domain.lead.view import LeadView
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.sales.router import router_workflow_id
@@ -74,7 +75,7 @@ async def make_sql(h: Harness, lead_id: str) -> None:
     """A form, then a demo request: a hand-raise makes the lead an SQL at once."""
     now = await h.now()
     await h.gateway.submit_form(lead_id, submission(at=now))
-    await h.gateway.record_event(lead_id, event("demo_requested", at=now))
+    await h.gateway.tell(lead_id, EventReceived(event=event("demo_requested", at=now)))
 
 
 def log(view: LeadView) -> list[str]:
@@ -294,7 +295,9 @@ class TestActions:
                 action_id="ret-1",
             )
             assert again.stage == "recycled"  # the same action id applies once
-            await h.gateway.record_event("ho-return", event("demo_requested", at=await h.now()))
+            await h.gateway.tell(
+                "ho-return", EventReceived(event=event("demo_requested", at=await h.now()))
+            )
             view = await view_when(
                 h, "ho-return", lambda v: len(v.handoffs) == 2 and v.handoffs[-1].owner is not None
             )
@@ -346,9 +349,11 @@ class TestRecycling:
             now = await h.now()
             await h.gateway.submit_form(lead, submission(at=now))
             for section in ["product"] * 10 + ["blog"] * 10:
-                await h.gateway.record_event(lead, event("page_viewed", at=now, section=section))
+                await h.gateway.tell(
+                    lead, EventReceived(event=event("page_viewed", at=now, section=section))
+                )
             for kind in ("webinar_registered", "webinar_registered", "demo_requested"):
-                await h.gateway.record_event(lead, event(kind, at=now))
+                await h.gateway.tell(lead, EventReceived(event=event(kind, at=now)))
             # Two dozen signals, a sequence and the router: time enough on a busy machine.
             view = await view_when(h, lead, lambda v: "assigned" in log(v), within=30)
             assert (view.stage, view.score) == ("sql", 44)
@@ -360,15 +365,17 @@ class TestRecycling:
             await h.env.sleep(timedelta(seconds=70))
             for kind, props in [("page_viewed", {"section": "careers"}), ("no_such_event", {})]:
                 at = await h.now()
-                await h.gateway.record_event(lead, event(kind, at=at, **props))
+                await h.gateway.tell(lead, EventReceived(event=event(kind, at=at, **props)))
                 view = await view_when(h, lead, lambda v, at=at: v.last_activity_at == at)
                 assert (view.stage, track(view)) == ("recycled", "recycle-timing")
             for kind in ("webinar_registered", "support_contacted"):
-                await h.gateway.record_event(lead, event(kind, at=await h.now()))
+                await h.gateway.tell(lead, EventReceived(event=event(kind, at=await h.now())))
             view = await view_when(h, lead, lambda v: v.score == 34 + 8)
             assert (view.stage, track(view)) == ("recycled", "recycle-timing")
 
-            await h.gateway.record_event(lead, event("webinar_replay_watched", at=await h.now()))
+            await h.gateway.tell(
+                lead, EventReceived(event=event("webinar_replay_watched", at=await h.now()))
+            )
             view = await view_when(h, lead, lambda v: v.stage == "mql")
             view = await view_when(h, lead, lambda v: track(v) != "recycle-timing")
         assert view.score == 46 and len(view.handoffs) == 1
@@ -424,7 +431,7 @@ class TestPool:
             now = await h.now()
             us = submission(persona_lead(country="US"), at=now)
             await h.gateway.submit_form("ho-pool", us)
-            await h.gateway.record_event("ho-pool", event("demo_requested", at=now))
+            await h.gateway.tell("ho-pool", EventReceived(event=event("demo_requested", at=now)))
             await view_when(h, "ho-pool", lambda v: "pooled" in log(v))
             view = await act(h, "ho-pool", action="accept", actor="ana")
             assert view.handoffs[-1].owner == "ana"
@@ -435,7 +442,9 @@ class TestPool:
             await eventually(ana_counted)
             fr = submission(persona_lead("grace@example.fr", country="FR"), at=await h.now())
             await h.gateway.submit_form("ho-next", fr)
-            await h.gateway.record_event("ho-next", event("demo_requested", at=await h.now()))
+            await h.gateway.tell(
+                "ho-next", EventReceived(event=event("demo_requested", at=await h.now()))
+            )
             routed = await view_when(h, "ho-next", lambda v: "assigned" in log(v))
             await act(h, "ho-pool", action="disqualify", actor="ana", reason="student")
 
@@ -495,7 +504,7 @@ class TestUndeliverableAlert:
             await h.gateway.submit_form("ho-bounce", submission(at=now))
             await view_when(h, "ho-bounce", lambda v: sent(v, "thank_you"))
             h.mailer.failures.append(PermanentDeliveryError("SMTP 550: no such user", 550))
-            await h.gateway.record_event("ho-bounce", event("demo_requested", at=now))
+            await h.gateway.tell("ho-bounce", EventReceived(event=event("demo_requested", at=now)))
             view = await view_when(h, "ho-bounce", lambda v: "undelivered" in log(v))
             (entry,) = [e for e in view.sales_log if e.kind == "undelivered"]
             assert entry.detail.startswith("sales_alert to ana@example.com: bounced, SMTP 550")

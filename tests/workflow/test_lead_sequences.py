@@ -10,8 +10,9 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.messages import EventReceived
+from nurture.domain.lead.state import Enrolment
 from nurture.domain.lead.view import LeadView
-from nurture.domain.sequences.enrolment import Enrolment
 from tests.conftest import Harness
 from tests.helpers import ROOT, SQL_BY_SCORE, event, submission
 from tests.waiting import eventually, view_when
@@ -25,7 +26,9 @@ async def reach_evaluation(
     now = await h.now()
     await h.gateway.submit_form(lead_id, submission(at=now, delay=welcome_after))
     for _ in range(6):
-        await h.gateway.record_event(lead_id, event("page_viewed", at=now, section="product"))
+        await h.gateway.tell(
+            lead_id, EventReceived(event=event("page_viewed", at=now, section="product"))
+        )
     return now
 
 
@@ -101,7 +104,7 @@ class TestEnrolment:
             now = await reach_evaluation(h, "lead-seq-2")
             view = await view_when(h, "lead-seq-2", lambda v: "buying_guide" in sent(v))
             h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
-            await h.gateway.record_event("lead-seq-2", event("demo_requested", at=now))
+            await h.gateway.tell("lead-seq-2", EventReceived(event=event("demo_requested", at=now)))
             view = await view_when(h, "lead-seq-2", lambda v: v.sequence is None)
             (ended,) = tracks(view)
             assert ended.result == "goal" and ended.ended_at is not None
@@ -116,7 +119,7 @@ class TestEnrolment:
             view = await view_when(h, "lead-seq-3", lambda v: "buying_guide" in sent(v))
             h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]
             for kind in SQL_BY_SCORE:
-                await h.gateway.record_event("lead-seq-3", event(kind, at=now))
+                await h.gateway.tell("lead-seq-3", EventReceived(event=event(kind, at=now)))
             # Routed before the test ends: no router update may be in flight at clean-up.
             view = await view_when(
                 h,
@@ -168,6 +171,8 @@ class TestReEngagement:
             h.started.append(view.sequence.workflow_id)
             (email,) = [e for e in view.emails if e.template == "whats_new"]
             assert timedelta(days=20) <= email.at - t0 < timedelta(days=20, minutes=2)
-            await h.gateway.record_event("lead-quiet", event("page_viewed", at=await h.now()))
+            await h.gateway.tell(
+                "lead-quiet", EventReceived(event=event("page_viewed", at=await h.now()))
+            )
             view = await view_when(h, "lead-quiet", lambda v: v.sequence is None)
             assert [(e.sequence, e.result) for e in tracks(view)] == [("reengagement", "goal")]

@@ -16,7 +16,8 @@ from activities import ConfigActivities, SalesActivities
 from nurture.adapters.mail.smtp import PermanentDeliveryError, TransientDeliveryError
 from nurture.domain.emails import mail_task_queue
 from nurture.domain.identity import workflow_id_for
-from nurture.domain.lead.inbound import LeadWorkflowInput
+from nurture.domain.lead.input import LeadWorkflowInput
+from nurture.domain.lead.messages import EventReceived, FormPosted
 from nurture.domain.lifecycle import Condition
 from nurture.domain.scoring import ScoringModel
 from nurture.testing import MemoryLedger, RecordingMailer
@@ -88,7 +89,7 @@ class TestWelcome:
             now = await h.now()
             await h.gateway.submit_form("wf-sql", submission(at=now, delay=timedelta(hours=1)))
             for kind in SQL_BY_SCORE:
-                await h.gateway.record_event("wf-sql", event(kind, at=now))
+                await h.gateway.tell("wf-sql", EventReceived(event=event(kind, at=now)))
             await view_when(h, "wf-sql", lambda v: v.stage == "sql")
             await h.env.sleep(timedelta(hours=1, minutes=1))
             view = await view_when(
@@ -132,7 +133,7 @@ class TestBehaviour:
             await h.gateway.submit_form("wf-ev", submission(at=await h.now()))
             ev = event("webinar_registered", at=await h.now())
             for _ in range(3):
-                await h.gateway.record_event("wf-ev", ev)
+                await h.gateway.tell("wf-ev", EventReceived(event=ev))
             view = await view_when(h, "wf-ev", lambda v: v.score >= 11)
             await asyncio.sleep(0.3)
             view = await h.gateway.get_lead("wf-ev")
@@ -195,7 +196,9 @@ class TestContinueAsNew:
             await h.gateway.submit_form("wf-can", submission(at=now))
             await asyncio.gather(
                 *(
-                    h.gateway.record_event("wf-can", event("page_viewed", at=now, section="blog"))
+                    h.gateway.tell(
+                        "wf-can", EventReceived(event=event("page_viewed", at=now, section="blog"))
+                    )
                     for _ in range(25)
                 )
             )
@@ -239,11 +242,8 @@ class TestReplaySafety:
         self, private_time_env: WorkflowEnvironment, always_open: Path
     ) -> None:
         """With a 2 s task timeout, a 2.5 s scoring-model load outlasts the task's heartbeat
-        and splits the first task in two. A patch decided after that load can then be
-        recorded in a later task than the load's marker, and replay takes the old branch (seen
-        on the dev server: a non-determinism error that stalled the lead). Every patch must
-        be recorded by the first task; without a workflow cache every task replays, and the
-        lead gets its thank-you with no task failure."""
+        and splits the first task in two; without a workflow cache every task replays, and
+        the lead gets its thank-you with no task failure."""
         time_env = private_time_env  # real-time task timeouts; keep them off the shared server
         client = time_env.client
         queue = f"tq-slow-{uuid.uuid4().hex[:6]}"
@@ -267,8 +267,10 @@ class TestReplaySafety:
                 id=workflow_id,
                 task_queue=queue,
                 task_timeout=timedelta(seconds=2),
-                start_signal="submit_form",
-                start_signal_args=[submission(at=await time_env.get_current_time())],
+                start_signal="message_received",
+                start_signal_args=[
+                    FormPosted(form=submission(at=await time_env.get_current_time()))
+                ],
             )
 
             async def thanked() -> bool:
@@ -282,18 +284,9 @@ class TestReplaySafety:
         failed = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
         assert failed == []
         assert [str(m["X-Nurture-Template"]) for m in mailer.sent] == ["thank_you"]
-        # The property that makes this safe whatever the timing: every patch marker was
-        # recorded by the first workflow task, ahead of the slow load it may be split by.
         completed = [
             e.event_id
             for e in history.events
             if e.HasField("workflow_task_completed_event_attributes")
         ]
-        patches = [
-            e.event_id
-            for e in history.events
-            if e.HasField("marker_recorded_event_attributes")
-            and e.marker_recorded_event_attributes.marker_name == "core_patch"
-        ]
         assert len(completed) >= 2, "the slow load did not split the first task"
-        assert len(patches) == 7 and max(patches) < completed[1]

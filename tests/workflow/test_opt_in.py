@@ -13,7 +13,7 @@ from temporalio.client import WorkflowExecutionStatus
 from nurture.adapters.links.links import CONFIRM
 from nurture.adapters.temporal.gateway import LeadNotFound
 from nurture.domain.identity import workflow_id_for
-from nurture.domain.lead.journey import OptInConfirmed
+from nurture.domain.lead.messages import OptInConfirmed
 from tests.conftest import Harness
 from tests.helpers import PUBLIC_URL, doi_submission, links
 from tests.waiting import eventually, sent, view_when
@@ -62,7 +62,7 @@ async def test_nothing_but_the_confirmation_until_the_link_is_used(
         clicked = OptInConfirmed(
             submission_id=str(fields["s"]), at=await h.now(), ip="198.51.100.4", user_agent="UA"
         )
-        await h.gateway.confirm_opt_in("doi-1", clicked)
+        await h.gateway.tell("doi-1", clicked)
         view = await view_when(h, "doi-1", lambda v: v.sequence is not None)
         assert view.conditions == () and view.forms == ("newsletter",) and view.score > 0
         assert view.consent is not None and view.consent.confirmed_ip == "198.51.100.4"
@@ -94,7 +94,7 @@ async def test_unconfirmed_lead_is_forgotten_and_may_sign_up_again(
             await h.gateway.get_lead("doi-2")
         late = OptInConfirmed(submission_id="first", at=datetime.now(UTC))
         with pytest.raises(LeadNotFound):
-            await h.gateway.confirm_opt_in("doi-2", late)
+            await h.gateway.tell("doi-2", late)
 
         # Signing up again starts afresh: a new run, a new link.
         await h.gateway.submit_form("doi-2", doi_submission("second", at=await h.now()))

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from nurture.adapters.mail.smtp import SmtpMailer
+from nurture.domain.lead.messages import EventReceived
 from nurture.testing import ScriptedSmtpServer
 from tests.conftest import MailerFor
 from tests.helpers import event, persona_lead, submission
@@ -38,7 +39,9 @@ class TestUndeliverableAddress:
             assert thank_you.detail and "SMTPUTF8" in thank_you.detail
             before = view.score
             for _ in range(3):
-                await h.gateway.record_event("wf-jose", event("webinar_registered", at=now))
+                await h.gateway.tell(
+                    "wf-jose", EventReceived(event=event("webinar_registered", at=now))
+                )
             view = await view_when(h, "wf-jose", lambda v: v.score > before)
             assert view.score == before + 9
         assert smtp.attempts == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import email_hash
 from nurture.adapters.temporal.gateway import LeadNotFound, TemporalLeadGateway
-from nurture.domain.lead.journey import AddressBounced, OptOut
+from nurture.domain.lead.messages import AddressBounced, LeadMessage
 from nurture.domain.lead.view import LeadView
 from nurture.services.unsubscribe import unsubscribe
 from tests.conftest import Harness
@@ -23,7 +23,7 @@ ADA = persona_lead().email
 class Unreachable(TemporalLeadGateway):
     """A gateway whose signals never reach the lead."""
 
-    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
+    async def tell(self, lead_id: str, message: LeadMessage) -> None:
         raise LeadNotFound(lead_id)
 
 
@@ -91,12 +91,12 @@ async def test_suppression_alone_stops_an_already_scheduled_email(
 async def test_reported_bounce_marks_the_lead_and_stops_its_sequence(
     harness, always_open: Path
 ) -> None:
-    """A provider's report (hard bounce) reaches the lead as address_bounced: the lead is
+    """A provider's report (hard bounce) reaches the lead as an address bounced: the lead is
     bounced with the report's words in its history and its sequence stops."""
     async with harness(project_file=always_open) as h:
         await first_step_done(h, "bounce-1")
         reason = "hard bounce: 5.1.1 no such user"
-        await h.gateway.address_bounced("bounce-1", AddressBounced(reason=reason, at=await h.now()))
+        await h.gateway.tell("bounce-1", AddressBounced(reason=reason, at=await h.now()))
         view = await view_when(h, "bounce-1", lambda v: v.sequence is None)
         await h.env.sleep(timedelta(days=5))
     assert "bounced" in view.conditions

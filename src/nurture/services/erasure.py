@@ -19,7 +19,7 @@ from nurture.adapters.ledger import SendLedger, Suppression
 from nurture.adapters.links.tokens import email_hash
 from nurture.adapters.mail.sink import read_outbox
 from nurture.adapters.temporal.gateway import LeadNotFound
-from nurture.domain.lead.inbound import ErasureFacts
+from nurture.domain.lead.input import ErasureFacts
 
 __all__ = ["Eraser", "ErasureReport", "erase_lead"]
 

@@ -25,7 +25,7 @@ from nurture.adapters.ledger import SendLedger, Suppression, SuppressionReason
 from nurture.adapters.links.tokens import email_hash
 from nurture.adapters.temporal.gateway import LeadGateway, tell_lead
 from nurture.domain.identity import lead_id_for
-from nurture.domain.lead.journey import AddressBounced, OptOut
+from nurture.domain.lead.messages import AddressBounced, OptOut
 from nurture.domain.models import NormalisedEmail
 
 __all__ = ["MailReport", "ReportOutcome", "apply_report", "is_policy_rejection"]
@@ -91,7 +91,7 @@ async def apply_report(
     if report.type == "complaint":
         await _suppress(ledger, address_hash, "complaint", at)
         told = await tell_lead(
-            gateway.opt_out(lead_id, OptOut(reason="complaint", channel="webhook", at=at))
+            gateway.tell(lead_id, OptOut(reason="complaint", channel="webhook", at=at))
         )
         return ReportOutcome(action="unsubscribed", detail=f"complaint: {what}", lead_told=told)
     if is_policy_rejection(what):
@@ -110,7 +110,7 @@ async def apply_report(
     await _suppress(ledger, address_hash, reason, at)
     label = "hard bounce" if reason == "hard_bounce" else f"{soft_limit} soft bounces"
     bounced = AddressBounced(reason=f"{label}: {what}", at=at)
-    told = await tell_lead(gateway.address_bounced(lead_id, bounced))
+    told = await tell_lead(gateway.tell(lead_id, bounced))
     return ReportOutcome(action="suppressed", detail=bounced.reason, lead_told=told)
 
 

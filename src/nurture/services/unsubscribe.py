@@ -15,7 +15,7 @@ from nurture.adapters.ledger import SendLedger, Suppression
 from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.temporal.gateway import LeadGateway, tell_lead
-from nurture.domain.lead.journey import OptOut
+from nurture.domain.lead.messages import OptOut
 
 __all__ = ["Unsubscribed", "unsubscribe"]
 
@@ -46,5 +46,5 @@ async def unsubscribe(
     kept = await ledger.suppress(
         Suppression(address_hash=address_hash, reason="unsubscribed", recorded_at=now)
     )
-    told = await tell_lead(gateway.opt_out(lead_id, OptOut(channel=channel, at=kept.recorded_at)))
+    told = await tell_lead(gateway.tell(lead_id, OptOut(channel=channel, at=kept.recorded_at)))
     return Unsubscribed(lead_id=lead_id, suppression=kept, lead_told=told)

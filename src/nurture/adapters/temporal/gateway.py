@@ -1,8 +1,9 @@
 """The gateway from the outside world (API, CLI) to lead workflows.
 
-Form posts signal-with-start ``lead-<lead_id>``, so the first post creates the workflow and
-every later one reaches it; events signal an existing lead; reads go through the
-``get_state`` query. ``nurture.testing.MemoryLeadGateway`` records calls for HTTP tests;
+Every message goes through the workflow's one signal, ``message_received``: form posts
+signal-with-start ``lead-<lead_id>``, so the first post creates the workflow and every later
+one reaches it; other messages (events, opt-outs...) signal an existing lead; reads go
+through the ``get_state`` query. ``nurture.testing.MemoryLeadGateway`` records calls for HTTP tests;
 anything about durability is tested against a real Temporal server instead.
 """
 
@@ -27,10 +28,10 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.domain.identity import workflow_id_for
-from nurture.domain.lead.inbound import ErasureFacts
-from nurture.domain.lead.journey import AddressBounced, OptInConfirmed, OptOut
+from nurture.domain.lead.input import ErasureFacts
+from nurture.domain.lead.messages import FormPosted, LeadMessage
 from nurture.domain.lead.view import LeadView
-from nurture.domain.models import FormSubmitted, LeadEvent
+from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
 from nurture.errors import NurtureError
 from workflows import search_attributes
@@ -89,24 +90,15 @@ class LeadGateway(Protocol):
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         """Durably hand a form post to the lead's workflow, creating it if needed."""
 
-    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
-        """Durably hand an event to an existing lead, or raise :class:`LeadNotFound`."""
+    async def tell(self, lead_id: str, message: LeadMessage) -> None:
+        """Durably hand a message (an event, an opt-out...) to an existing lead, or raise
+        :class:`LeadNotFound` (never created, expired unconfirmed, or erased)."""
 
     async def get_lead(self, lead_id: str) -> LeadView:
         """The lead's current view, or raise :class:`LeadNotFound`."""
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         """Apply a sales action, or raise :class:`ActionRefused` saying why not."""
-
-    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
-        """Tell a lead it unsubscribed, or raise :class:`LeadNotFound`."""
-
-    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
-        """Tell a lead its address bounces, or raise :class:`LeadNotFound`."""
-
-    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
-        """Tell a lead its address confirmed a double opt-in, or raise :class:`LeadNotFound`
-        (the lead expired unconfirmed, or was erased)."""
 
     async def erasure_facts(self, lead_id: str) -> ErasureFacts:
         """The lead's address and workflow ids, or raise :class:`LeadNotFound`."""
@@ -137,36 +129,15 @@ class TemporalLeadGateway:
             id=workflow_id_for(lead_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="submit_form",
-            start_signal_args=[form],
+            start_signal="message_received",  # LeadWorkflow.message_received, by name
+            start_signal_args=[FormPosted(form=form)],
             search_attributes=initial,
         )
 
-    async def record_event(self, lead_id: str, event: LeadEvent) -> None:
+    async def tell(self, lead_id: str, message: LeadMessage) -> None:
         """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
         try:
-            await self._handle(lead_id).signal(LeadWorkflow.event_received, event)
-        except RPCError as exc:
-            raise _not_found_or(exc, lead_id) from exc
-
-    async def opt_out(self, lead_id: str, opt_out: OptOut) -> None:
-        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
-        try:
-            await self._handle(lead_id).signal(LeadWorkflow.opt_out, opt_out)
-        except RPCError as exc:
-            raise _not_found_or(exc, lead_id) from exc
-
-    async def address_bounced(self, lead_id: str, bounced: AddressBounced) -> None:
-        """Signal the lead; an unknown or closed lead raises :class:`LeadNotFound`."""
-        try:
-            await self._handle(lead_id).signal(LeadWorkflow.address_bounced, bounced)
-        except RPCError as exc:
-            raise _not_found_or(exc, lead_id) from exc
-
-    async def confirm_opt_in(self, lead_id: str, confirmed: OptInConfirmed) -> None:
-        """Signal the lead; an unknown or closed (expired) lead raises :class:`LeadNotFound`."""
-        try:
-            await self._handle(lead_id).signal(LeadWorkflow.confirm_opt_in, confirmed)
+            await self._handle(lead_id).signal(LeadWorkflow.message_received, message)
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
 

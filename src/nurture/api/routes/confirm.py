@@ -20,7 +20,7 @@ from nurture.adapters.links.tokens import TokenError, TokenExpired
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, client_address, get_context, get_gateway, rate_limited
 from nurture.api.pages import Token, invalid_link, page
-from nurture.domain.lead.journey import OptInConfirmed
+from nurture.domain.lead.messages import OptInConfirmed
 
 __all__ = ["router"]
 
@@ -81,7 +81,7 @@ async def confirm_now(
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
     )
     try:
-        await gateway.confirm_opt_in(str(fields["l"]), confirmed)
+        await gateway.tell(str(fields["l"]), confirmed)
     except LeadNotFound:
         return _expired(company)
     done = (

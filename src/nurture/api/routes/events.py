@@ -18,6 +18,7 @@ from nurture.api.deps import (
     require_scope,
 )
 from nurture.api.retry import RetryKey, retry_key, retry_key_responses
+from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import (
     EventType,
     LeadEvent,
@@ -99,7 +100,7 @@ async def record_event(
         occurred_at=body.occurred_at or datetime.now(UTC),
         properties=body.properties,
     )
-    await gateway.record_event(lead_id, event)
+    await gateway.tell(lead_id, EventReceived(event=event))
     key.stamp(response)
     return EventAccepted(lead_id=lead_id, event_id=event.id)
 

@@ -21,6 +21,7 @@ from nurture.adapters.links.tracking import CLICK, OPEN, PIXEL_GIF
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, get_context, get_gateway
 from nurture.api.pages import Token, invalid_link
+from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import LeadEvent
 from nurture.domain.tracking import click_event, open_event, scanner_reason
 
@@ -100,7 +101,7 @@ def _within_rate(request: Request, context: ApiContext) -> bool:
 
 async def _record(gateway: LeadGateway, lead_id: str, event: LeadEvent) -> None:
     try:
-        await gateway.record_event(lead_id, event)
+        await gateway.tell(lead_id, EventReceived(event=event))
     except LeadNotFound:
         pass  # erased, or an expired unconfirmed lead: nothing to tell
     except RPCError as exc:

@@ -1,5 +1,5 @@
 """What admins and sales see of a lead: one view for the API and the query, one markdown
-summary for the Temporal UI."""
+summary for the Temporal UI. Built from the lead's facts, for people: no decision reads it."""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from nurture.domain.emails import EmailKind
-from nurture.domain.lead.journey import (
-    EmailRecord,
-    LeadState,
-    PlannedEmail,
-    Transition,
-    next_deadline,
-)
+from nurture.domain.lead.facts import lead_facts
+from nurture.domain.lead.journey import next_deadline
+from nurture.domain.lead.state import EmailRecord, Enrolment, LeadState, PlannedEmail, Transition
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.models import Consent
 from nurture.domain.sales.handoff import sla_next_deadline
 from nurture.domain.sales.records import HandOff, SalesEntry
-from nurture.domain.scoring import Grade, Heat, ScoreLine, ScoringModel, grade_for, temperature_for
-from nurture.domain.sequences.enrolment import Enrolment
-from nurture.domain.sequences.models import LeadSnapshot
+from nurture.domain.scoring import Grade, Heat, ScoreLine, ScoringModel
 
-__all__ = ["LeadView", "lead_snapshot", "lead_view", "summary_markdown"]
-
-_RECENT_SENDS = 50
-"""Marketing sends a sequence is told about, for its frequency cap."""
+__all__ = ["LeadView", "lead_view", "summary_markdown"]
 
 
 class LeadView(BaseModel):
@@ -69,25 +59,26 @@ class LeadView(BaseModel):
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
-    """Derive grade, temperature and next touch from the state and the scoring model."""
-    total = state.score.total
+    """The lead's facts at ``now``, with what people read beside them: the score's
+    explanation, the buying stage's progress, the next touch, the history."""
+    facts = lead_facts(state, model, now)
     return LeadView(
         lead_id=state.lead_id,
-        stage=state.stage,
-        conditions=state.conditions,
-        score=total,
+        stage=facts.stage,
+        conditions=facts.conditions,
+        score=facts.score,
         explanation=state.score.lines,
-        grade=grade_for(model, total),
-        temperature=temperature_for(model, total, state.last_activity_at, now),
-        buying_stage=state.score.buying_stage,
+        grade=facts.grade,
+        temperature=facts.temperature,
+        buying_stage=facts.buying_stage,
         buying_stage_points=state.score.stage_points,
-        buying_stage_target=model.stage_named(state.score.buying_stage).advance_at,
-        source=state.lead.source.value if state.lead else None,
+        buying_stage_target=model.stage_named(facts.buying_stage).advance_at,
+        source=facts.source,
         locale=state.locale,
         created_at=state.created_at,
-        last_activity_at=state.last_activity_at,
+        last_activity_at=facts.last_activity_at,
         next_touch_at=_next_touch(state, model),
-        forms=state.forms,
+        forms=facts.forms,
         transitions=state.transitions,
         emails=state.emails,
         planned=state.planned,
@@ -107,36 +98,6 @@ def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:
     moments += [e.next_touch_at for e in state.enrolments if e.ended_at is None]
     moments.append(sla_next_deadline(state))
     return min(filter(None, moments), default=None)
-
-
-def lead_snapshot(state: LeadState, view: LeadView) -> LeadSnapshot:
-    """The lead as its sequence sees it."""
-    lead = state.lead
-    if lead is None:
-        raise ValueError(f"lead {state.lead_id} has no profile yet")
-    marketing = tuple(
-        e.at for e in state.emails if e.kind is EmailKind.MARKETING and e.status == "sent"
-    )[-_RECENT_SENDS:]
-    return LeadSnapshot(
-        lead_id=state.lead_id,
-        email=lead.email,
-        full_name=lead.full_name,
-        locale=state.locale,
-        timezone=lead.timezone,
-        country=lead.country,
-        stage=view.stage.value,
-        conditions=tuple(state.conditions),
-        score=view.score,
-        grade=view.grade.value,
-        buying_stage=view.buying_stage,
-        source=view.source,
-        attributes={
-            **lead.model_dump(mode="json", exclude={"utm", "consent", "email"}),
-            "full_name": lead.full_name,
-        },
-        marketing_sent_at=marketing,
-        tracking=lead.consent.marketing,
-    )
 
 
 def summary_markdown(view: LeadView) -> str:

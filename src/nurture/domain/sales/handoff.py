@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from nurture.domain.lead.journey import EmailRecord, LeadState, Transition
+from nurture.domain.lead.state import EmailRecord, LeadState, Transition
 from nurture.domain.lifecycle import MARKETING_STAGES, Stage, check_transition
 from nurture.domain.sales.records import Assignment, HandOff, SalesAction, SalesEntry
 from nurture.domain.scoring import ScoringModel, apply_adjustment

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nurture.domain.models import EventType, Lead, PropertyValue
 
@@ -163,22 +163,6 @@ class ScoringModel(BaseModel):
     """Events that may add points but never change a lead's stage on their own: an open
     proves little (Apple Mail Privacy Protection opens everything). The stage follows at
     the lead's next event that earns points."""
-    _requalifies: bool = PrivateAttr(default=True)
-
-    @property
-    def requalifies(self) -> bool:
-        """Whether a stage moves only when the score rises, and a recycled lead must
-        re-qualify (``thresholds.requalify_points``, ``revisit_after``) before it does:
-        always, except for leads still running the code from before that rule."""
-        return self._requalifies
-
-    def without_requalification(self) -> ScoringModel:
-        """This model qualifying leads as before re-qualification existed (any score
-        update could move the stage; a recycled lead qualified like a new one): for runs
-        of ``LeadWorkflow`` started before the rule, whose histories must replay."""
-        legacy = self.model_copy()
-        legacy._requalifies = False
-        return legacy
 
     def uncapped_positive_rules(self) -> list[str]:
         """Behaviour rules giving points with no ``cap``: each repeat of the event adds

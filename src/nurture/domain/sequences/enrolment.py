@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nurture.domain.lifecycle import MARKETING_STAGES, Condition, Stage
+from nurture.domain.lead.facts import LeadFacts
+from nurture.domain.lead.state import Enrolment
+from nurture.domain.lifecycle import MARKETING_STAGES, Stage
 from nurture.domain.sales.records import RECYCLE_REASONS
 from nurture.domain.schedule import Duration
 
 __all__ = [
-    "Enrolment",
     "EnrolmentRule",
-    "LeadFacts",
     "choose_enrolment",
     "must_stop",
     "next_enrolment_check",
@@ -59,43 +58,6 @@ class EnrolmentRule(BaseModel):
                 f"use {', '.join(RECYCLE_REASONS)}"
             )
         return reasons
-
-
-class Enrolment(BaseModel):
-    """One entry of a lead into one version of a sequence."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sequence: str
-    version: int
-    number: int
-    priority: int
-    workflow_id: str
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
-    result: Literal["completed", "goal", "exited", "stopped"] | None = None
-    detail: str | None = None
-    step: str | None = None
-    """What the sequence is doing now, as it last reported (``wait 3d``, ``waiting up to...``)."""
-    next_touch_at: AwareDatetime | None = None
-    """When the sequence next acts on its own, as it last reported."""
-    alongside: bool = False
-    """Started by an event (a welcome per new form), not by a rule: it runs beside the
-    rule-driven sequence, and its marketing steps check the lead's stage when they send."""
-
-
-class LeadFacts(BaseModel):
-    """What the rules look at."""
-
-    model_config = ConfigDict(frozen=True)
-
-    stage: Stage
-    conditions: tuple[Condition, ...] = ()
-    buying_stage: str
-    source: str | None = None
-    forms: tuple[str, ...] = ()
-    last_activity_at: AwareDatetime | None = None
-    recycle_reason: str | None = None
 
 
 def must_stop(facts: LeadFacts, stages: Iterable[Stage] = MARKETING_STAGES) -> str | None:

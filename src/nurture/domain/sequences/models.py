@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.emails import idempotency_key
-from nurture.domain.lead.journey import EmailRecord
+from nurture.domain.lead.state import EmailRecord
 from nurture.domain.lifecycle import MARKETING_STAGES
 from nurture.domain.models import FormContext
 from nurture.domain.schedule import FrequencyCap, SendWindow

@@ -1,0 +1,62 @@
+"""The lead's record of its sequences: planned starts, entries, steps and ends.
+
+Which sequence a lead enters is decided by the rules (``nurture.domain.sequences``); the
+workflow starts and stops the sequences and notes each change here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nurture.domain.lead.state import Enrolment, LeadState, PlannedStart
+
+__all__ = ["drop_start", "due_starts", "end_enrolment", "record_progress", "start_enrolment"]
+
+
+def due_starts(state: LeadState, now: datetime) -> list[PlannedStart]:
+    """Planned sequence starts whose time has come, earliest first."""
+    return sorted((p for p in state.starts if p.due_at <= now), key=lambda p: p.due_at)
+
+
+def drop_start(state: LeadState, start: PlannedStart) -> LeadState:
+    """A planned start happened (or cannot): it is no longer planned."""
+    return state.model_copy(update={"starts": tuple(p for p in state.starts if p != start)})
+
+
+def start_enrolment(state: LeadState, enrolment: Enrolment) -> LeadState:
+    """Note that the lead entered a sequence."""
+    return state.model_copy(update={"enrolments": (*state.enrolments, enrolment)})
+
+
+def end_enrolment(
+    state: LeadState, workflow_id: str, result: str, detail: str | None, at: datetime
+) -> LeadState:
+    """Note how an enrolment ended; an unknown or already ended one changes nothing."""
+    enrolments = tuple(
+        e.model_copy(
+            update={
+                "ended_at": at,
+                "result": result,
+                "detail": detail,
+                "step": None,
+                "next_touch_at": None,
+            }
+        )
+        if e.workflow_id == workflow_id and e.ended_at is None
+        else e
+        for e in state.enrolments
+    )
+    return state.model_copy(update={"enrolments": enrolments})
+
+
+def record_progress(
+    state: LeadState, workflow_id: str, step: str, next_touch_at: datetime | None
+) -> LeadState:
+    """Note a running sequence's step and next touch; an ended or unknown one changes nothing."""
+    enrolments = tuple(
+        e.model_copy(update={"step": step, "next_touch_at": next_touch_at})
+        if e.workflow_id == workflow_id and e.ended_at is None
+        else e
+        for e in state.enrolments
+    )
+    return state.model_copy(update={"enrolments": enrolments})
