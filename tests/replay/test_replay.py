@@ -78,7 +78,10 @@ class TestReplay:
         replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None
-        assert len(history.events) > 10, "a history this short proves little"
+        started = history.events[0].workflow_execution_started_event_attributes
+        # A run continued as new may end soon after it starts; replaying it still proves
+        # the input carried over decodes. Any other history this short proves little.
+        assert len(history.events) > 10 or started.continued_execution_run_id, "too short"
 
 
 class TestCoverage:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from nurture.domain.emails import LEAD_CONTEXT_FIELDS, lead_context
 from nurture.domain.lead import journey
-from nurture.domain.lead.view import lead_snapshot, lead_view
+from nurture.domain.lead.facts import lead_facts, lead_snapshot
+from nurture.domain.lead.mail_plan import send_input
+from nurture.domain.lead.state import start_state
 from nurture.domain.models import Lead
 from tests.helpers import T0, persona_lead, scoring_model, submission
 
@@ -12,8 +14,8 @@ from tests.helpers import T0, persona_lead, scoring_model, submission
 def snapshot_attributes(lead: Lead) -> dict[str, object]:
     """The profile a sequence gets for this lead, as the lead workflow builds it."""
     model = scoring_model()
-    state = journey.apply_submission(journey.start_state("L1", model), submission(lead), model, T0)
-    return lead_snapshot(state, lead_view(state, model, T0)).attributes
+    state = journey.apply_submission(start_state("L1", model), submission(lead), model, T0)
+    return lead_snapshot(state, lead_facts(state, model, T0)).attributes
 
 
 class TestLeadContext:
@@ -52,6 +54,6 @@ class TestOneContextForEverySender:
 
     def test_the_lead_workflow_sends_it(self) -> None:
         model = scoring_model()
-        state = journey.apply_submission(journey.start_state("L1", model), submission(), model, T0)
-        sent = journey.send_input(state, state.planned[0])
+        state = journey.apply_submission(start_state("L1", model), submission(), model, T0)
+        sent = send_input(state, state.planned[0])
         assert sent.context["lead"] == lead_context(persona_lead())
