@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,15 +14,16 @@ from nurture.adapters.ledger import SendLedger
 from nurture.adapters.links.links import Links
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.mail.dkim import DkimSigner
+from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.rendering import TemplateRenderer
-from nurture.adapters.mail.smtp import Mailer
+from nurture.adapters.mail.smtp import Mailer, Transfer
 from nurture.config.files import load_project_config, load_scoring_model
 from nurture.config.project import ProjectConfig
 from nurture.domain.emails import EmailKind, SendEmailInput
 from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
 from nurture.domain.scoring import ScoringModel
-from nurture.testing import MemoryLeadGateway
+from nurture.testing import MemoryLeadGateway, RecordingMailer
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORING_FILE = ROOT / "config" / "scoring.toml"
@@ -167,3 +171,19 @@ def thank_you_input(key: str = "L1/form-x/thank_you/1", **changes: object) -> Se
         **changes,
     }
     return SendEmailInput.model_validate(fields)
+
+
+class GatedMailer(RecordingMailer):
+    """A recording mailer whose transfers wait while ``gate`` is set and not yet open, so a
+    scenario can post while a send is in flight (a signal arriving mid-pass)."""
+
+    gate: asyncio.Event | None = None
+    waiting: int = 0
+
+    @asynccontextmanager
+    async def transfer(self, message: Outgoing) -> AsyncIterator[Transfer]:
+        if self.gate is not None:
+            self.waiting += 1
+            await self.gate.wait()
+        async with super().transfer(message) as transfer:
+            yield transfer

@@ -87,15 +87,21 @@ class LeadWorkflow:
             await self._start_due_sequences()
             self._publish()
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    LeadWorkflowInput(
-                        lead_id=input.lead_id,
-                        state=self._state,
-                        pending=self._inbox,
-                        max_inbound_per_run=input.max_inbound_per_run,
+                if workflow.all_handlers_finished():
+                    workflow.continue_as_new(
+                        LeadWorkflowInput(
+                            lead_id=input.lead_id,
+                            state=self._state,
+                            pending=self._inbox,
+                            max_inbound_per_run=input.max_inbound_per_run,
+                        )
                     )
+                # A sales action's update waits for this loop to apply it: go round again
+                # (waiting here for the handler alone, neither would ever move).
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() or bool(self._inbox)
                 )
+                continue
             await self._sleep_until_next_deadline()
 
     @workflow.signal

@@ -25,8 +25,8 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,19 +35,18 @@ from temporalio.client import WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from nurture.adapters.mail.message import Outgoing
-from nurture.adapters.mail.smtp import Transfer
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.messages import EventReceived
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import LeadEvent
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.sales.router import router_workflow_id
-from nurture.testing import HttpRecorder, RecordingMailer
+from nurture.testing import HttpRecorder
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
+from tests.helpers import GatedMailer
 from tests.waiting import eventually, view_when
 
-__all__ = ["GatedMailer", "Journey", "Recording", "Scenario", "main", "record"]
+__all__ = ["Journey", "Recording", "Scenario", "main", "record"]
 
 HERE = Path(__file__).parent
 TEAM = """
@@ -84,22 +83,6 @@ Cleo, out of office for good, whom every assignment passes over."""
 
 
 @dataclass
-class GatedMailer(RecordingMailer):
-    """A recording mailer whose transfers wait while ``gate`` is set and not yet open, so a
-    scenario can post while a send is in flight (a signal arriving mid-pass)."""
-
-    gate: asyncio.Event | None = None
-    waiting: int = 0
-
-    @asynccontextmanager
-    async def transfer(self, message: Outgoing) -> AsyncIterator[Transfer]:
-        if self.gate is not None:
-            self.waiting += 1
-            await self.gate.wait()
-        async with super().transfer(message) as transfer:
-            yield transfer
-
-
 @dataclass
 class Recording:
     """One scenario's server, worker and output: where its journeys run and save."""

@@ -19,12 +19,14 @@ from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.input import LeadWorkflowInput
 from nurture.domain.lead.messages import EventReceived, FormPosted
 from nurture.domain.lifecycle import Condition
+from nurture.domain.sales.records import SalesAction
 from nurture.domain.scoring import ScoringModel
 from nurture.testing import MemoryLedger, RecordingMailer
 from tests.helpers import (
     SALES_FILE,
     SCORING_FILE,
     SQL_BY_SCORE,
+    GatedMailer,
     email_activities,
     event,
     persona_lead,
@@ -216,6 +218,38 @@ class TestContinueAsNew:
             started = history.events[0].workflow_execution_started_event_attributes
             assert started.continued_execution_run_id, "the lead never continued as new"
             assert started.input.payloads, "the new run got no input"
+
+    async def test_a_sales_action_as_the_run_ends(self, harness) -> None:
+        """A rep accepts while the run, at its limit, waits to continue as new: the loop
+        applies the action instead of waiting on its update forever, and the lead goes on
+        in the next run."""
+        mailer = GatedMailer()
+        async with harness(max_inbound_per_run=3, mailer=mailer) as h:
+            now = await h.now()
+            person = persona_lead("can-act@example.com")
+            await h.gateway.submit_form("can-act", submission(person, submission_id="s1", at=now))
+            await view_when(h, "can-act", lambda v: sent(v, "thank_you"))
+            await h.gateway.tell("can-act", EventReceived(event=event("demo_requested", at=now)))
+            await view_when(h, "can-act", lambda v: any(e.kind == "assigned" for e in v.sales_log))
+            mailer.gate = gate = asyncio.Event()
+            form = submission(person, submission_id="s2", form_id="contact", at=await h.now())
+            await h.gateway.submit_form("can-act", form)  # the run's third message: its limit
+
+            async def in_flight() -> bool:
+                return mailer.waiting > 0
+
+            await eventually(in_flight)
+            accept = {"action": "accept", "actor": "ana", "action_id": "a1"}
+            act = asyncio.create_task(h.gateway.act("can-act", SalesAction.model_validate(accept)))
+            await asyncio.sleep(1.0)
+            gate.set()
+            view = await asyncio.wait_for(act, timeout=20)
+            assert view.handoffs[-1].accepted_at is not None
+            view = await view_when(h, "can-act", lambda v: len(v.emails) == 2)
+            assert [e.template for e in view.emails] == ["thank_you", "thank_you"]
+            handle = h.client.get_workflow_handle(workflow_id_for("can-act"))
+            started = (await handle.fetch_history()).events[0]
+            assert started.workflow_execution_started_event_attributes.continued_execution_run_id
 
 
 def _next_weekday_at(now: datetime, *, weekday: int, hour: int) -> datetime:
