@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.lead.facts import LeadFacts, lead_facts
     from nurture.domain.lead.input import ErasureFacts, LeadWorkflowInput
     from nurture.domain.lead.mail_plan import due_emails, record_email, send_input, why_not_send
-    from nurture.domain.lead.messages import LeadMessage, SalesActed
+    from nurture.domain.lead.messages import LEAD_SIGNAL, Inbound, LeadMessage, SalesActed
     from nurture.domain.lead.opt_in import expire_opt_ins
     from nurture.domain.lead.state import EmailRecord, LeadState, PlannedEmail, start_state
     from nurture.domain.lead.view import LeadView, lead_view, summary_markdown
@@ -58,7 +58,7 @@ class LeadWorkflow:
     @workflow.init
     def __init__(self, input: LeadWorkflowInput) -> None:
         self._input = input
-        self._inbox: list[LeadMessage] = list(input.pending)
+        self._inbox: list[Inbound] = list(input.pending)
         # Set by run() once it has loaded its configuration; handlers wait for _ready.
         self._state: LeadState
         self._model: ScoringModel
@@ -104,7 +104,7 @@ class LeadWorkflow:
                 continue
             await self._sleep_until_next_deadline()
 
-    @workflow.signal
+    @workflow.signal(name=LEAD_SIGNAL)
     def message_received(self, message: LeadMessage) -> None:
         """A message for this lead: a form post, an event, a sequence's report, an
         opt-out... Queued here, applied by the loop, so a message arriving while the loop
@@ -182,7 +182,7 @@ class LeadWorkflow:
     def _facts(self) -> LeadFacts:
         return lead_facts(self._state, self._model, workflow.now())
 
-    def _enqueue(self, message: LeadMessage) -> None:
+    def _enqueue(self, message: Inbound) -> None:
         state = self._known_state()
         seen = state is not None and state.has_seen(message.id)
         if not seen and all(queued.id != message.id for queued in self._inbox):
@@ -273,9 +273,10 @@ class LeadWorkflow:
     async def _sleep_until_next_deadline(self) -> None:
         deadlines = [
             journey.next_deadline(self._state, self._model),
-            self._sequences.next_check(self._state, self._facts()),
             self._sales.next_deadline(self._state),
         ]
+        if self._state.lead is not None:  # no profile, no sequence to check on
+            deadlines.append(self._sequences.next_check(self._state, self._facts()))
         deadline = min(filter(None, deadlines), default=None)
         timeout = None if deadline is None else max(deadline - workflow.now(), timedelta(0))
         with contextlib.suppress(asyncio.TimeoutError):

@@ -17,6 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind, SendEmailInput, lead_context
     from nurture.domain.lead.messages import (
+        LEAD_SIGNAL,
         LeadMessage,
         SequenceEmailed,
         SequenceEnded,
@@ -48,9 +49,6 @@ from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
 __all__ = ["SequenceWorkflow"]
-
-_LEAD_SIGNAL = "message_received"
-"""``LeadWorkflow.message_received``, named: the lead's module imports this one."""
 
 
 @workflow.defn
@@ -262,7 +260,7 @@ class SequenceWorkflow:
         parent = workflow.info().parent
         if parent is not None:
             handle = workflow.get_external_workflow_handle(parent.workflow_id)
-            await handle.signal(_LEAD_SIGNAL, message)
+            await handle.signal(LEAD_SIGNAL, message)
 
     def _report(self) -> None:
         """Tell the lead this step and its next touch, without delaying the step itself."""
@@ -277,7 +275,7 @@ class SequenceWorkflow:
             next_touch_at=self._next_touch,
         )
         handle = workflow.get_external_workflow_handle(parent.workflow_id)
-        task = asyncio.create_task(handle.signal(_LEAD_SIGNAL, SequenceMoved(progress=progress)))
+        task = asyncio.create_task(handle.signal(LEAD_SIGNAL, SequenceMoved(progress=progress)))
         # A lead terminated meanwhile cannot take it; nothing else depends on this report.
         task.add_done_callback(lambda done: done.cancelled() or done.exception())
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import get_args
 
 import pytest
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from nurture.domain.emails import EmailKind
 from nurture.domain.lead import journey
@@ -14,6 +15,7 @@ from nurture.domain.lead.messages import (
     AddressBounced,
     EventReceived,
     FormPosted,
+    Inbound,
     LeadMessage,
     OptInConfirmed,
     OptOut,
@@ -43,7 +45,7 @@ OUTCOME = SequenceOutcome(
 )
 PROGRESS = SequenceProgress(workflow_id=SEQUENCE, number=3, step="wait 2d", next_touch_at=T0)
 ACCEPT = SalesAction(action="accept", actor="ana")
-ONE_OF_EACH: list[tuple[LeadMessage, str]] = [
+ONE_OF_EACH: list[tuple[Inbound, str]] = [
     (FormPosted(form=submission()), "form:sub-1"),
     (EventReceived(event=event("page_viewed").model_copy(update={"id": "e-9"})), "e-9"),
     (SequenceEmailed(record=RECORD), f"seq-email:{RECORD.key}:sent"),
@@ -64,14 +66,14 @@ class TestUnion:
     """Every kind carries its own deduplication id and travels as the one union type."""
 
     @pytest.mark.parametrize(("message", "expected"), ONE_OF_EACH)
-    def test_the_id_of_each_kind(self, message: LeadMessage, expected: str) -> None:
+    def test_the_id_of_each_kind(self, message: Inbound, expected: str) -> None:
         """The ids the lead deduplicates by, one format per kind."""
         assert message.id == expected
 
     @pytest.mark.parametrize(("message", "expected"), ONE_OF_EACH)
-    def test_round_trip_by_kind(self, message: LeadMessage, expected: str) -> None:
+    def test_round_trip_by_kind(self, message: Inbound, expected: str) -> None:
         """Serialised and read back as the union, a message is the same kind and value."""
-        adapter: TypeAdapter[LeadMessage] = TypeAdapter(LeadMessage)
+        adapter: TypeAdapter[Inbound] = TypeAdapter(Inbound)
         back = adapter.validate_json(adapter.dump_json(message))
         assert type(back) is type(message) and back == message
 
@@ -79,6 +81,20 @@ class TestUnion:
         """No two kinds share a tag."""
         kinds = [message.kind for message, _ in ONE_OF_EACH]
         assert len(set(kinds)) == len(kinds)
+
+    def test_one_of_each_is_every_kind(self) -> None:
+        """The examples above cover every member of the union: a kind added without one
+        fails here."""
+        union = get_args(Inbound)[0]
+        assert {type(m) for m, _ in ONE_OF_EACH} == set(get_args(union))
+
+    def test_a_sales_action_cannot_be_signalled(self) -> None:
+        """Only the ``act`` update queues a sales action (its checks, its answer): the
+        signal's type refuses one."""
+        adapter: TypeAdapter[LeadMessage] = TypeAdapter(LeadMessage)
+        payload = TypeAdapter(Inbound).dump_json(SalesActed(action=ACCEPT, key="k-1"))
+        with pytest.raises(ValidationError, match="sales_acted"):
+            adapter.validate_json(payload)
 
 
 class TestApply:

@@ -29,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.input import ErasureFacts
-from nurture.domain.lead.messages import FormPosted, LeadMessage
+from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadMessage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
@@ -129,7 +129,7 @@ class TemporalLeadGateway:
             id=workflow_id_for(lead_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="message_received",  # LeadWorkflow.message_received, by name
+            start_signal=LEAD_SIGNAL,
             start_signal_args=[FormPosted(form=form)],
             search_attributes=initial,
         )

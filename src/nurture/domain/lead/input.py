@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from nurture.domain.lead.messages import LeadMessage
+from nurture.domain.lead.messages import Inbound
 from nurture.domain.lead.state import LeadState
 
 __all__ = ["ErasureFacts", "LeadWorkflowInput"]
@@ -19,7 +19,7 @@ class LeadWorkflowInput(BaseModel):
 
     lead_id: str
     state: LeadState | None = None
-    pending: list[LeadMessage] = []
+    pending: list[Inbound] = []
     max_inbound_per_run: int = 2000
     """Continue as new after this many messages even if the server has not suggested it."""
 

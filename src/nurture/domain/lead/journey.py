@@ -24,7 +24,7 @@ from nurture.domain.lead.messages import (
     AddressBounced,
     EventReceived,
     FormPosted,
-    LeadMessage,
+    Inbound,
     OptInConfirmed,
     OptOut,
     SalesActed,
@@ -86,7 +86,7 @@ class Applied(BaseModel):
     """Why a sales action was refused, for the update that asked; ``None`` otherwise."""
 
 
-def apply(state: LeadState, message: LeadMessage, context: ApplyContext) -> Applied:
+def apply(state: LeadState, message: Inbound, context: ApplyContext) -> Applied:
     """What ``message`` does to the lead."""
     model, now = context.model, context.now
     match message:

@@ -1,8 +1,15 @@
 """Everything a lead's workflow receives, as one tagged union: ``LeadMessage``.
 
 Each kind is a small model with a ``kind`` tag and its own deduplication ``id``. The
-workflow has one signal that takes the union and queues it; ``journey.apply`` applies it.
-A new kind of message is a model added here and its case in ``journey.apply``.
+workflow has one signal (``LEAD_SIGNAL``) that takes the union and queues it;
+``journey.apply`` applies it. A new kind of message is a model added here and its case in
+``journey.apply``.
+
+The ``id`` keeps a message from being applied twice while it is queued (across
+continue-as-new too). Where a repeat arriving later must change nothing either, the apply
+function remembers the id in the state (``state.remember``), as forms, events and
+confirmations do; the others are idempotent by what they record (an email by its key, a
+sequence's end by its workflow id).
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ from nurture.domain.sales.records import SalesAction
 from nurture.domain.sequences.models import SequenceOutcome, SequenceProgress
 
 __all__ = [
+    "LEAD_SIGNAL",
     "AddressBounced",
     "EventReceived",
     "FormPosted",
+    "Inbound",
     "LeadMessage",
     "OptInConfirmed",
     "OptOut",
@@ -30,6 +39,10 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True)
+
+LEAD_SIGNAL = "message_received"
+"""The name of the lead workflow's one signal, for those that cannot import the workflow
+(the sequences it starts, signal-with-start)."""
 
 
 class FormPosted(BaseModel):
@@ -103,7 +116,8 @@ class SequenceMoved(BaseModel):
 
 
 class SalesActed(BaseModel):
-    """A sales action, queued by the workflow's ``act`` update."""
+    """A sales action, queued by the workflow's ``act`` update, never signalled: an action
+    must pass the update's checks and get its answer."""
 
     model_config = _FROZEN
 
@@ -171,16 +185,19 @@ class OptInConfirmed(BaseModel):
         return f"confirm:{self.submission_id}"
 
 
-LeadMessage = Annotated[
+_Told = (
     FormPosted
     | EventReceived
     | SequenceEmailed
     | SequenceEnded
     | SequenceMoved
-    | SalesActed
     | OptOut
     | AddressBounced
-    | OptInConfirmed,
-    Field(discriminator="kind"),
-]
-"""Anything a lead's workflow receives, told apart by ``kind``."""
+    | OptInConfirmed
+)
+
+LeadMessage = Annotated[_Told, Field(discriminator="kind")]
+"""What may be told to a lead through its signal, told apart by ``kind``."""
+
+Inbound = Annotated[_Told | SalesActed, Field(discriminator="kind")]
+"""What the lead's loop applies: a message, or a sales action its update queued."""
