@@ -1,8 +1,9 @@
 """nurture: durable lead nurturing on Temporal.
 
-The package holds the pure domain (models, scoring, lifecycle, identity, email keys), which
-workflows import, and the adapters (settings, rendering, SMTP, ledger, Temporal client, API,
-CLI, dev stack), which workflows never import.
+Its subpackages are its layers, each importing only those below it (``lint-imports``
+checks it): ``domain`` (pure rules, which the workflows import), ``adapters`` and
+``config`` (I/O and configuration), ``services`` (what the API and CLI share), ``api``,
+``cli`` and ``devtools``; ``testing`` holds fakes for users' tests.
 """
 
 __version__ = "0.1.0"

@@ -157,8 +157,6 @@ class LeadState(BaseModel):
     forms_scored: dict[str, AwareDatetime] = {}
     """When each form last scored for this lead: a re-post within the form's
     ``rescore_after`` of it scores nothing."""
-    applied_actions: tuple[str, ...] = ()
-    """Ids of sales actions already applied (retries apply once)."""
     unconfirmed: tuple[PendingOptIn, ...] = ()
     """Double opt-in form posts waiting for confirmation."""
     confirmations_sent: tuple[AwareDatetime, ...] = ()
