@@ -113,7 +113,7 @@ class TestEnrolment:
         self, harness, always_open: Path, private_time_env: WorkflowEnvironment
     ) -> None:
         """Scoring past the SQL threshold cancels the running sequence at once (on a server
-        of its own: router traffic, see tests/workflow/test_handoff.py)."""
+        of its own: router traffic, see tests/workflow/handoff/conftest.py)."""
         async with harness(project_file=always_open, env=private_time_env) as h:
             now = await reach_evaluation(h, "lead-seq-3")
             view = await view_when(h, "lead-seq-3", lambda v: "buying_guide" in sent(v))

@@ -86,7 +86,7 @@ class TestWelcome:
     ) -> None:
         """A lead that became an SQL before its welcome starts gets no marketing follow-up:
         the welcome records the second conversion as skipped, saying why. (On a server of its
-        own: router traffic, see tests/workflow/test_handoff.py.)"""
+        own: router traffic, see tests/workflow/handoff/conftest.py.)"""
         async with harness(project_file=always_open, env=private_time_env) as h:
             now = await h.now()
             await h.gateway.submit_form("wf-sql", submission(at=now, delay=timedelta(hours=1)))
