@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,32 @@ class Harness:
         for workflow_id in dict.fromkeys([*children, *leads, router]):
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate()
+
+    async def skip(self, duration: timedelta) -> None:
+        """Skip time on the server once no activity is in flight: an attempt that times out
+        in skipped time can stop the time-skipping server from ever skipping again
+        (sdk-java#2246), and every later test sharing it would stall."""
+        await self.quiet()
+        await self.env.sleep(duration)
+
+    async def quiet(self, within: float = 30.0) -> None:
+        """Wait until no workflow of the test (its leads, their sequences, the router) has
+        an activity pending."""
+        ids = [router_workflow_id(self.task_queue), *self.started]
+        for lead_id in sorted(self.gateway.started):
+            with suppress(Exception):
+                ids += (await self.gateway.erasure_facts(lead_id)).workflow_ids
+        deadline = asyncio.get_running_loop().time() + within
+        while any([await self._pending(workflow_id) for workflow_id in ids]):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"activities still pending after {within}s")
+            await asyncio.sleep(0.05)
+
+    async def _pending(self, workflow_id: str) -> bool:
+        with suppress(RPCError):
+            described = await self.client.get_workflow_handle(workflow_id).describe()
+            return bool(described.raw_description.pending_activities)
+        return False
 
     async def now(self) -> datetime:
         """The server's clock, which time skipping moves ahead of the wall clock."""

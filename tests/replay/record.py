@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHistory
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.domain.identity import workflow_id_for
@@ -44,7 +43,7 @@ from nurture.domain.sales.router import router_workflow_id
 from nurture.testing import HttpRecorder
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from tests.helpers import GatedMailer
-from tests.waiting import eventually, view_when
+from tests.waiting import view_when
 
 __all__ = ["Journey", "Recording", "Scenario", "main", "record"]
 
@@ -108,19 +107,7 @@ class Recording:
 
     async def quiet(self) -> None:
         """Wait until no workflow of the scenario has an activity pending."""
-        ids = [router_workflow_id(self.h.task_queue)]
-        for lead_id in sorted(self.h.gateway.started):
-            ids += await self._workflow_ids(lead_id)
-
-        async def idle() -> bool:
-            for workflow_id in ids:
-                with suppress(RPCError):
-                    described = await self.h.client.get_workflow_handle(workflow_id).describe()
-                    if described.raw_description.pending_activities:
-                        return False
-            return True
-
-        await eventually(idle, within=30)
+        await self.h.quiet()
 
     async def save_lead(self, lead_id: str) -> None:
         """Every run of the lead, oldest first, and every sequence it started."""

@@ -43,7 +43,7 @@ class TestRecycling:
             view = await view_when(h, lead, lambda v: sent(v, "keep_in_touch"), within=30)
             assert (view.stage, view.score) == ("recycled", 34)
 
-            await h.env.sleep(timedelta(seconds=70))
+            await h.skip(timedelta(seconds=70))
             for kind, props in [("page_viewed", {"section": "careers"}), ("no_such_event", {})]:
                 at = await h.now()
                 await h.gateway.tell(lead, EventReceived(event=event(kind, at=at, **props)))

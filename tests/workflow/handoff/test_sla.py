@@ -30,13 +30,13 @@ class TestSla:
             assert first.accept_by is not None and first.remind_at is not None
             assert first.accept_by - first.assigned_at == timedelta(hours=1)  # type: ignore[operator]
             assert view.next_touch_at == first.remind_at
-            await h.env.sleep(timedelta(minutes=31))
+            await h.skip(timedelta(minutes=31))
             await view_when(h, "ho-sla", lambda v: "reminded" in log(v))
-            await h.env.sleep(timedelta(minutes=30))
+            await h.skip(timedelta(minutes=30))
             view = await view_when(h, "ho-sla", lambda v: log(v).count("assigned") == 2)
             assert view.handoffs[-1].owner == "bob"
             assert view.handoffs[-1].passed_over == ("ana",)
-            await h.env.sleep(timedelta(hours=1, minutes=1))
+            await h.skip(timedelta(hours=1, minutes=1))
             view = await view_when(h, "ho-sla", lambda v: "pooled" in log(v))
         assert log(view) == [
             "handed_off",
@@ -66,7 +66,7 @@ class TestSla:
             await view_when(h, "ho-accept", lambda v: "assigned" in log(v))
             view = await act(h, "ho-accept", action="accept", actor="ana")
             assert view.handoffs[-1].accepted_at is not None
-            await h.env.sleep(timedelta(hours=2))
+            await h.skip(timedelta(hours=2))
             view = await h.gateway.get_lead("ho-accept")
         assert log(view) == ["handed_off", "assigned", "accepted"]
         assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
@@ -94,7 +94,7 @@ class TestBusinessHours:
             friday = (here + timedelta(days=(4 - here.weekday()) % 7 or 7)).replace(
                 hour=17, minute=40, second=0, microsecond=0
             )
-            await h.env.sleep(friday - here)
+            await h.skip(friday - here)
             await make_sql(h, "ho-weekend")
             view = await view_when(h, "ho-weekend", lambda v: "assigned" in log(v))
             monday = friday + timedelta(days=3)
@@ -103,11 +103,11 @@ class TestBusinessHours:
             assert first.remind_at is not None and first.accept_by is not None
             assert abs(first.remind_at - monday.replace(hour=9, minute=10)) < timedelta(seconds=1)
             assert abs(first.accept_by - monday.replace(hour=9, minute=40)) < timedelta(seconds=1)
-            await h.env.sleep(monday.replace(hour=9, minute=5) - (await h.now()))
+            await h.skip(monday.replace(hour=9, minute=5) - (await h.now()))
             view = await h.gateway.get_lead("ho-weekend")
             assert "reminded" not in log(view)
             assert [t for _, t in mail(h)] == ["thank_you", "sales_alert"]
-            await h.env.sleep(timedelta(minutes=6))
+            await h.skip(timedelta(minutes=6))
             view = await view_when(h, "ho-weekend", lambda v: "reminded" in log(v))
         reminded = next(e for e in view.sales_log if e.kind == "reminded")
         assert reminded.at.astimezone(paris).strftime("%a %H:%M") == "Mon 09:10"
