@@ -11,8 +11,8 @@ from temporalio import activity
 from nurture.config.files import load_project_config, load_scoring_model
 from nurture.config.watched import Watched
 from nurture.domain.scoring import ScoringModel
-from nurture.domain.sequences.enrolment import EnrolmentRule
 from nurture.domain.sequences.models import SendingPolicy
+from nurture.domain.sequences.rules import EnrolmentRule
 
 __all__ = ["ConfigActivities"]
 

@@ -27,8 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.sales.router import AssignRequest, ClaimRequest, ReleaseRequest
     from nurture.domain.sales.routing import SalesTeam
     from nurture.domain.scoring import ScoringModel
-    from nurture.domain.sequences.enrolment import EnrolmentRule
     from nurture.domain.sequences.models import SendingPolicy
+    from nurture.domain.sequences.rules import EnrolmentRule
 
 __all__ = [
     "assign_owner",

@@ -42,9 +42,9 @@ from workflows.activities import (
     load_sales_team,
     load_scoring_model,
 )
-from workflows.enrolments import SequenceManager
+from workflows.lead_sales import SalesDesk
+from workflows.lead_sequences import SequenceManager
 from workflows.mail import send_email
-from workflows.sales import SalesDesk
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 

@@ -9,7 +9,7 @@ import pytest
 from nurture.domain.lead.facts import LeadFacts
 from nurture.domain.lead.state import Enrolment
 from nurture.domain.lifecycle import Condition, Stage
-from nurture.domain.sequences.enrolment import (
+from nurture.domain.sequences.rules import (
     EnrolmentRule,
     choose_enrolment,
     must_stop,

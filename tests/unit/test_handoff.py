@@ -14,7 +14,7 @@ from nurture.domain.lead.state import LeadState, start_state
 from nurture.domain.lifecycle import Stage
 from nurture.domain.sales import handoff
 from nurture.domain.sales.records import Assignment, SalesAction
-from nurture.domain.sequences.enrolment import EnrolmentRule
+from nurture.domain.sequences.rules import EnrolmentRule
 from tests.helpers import T0, event, persona_lead, scoring_model, submission
 
 MODEL = scoring_model()

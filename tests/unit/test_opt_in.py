@@ -16,7 +16,7 @@ from nurture.domain.lead.opt_in import expire_opt_ins
 from nurture.domain.lead.state import EmailRecord, LeadState, PlannedEmail, start_state
 from nurture.domain.lifecycle import Condition, why_not_mail
 from nurture.domain.models import Consent, FormSubmitted
-from nurture.domain.sequences.enrolment import choose_enrolment
+from nurture.domain.sequences.rules import choose_enrolment
 from nurture.services.intake import Client, FormPost, to_submission
 from tests.helpers import T0, doi_submission, project, scoring_model, submission
 

@@ -21,9 +21,8 @@ from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
 from nurture.api.routes import confirm, events, forms, leads, tracking, unsubscribe, webhooks
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
-from nurture.api.vocabulary import watched_vocabulary
 from nurture.config.check import require_valid_configuration
-from nurture.config.files import load_project_config
+from nurture.config.files import load_project_config, watched_vocabulary
 from nurture.config.settings import Settings
 
 __all__ = ["create_app"]

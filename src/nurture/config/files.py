@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nurture.config.project import ProjectConfig
 from nurture.config.tomlfile import load_toml_model
+from nurture.config.watched import Watched
 from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.scoring import ScoringModel
 from nurture.domain.tracking import TRACKING_EVENTS
@@ -26,6 +27,7 @@ __all__ = [
     "load_project_config",
     "load_sales_team",
     "load_scoring_model",
+    "watched_vocabulary",
 ]
 
 scoring_log = logging.getLogger("nurture.scoring")
@@ -73,3 +75,15 @@ def load_event_vocabulary(
         load_scoring_model(scoring_file),
         load_sales_team(sales_file),
     )
+
+
+def watched_vocabulary(
+    project_file: Path, scoring_file: Path, sales_file: Path
+) -> Watched[EventVocabulary]:
+    """The declared event types, rebuilt when one of the three files changes, so a type
+    added to ``events`` is accepted without restarting the API; an edit that breaks a file
+    keeps the last good vocabulary, with an error in the log."""
+    files = (project_file, scoring_file, sales_file)
+    watched = Watched(lambda: load_event_vocabulary(*files), *files)
+    watched.prime()
+    return watched

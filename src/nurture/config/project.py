@@ -19,8 +19,8 @@ from nurture.domain.models import (
     PropertyValue,
 )
 from nurture.domain.schedule import Duration
-from nurture.domain.sequences.enrolment import EnrolmentRule
 from nurture.domain.sequences.models import SendingPolicy
+from nurture.domain.sequences.rules import EnrolmentRule
 from nurture.domain.text import ShortText
 from nurture.domain.tracking import TrackingPolicy
 

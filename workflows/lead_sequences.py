@@ -26,14 +26,14 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.lead.facts import LeadFacts, lead_snapshot
     from nurture.domain.lead.state import Enrolment, LeadState, PlannedStart
     from nurture.domain.models import FormContext, LeadEvent
-    from nurture.domain.sequences.enrolment import (
+    from nurture.domain.sequences.models import LeadSnapshot, SequenceInput, sequence_workflow_id
+    from nurture.domain.sequences.rules import (
         EnrolmentRule,
         choose_enrolment,
         must_stop,
         next_enrolment_check,
         stages_of,
     )
-    from nurture.domain.sequences.models import LeadSnapshot, SequenceInput, sequence_workflow_id
     from workflows import search_attributes
 
 from workflows.sequence import SequenceWorkflow
