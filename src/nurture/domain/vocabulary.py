@@ -49,7 +49,3 @@ class EventVocabulary(BaseModel):
         else:
             hint = "no declared type is close."
         return f"unknown event type {event_type!r}; {hint} {_WHERE}"
-
-    def undeclared(self, event_types: set[str] | frozenset[str]) -> list[str]:
-        """Those of ``event_types`` the vocabulary lacks, sorted."""
-        return sorted(set(event_types) - self.types)
