@@ -2,6 +2,7 @@
 
 from activities.config import ConfigActivities
 from activities.email import EmailActivities
+from activities.facts import FactActivities
 from activities.sales import SalesActivities
 
-__all__ = ["ConfigActivities", "EmailActivities", "SalesActivities"]
+__all__ = ["ConfigActivities", "EmailActivities", "FactActivities", "SalesActivities"]

@@ -23,6 +23,7 @@ from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import SendEmailInput, SendEmailResult
+    from nurture.domain.factlog import FactBatch
     from nurture.domain.sales.records import Assignment, WebhookMessage
     from nurture.domain.sales.router import AssignRequest, ClaimRequest, ReleaseRequest
     from nurture.domain.sales.routing import SalesTeam
@@ -39,6 +40,7 @@ __all__ = [
     "load_scoring_model",
     "load_sending_policy",
     "notify_webhook",
+    "record_facts",
     "release_owner",
     "send_email",
 ]
@@ -106,3 +108,9 @@ async def release_owner(request: ReleaseRequest) -> None:
 async def notify_webhook(message: WebhookMessage) -> None:
     """``SalesActivities.notify_webhook``: POST the message to the team's webhook."""
     _stub("notify_webhook")
+
+
+@activity.defn(name="record_facts")
+async def record_facts(batch: FactBatch) -> int:
+    """``FactActivities.record_facts``: store a batch of a lead's facts; how many were new."""
+    _stub("record_facts")

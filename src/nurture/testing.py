@@ -11,7 +11,7 @@ import asyncio
 import socket
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,7 @@ from nurture.adapters.ledger import LedgerEntry, SendStatus, Suppression, strong
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.smtp import DeliveryError, Transfer
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
+from nurture.domain.factlog import Fact
 from nurture.domain.lead.input import ErasureFacts
 from nurture.domain.lead.messages import LeadMessage
 from nurture.domain.lead.view import LeadView
@@ -34,6 +35,7 @@ from nurture.domain.sales.records import SalesAction
 
 __all__ = [
     "HttpRecorder",
+    "MemoryFactStore",
     "MemoryLeadGateway",
     "MemoryLedger",
     "RecordingMailer",
@@ -135,6 +137,48 @@ class MemoryLedger:
         gone = [k for k, e in self.entries.items() if e.lead_id == lead_id]
         for key in gone:
             del self.entries[key]
+        return len(gone)
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryFactStore:
+    """A facts store in a dict: append-only, idempotent by fact id."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, Fact] = {}
+        self.appends = 0
+        """How many batches were appended (a workflow writes at most one per task)."""
+
+    async def append(self, facts: Sequence[Fact]) -> int:
+        self.appends += 1
+        new = [f for f in facts if f.id not in self.facts]
+        self.facts.update((f.id, f) for f in new)
+        return len(new)
+
+    async def read(
+        self,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        lead_ids: Iterable[str] | None = None,
+    ) -> AsyncIterator[Fact]:
+        wanted = None if kinds is None else set(kinds)
+        leads = None if lead_ids is None else set(lead_ids)
+        for fact in sorted(self.facts.values(), key=lambda f: (f.lead_id, f.at, f.id)):
+            if wanted is not None and fact.kind not in wanted:
+                continue
+            if leads is not None and fact.lead_id not in leads:
+                continue
+            if (since is not None and fact.at < since) or (until is not None and fact.at >= until):
+                continue
+            yield fact
+
+    async def forget_lead(self, lead_id: str) -> int:
+        gone = [k for k, f in self.facts.items() if f.lead_id == lead_id]
+        for key in gone:
+            del self.facts[key]
         return len(gone)
 
     async def close(self) -> None:

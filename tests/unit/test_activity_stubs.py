@@ -15,10 +15,10 @@ import pytest
 from temporalio import activity
 
 import workflows
-from activities import ConfigActivities, EmailActivities, SalesActivities
+from activities import ConfigActivities, EmailActivities, FactActivities, SalesActivities
 from workflows import activities as stubs
 
-IMPLEMENTATIONS = (ConfigActivities, EmailActivities, SalesActivities)
+IMPLEMENTATIONS = (ConfigActivities, EmailActivities, FactActivities, SalesActivities)
 WORKFLOWS = Path(workflows.__file__).parent
 EXECUTE = {"execute_activity", "start_activity", "execute_local_activity", "start_local_activity"}
 

@@ -3,6 +3,7 @@ lead workflows (which stay the source of truth) and read by every cross-lead que
 (the reports). Not to be confused with ``nurture.domain.lead.facts``, what one lead's
 decisions read about it now."""
 
+from nurture.domain.factlog.batch import FactBatch
 from nurture.domain.factlog.model import FACT_FIELDS, FACT_KINDS, Fact, FactKind, FactValue, fact_id
 
-__all__ = ["FACT_FIELDS", "FACT_KINDS", "Fact", "FactKind", "FactValue", "fact_id"]
+__all__ = ["FACT_FIELDS", "FACT_KINDS", "Fact", "FactBatch", "FactKind", "FactValue", "fact_id"]
