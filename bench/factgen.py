@@ -17,13 +17,25 @@ About twenty facts a lead.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from bench.factstory import Story
 from nurture.domain.factlog import Fact
+from nurture.domain.models import AcquisitionSource
+from nurture.domain.reports import Costs, Spend
 
-__all__ = ["DEFAULT_START", "REPS", "generate", "lead_facts", "months_after"]
+__all__ = [
+    "COST_PER_LEAD",
+    "DEFAULT_START",
+    "REPS",
+    "generate",
+    "lead_facts",
+    "months_after",
+    "spend",
+]
 
 DEFAULT_START = datetime(2025, 12, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -66,7 +78,7 @@ _SOURCES = {
         0.5,
     ),
 }
-# id, relative speed to accept (1 = median 3h), accept rate, win rate
+# id, relative speed to accept (1 = median 40 minutes), accept rate, win rate
 REPS: tuple[tuple[str, float, float, float], ...] = (
     ("camille", 0.6, 0.78, 0.38),
     ("hugo", 1.0, 0.70, 0.31),
@@ -94,6 +106,25 @@ def generate(
         yield lead_facts(index, start=start, end=end, seed=seed)
 
 
+# What a lead costs from each source, in euros (paid campaigns, sales outreach, partner
+# fees, content): the spend of a month is about that many times its leads.
+COST_PER_LEAD = {"inbound": 55.0, "outbound": 80.0, "referral": 30.0, "organic": 12.0}
+
+
+def spend(leads: Counter[tuple[str, str]], seed: int = 13) -> Costs:
+    """A plausible spend for the leads each (source, month) brought, give or take 15%."""
+    rng = random.Random(seed)
+    entries = [
+        Spend(
+            source=AcquisitionSource(source),
+            month=month,
+            amount=Decimal(f"{count * COST_PER_LEAD[source] * rng.uniform(0.85, 1.15):.2f}"),
+        )
+        for (source, month), count in sorted(leads.items())
+    ]
+    return Costs(currency="EUR", spend=tuple(entries))
+
+
 def months_after(moment: datetime, months: int) -> datetime:
     """The same day and time ``months`` calendar months later (the first of a month stays so)."""
     month = moment.month - 1 + months
@@ -107,7 +138,7 @@ def lead_facts(index: int, *, start: datetime, end: datetime, seed: int = 13) ->
         return _erased(rng, index, start, end)
     story = Story(rng, f"{rng.getrandbits(128):032x}", end)
     _acquire(story, start, end)
-    return sorted(story.facts, key=lambda f: (f.at, f.id))
+    return sorted(story.facts, key=lambda f: f.at)  # stable: lead_created stays first
 
 
 def _erased(rng: random.Random, index: int, start: datetime, end: datetime) -> list[Fact]:
@@ -248,10 +279,11 @@ def _qualify(story: Story, at: datetime, stage: str, handoff: int) -> None:
         story.add("pooled", at, (name,), handoff=name, reason="no rep matches")
         assigned = at + timedelta(hours=rng.expovariate(1 / 5))
     story.add("assigned", assigned, (name, rep), handoff=name, rep=rep, reason="round robin")
-    acted = assigned + _lognormal(rng, timedelta(hours=3) * speed, 1.0)
-    for hours, kind in ((4, "sla_reminded"), (8, "sla_escalated")):
-        if acted > assigned + timedelta(hours=hours):
-            story.add(kind, assigned + timedelta(hours=hours), (name,), handoff=name, rep=rep)
+    # The shipped sales.toml: a reminder after 30 minutes, escalation after the hour.
+    acted = assigned + _lognormal(rng, timedelta(minutes=40) * speed, 1.0)
+    for minutes, kind in ((30, "sla_reminded"), (60, "sla_escalated")):
+        if acted > assigned + timedelta(minutes=minutes):
+            story.add(kind, assigned + timedelta(minutes=minutes), (name,), handoff=name, rep=rep)
     _decide(story, acted, name, rep, accept_rate, win_rate)
 
 

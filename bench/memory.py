@@ -1,9 +1,10 @@
 """The peak memory a piece of a benchmark adds to its process.
 
-By default the resident set: Linux resets its high-water mark when ``5`` is written to
-``/proc/self/clear_refs``, so the peak of one block is ``VmHWM`` after it minus ``VmRSS``
-before it, at no cost to the code measured. With ``tracemalloc`` (or where that file
-cannot be written), Python's own allocations, exact but several times slower.
+By default Python's own allocations (tracemalloc): exact, but the code measured runs a few
+times slower, so time it in another run. Or the resident set: Linux resets its high-water
+mark when ``5`` is written to ``/proc/self/clear_refs``, so the peak of one block is
+``VmHWM`` after it minus ``VmRSS`` before it, at no cost; coarser, since memory the
+process freed earlier is reused without growing the set.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def _status_kib(field: str) -> int:
 class PeakMemory:
     """A reusable ``with`` block: ``peak`` is the bytes its last use added at most."""
 
-    def __init__(self, use_tracemalloc: bool = False) -> None:
-        self.tracing = use_tracemalloc or not _resettable()
+    def __init__(self, rss: bool = False) -> None:
+        self.tracing = not (rss and _resettable())
         self.peak = 0
         self._base = 0
 
