@@ -238,7 +238,8 @@ def _nurture(story: Story, created: datetime, form: str, mql_rate: float, sql_ra
     story.browse(created, mql_at)
     if not story.stage(mql_at, "new", "mql", "score", score=rng.randint(50, 64)):
         return
-    story.add("buying_stage_changed", mql_at, (1,), from_stage="discovery", to_stage="evaluation")
+    stage = {"from_stage": "discovery", "to_stage": "evaluation"}
+    story.add("buying_stage_changed", mql_at, (mql_at.isoformat(), "evaluation"), **stage)
     sql_at = mql_at + _lognormal(rng, 12 * DAY, 0.9)
     split = ("control", "video") if mql_at > story.end - 200 * DAY else None
     stop = sql_at if rng.random() < sql_rate else None
@@ -269,7 +270,8 @@ def _qualify(story: Story, at: datetime, stage: str, handoff: int) -> None:
     if not story.stage(at, stage, "sql", "hand raise" if hand_raise else "score", score=80):
         return
     name = f"h{handoff}"
-    story.add("buying_stage_changed", at, (handoff,), from_stage="evaluation", to_stage="decision")
+    stage = {"from_stage": "evaluation", "to_stage": "decision"}
+    story.add("buying_stage_changed", at, (at.isoformat(), "decision"), **stage)
     story.add(
         "handed_off", at, (name,), handoff=name, trigger="hand_raise" if hand_raise else "score"
     )
