@@ -19,7 +19,16 @@ from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
-from nurture.api.routes import confirm, events, forms, leads, tracking, unsubscribe, webhooks
+from nurture.api.routes import (
+    confirm,
+    dashboard,
+    events,
+    forms,
+    leads,
+    tracking,
+    unsubscribe,
+    webhooks,
+)
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.config.check import require_valid_configuration
 from nurture.config.files import load_project_config, watched_vocabulary
@@ -122,7 +131,7 @@ def create_app(
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks):
+    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks, dashboard):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -7,6 +7,7 @@ here so a plain ``<form method="post">`` works as well as a JSON client.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ __all__ = [
     "FormPost",
     "address_problem",
     "blank_to_none",
+    "browser_locale",
     "choose_locale",
     "to_submission",
 ]
@@ -86,11 +88,18 @@ def choose_locale(
         return posted
     if form.locale:
         return form.locale
+    return browser_locale(accept_language, available) or defaults.locale
+
+
+def browser_locale(accept_language: str | None, available: Iterable[str]) -> str | None:
+    """The first of the browser's languages (``Accept-Language``, by preference) that is
+    ``available``, a region falling back to its language (``fr-CA`` to ``fr``)."""
+    offered = set(available)
     for tag in _accepted_tags(accept_language or ""):
         for candidate in (tag, tag.split("-")[0]):
-            if candidate in available:
+            if candidate in offered:
                 return candidate
-    return defaults.locale
+    return None
 
 
 def _accepted_tags(header: str) -> list[str]:

@@ -1,0 +1,151 @@
+"""The dashboard's sections about what marketing sends and spends: emails, sequences,
+experiments and cost, from the reports' results as the API answers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nurture.api.dashboard.charts import Bar, Series, bar_chart
+from nurture.api.dashboard.i18n import Language
+from nurture.api.dashboard.sections import svg
+from nurture.api.dashboard.view import Column, Section, table
+
+__all__ = ["cost_section", "emails_section", "experiments_section", "sequences_section"]
+
+Result = dict[str, Any]
+
+_COUNTS = ("sent", "bounced", "opens", "machine_opens", "clicks", "unsubscribes", "complaints")
+_TEMPLATES = (Column("template", "text"), *(Column(k) for k in _COUNTS))
+_STEPS: tuple[Column, ...] = (
+    Column("sequence", "text"),
+    Column("version", "text"),
+    Column("step", "text"),
+)
+_STEPS += (*(Column(k) for k in _COUNTS), Column("machine_clicks"))
+_ENDS = ("entered", "goal", "exited", "stopped", "finished")
+_SEQUENCES: tuple[Column, ...] = (Column("sequence", "text"), Column("version", "text"))
+_SEQUENCES += (*(Column(k) for k in _ENDS), Column("goal_rate", "rate"))
+
+
+def emails_section(result: Result, lang: Language) -> Section:
+    templates = result["templates"]
+    names = [t["template"] for t in templates]
+    series = [
+        Series(lang.t(f"series.{rate}"), [Bar(t[rate]) for t in templates])
+        for rate in ("open_rate", "click_rate")
+    ]
+    title, desc = lang.t("chart.emails"), lang.t("chart.desc")
+    chart = bar_chart("chart-emails", title, desc, names, series, lang.rate)
+    rows = [(f"/templates/{i}", t) for i, t in enumerate(templates)]
+    return Section(
+        id="emails",
+        title=lang.t("section.emails"),
+        intro=lang.t("section.emails.intro"),
+        chart=svg(chart),
+        tables=(table("templates", "emails", _TEMPLATES, rows, lang),),
+    )
+
+
+def sequences_section(result: Result, lang: Language) -> Section:
+    sequences = result["sequences"]
+    names = [f"{s['sequence']} v{s['version']}" for s in sequences]
+    series = [Series(lang.t("series.goal_rate"), [Bar(s["goal_rate"]) for s in sequences])]
+    title, desc = lang.t("chart.sequences"), lang.t("chart.desc")
+    chart = bar_chart("chart-sequences", title, desc, names, series, lang.rate)
+    rows = [(f"/sequences/{i}", s) for i, s in enumerate(sequences)]
+    steps = [(f"/steps/{i}", s) for i, s in enumerate(result["steps"])]
+    return Section(
+        id="sequences",
+        title=lang.t("section.sequences"),
+        intro=lang.t("section.sequences.intro"),
+        chart=svg(chart),
+        tables=(table("sequences", "emails", _SEQUENCES, rows, lang),),
+        details=(table("steps", "emails", _STEPS, steps, lang),),
+    )
+
+
+_ARMS: tuple[Column, ...] = (Column("variant", "text"), Column("leads"), Column("conversions"))
+_ARMS += (Column("rate", "rate"), Column("ci_low", "rate"), Column("ci_high", "rate"))
+_ARMS += (Column("difference", "rate"), Column("p_value", "number"), Column("verdict", "text"))
+
+
+def experiments_section(result: Result, lang: Language) -> Section:
+    arms = [
+        (f"/experiments/{e}/variants/{v}", e_, _arm(arm))
+        for e, e_ in enumerate(result["experiments"])
+        for v, arm in enumerate(e_["variants"])
+    ]
+    several = len(result["experiments"]) > 1
+    names = [
+        f"{e['experiment']} · {lang.value(arm['variant'])}"
+        if several
+        else lang.value(arm["variant"])
+        for _, e, arm in arms
+    ]
+    bars = [Bar(arm["rate"], arm["ci_low"], arm["ci_high"]) for _, _, arm in arms]
+    series = [Series(lang.t("series.rate"), bars)]
+    title, desc = lang.t("chart.experiments"), lang.t("chart.desc")
+    chart = bar_chart("chart-experiments", title, desc, names, series, lang.rate)
+    tables = tuple(
+        table(
+            "experiments",
+            "experiments",
+            _ARMS,
+            [(path, arm) for path, e, arm in arms if e is experiment],
+            lang,
+            caption=experiment["experiment"],
+        )
+        for experiment in result["experiments"]
+    )
+    intro = lang.t(
+        "section.experiments.intro", leads=result["min_leads"], goals=result["min_conversions"]
+    )
+    return Section(
+        id="experiments",
+        title=lang.t("section.experiments"),
+        intro=intro,
+        chart=svg(chart) if arms else None,
+        tables=tables,
+        note=None if arms else lang.t("section.empty"),
+    )
+
+
+def _arm(arm: Result) -> Result:
+    return {**arm, "variant": "(holdout)" if arm["variant"] is None else arm["variant"]}
+
+
+_MONEY = ("cost_per_lead", "cost_per_mql", "cac")
+_COST: tuple[Column, ...] = (
+    Column("source", "text"),
+    Column("spend", "money"),
+    Column("leads"),
+    Column("mqls"),
+)
+_COST += (Column("customers"), *(Column(k, "money") for k in _MONEY))
+
+
+def cost_section(result: Result, lang: Language) -> Section:
+    currency = result["currency"]
+    sources = [(f"/sources/{i}", s) for i, s in enumerate(result["sources"])]
+    everyone = [*sources, ("/total", {**result["total"], "source": "(all)"})]
+    names = [lang.value(s["source"]) for _, s in everyone]
+    series = [Series(lang.t(f"col.{k}"), [Bar(s[k]) for _, s in everyone]) for k in _MONEY]
+    title, desc = lang.t("chart.cost"), lang.t("chart.desc")
+    money = lambda value: lang.money(value, currency)  # noqa: E731 - one use, reads best here
+    chart = bar_chart("chart-cost", title, desc, names, series, money)
+    months = [(f"/rows/{i}", r) for i, r in enumerate(result["rows"])]
+    spent = result["total"]["spend"] is not None
+    return Section(
+        id="cost",
+        title=lang.t("section.cost"),
+        intro=lang.t("section.cost.intro"),
+        chart=svg(chart) if spent else None,
+        tables=(table("cost", "cost", _COST, everyone, lang, currency=currency),),
+        details=(table("cost_months", "cost", _MONTHS, months, lang, currency=currency),)
+        if spent
+        else (),
+        note=None if spent else lang.t("section.cost.none"),
+    )
+
+
+_MONTHS = (Column("source", "text"), Column("month", "text"), *_COST[1:])

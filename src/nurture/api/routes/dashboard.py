@@ -1,0 +1,115 @@
+"""``GET /reports``: the reports dashboard, a page for marketing managers.
+
+It shows what ``GET /v1/reports/{name}`` answers (the same reports service, the same
+parameters), as charts beside tables, in English or French. A browser cannot send an API
+key header by itself, so besides a key with the ``reports`` scope (``X-API-Key``) the page
+takes the signed, expiring token of the link ``nurture report open`` prints, and keeps it
+in its own form so that changing the range keeps the access.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Security
+from fastapi.responses import HTMLResponse
+from fastapi.security import APIKeyHeader
+
+from nurture.adapters.factlog import FactStore
+from nurture.adapters.links.tokens import TokenError, TokenExpired
+from nurture.api.dashboard.i18n import Language, choose_language
+from nurture.api.dashboard.page import (
+    CSP,
+    GROUPINGS,
+    DashboardRequest,
+    dashboard_sections,
+    render_dashboard,
+)
+from nurture.api.deps import ApiContext, get_context
+from nurture.api.pages import page
+from nurture.services.dashboard_link import verify_dashboard_token
+from nurture.services.reports import ReportConfig, ReportParamError
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["reports"])
+
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_fact_store(request: Request) -> FactStore:
+    """The facts store (opened in the app's lifespan)."""
+    store: FactStore = request.app.state.fact_store
+    return store
+
+
+def get_report_config(request: Request) -> ReportConfig:
+    """The spend and the SLA the reports read."""
+    config: ReportConfig = request.app.state.report_config
+    return config
+
+
+def _denied(context: ApiContext, key: str | None, token: str | None) -> str | None:
+    """Why the request may not see the reports (a text key), or ``None``."""
+    entry = context.key_entry(key)
+    if entry is not None and entry.allows("reports"):
+        return None
+    if token:
+        try:
+            verify_dashboard_token(context.signer, token, datetime.now(UTC))
+        except TokenExpired:
+            return "denied.expired"
+        except TokenError:
+            return "denied.body"
+        return None
+    return "denied.body"
+
+
+@router.get(
+    "/reports",
+    response_class=HTMLResponse,
+    summary="The reports dashboard (HTML)",
+    responses={400: {"description": "A bad date"}, 401: {"description": "No key or link"}},
+)
+async def reports_dashboard(
+    request: Request,
+    context: Annotated[ApiContext, Depends(get_context)],
+    store: Annotated[FactStore, Depends(get_fact_store)],
+    config: Annotated[ReportConfig, Depends(get_report_config)],
+    key: Annotated[str | None, Security(_key_header)] = None,
+    token: Annotated[str | None, Query(max_length=2048)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    by: Annotated[str, Query(max_length=32)] = "source",
+    lang: Annotated[str | None, Query(max_length=8)] = None,
+) -> HTMLResponse:
+    """The funnel, conversion by ``by`` and by cohort, velocity, sales, emails, sequences,
+    experiments and cost over leads created from ``since`` to ``until`` (excluded)."""
+    accept = request.headers.get("accept-language")
+    language = Language(choose_language(lang, accept, context.project.defaults.locale))
+    company = context.project.brand.company
+    denial = _denied(context, key, token)
+    if denial is not None:
+        body = f"<h1>{escape(language.t('denied.title'))}</h1><p>{escape(language.t(denial))}</p>"
+        return page(company, body, 401)
+    ask = DashboardRequest(
+        since=since or None,
+        until=until or None,
+        by=by if by in GROUPINGS else GROUPINGS[0],
+        lang=language,
+        token=token if context.key_entry(key) is None else None,
+    )
+    try:
+        sections = await dashboard_sections(store, ask, config)
+    except ReportParamError as exc:
+        html = render_dashboard(ask, company, [], error=str(exc))
+        return HTMLResponse(html, 400, headers=_HEADERS)
+    return HTMLResponse(render_dashboard(ask, company, sections), headers=_HEADERS)
