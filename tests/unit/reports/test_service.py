@@ -75,8 +75,12 @@ class TestParameters:
             (("funnel", "2026-13-01"), "since", "'2026-13-01' is not a date: write it YYYY-MM-DD"),
             (("funnel", None, "tomorrow"), "until", "'tomorrow' is not a date"),
             (("funnel", "2026-11-01", "2026-11-01"), "until", "must be after since (2026-11-01)"),
-            (("funnel", None, None, "rep"), "by", "groups by one of source, form, utm_campaign"),
-            (("sales", None, None, "source"), "by", "the sales report groups by not given"),
+            (
+                ("funnel", None, None, "rep"),
+                "by",
+                "groups by source, form, utm_campaign or cohort, not 'rep'",
+            ),
+            (("sales", None, None, "source"), "by", "the sales report takes no grouping"),
         ],
     )
     def test_refusals_name_the_parameter(
