@@ -2,7 +2,7 @@
 
 ``dev`` runs the whole stack on this machine; ``api``, ``worker`` and ``setup`` are what a
 deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
-API (``leads``); ``sequences`` and ``outbox``/``sink`` look inside; ``config check``,
+API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config check``,
 ``templates check`` (``checks``) and ``apikey`` (``keys``) prepare a deployment.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import checks, deployment, dev, keys, leads, outbox, sequences
+from nurture.cli import checks, deployment, dev, keys, leads, outbox, reports, sequences
 
 __all__ = ["app", "main"]
 
@@ -29,6 +29,7 @@ app.command(rich_help_panel=_LEADS)(leads.event)
 app.add_typer(leads.lead_app, name="lead", rich_help_panel=_LEADS)
 app.command(rich_help_panel=_INSPECT)(sequences.sequences)
 app.command(rich_help_panel=_INSPECT)(outbox.outbox)
+app.add_typer(reports.report_app, name="report", rich_help_panel=_INSPECT)
 app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)

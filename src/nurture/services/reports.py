@@ -9,17 +9,22 @@ pure (``nurture.domain.reports``); their list is ``REPORTS``.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from nurture.adapters.factlog import FactStore
 from nurture.config.files import load_project_config, load_sales_team
 from nurture.config.settings import Settings
 from nurture.domain.factlog import Fact
 from nurture.domain.reports import REPORTS, Costs, ReportQuery, ReportResult, ReportSpec
 from nurture.errors import NurtureError
+
+if TYPE_CHECKING:  # the stores' drivers (psycopg) load only when a report is run
+    from nurture.adapters.factlog import FactStore
 
 __all__ = [
     "ReportConfig",
@@ -27,6 +32,7 @@ __all__ = [
     "UnknownReport",
     "load_report_config",
     "parse_query",
+    "report_csv",
     "report_spec",
     "run_report",
 ]
@@ -94,8 +100,10 @@ def parse_query(
     if by == "":
         by = None
     if by is not None and by not in spec.by:
-        allowed = f"one of {', '.join(spec.by)}" if spec.by else "not given"
-        raise ReportParamError("by", f"the {name} report groups by {allowed}")
+        if not spec.by:
+            raise ReportParamError("by", f"the {name} report takes no grouping")
+        choices = f"{', '.join(spec.by[:-1])} or {spec.by[-1]}"
+        raise ReportParamError("by", f"the {name} report groups by {choices}, not {by!r}")
     config = config or ReportConfig()
     return ReportQuery(
         since=first,
@@ -141,3 +149,21 @@ async def _by_lead(facts: AsyncIterator[Fact]) -> AsyncIterator[list[Fact]]:
             lead.append(fact)
     if lead:
         yield sorted(lead, key=lambda f: f.at)
+
+
+def report_csv(result: ReportResult) -> str:
+    """The report as CSV with one header row: its table's columns, or, for a report of
+    several tables, a first column ``table`` naming each row's table, then every table's
+    columns (a row leaves the others' empty; columns of the same key are shared)."""
+    tables = result.tables()
+    keys = list(dict.fromkeys(column.key for table in tables for column in table.columns))
+    several = len(tables) > 1
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["table", *keys] if several else keys)
+    for table in tables:
+        for row in table.rows:
+            cells = dict(zip((c.key for c in table.columns), row, strict=True))
+            values = ["" if cells.get(key) is None else cells[key] for key in keys]
+            writer.writerow([table.name, *values] if several else values)
+    return out.getvalue()

@@ -169,15 +169,15 @@ _LABELS = {
     "sent": "Sent",
     "bounced": "Bounced",
     "opens": "Opens",
-    "machine_opens": "Machine opens",
+    "machine_opens": "Bot opens",
     "clicks": "Clicks",
-    "machine_clicks": "Machine clicks",
+    "machine_clicks": "Bot clicks",
     "unsubscribes": "Unsubs",
     "complaints": "Complaints",
 }
 _SEQUENCE_COLUMNS = (
     Column(key="sequence", label="Sequence", kind="text"),
-    Column(key="version", label="Version", kind="text"),
+    Column(key="version", label="Ver.", kind="text"),
 )
 _SEQUENCE_RESULTS = (
     *_SEQUENCE_COLUMNS,

@@ -38,6 +38,13 @@ __all__ = ["KINDS", "RepSales", "SalesReport", "SalesRow", "SalesTally", "sales"
 KINDS: tuple[str, ...] = ("handed_off", "assigned", "pooled", "sales_action")
 _DECISIONS = ("accepted", "returned", "disqualified")
 _OUTCOMES = ("converted", "won", "lost")
+_LABELS = {
+    "handoffs": "SQLs",
+    "accepted": "Accepted",
+    "returned": "Returned",
+    "disqualified": "Disq.",
+    "pending": "Pending",
+}
 
 
 class SalesRow(BaseModel):
@@ -107,10 +114,11 @@ class SalesReport(ReportResult):
             title="Hand-offs and what sales decided",
             columns=(
                 Column(key="rep", label="Rep", kind="text"),
-                *(Column(key=k, label=k.capitalize()) for k in ("handoffs", *_DECISIONS)),
-                Column(key="pending", label="Pending"),
+                *(Column(key=k, label=label) for k, label in _LABELS.items()),
                 Column(key="acceptance_rate", label="Accept rate", kind="rate"),
-                *(Column(key=k, label=k.capitalize()) for k in _OUTCOMES),
+                Column(key="converted", label="Opps"),
+                Column(key="won", label="Won"),
+                Column(key="lost", label="Lost"),
                 Column(key="win_rate", label="Win rate", kind="rate"),
             ),
             rows=tuple((name, *_decision_cells(row)) for name, row in rows),
