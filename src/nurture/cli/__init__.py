@@ -2,15 +2,16 @@
 
 ``dev`` runs the whole stack on this machine; ``api``, ``worker`` and ``setup`` are what a
 deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
-API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config check``,
-``templates check`` (``checks``) and ``apikey`` (``keys``) prepare a deployment.
+API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config
+check``, ``templates check`` (``checks``), ``apikey`` (``keys``) and ``db`` (``database``)
+prepare a deployment.
 """
 
 from __future__ import annotations
 
 import typer
 
-from nurture.cli import checks, deployment, dev, keys, leads, outbox, reports, sequences
+from nurture.cli import checks, database, deployment, dev, keys, leads, outbox, reports, sequences
 
 __all__ = ["app", "main"]
 
@@ -34,6 +35,7 @@ app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)
 app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
+app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
 
 
 def main() -> None:

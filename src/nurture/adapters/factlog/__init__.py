@@ -9,6 +9,7 @@ from pathlib import Path
 from nurture.adapters.factlog.base import FactStore
 from nurture.adapters.factlog.postgres import PostgresFactStore
 from nurture.adapters.factlog.sqlite import SqliteFactStore
+from nurture.adapters.ledger.schema import locate_database
 
 __all__ = ["FactStore", "PostgresFactStore", "SqliteFactStore", "open_fact_store"]
 
@@ -16,11 +17,5 @@ __all__ = ["FactStore", "PostgresFactStore", "SqliteFactStore", "open_fact_store
 def open_fact_store(url: str, home: Path) -> FactStore:
     """The store in the ledger's database: the same ``NURTURE_LEDGER_URL``,
     ``sqlite:///relative/or/absolute/path`` or ``postgresql://user:pass@host/db``."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return SqliteFactStore(path if path.is_absolute() else home / path)
-    if url.startswith(("postgresql://", "postgres://")):
-        return PostgresFactStore(url)
-    raise ValueError(
-        f"NURTURE_LEDGER_URL {url!r} is not supported: use sqlite:///path or postgresql://..."
-    )
+    where = locate_database(url, home)
+    return SqliteFactStore(where) if isinstance(where, Path) else PostgresFactStore(where)

@@ -11,25 +11,11 @@ from typing import Any
 import psycopg
 
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
+from nurture.adapters.ledger.schema import migrate_postgres
 from nurture.domain.factlog import Fact
 
 __all__ = ["PostgresFactStore"]
 
-# "C": text sorts by code point, as on SQLite and in Python (the memory store).
-_TABLE = """
-CREATE TABLE IF NOT EXISTS facts (
-    id TEXT COLLATE "C" PRIMARY KEY,
-    lead_id TEXT COLLATE "C" NOT NULL,
-    kind TEXT COLLATE "C" NOT NULL,
-    at TIMESTAMPTZ NOT NULL,
-    data JSONB NOT NULL
-)
-"""
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS facts_lead_at ON facts (lead_id, at, id)",
-    "CREATE INDEX IF NOT EXISTS facts_kind_at ON facts (kind, at)",
-)
-_SCHEMA_LOCK = 0x6E75727475726500  # "nurture" in ASCII: the advisory lock of schema changes
 # One statement for the whole batch: atomic, one round trip, and its row count is the
 # number of new facts.
 _INSERT = """
@@ -52,13 +38,13 @@ class PostgresFactStore:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """The open connection, reconnecting after a failure."""
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            # Two processes starting at once must not both create the table.
-            async with self._conn.transaction():
-                await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                await self._conn.execute(_TABLE)
-                for index in _INDEXES:
-                    await self._conn.execute(index)
+            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            try:
+                await migrate_postgres(conn)  # kept only once the schema is up to date
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     async def append(self, facts: Sequence[Fact]) -> int:
@@ -82,7 +68,7 @@ class PostgresFactStore:
         append)."""
         sql, params = select_facts("postgres", kinds, since, until, lead_ids)
         async with self._lock:
-            await self._connection()  # the table exists before the first read
+            await self._connection()  # the schema is up to date before the first read
         async with (
             await psycopg.AsyncConnection.connect(self._url) as conn,
             conn.cursor(name="nurture_facts_read") as cursor,

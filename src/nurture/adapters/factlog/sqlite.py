@@ -16,36 +16,22 @@ from nurture.adapters.factlog.sql import (
     fact_values,
     select_facts,
 )
+from nurture.adapters.ledger.schema import SQLITE_BUSY_TIMEOUT_MS, migrate_sqlite
 from nurture.domain.factlog import Fact
 
 __all__ = ["SqliteFactStore"]
 
-_TABLE = """
-CREATE TABLE IF NOT EXISTS facts (
-    id TEXT PRIMARY KEY,
-    lead_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL,
-    data TEXT NOT NULL
-)
-"""
-_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS facts_lead_at ON facts (lead_id, at, id)",
-    "CREATE INDEX IF NOT EXISTS facts_kind_at ON facts (kind, at)",
-)
 _INSERT = f"INSERT INTO facts ({FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-# Another process (the API, a second worker) may hold the write lock for a moment.
-_BUSY_TIMEOUT_MS = 30_000
 
 
 def _connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, patient when
     another connection holds the write lock."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    db.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode=WAL")
-    # A crash of the process loses nothing; a power cut may lose the last appends, which
-    # the workflows write again (their activity retries, the backfill).
+    # A crash of the process (a SIGKILLed worker) loses no committed append; a power cut
+    # may lose the last ones, the price of not syncing the disk at every workflow task.
     db.execute("PRAGMA synchronous=NORMAL")
     return db
 
@@ -57,9 +43,7 @@ class SqliteFactStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._db = _connect(path)
-        self._db.execute(_TABLE)
-        for index in _INDEXES:
-            self._db.execute(index)
+        migrate_sqlite(self._db)
         self._lock = asyncio.Lock()
 
     async def append(self, facts: Sequence[Fact]) -> int:
