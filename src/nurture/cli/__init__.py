@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import checks, database, deployment, dev, keys, leads, outbox, reports, sequences
+from nurture.cli import (
+    checks,
+    dashboard,
+    database,
+    deployment,
+    dev,
+    keys,
+    leads,
+    outbox,
+    reports,
+    sequences,
+)
 
 __all__ = ["app", "main"]
 
@@ -30,6 +41,7 @@ app.command(rich_help_panel=_LEADS)(leads.event)
 app.add_typer(leads.lead_app, name="lead", rich_help_panel=_LEADS)
 app.command(rich_help_panel=_INSPECT)(sequences.sequences)
 app.command(rich_help_panel=_INSPECT)(outbox.outbox)
+reports.report_app.command("open")(dashboard.open_dashboard)
 app.add_typer(reports.report_app, name="report", rich_help_panel=_INSPECT)
 app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)

@@ -5,7 +5,8 @@ The token is made as the links in emails are (``nurture.adapters.links.tokens``)
 own purpose, ``reports``: an unsubscribe or tracking token never opens the dashboard, and
 this one opens nothing else. It carries no field but its expiry, and it grants reading the
 reports only (aggregate figures, no address, no lead). It cannot be revoked one by one:
-keep its validity short; rotating ``NURTURE_SECRET`` revokes every link at once.
+keep its validity short; changing ``NURTURE_ID_KEY`` (the secret every link is signed
+with) revokes every link at once.
 """
 
 from __future__ import annotations
