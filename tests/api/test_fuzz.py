@@ -1,9 +1,10 @@
 """Schemathesis drives every operation of the OpenAPI schema with generated input, valid
 and invalid (wrong types, missing fields, odd strings, huge numbers): nothing may answer 5xx.
 
-The API runs with the in-memory gateway and ledger, an admin key and the webhook on, so the
-generated requests reach the handlers rather than stopping at authentication. A generated
-webhook report is unsigned and gets 401; its body is fuzzed through MailReport below.
+The API runs with the in-memory gateway, ledger and facts store, an admin key and the
+webhook on, so the generated requests reach the handlers rather than stopping at
+authentication. A generated webhook report is unsigned and gets 401; its body is fuzzed
+through MailReport below.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from schemathesis import GenerationMode
 from nurture.api import create_app
 from nurture.config.settings import ApiSettings, Settings
 from nurture.services.mail_reports import MailReport
-from nurture.testing import MemoryLeadGateway, MemoryLedger
+from nurture.testing import MemoryFactStore, MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 
 KEY = "fuzz-admin-key"
@@ -32,6 +33,7 @@ app = create_app(
     ),
     gateway=MemoryLeadGateway(),
     ledger=MemoryLedger(),
+    facts=MemoryFactStore(),
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 schema.config.generation.update(

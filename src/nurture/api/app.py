@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nurture import __version__
+from nurture.adapters.factlog import FactStore, open_fact_store
 from nurture.adapters.ledger import SendLedger, open_ledger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
@@ -25,6 +26,7 @@ from nurture.api.routes import (
     events,
     forms,
     leads,
+    reports,
     tracking,
     unsubscribe,
     webhooks,
@@ -33,6 +35,7 @@ from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_r
 from nurture.config.check import require_valid_configuration
 from nurture.config.files import load_project_config, watched_vocabulary
 from nurture.config.settings import Settings
+from nurture.services.reports import load_report_config
 
 __all__ = ["create_app"]
 
@@ -43,9 +46,11 @@ def create_app(
     settings: Settings | None = None,
     gateway: LeadGateway | None = None,
     ledger: SendLedger | None = None,
+    facts: FactStore | None = None,
 ) -> FastAPI:
     """Build the API; without a ``gateway`` it connects to Temporal on startup, without a
-    ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there)."""
+    ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there), without
+    ``facts`` it opens the facts store in that database when a report is first asked."""
     settings = settings or Settings()
     require_valid_configuration(settings)  # ConfigError naming every file, line and rule
     project = load_project_config(settings.path(settings.config_file))
@@ -77,6 +82,7 @@ def create_app(
             settings.path(settings.scoring_file),
             settings.path(settings.sales_file),
         ),
+        report_config=load_report_config(settings),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -103,6 +109,8 @@ def create_app(
         finally:
             if ledger is None:
                 await app.state.ledger.close()
+            if facts is None and app.state.facts is not None:
+                await app.state.facts.close()
 
     app = FastAPI(
         title="nurture",
@@ -115,6 +123,8 @@ def create_app(
         app.state.gateway = gateway
     if ledger is not None:
         app.state.ledger = ledger
+    app.state.facts = facts
+    app.state.open_facts = lambda: open_fact_store(settings.ledger_url, settings.home)
     install_error_handlers(app)
     origins = [o.strip() for o in settings.api.cors_origins.split(",") if o.strip()]
     if origins:
@@ -131,7 +141,8 @@ def create_app(
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks, dashboard):
+    modules = (forms, events, leads, unsubscribe, confirm, tracking, webhooks, reports, dashboard)
+    for module in modules:
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

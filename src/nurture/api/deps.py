@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
@@ -19,11 +20,13 @@ from nurture.config.project import ProjectConfig
 from nurture.config.watched import Watched
 from nurture.domain.identity import lead_id_for
 from nurture.domain.vocabulary import EventVocabulary
+from nurture.services.reports import ReportConfig
 
 __all__ = [
     "ApiContext",
     "client_address",
     "get_context",
+    "get_fact_store",
     "get_gateway",
     "get_ledger",
     "lead_id_by_email",
@@ -60,6 +63,8 @@ class ApiContext:
     """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
     event_types: Watched[EventVocabulary] | None = None
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
+    report_config: ReportConfig = field(default_factory=ReportConfig)
+    """The spend and the SLA the reports show."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a
@@ -89,6 +94,17 @@ def get_ledger(request: Request) -> SendLedger:
     """The send ledger and suppression list (opened in the app's lifespan)."""
     ledger: SendLedger = request.app.state.ledger
     return ledger
+
+
+def get_fact_store(request: Request) -> FactStore:
+    """The facts store the reports read: the one handed to the app, else the ledger's
+    database, opened at the first report asked (an API that serves none never opens it)
+    and closed with the app."""
+    state = request.app.state
+    if state.facts is None:
+        state.facts = state.open_facts()
+    store: FactStore = state.facts
+    return store
 
 
 def lead_id_by_email(request: Request, email: str) -> str:

@@ -12,12 +12,13 @@ from nurture.domain.reports.common import (
     ReportTable,
 )
 from nurture.domain.reports.costs import Costs, Spend
-from nurture.domain.reports.registry import REPORT_NAMES, REPORTS, ReportSpec
+from nurture.domain.reports.registry import REPORT_NAMES, REPORTS, AnyReport, ReportSpec
 
 __all__ = [
     "FUNNEL_STAGES",
     "REPORTS",
     "REPORT_NAMES",
+    "AnyReport",
     "Column",
     "Costs",
     "LeadTally",

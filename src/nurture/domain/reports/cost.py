@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,6 +59,7 @@ class CostRow(BaseModel):
 class CostReport(ReportResult):
     """Spend against leads, MQLs and customers, per source and month."""
 
+    report: Literal["cost"] = "cost"
     currency: str
     rows: tuple[CostRow, ...]
     """Per source and month, in that order."""
@@ -147,7 +149,6 @@ class CostTally:
             by_source.setdefault(source, _Sum()).add(spend, counts or _Counts())
             total.add(spend, counts or _Counts())
         return CostReport(
-            report="cost",
             since=self.query.since,
             until=self.query.until,
             currency=costs.currency,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -135,6 +135,7 @@ class SequenceResults(BaseModel):
 class EmailsReport(ReportResult):
     """Emails per template and per sequence step, and sequence goals."""
 
+    report: Literal["emails"] = "emails"
     templates: tuple[TemplateEmails, ...]
     steps: tuple[StepEmails, ...]
     sequences: tuple[SequenceResults, ...]
@@ -240,7 +241,6 @@ class EmailsTally:
 
     def result(self) -> EmailsReport:
         return EmailsReport(
-            report="emails",
             since=self.query.since,
             until=self.query.until,
             templates=tuple(

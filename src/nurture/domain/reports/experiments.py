@@ -92,6 +92,7 @@ class ExperimentResult(BaseModel):
 class ExperimentsReport(ReportResult):
     """Conversion per experiment and variant, compared with the control."""
 
+    report: Literal["experiments"] = "experiments"
     confidence: float = 0.95
     min_leads: int = MIN_LEADS
     min_conversions: int = MIN_CONVERSIONS
@@ -152,7 +153,6 @@ class ExperimentsTally:
 
     def result(self) -> ExperimentsReport:
         return ExperimentsReport(
-            report="experiments",
             since=self.query.since,
             until=self.query.until,
             experiments=tuple(_experiment(name, self.arms[name]) for name in sorted(self.arms)),

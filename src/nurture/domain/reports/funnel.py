@@ -17,6 +17,7 @@ when the previous step has no lead); ``of_new`` is ``reached / new``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -83,6 +84,7 @@ class FunnelGroup(BaseModel):
 class FunnelReport(ReportResult):
     """Leads created in the range, by the furthest step of the funnel they reached."""
 
+    report: Literal["funnel"] = "funnel"
     by: str | None
     stages: tuple[StageCount, ...]
     groups: tuple[FunnelGroup, ...] = ()
@@ -153,7 +155,6 @@ class FunnelTally:
     def result(self) -> FunnelReport:
         groups = sorted(self.groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
         return FunnelReport(
-            report="funnel",
             since=self.query.since,
             until=self.query.until,
             by=self.query.by,

@@ -10,11 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Annotated
+
+from pydantic import Field
 
 from nurture.domain.reports import cost, emails, experiments, funnel, sales, velocity
 from nurture.domain.reports.common import LeadTally, ReportQuery, ReportResult
 
-__all__ = ["REPORTS", "REPORT_NAMES", "ReportSpec"]
+__all__ = ["REPORTS", "REPORT_NAMES", "AnyReport", "ReportSpec"]
+
+AnyReport = Annotated[
+    funnel.FunnelReport
+    | velocity.VelocityReport
+    | sales.SalesReport
+    | emails.EmailsReport
+    | experiments.ExperimentsReport
+    | cost.CostReport,
+    Field(discriminator="report"),
+]
+"""Any report's result, told apart by its ``report`` field (the API's answer)."""
 
 
 @dataclass(frozen=True)

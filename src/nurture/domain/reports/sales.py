@@ -18,6 +18,7 @@ to now through the facts of the same hand-off (their ``handoff`` field).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -103,6 +104,7 @@ class RepSales(SalesRow):
 class SalesReport(ReportResult):
     """Acceptance, returns and wins of the hand-offs started in the range."""
 
+    report: Literal["sales"] = "sales"
     reps: tuple[RepSales, ...]
     """One row per rep in alphabetical order, the pool last."""
     total: SalesRow
@@ -179,7 +181,6 @@ class SalesTally:
     def result(self) -> SalesReport:
         order = sorted(self.reps, key=lambda rep: (rep is None, rep or ""))
         return SalesReport(
-            report="sales",
             since=self.query.since,
             until=self.query.until,
             reps=tuple(RepSales(rep=rep, **self.reps[rep].model_dump()) for rep in order),

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import pairwise
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -91,6 +92,7 @@ class AcceptTiming(BaseModel):
 class VelocityReport(ReportResult):
     """Time between funnel steps, the sales cycle and the time to accept."""
 
+    report: Literal["velocity"] = "velocity"
     moves: tuple[MoveTiming, ...]
     sales_cycle: MoveTiming
     acceptance: AcceptTiming
@@ -218,7 +220,6 @@ class VelocityTally:
     def result(self) -> VelocityReport:
         within = self.query.accept_within
         return VelocityReport(
-            report="velocity",
             since=self.query.since,
             until=self.query.until,
             moves=tuple(_timing(m, self.entered[m], self.moves[m]) for m in _MOVES),
