@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -42,11 +43,11 @@ async def load_log(store: FactStore, leads: int) -> ReportConfig:
 
 
 def dashboard_app(store: FactStore, config: ReportConfig) -> FastAPI:
-    """The API over ``store``, accepting ``tests.api.apitools.KEY`` (every scope)."""
+    """The API over ``store`` with the spend and SLA of ``config``, accepting
+    ``tests.api.apitools.KEY`` (every scope)."""
     settings = Settings(home=ROOT, api=ApiSettings(keys=KEY))
-    app = create_app(settings, gateway=MemoryLeadGateway(), ledger=MemoryLedger())
-    app.state.fact_store = store
-    app.state.report_config = config
+    app = create_app(settings, gateway=MemoryLeadGateway(), ledger=MemoryLedger(), facts=store)
+    app.state.context = replace(app.state.context, report_config=config)
     return app
 
 

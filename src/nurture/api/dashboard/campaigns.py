@@ -15,7 +15,9 @@ __all__ = ["cost_section", "emails_section", "experiments_section", "sequences_s
 Result = dict[str, Any]
 
 _COUNTS = ("sent", "bounced", "opens", "machine_opens", "clicks", "unsubscribes", "complaints")
-_TEMPLATES = (Column("template", "text"), *(Column(k) for k in _COUNTS))
+_TEMPLATES = (Column("template", "text"), *(Column(k) for k in _COUNTS), Column("machine_clicks"))
+_RATES: tuple[Column, ...] = (Column("template", "text"), Column("sent"), Column("opens"))
+_RATES += (Column("open_rate", "rate"), Column("clicks"), Column("click_rate", "rate"))
 _STEPS: tuple[Column, ...] = (
     Column("sequence", "text"),
     Column("version", "text"),
@@ -42,7 +44,8 @@ def emails_section(result: Result, lang: Language) -> Section:
         title=lang.t("section.emails"),
         intro=lang.t("section.emails.intro"),
         chart=svg(chart),
-        tables=(table("templates", "emails", _TEMPLATES, rows, lang),),
+        tables=(table("rates", "emails", _RATES, rows, lang),),
+        details=(table("templates", "emails", _TEMPLATES, rows, lang),),
     )
 
 
@@ -129,17 +132,26 @@ def cost_section(result: Result, lang: Language) -> Section:
     sources = [(f"/sources/{i}", s) for i, s in enumerate(result["sources"])]
     everyone = [*sources, ("/total", {**result["total"], "source": "(all)"})]
     names = [lang.value(s["source"]) for _, s in everyone]
-    series = [Series(lang.t(f"col.{k}"), [Bar(s[k]) for _, s in everyone]) for k in _MONEY]
-    title, desc = lang.t("chart.cost"), lang.t("chart.desc")
-    money = lambda value: lang.money(value, currency)  # noqa: E731 - one use, reads best here
-    chart = bar_chart("chart-cost", title, desc, names, series, money)
+    charts = [
+        bar_chart(
+            f"chart-{key}",
+            lang.t("chart.cost", what=lang.t(f"cost.{key}")),
+            lang.t("chart.desc"),
+            names,
+            [Series(lang.t(f"cost.{key}"), [Bar(s[key]) for _, s in everyone])],
+            lambda value: lang.money(value, currency),
+            lambda value: lang.money(value, currency, whole=True),
+            legend=True,
+        )
+        for key in _MONEY
+    ]
     months = [(f"/rows/{i}", r) for i, r in enumerate(result["rows"])]
     spent = result["total"]["spend"] is not None
     return Section(
         id="cost",
         title=lang.t("section.cost"),
         intro=lang.t("section.cost.intro"),
-        chart=svg(chart) if spent else None,
+        chart=svg("".join(charts)) if spent else None,
         tables=(table("cost", "cost", _COST, everyone, lang, currency=currency),),
         details=(table("cost_months", "cost", _MONTHS, months, lang, currency=currency),)
         if spent

@@ -126,19 +126,22 @@ def bar_chart(
     series: Sequence[Series],
     fmt: Format,
     axis_fmt: Format | None = None,
+    legend: bool = False,
 ) -> str:
     """Horizontal bars, one group per category, one bar per series (with a whisker when
     the bar has an interval); a missing value is written as a dash, with no bar. Values
-    are written by ``fmt``, the axis by ``axis_fmt`` (``fmt`` by default)."""
+    are written by ``fmt``, the axis by ``axis_fmt`` (``fmt`` by default); the legend shows
+    with several series, or when asked (a chart among others of one series each)."""
     highs = [b.high if b.high is not None else b.value for s in series for b in s.bars]
     ticks = nice_ticks(max((v for v in highs if v is not None), default=0.0))
     left = _label_room(categories)
     scale = (WIDTH - left - _VALUE_ROOM) / ticks[-1]
     thick = _BAR if len(categories) * len(series) <= _MANY else _THIN
     group = len(series) * thick + _GAP
-    top = 28 if len(series) > 1 else 8
+    legend = legend or len(series) > 1
+    top = 28 if legend else 8
     bottom = top + group * len(categories)
-    body = _legend(series, left) if len(series) > 1 else []
+    body = _legend(series, left) if legend else []
     body += _axis(left, top, bottom, scale, axis_fmt or fmt, ticks)
     for row, name in enumerate(categories):
         y = top + row * group

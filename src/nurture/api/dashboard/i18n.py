@@ -65,9 +65,9 @@ class Language:
             return f"{self.number(value / 24, 1)}\u00a0{self.t('unit.days')}"
         return f"{self.number(value, 1)}\u00a0{self.t('unit.hours')}"
 
-    def money(self, value: float, currency: str) -> str:
-        """An amount: cents below a thousand, whole units from there."""
-        digits = self.number(value, 0 if abs(value) >= 1000 else 2)
+    def money(self, value: float, currency: str, whole: bool = False) -> str:
+        """An amount: cents below a thousand (unless ``whole``), whole units from there."""
+        digits = self.number(value, 0 if whole or abs(value) >= 1000 else 2)
         symbol = _SYMBOLS.get(currency, currency)
         return f"{symbol}{digits}" if self.code == "en" else f"{digits}\u00a0{symbol}"
 

@@ -55,7 +55,7 @@ def conversion_section(result: Result, by: str, lang: Language) -> Section:
         Series(lang.t(f"series.{stage}"), [Bar(g["stages"][i]["of_new"]) for g in groups])
         for stage, i in _RATES
     ]
-    grouping = lang.t(f"by.{by}").lower()
+    grouping = lang.t(f"phrase.{by}")
     title = lang.t("chart.conversion", by=grouping)
     chart = bar_chart(f"chart-by-{by}", title, lang.t("chart.desc"), names, series, lang.rate)
     columns = [Column("group", "text", label=f"by.{by}"), Column("0/reached", label="col.leads")]
@@ -128,7 +128,9 @@ _SALES: tuple[Column, ...] = (
     Column("handoffs"),
     *(Column(d) for d in _DECISIONS),
 )
-_SALES += (Column("acceptance_rate", "rate"), Column("won"), Column("win_rate", "rate"))
+_SALES += (Column("acceptance_rate", "rate"),)
+_DEALS: tuple[Column, ...] = (Column("rep", "text"), Column("converted"), Column("won"))
+_DEALS += (Column("lost"), Column("win_rate", "rate"))
 _REASONS = ("budget", "authority", "need", "timing", "no_response", "other")
 
 
@@ -150,6 +152,7 @@ def sales_section(result: Result, lang: Language) -> Section:
         chart=svg(chart),
         tables=(
             table("decisions", "sales", _SALES, everyone, lang),
+            table("deals", "sales", _DEALS, everyone, lang),
             table("return_reasons", "sales", reason_columns, reasons, lang),
         ),
     )

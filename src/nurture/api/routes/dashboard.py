@@ -27,10 +27,10 @@ from nurture.api.dashboard.page import (
     dashboard_sections,
     render_dashboard,
 )
-from nurture.api.deps import ApiContext, get_context
+from nurture.api.deps import ApiContext, get_context, get_fact_store
 from nurture.api.pages import page
 from nurture.services.dashboard_link import verify_dashboard_token
-from nurture.services.reports import ReportConfig, ReportParamError
+from nurture.services.reports import ReportParamError
 
 __all__ = ["router"]
 
@@ -43,18 +43,6 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
-
-
-def get_fact_store(request: Request) -> FactStore:
-    """The facts store (opened in the app's lifespan)."""
-    store: FactStore = request.app.state.fact_store
-    return store
-
-
-def get_report_config(request: Request) -> ReportConfig:
-    """The spend and the SLA the reports read."""
-    config: ReportConfig = request.app.state.report_config
-    return config
 
 
 def _denied(context: ApiContext, key: str | None, token: str | None) -> str | None:
@@ -83,7 +71,6 @@ async def reports_dashboard(
     request: Request,
     context: Annotated[ApiContext, Depends(get_context)],
     store: Annotated[FactStore, Depends(get_fact_store)],
-    config: Annotated[ReportConfig, Depends(get_report_config)],
     key: Annotated[str | None, Security(_key_header)] = None,
     token: Annotated[str | None, Query(max_length=2048)] = None,
     since: Annotated[str | None, Query(max_length=10)] = None,
@@ -108,7 +95,7 @@ async def reports_dashboard(
         token=token if context.key_entry(key) is None else None,
     )
     try:
-        sections = await dashboard_sections(store, ask, config)
+        sections = await dashboard_sections(store, ask, context.report_config)
     except ReportParamError as exc:
         html = render_dashboard(ask, company, [], error=str(exc))
         return HTMLResponse(html, 400, headers=_HEADERS)
