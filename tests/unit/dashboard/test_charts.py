@@ -6,6 +6,7 @@ import re
 
 from nurture.api.dashboard.charts import (
     NO_VALUE,
+    PALETTE,
     Bar,
     Series,
     bar_chart,
@@ -90,3 +91,22 @@ class TestFunnelAndStacked:
         series = [Series("yes", [Bar(3)]), Series("no", [Bar(1)])]
         svg = stacked_chart("s", "t", "d", ["rep"], series, percent)
         assert ">75.0%</text>" in svg and ">25.0%</text>" in svg
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio."""
+
+    def luminance(code: str) -> float:
+        channels = [int(code[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+class TestContrast:
+    """Every series colour reads at least 4.5:1 on white, and white reads on it."""
+
+    def test_palette(self) -> None:
+        assert min(contrast(colour) for colour in PALETTE) >= 4.5
