@@ -220,6 +220,7 @@ class TestTracking:
         first, second = told_events(gateway)
         assert first[0] == lead and first[1].type == "email_clicked"
         assert first[1].properties == {
+            "email_key": f"{lead}/seq/guide/1",
             "template": "buying_guide",
             "url": self.TARGET,
             "via": "nurture",
@@ -291,7 +292,11 @@ class TestTracking:
             assert response.content.startswith(b"GIF89a")
         (_, first), (_, second) = told_events(gateway)
         assert first.type == "email_opened"
-        assert first.properties == {"template": "buying_guide", "via": "nurture"}
+        assert first.properties == {
+            "email_key": f"{lead}/seq/guide/1",
+            "template": "buying_guide",
+            "via": "nurture",
+        }
         assert first.id == second.id
 
     def test_a_bad_pixel_is_still_a_gif_and_counts_nothing(

@@ -1,10 +1,12 @@
-"""What opens and clicks mean: the events tracking produces and which of them count.
+"""What opens and clicks mean: the events tracking produces and which of them a person made.
 
 Opens are a weak signal: Apple Mail Privacy Protection and many corporate gateways fetch
 every image, so an open is worth little (scoring) and never moves a lead's stage on its own
 (``ScoringModel.weak_events``). Security scanners follow links, too, typically within
-seconds of delivery: a click that early, a ``HEAD``, or a known scanner's user agent is
-redirected but not counted. How the links and the pixel are signed and rewritten is the
+seconds of delivery. A machine-made open or click is the same event type flagged with the
+``machine`` property (why it looks so) under an id of its own, so the facts log can count
+machine opens apart; the journey only remembers it (it scores nothing, is nobody's activity
+and no sequence hears of it). How the links and the pixel are signed and rewritten is the
 adapter's business (:mod:`nurture.adapters.links.tracking`).
 """
 
@@ -22,11 +24,15 @@ from nurture.domain.schedule import Duration
 
 __all__ = [
     "CLICKED",
+    "HEAD_REQUEST",
+    "MACHINE",
     "OPENED",
+    "SCANNER_AGENT",
     "TRACKING_EVENTS",
     "Tracked",
     "TrackingPolicy",
     "click_event",
+    "machine_reason",
     "open_event",
     "scanner_reason",
 ]
@@ -35,6 +41,10 @@ OPENED = "email_opened"
 CLICKED = "email_clicked"
 TRACKING_EVENTS = (OPENED, CLICKED)
 """The event types tracking produces (sequences wait for them, scoring rules count them)."""
+MACHINE = "machine"
+"""The property of a machine-made open or click: why it looks machine-made."""
+HEAD_REQUEST = "HEAD request"
+SCANNER_AGENT = "scanner user agent"
 
 _SCANNER_AGENTS = re.compile(
     r"bot\b|crawler|spider|preview|scanner|safelinks|barracuda|proofpoint|mimecast|"
@@ -78,36 +88,54 @@ def scanner_reason(
 ) -> str | None:
     """Why a click looks like a machine's (a security scanner, a preview), or ``None``."""
     if method.upper() == "HEAD":
-        return "HEAD request"
+        return HEAD_REQUEST
     if now - tracked.sent_at < window:
         return f"within {window.total_seconds():g}s of sending"
     if not user_agent or _SCANNER_AGENTS.search(user_agent):
-        return "scanner user agent"
+        return SCANNER_AGENT
     return None
 
 
-def _event_id(kind: str, *parts: str) -> str:
+def machine_reason(event: LeadEvent) -> str | None:
+    """Why an open or click was machine-made (its ``machine`` property), ``None`` for a
+    person's. Only tracking events can be machine-made: another event's ``machine``
+    property is the client's own business."""
+    if event.type not in TRACKING_EVENTS:
+        return None
+    reason = event.properties.get(MACHINE)
+    return str(reason) if reason else None
+
+
+def _event_id(kind: str, machine: str | None, *parts: str) -> str:
+    """The event's id: one per email (or link) for a person's fetches, another for any
+    machine's, whatever its reason."""
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-    return f"{kind}:{digest}"
+    return f"{'machine-' if machine else ''}{kind}:{digest}"
 
 
-def open_event(tracked: Tracked, at: datetime) -> LeadEvent:
-    """``email_opened``, once per email (the same id for every later open); ``via``
-    tells nurture's own measures from opens reported by other tools (prospecting)."""
+def _properties(tracked: Tracked, machine: str | None) -> dict[str, str]:
+    properties = {"email_key": tracked.key, "template": tracked.template, "via": "nurture"}
+    return {**properties, MACHINE: machine} if machine else properties
+
+
+def open_event(tracked: Tracked, at: datetime, machine: str | None = None) -> LeadEvent:
+    """``email_opened``, once per email for a person (the same id for every later open)
+    and once for machines (an id of their own: a prefetch never uses up the person's);
+    ``via`` tells nurture's own measures from opens reported by other tools (prospecting)."""
     return LeadEvent(
-        id=_event_id("open", tracked.key),
+        id=_event_id("open", machine, tracked.key),
         type=OPENED,
         occurred_at=at,
-        properties={"template": tracked.template, "via": "nurture"},
+        properties=_properties(tracked, machine),
     )
 
 
-def click_event(tracked: Tracked, at: datetime) -> LeadEvent:
-    """``email_clicked``, once per link of an email."""
+def click_event(tracked: Tracked, at: datetime, machine: str | None = None) -> LeadEvent:
+    """``email_clicked``, once per link of an email for a person and once for machines."""
     url = tracked.url or ""
     return LeadEvent(
-        id=_event_id("click", tracked.key, url),
+        id=_event_id("click", machine, tracked.key, url),
         type=CLICKED,
         occurred_at=at,
-        properties={"template": tracked.template, "url": url, "via": "nurture"},
+        properties={**_properties(tracked, machine), "url": url},
     )
