@@ -1,11 +1,11 @@
-"""Open and click tracking: instrumented HTML, tokens, scanner filtering, machine-made opens
-and clicks and what they do to the journey, weak opens."""
+"""Open and click tracking: instrumented HTML, tokens, machine-made opens and clicks
+(scanners, Apple Mail Privacy Protection) and what they do to the journey, weak opens."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -23,14 +23,17 @@ from nurture.domain.models import LeadEvent
 from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.scoring.model import Thresholds
 from nurture.domain.tracking import (
+    APPLE_MPP,
     HEAD_REQUEST,
     SCANNER_AGENT,
+    Fetch,
     Tracked,
     TrackingPolicy,
     click_event,
+    machine_click,
+    machine_open,
     machine_reason,
     open_event,
-    scanner_reason,
 )
 from tests.helpers import (
     PUBLIC_URL,
@@ -42,8 +45,6 @@ from tests.helpers import (
     scoring_model,
     submission,
 )
-
-APPLE_MPP = "Apple Mail Privacy Protection"
 
 HTML = (
     "<html><body>"
@@ -137,13 +138,17 @@ class TestTokens:
 
 
 class TestScanners:
+    """A click is a machine's when it is a HEAD, within the scanner window of sending, or
+    has a scanner's user agent; a person's later click is not."""
+
     clicked = Tracked(lead_id="L1", key="k", template="t", sent_at=T0, url="https://x.example")
+    policy = TrackingPolicy()
     window = timedelta(seconds=30)
     browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605"
 
     def test_a_person_later_is_counted(self) -> None:
         at = T0 + timedelta(minutes=5)
-        assert scanner_reason(self.clicked, at, "GET", self.browser, self.window) is None
+        assert machine_click(self.clicked, Fetch(at, "GET", self.browser), self.policy) is None
 
     @pytest.mark.parametrize(
         ("seconds", "method", "agent", "reason"),
@@ -155,8 +160,14 @@ class TestScanners:
         ],
     )
     def test_machines_are_not(self, seconds: int, method: str, agent: str | None, reason: str):
-        at = T0 + timedelta(seconds=seconds)
-        assert scanner_reason(self.clicked, at, method, agent, self.window) == reason
+        fetch = Fetch(T0 + timedelta(seconds=seconds), method, agent)
+        assert machine_click(self.clicked, fetch, self.policy) == reason
+
+    def test_the_window_is_the_policys(self) -> None:
+        fetch = Fetch(T0 + timedelta(seconds=45), "GET", self.browser)
+        wide = TrackingPolicy(scanner_window=timedelta(minutes=1))
+        assert machine_click(self.clicked, fetch, self.policy) is None
+        assert machine_click(self.clicked, fetch, wide) == "within 60s of sending"
 
     def test_events_count_once_per_email_and_per_link(self) -> None:
         other_link = Tracked(**{**self.clicked.__dict__, "url": "https://y.example"})
@@ -173,6 +184,89 @@ class TestScanners:
             "template": "t",
             "via": "nurture",
         }
+
+
+class TestMachineOpens:
+    """An open is a machine's when it is a HEAD, Apple's privacy proxy (the bare
+    ``Mozilla/5.0`` agent anywhere, or an agent naming no device from Apple's network) or
+    a scanner's agent; a person's open, even at once or from Apple's network, is not."""
+
+    policy = TrackingPolicy()
+    soon = T0 + timedelta(seconds=2)
+    later = T0 + timedelta(hours=3)
+    apple_mail = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Mobile/15E148"
+    )
+    gmail = (
+        "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
+    )
+
+    @pytest.mark.parametrize(
+        ("at", "agent", "address"),
+        [
+            (later, apple_mail, "203.0.113.7"),
+            (soon, apple_mail, "203.0.113.7"),
+            (later, gmail, "66.249.84.1"),
+            (later, apple_mail, "17.58.1.2"),
+            (later, "Mozilla/5.0 AppleWebKit/605.1.15", "203.0.113.7"),
+            (later, "Mozilla/5.0", None),
+        ],
+        ids=[
+            "apple-mail-without-mpp",
+            "read-at-once",
+            "gmail-image-proxy",
+            "apple-employee",
+            "generic-agent-elsewhere",
+            "knobs-off",
+        ],
+    )
+    def test_people(self, at: datetime, agent: str, address: str | None) -> None:
+        """The last case turns both knobs off: the bare agent is then a person's."""
+        policy = self.policy
+        if address is None:
+            policy = TrackingPolicy(apple_proxy_agents=(), apple_proxy_networks=())
+        assert machine_open(Fetch(at, "GET", agent, address), policy) is None
+
+    @pytest.mark.parametrize(
+        ("method", "agent", "address", "reason"),
+        [
+            ("GET", "Mozilla/5.0", "172.224.226.9", APPLE_MPP),
+            ("GET", " Mozilla/5.0 ", None, APPLE_MPP),
+            ("GET", "Mozilla/5.0 AppleWebKit/605.1.15", "17.58.1.2", APPLE_MPP),
+            ("GET", None, "17.58.1.2", APPLE_MPP),
+            ("GET", "Mozilla/5.0", "::ffff:17.58.1.2", APPLE_MPP),
+            ("GET", "Mozilla/5.0 (compatible; Proofpoint URL Defense)", "17.58.1.2", SCANNER_AGENT),
+            ("GET", None, "198.51.100.1", SCANNER_AGENT),
+            ("GET", "python-requests/2.32", "unknown", SCANNER_AGENT),
+            ("HEAD", apple_mail, "203.0.113.7", HEAD_REQUEST),
+        ],
+        ids=[
+            "bare-agent-on-a-relay-address",
+            "bare-agent-no-address",
+            "generic-agent-from-apple",
+            "no-agent-from-apple",
+            "ipv4-mapped-apple-address",
+            "scanner-from-apple",
+            "no-agent-elsewhere",
+            "script",
+            "head",
+        ],
+    )
+    def test_machines(self, method: str, agent: str | None, address: str | None, reason: str):
+        for at in (self.soon, self.later):
+            assert machine_open(Fetch(at, method, agent, address), self.policy) == reason
+
+    def test_the_networks_are_configurable(self) -> None:
+        fetch = Fetch(self.later, "GET", "Mozilla/5.0 AppleWebKit", "2a01:b740::5")
+        assert machine_open(fetch, self.policy) is None
+        ours = TrackingPolicy.model_validate({"apple_proxy_networks": ["2a01:b740::/32"]})
+        assert machine_open(fetch, ours) == APPLE_MPP
+
+    @pytest.mark.parametrize("entry", ["17.0.0.0/33", "apple", "17.0.0.1/8"])
+    def test_a_bad_network_is_refused(self, entry: str) -> None:
+        with pytest.raises(ValidationError, match="apple_proxy_networks"):
+            TrackingPolicy.model_validate({"apple_proxy_networks": [entry]})
 
 
 class TestMachineEvents:

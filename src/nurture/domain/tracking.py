@@ -3,38 +3,43 @@
 Opens are a weak signal: Apple Mail Privacy Protection and many corporate gateways fetch
 every image, so an open is worth little (scoring) and never moves a lead's stage on its own
 (``ScoringModel.weak_events``). Security scanners follow links, too, typically within
-seconds of delivery. A machine-made open or click is the same event type flagged with the
-``machine`` property (why it looks so) under an id of its own, so the facts log can count
-machine opens apart; the journey only remembers it (it scores nothing, is nobody's activity
-and no sequence hears of it). How the links and the pixel are signed and rewritten is the
-adapter's business (:mod:`nurture.adapters.links.tracking`).
+seconds of delivery. A fetch that looks machine-made is still told to the lead, as the same
+event type flagged with the ``machine`` property (why it looks so) and an id of its own, so
+the facts log can count machine opens apart; the journey only remembers it (it scores
+nothing, is nobody's activity and no sequence hears of it). How the links and the pixel are
+signed and rewritten is the adapter's business (:mod:`nurture.adapters.links.tracking`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv4Network
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, IPvAnyNetwork
 
 from nurture.domain.models import LeadEvent
 from nurture.domain.schedule import Duration
 
 __all__ = [
+    "APPLE_MPP",
     "CLICKED",
     "HEAD_REQUEST",
     "MACHINE",
     "OPENED",
     "SCANNER_AGENT",
     "TRACKING_EVENTS",
+    "Fetch",
     "Tracked",
     "TrackingPolicy",
     "click_event",
+    "machine_click",
+    "machine_open",
     "machine_reason",
     "open_event",
-    "scanner_reason",
 ]
 
 OPENED = "email_opened"
@@ -45,6 +50,7 @@ MACHINE = "machine"
 """The property of a machine-made open or click: why it looks machine-made."""
 HEAD_REQUEST = "HEAD request"
 SCANNER_AGENT = "scanner user agent"
+APPLE_MPP = "Apple Mail Privacy Protection"
 
 _SCANNER_AGENTS = re.compile(
     r"bot\b|crawler|spider|preview|scanner|safelinks|barracuda|proofpoint|mimecast|"
@@ -65,7 +71,15 @@ class TrackingPolicy(BaseModel):
     require_consent: bool = True
     """Track only leads that gave marketing consent (whose wording should mention it)."""
     scanner_window: Duration = timedelta(seconds=30)
-    """Clicks this soon after sending are taken for a security scanner's and not counted."""
+    """Clicks this soon after sending are taken for a security scanner's."""
+    apple_proxy_agents: tuple[str, ...] = ("Mozilla/5.0",)
+    """User agents, compared whole, that Apple Mail Privacy Protection's proxy fetches
+    images with: an open with one of them is Apple's prefetch. Since September 2021 it
+    sends exactly ``Mozilla/5.0``, which no browser or mail client sends bare."""
+    apple_proxy_networks: tuple[IPvAnyNetwork, ...] = (IPv4Network("17.0.0.0/8"),)
+    """Apple's own addresses: an open from one of them whose user agent names no device
+    (no ``(...)`` comment, or none at all) is Apple's prefetch too. A person on Apple's
+    network reading in a browser or Apple Mail sends a full user agent and still counts."""
 
     def applies(self, consented: bool) -> bool:
         """Whether a marketing email to a lead with (or without) consent is tracked."""
@@ -83,17 +97,62 @@ class Tracked:
     url: str | None = None
 
 
-def scanner_reason(
-    tracked: Tracked, now: datetime, method: str, user_agent: str | None, window: timedelta
-) -> str | None:
-    """Why a click looks like a machine's (a security scanner, a preview), or ``None``."""
-    if method.upper() == "HEAD":
+@dataclass(frozen=True)
+class Fetch:
+    """The request for a pixel or a link, as far as it tells a person from a machine."""
+
+    at: datetime
+    method: str = "GET"
+    user_agent: str | None = None
+    address: str | None = None
+    """The client's address (the one a trusted proxy saw), if known."""
+
+
+def machine_click(tracked: Tracked, fetch: Fetch, policy: TrackingPolicy) -> str | None:
+    """Why a click looks like a machine's (a security scanner, a link preview), or
+    ``None``: a ``HEAD``, a click within ``scanner_window`` of sending, a scanner's agent."""
+    if fetch.method.upper() == "HEAD":
         return HEAD_REQUEST
-    if now - tracked.sent_at < window:
+    window = policy.scanner_window
+    if fetch.at - tracked.sent_at < window:
         return f"within {window.total_seconds():g}s of sending"
-    if not user_agent or _SCANNER_AGENTS.search(user_agent):
+    if _scanner_agent(fetch.user_agent):
         return SCANNER_AGENT
     return None
+
+
+def machine_open(fetch: Fetch, policy: TrackingPolicy) -> str | None:
+    """Why an open looks like a machine's, or ``None``: a ``HEAD``, Apple's privacy proxy,
+    a scanner's user agent (at once or later: a gateway may scan a delayed delivery).
+    Timing alone proves nothing here: a person may read an email the moment it arrives."""
+    if fetch.method.upper() == "HEAD":
+        return HEAD_REQUEST
+    if _apple_proxy(fetch, policy):
+        return APPLE_MPP
+    if _scanner_agent(fetch.user_agent):
+        return SCANNER_AGENT
+    return None
+
+
+def _scanner_agent(user_agent: str | None) -> bool:
+    return not user_agent or bool(_SCANNER_AGENTS.search(user_agent))
+
+
+def _apple_proxy(fetch: Fetch, policy: TrackingPolicy) -> bool:
+    agent = (fetch.user_agent or "").strip()
+    if agent in policy.apple_proxy_agents:
+        return True
+    return "(" not in agent and _within(fetch.address, policy.apple_proxy_networks)
+
+
+def _within(address: str | None, networks: tuple[IPvAnyNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False  # no address, or a test client's name
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
 
 
 def machine_reason(event: LeadEvent) -> str | None:
