@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from nurture.api import create_app
 from nurture.config.settings import ApiSettings, Settings
 from nurture.services.mail_reports import MailReport
-from nurture.testing import MemoryLeadGateway, MemoryLedger
+from nurture.testing import MemoryFactStore, MemoryLeadGateway, MemoryLedger
 from tests.helpers import ROOT
 
 KEY = "fuzz-admin-key"
@@ -32,6 +32,7 @@ app = create_app(
     ),
     gateway=MemoryLeadGateway(),
     ledger=MemoryLedger(),
+    facts=MemoryFactStore(),
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 schema.config.generation.update(

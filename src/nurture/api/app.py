@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from nurture import __version__
+from nurture.adapters.factlog import FactStore, open_fact_store
 from nurture.adapters.ledger import SendLedger, open_ledger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
@@ -34,9 +35,11 @@ def create_app(
     settings: Settings | None = None,
     gateway: LeadGateway | None = None,
     ledger: SendLedger | None = None,
+    facts: FactStore | None = None,
 ) -> FastAPI:
     """Build the API; without a ``gateway`` it connects to Temporal on startup, without a
-    ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there)."""
+    ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there), without
+    ``facts`` it opens the facts store in that database when it is first needed."""
     settings = settings or Settings()
     require_valid_configuration(settings)  # ConfigError naming every file, line and rule
     project = load_project_config(settings.path(settings.config_file))
@@ -94,6 +97,8 @@ def create_app(
         finally:
             if ledger is None:
                 await app.state.ledger.close()
+            if facts is None and app.state.facts is not None:
+                await app.state.facts.close()
 
     app = FastAPI(
         title="nurture",
@@ -106,6 +111,8 @@ def create_app(
         app.state.gateway = gateway
     if ledger is not None:
         app.state.ledger = ledger
+    app.state.facts = facts
+    app.state.open_facts = lambda: open_fact_store(settings.ledger_url, settings.home)
     install_error_handlers(app)
     origins = [o.strip() for o in settings.api.cors_origins.split(",") if o.strip()]
     if origins:

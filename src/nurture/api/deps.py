@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
@@ -24,6 +25,7 @@ __all__ = [
     "ApiContext",
     "client_address",
     "get_context",
+    "get_fact_store",
     "get_gateway",
     "get_ledger",
     "lead_id_by_email",
@@ -89,6 +91,17 @@ def get_ledger(request: Request) -> SendLedger:
     """The send ledger and suppression list (opened in the app's lifespan)."""
     ledger: SendLedger = request.app.state.ledger
     return ledger
+
+
+def get_fact_store(request: Request) -> FactStore:
+    """The facts store (reports read it, erasure deletes from it): the one handed to the
+    app, else the ledger's database, opened at the first request that needs it (an API
+    that serves none never opens it) and closed with the app."""
+    state = request.app.state
+    if state.facts is None:
+        state.facts = state.open_facts()
+    store: FactStore = state.facts
+    return store
 
 
 def lead_id_by_email(request: Request, email: str) -> str:

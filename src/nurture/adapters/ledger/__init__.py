@@ -25,6 +25,7 @@ from nurture.adapters.ledger.base import (
     stronger,
 )
 from nurture.adapters.ledger.postgres import PostgresLedger
+from nurture.adapters.ledger.schema import locate_database
 from nurture.adapters.ledger.sqlite import SqliteLedger
 
 __all__ = [
@@ -42,11 +43,5 @@ __all__ = [
 
 def open_ledger(url: str, home: Path) -> SendLedger:
     """``sqlite:///relative/or/absolute/path`` or ``postgresql://user:pass@host/db``."""
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        return SqliteLedger(path if path.is_absolute() else home / path)
-    if url.startswith(("postgresql://", "postgres://")):
-        return PostgresLedger(url)
-    raise ValueError(
-        f"NURTURE_LEDGER_URL {url!r} is not supported: use sqlite:///path or postgresql://..."
-    )
+    where = locate_database(url, home)
+    return SqliteLedger(where) if isinstance(where, Path) else PostgresLedger(where)

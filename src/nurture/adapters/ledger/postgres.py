@@ -9,14 +9,12 @@ from typing import Any
 import psycopg
 
 from nurture.adapters.ledger.base import LedgerEntry, SendStatus, Suppression
+from nurture.adapters.ledger.schema import migrate_postgres
 from nurture.adapters.ledger.sql import (
     RELEASE,
     SEND_COLUMNS,
-    SENDS_TABLE,
     SETTLE,
-    SOFT_BOUNCES_TABLE,
     SUPPRESSION_COLUMNS,
-    SUPPRESSIONS_TABLE,
     WIDEN_SUPPRESSION,
     entry_from_row,
     entry_values,
@@ -39,10 +37,13 @@ class PostgresLedger:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """The open connection, reconnecting after a failure."""
         if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            await self._conn.execute(SENDS_TABLE)
-            await self._conn.execute(SUPPRESSIONS_TABLE)
-            await self._conn.execute(SOFT_BOUNCES_TABLE)
+            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            try:
+                await migrate_postgres(conn)  # kept only once the schema is up to date
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     async def find(self, key: str) -> LedgerEntry | None:

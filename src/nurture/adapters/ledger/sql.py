@@ -1,4 +1,5 @@
-"""The ledger's tables and rows as both SQL backends write them (SQLite and Postgres)."""
+"""The ledger's rows and statements as both SQL backends write them (SQLite and Postgres);
+its tables are made by the migrations (``nurture.adapters.ledger.schema``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ from nurture.adapters.ledger.base import LedgerEntry, Suppression
 
 __all__ = [
     "RELEASE",
-    "SENDS_TABLE",
     "SEND_COLUMNS",
     "SETTLE",
-    "SOFT_BOUNCES_TABLE",
     "SQLITE_RELEASE",
     "SQLITE_SETTLE",
-    "SUPPRESSIONS_TABLE",
     "SUPPRESSION_COLUMNS",
     "WIDEN_SUPPRESSION",
     "entry_from_row",
@@ -24,31 +22,6 @@ __all__ = [
     "utc_text",
 ]
 
-SENDS_TABLE = """
-CREATE TABLE IF NOT EXISTS nurture_sends (
-    key TEXT PRIMARY KEY,
-    lead_id TEXT NOT NULL,
-    template TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-)
-"""
-SUPPRESSIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS nurture_suppressions (
-    address_hash TEXT PRIMARY KEY,
-    scope TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-)
-"""
-SOFT_BOUNCES_TABLE = """
-CREATE TABLE IF NOT EXISTS nurture_soft_bounces (
-    report_id TEXT PRIMARY KEY,
-    address_hash TEXT NOT NULL,
-    recorded_at TEXT NOT NULL
-)
-"""
 SEND_COLUMNS = "key, lead_id, template, message_id, status, recorded_at"
 SUPPRESSION_COLUMNS = "address_hash, scope, reason, recorded_at"
 SETTLE = "UPDATE nurture_sends SET status = %s WHERE key = %s AND status = 'sending'"

@@ -8,14 +8,12 @@ from datetime import datetime
 from pathlib import Path
 
 from nurture.adapters.ledger.base import LedgerEntry, SendStatus, Suppression
+from nurture.adapters.ledger.schema import migrate_sqlite
 from nurture.adapters.ledger.sql import (
     SEND_COLUMNS,
-    SENDS_TABLE,
-    SOFT_BOUNCES_TABLE,
     SQLITE_RELEASE,
     SQLITE_SETTLE,
     SUPPRESSION_COLUMNS,
-    SUPPRESSIONS_TABLE,
     WIDEN_SUPPRESSION,
     entry_from_row,
     entry_values,
@@ -33,14 +31,12 @@ class SqliteLedger:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("PRAGMA journal_mode=WAL")
         # Durable across a process crash (the case that matters for resends); a power cut
         # may lose the last records, and a lost record means at worst one resend.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(SENDS_TABLE)
-        self._db.execute(SUPPRESSIONS_TABLE)
-        self._db.execute(SOFT_BOUNCES_TABLE)
+        migrate_sqlite(self._db)
         self._lock = asyncio.Lock()
 
     async def find(self, key: str) -> LedgerEntry | None:

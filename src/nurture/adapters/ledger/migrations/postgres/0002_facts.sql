@@ -1,0 +1,17 @@
+-- The facts log: what happened to each lead, appended by the lead workflows.
+-- COLLATE "C": text sorts by code point, as on SQLite and in Python, so every backend
+-- streams leads in the same order.
+
+CREATE TABLE IF NOT EXISTS facts (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    lead_id TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    at TIMESTAMPTZ NOT NULL,
+    data JSONB NOT NULL
+);
+
+-- A read streams facts in this order; a lead's facts are read or erased by it.
+CREATE INDEX IF NOT EXISTS facts_lead_at ON facts (lead_id, at, id);
+
+-- A report reads a few kinds over a time range.
+CREATE INDEX IF NOT EXISTS facts_kind_at ON facts (kind, at);
