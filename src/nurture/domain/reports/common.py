@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from itertools import groupby
 from typing import Literal, Protocol, TypeVar
 
@@ -62,16 +63,21 @@ class ReportQuery(BaseModel):
 
     def start(self) -> datetime | None:
         """``since`` as the moment the range starts."""
-        return (
-            None if self.since is None else datetime.combine(self.since, datetime.min.time(), UTC)
-        )
+        return self._bounds[0]
 
     def covers(self, at: datetime) -> bool:
-        """Whether ``at`` falls in the range."""
-        day = at.astimezone(UTC).date()
-        return (self.since is None or day >= self.since) and (
-            self.until is None or day < self.until
-        )
+        """Whether ``at`` falls in the range (asked of most facts: kept cheap)."""
+        start, end = self._bounds
+        return (start is None or at >= start) and (end is None or at < end)
+
+    @cached_property
+    def _bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The moments the range starts and ends (midnight UTC)."""
+        return _midnight(self.since), _midnight(self.until)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, datetime.min.time(), UTC)
 
 
 class Column(BaseModel):

@@ -21,7 +21,7 @@ Rates (``open_rate``, ``click_rate``) are over ``sent``; ``None`` when nothing w
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -197,15 +197,15 @@ class EmailsTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
-        self.templates: dict[str, Counter[str]] = {}
-        self.steps: dict[tuple[str, Version, Version], Counter[str]] = {}
-        self.sequences: dict[tuple[str, Version], Counter[str]] = {}
+        self.templates: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.steps: defaultdict[tuple[str, Version, Version], Counter[str]] = defaultdict(Counter)
+        self.sequences: defaultdict[tuple[str, Version], Counter[str]] = defaultdict(Counter)
 
     def _count(self, email: Fact, what: str) -> None:
-        _bump(self.templates, str(email.get("template")), what)
+        self.templates[str(email.get("template"))][what] += 1
         sequence = email.get("sequence")
         if sequence is not None:
-            _bump(self.steps, (str(sequence), email.get("version"), email.get("step")), what)
+            self.steps[(str(sequence), email.get("version"), email.get("step"))][what] += 1
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         sent: dict[object, Fact] = {}  # the emails sent in the range, by key
@@ -234,10 +234,10 @@ class EmailsTally:
             if entry.kind != "sequence_entered" or not self.query.covers(entry.at):
                 continue
             key = (str(entry.get("sequence")), entry.get("version"))
-            _bump(self.sequences, key, "entered")
+            self.sequences[key]["entered"] += 1
             end = _end_of(entry, facts)
             if end is not None and end.get("result") in _RESULTS:
-                _bump(self.sequences, key, str(end.get("result")))
+                self.sequences[key][str(end.get("result"))] += 1
 
     def result(self) -> EmailsReport:
         return EmailsReport(
@@ -281,10 +281,6 @@ def _end_of(entry: Fact, facts: Sequence[Fact]) -> Fact | None:
         ),
         None,
     )
-
-
-def _bump(rows: dict[K, Counter[str]], key: K, what: str) -> None:
-    rows.setdefault(key, Counter())[what] += 1
 
 
 def _sorted(rows: dict[K, Counter[str]]) -> list[tuple[K, Counter[str]]]:
