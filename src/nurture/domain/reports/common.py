@@ -11,8 +11,8 @@ stream the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from itertools import groupby
 from typing import Literal, Protocol, TypeVar
 
@@ -27,6 +27,7 @@ __all__ = [
     "Column",
     "ColumnKind",
     "LeadTally",
+    "Period",
     "ReportQuery",
     "ReportResult",
     "ReportTable",
@@ -61,19 +62,22 @@ class ReportQuery(BaseModel):
     accept_within: timedelta | None = None
     """The sales team's SLA to accept a lead (business hours), shown beside the measures."""
 
-    def start(self) -> datetime | None:
-        """``since`` as the moment the range starts."""
-        return self._bounds[0]
+    def period(self) -> Period:
+        """The range as the moments it starts and ends (midnight UTC)."""
+        return Period(start=_midnight(self.since), end=_midnight(self.until))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of moments, ``start`` included, ``end`` excluded, either open (``None``).
+    A report asks it of nearly every fact, so it holds moments, not days."""
+
+    start: datetime | None
+    end: datetime | None
 
     def covers(self, at: datetime) -> bool:
-        """Whether ``at`` falls in the range (asked of most facts: kept cheap)."""
-        start, end = self._bounds
-        return (start is None or at >= start) and (end is None or at < end)
-
-    @cached_property
-    def _bounds(self) -> tuple[datetime | None, datetime | None]:
-        """The moments the range starts and ends (midnight UTC)."""
-        return _midnight(self.since), _midnight(self.until)
+        """Whether ``at`` falls in the range."""
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
 
 
 def _midnight(day: date | None) -> datetime | None:

@@ -197,6 +197,7 @@ class EmailsTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.templates: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.steps: defaultdict[tuple[str, Version, Version], Counter[str]] = defaultdict(Counter)
         self.sequences: defaultdict[tuple[str, Version], Counter[str]] = defaultdict(Counter)
@@ -212,11 +213,11 @@ class EmailsTally:
         last: Fact | None = None  # the last email sent before the current fact
         engaged: set[tuple[str, object, bool]] = set()  # (opens or clicks, key, machine)
         for fact in facts:
-            if fact.kind in ("email_sent", "email_bounced") and self.query.covers(fact.at):
+            if fact.kind in ("email_sent", "email_bounced") and self.period.covers(fact.at):
                 self._count(fact, "sent" if fact.kind == "email_sent" else "bounced")
             if fact.kind == "email_sent":
                 last = fact
-                if self.query.covers(fact.at):
+                if self.period.covers(fact.at):
                     sent[fact.get("key")] = fact
             elif fact.kind in _ENGAGEMENT and fact.get("key") in sent:
                 engaged.add((_ENGAGEMENT[fact.kind], fact.get("key"), bool(fact.get("machine"))))
@@ -231,7 +232,7 @@ class EmailsTally:
 
     def _sequences(self, facts: Sequence[Fact]) -> None:
         for entry in facts:
-            if entry.kind != "sequence_entered" or not self.query.covers(entry.at):
+            if entry.kind != "sequence_entered" or not self.period.covers(entry.at):
                 continue
             key = (str(entry.get("sequence")), entry.get("version"))
             self.sequences[key]["entered"] += 1
