@@ -1,9 +1,10 @@
 """Schemathesis drives every operation of the OpenAPI schema with generated input, valid
 and invalid (wrong types, missing fields, odd strings, huge numbers): nothing may answer 5xx.
 
-The API runs with the in-memory gateway and ledger, an admin key and the webhook on, so the
-generated requests reach the handlers rather than stopping at authentication. A generated
-webhook report is unsigned and gets 401; its body is fuzzed through MailReport below.
+The API runs with the in-memory gateway, ledger and facts store, an admin key and the
+webhook on, so the generated requests reach the handlers rather than stopping at
+authentication. A generated webhook report is unsigned and gets 401; its body is fuzzed
+through MailReport below.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ COMMANDS = {
     "lead": ["show", "act", "erase"],
     "sequences": [],
     "outbox": [],
+    "report": ["funnel", "velocity", "sales", "emails", "experiments", "cost"],
     "setup": [],
     "config": ["check"],
     "templates": ["check"],

@@ -20,11 +20,21 @@ from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
-from nurture.api.routes import confirm, events, forms, leads, tracking, unsubscribe, webhooks
+from nurture.api.routes import (
+    confirm,
+    events,
+    forms,
+    leads,
+    reports,
+    tracking,
+    unsubscribe,
+    webhooks,
+)
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.config.check import require_valid_configuration
 from nurture.config.files import load_project_config, watched_vocabulary
 from nurture.config.settings import Settings
+from nurture.services.reports import load_report_config
 
 __all__ = ["create_app"]
 
@@ -71,6 +81,7 @@ def create_app(
             settings.path(settings.scoring_file),
             settings.path(settings.sales_file),
         ),
+        report_config=load_report_config(settings),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -129,7 +140,7 @@ def create_app(
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks):
+    for module in (forms, events, leads, unsubscribe, confirm, tracking, webhooks, reports):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

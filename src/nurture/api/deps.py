@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +20,7 @@ from nurture.config.project import ProjectConfig
 from nurture.config.watched import Watched
 from nurture.domain.identity import lead_id_for
 from nurture.domain.vocabulary import EventVocabulary
+from nurture.services.reports import ReportConfig
 
 __all__ = [
     "ApiContext",
@@ -62,6 +63,8 @@ class ApiContext:
     """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
     event_types: Watched[EventVocabulary] | None = None
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
+    report_config: ReportConfig = field(default_factory=ReportConfig)
+    """The spend and the SLA the reports show."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a

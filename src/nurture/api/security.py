@@ -7,7 +7,7 @@ has every scope; the API logs a warning for each.
 
 Scopes: ``events`` (POST /v1/events), ``sales`` (read leads, act on them), ``admin``
 (everything, erasure included), ``forms`` (post forms from a server without the public
-rate limit).
+rate limit), ``reports`` (read the reports, GET /v1/reports).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = [
 
 log = logging.getLogger("nurture.api")
 
-Scope = Literal["forms", "events", "sales", "admin"]
+Scope = Literal["forms", "events", "sales", "admin", "reports"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 
 

@@ -2,16 +2,26 @@
 
 ``dev`` runs the whole stack on this machine; ``api``, ``worker`` and ``setup`` are what a
 deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
-API (``leads``); ``sequences`` and ``outbox``/``sink`` look inside; ``config check``,
-``templates check`` (``checks``), ``apikey`` (``keys``) and ``db`` (``database``) prepare a
-deployment.
+API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config
+check``, ``templates check`` (``checks``), ``apikey`` (``keys``) and ``db`` (``database``)
+prepare a deployment.
 """
 
 from __future__ import annotations
 
 import typer
 
-from nurture.cli import checks, database, deployment, dev, keys, leads, outbox, sequences
+from nurture.cli import (
+    checks,
+    database,
+    deployment,
+    dev,
+    keys,
+    leads,
+    outbox,
+    reports,
+    sequences,
+)
 
 __all__ = ["app", "main"]
 
@@ -30,6 +40,7 @@ app.command(rich_help_panel=_LEADS)(leads.event)
 app.add_typer(leads.lead_app, name="lead", rich_help_panel=_LEADS)
 app.command(rich_help_panel=_INSPECT)(sequences.sequences)
 app.command(rich_help_panel=_INSPECT)(outbox.outbox)
+app.add_typer(reports.report_app, name="report", rich_help_panel=_INSPECT)
 app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)

@@ -18,6 +18,7 @@ from nurture.domain.models import (
     Locale,
     PropertyValue,
 )
+from nurture.domain.reports.costs import Costs
 from nurture.domain.schedule import Duration
 from nurture.domain.sequences.models import SendingPolicy
 from nurture.domain.sequences.rules import EnrolmentRule
@@ -98,3 +99,5 @@ class ProjectConfig(BaseModel):
     events: tuple[EventType, ...] = ()
     """Event types ``POST /v1/events`` accepts besides those the scoring rules, the forms,
     tracking and sales name (see :mod:`nurture.domain.vocabulary`)."""
+    costs: Costs = Costs()
+    """What acquiring leads cost, per source and month (``[costs]``), for the cost report."""

@@ -1,0 +1,191 @@
+"""``nurture report <name>``: the reports over the facts log, read from the ledger's
+database, as tables for a person, JSON for scripts or CSV for a spreadsheet.
+
+One subcommand per report of ``nurture.domain.reports.REPORTS``, so the CLI lists the same
+reports as the API and the dashboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nurture.cli.common import HomeOption, project_home
+from nurture.config.settings import Settings
+from nurture.domain.reports import REPORTS, Column, ReportResult, ReportSpec, ReportTable
+from nurture.domain.reports.common import Cell
+from nurture.errors import ConfigError
+from nurture.services.reports import (
+    ReportParamError,
+    load_report_config,
+    parse_query,
+    report_csv,
+    run_report,
+)
+
+__all__ = ["OutputFormat", "format_cell", "print_tables", "report_app"]
+
+report_app = typer.Typer(
+    help="Reports over the facts log: funnel, velocity, sales, emails, experiments, cost.",
+    no_args_is_help=True,
+)
+
+
+class OutputFormat(StrEnum):
+    """How a report is printed."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+Since = Annotated[
+    str | None, typer.Option(help="First day of the range, YYYY-MM-DD (UTC), included.")
+]
+Until = Annotated[
+    str | None,
+    typer.Option(
+        help="Day after the range, YYYY-MM-DD, excluded: --since 2026-11-01 "
+        "--until 2026-12-01 is November. Default: up to now."
+    ),
+]
+By = Annotated[
+    str | None,
+    typer.Option(help="Group the funnel by source, form, utm_campaign or cohort (month created)."),
+]
+Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="table for a person, json for scripts, csv for a sheet."),
+]
+
+
+def _command(spec: ReportSpec) -> None:
+    def command(
+        since: Since = None,
+        until: Until = None,
+        by: By = None,
+        output: Format = OutputFormat.TABLE,
+        home: HomeOption = None,
+    ) -> None:
+        show_report(spec.name, since, until, by, output, home)
+
+    report_app.command(name=spec.name, help=f"{spec.summary}.")(command)
+
+
+for _spec in REPORTS.values():
+    _command(_spec)
+
+
+def show_report(
+    name: str,
+    since: str | None,
+    until: str | None,
+    by: str | None,
+    output: OutputFormat,
+    home: HomeOption,
+) -> None:
+    """Run report ``name`` on the project's facts store and print it as ``output``."""
+    from nurture.adapters.factlog import open_fact_store
+
+    settings = Settings(home=project_home(home, f"nurture report {name}"))
+    try:
+        query = parse_query(name, since, until, by, load_report_config(settings))
+    except ReportParamError as exc:
+        raise typer.BadParameter(exc.message, param_hint=f"'--{exc.param}'") from exc
+    except ConfigError as exc:
+        typer.echo(f"nurture report: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+    async def run() -> ReportResult:
+        store = open_fact_store(settings.ledger_url, settings.home)
+        try:
+            return await run_report(name, store, query)
+        finally:
+            await store.close()
+
+    result = asyncio.run(run())
+    if output is OutputFormat.JSON:
+        typer.echo(result.model_dump_json(indent=2))
+    elif output is OutputFormat.CSV:
+        typer.echo(report_csv(result), nl=False)
+    else:
+        print_tables(result, Console())
+
+
+def print_tables(result: ReportResult, console: Console) -> None:
+    """The report's tables, under a line saying which report over which range."""
+    console.print(f"[bold]{REPORTS[result.report].title}[/bold], {_range(result)}")
+    for table in result.tables():
+        console.print(_rich_table(table, console.width))
+
+
+def _range(result: ReportResult) -> str:
+    since, until = result.since, result.until
+    if since is None and until is None:
+        return "all time"
+    first = "the first fact" if since is None else since.isoformat()
+    last = "now" if until is None else f"{until.isoformat()} (excluded)"
+    return f"{first} to {last}"
+
+
+def _rich_table(table: ReportTable, width: int) -> Table:
+    shown = Table(title=table.title, title_justify="left", header_style="bold")
+    cells = [
+        [format_cell(c, v) for c, v in zip(table.columns, row, strict=True)] for row in table.rows
+    ]
+    for column, limit in zip(table.columns, _fit(table.columns, cells, width), strict=True):
+        text = column.kind == "text"
+        shown.add_column(column.label, justify="left" if text else "right", max_width=limit)
+    for row in cells:
+        shown.add_row(*row)
+    if not table.rows:
+        shown.caption = "nothing in this range"
+    return shown
+
+
+def _fit(columns: tuple[Column, ...], cells: list[list[str]], width: int) -> list[int | None]:
+    """The widest each column may be for the table to fit in ``width``.
+
+    Rich narrows the widest columns first, cutting words ("Compla…"); instead, the columns
+    that gain most by wrapping (a header of several words, a verdict) are held to their
+    longest word, one after the other, until the table fits. A figure is never wrapped."""
+    natural = [max([len(c.label), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    least = [
+        max([_word(c.label), *(_word(r[i]) if c.kind == "text" else len(r[i]) for r in cells)])
+        for i, c in enumerate(columns)
+    ]
+    limits: list[int | None] = [None] * len(columns)
+    total = sum(natural) + 3 * len(columns) + 1  # each cell's padding and border, one more
+    for i in sorted(range(len(columns)), key=lambda i: least[i] - natural[i]):
+        if total <= width:
+            break
+        limits[i] = least[i]
+        total -= natural[i] - least[i]
+    return limits
+
+
+def _word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
+
+
+def format_cell(column: Column, value: Cell) -> str:
+    """A cell as a person reads it: rates in percent, hours or days, money in cents."""
+    if value is None:
+        return "-"
+    if isinstance(value, str) or column.kind == "text":
+        return str(value)
+    if column.kind == "rate":
+        return f"{value:.1%}"
+    if column.kind == "hours":
+        # No space inside: a narrow column may wrap at one, never inside a figure.
+        return f"{value:.1f}h" if value < 48 else f"{value / 24:.1f}d"
+    if column.kind == "money":
+        return f"{value:,.2f}"
+    if column.kind == "number":
+        return "<0.0001" if value < 0.0001 else f"{value:.4f}"
+    return f"{value:,}"

@@ -1,0 +1,169 @@
+"""Run a report over the facts store: what the CLI, the API and the dashboard share.
+
+``parse_query`` turns what a person typed (dates as text, a grouping) into a
+:class:`ReportQuery`, refusing a bad value with a :class:`ReportParamError` that names the
+parameter; ``run_report`` streams only the fact kinds and the range the report needs from
+the store, one lead at a time, into the report's accumulator. The reports themselves are
+pure (``nurture.domain.reports``); their list is ``REPORTS``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from nurture.config.files import load_project_config, load_sales_team
+from nurture.config.settings import Settings
+from nurture.domain.factlog import Fact
+from nurture.domain.reports import REPORTS, Costs, ReportQuery, ReportResult, ReportSpec
+from nurture.errors import NurtureError
+
+if TYPE_CHECKING:  # the stores' drivers (psycopg) load only when a report is run
+    from nurture.adapters.factlog import FactStore
+
+__all__ = [
+    "ReportConfig",
+    "ReportParamError",
+    "UnknownReport",
+    "load_report_config",
+    "parse_query",
+    "report_csv",
+    "report_spec",
+    "run_report",
+]
+
+
+class UnknownReport(NurtureError):
+    """A report name nurture does not know."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no report named {name!r}; the reports are {', '.join(REPORTS)}")
+
+
+class ReportParamError(NurtureError):
+    """A report parameter that cannot be used, named with the rule it broke."""
+
+    def __init__(self, param: str, message: str) -> None:
+        self.param = param
+        self.message = message
+        super().__init__(f"{param}: {message}")
+
+
+class ReportConfig(BaseModel):
+    """What the reports read from the configuration files."""
+
+    model_config = ConfigDict(frozen=True)
+
+    costs: Costs = Costs()
+    """``[costs]`` of ``nurture.toml``: the spend the cost report divides."""
+    accept_within: timedelta | None = None
+    """``[sla] accept_within`` of ``sales.toml``, shown by the velocity report."""
+
+
+def load_report_config(settings: Settings) -> ReportConfig:
+    """The spend and the SLA, from the project's configuration files."""
+    project = load_project_config(settings.path(settings.config_file))
+    team = load_sales_team(settings.path(settings.sales_file))
+    return ReportConfig(costs=project.costs, accept_within=team.sla.accept_within)
+
+
+def report_spec(name: str) -> ReportSpec:
+    """The report called ``name``, or :class:`UnknownReport`."""
+    spec = REPORTS.get(name)
+    if spec is None:
+        raise UnknownReport(name)
+    return spec
+
+
+def parse_query(
+    name: str,
+    since: str | date | None = None,
+    until: str | date | None = None,
+    by: str | None = None,
+    config: ReportConfig | None = None,
+) -> ReportQuery:
+    """The query for report ``name``; :class:`UnknownReport` for a name nurture does not
+    know, :class:`ReportParamError` naming ``since``, ``until`` or ``by`` for a bad value.
+
+    ``since`` and ``until`` are days (``2026-11-01``), ``until`` excluded; an empty string
+    is no value, like ``None``."""
+    spec = report_spec(name)
+    first, after = _day("since", since), _day("until", until)
+    if first is not None and after is not None and after <= first:
+        raise ReportParamError("until", f"must be after since ({first}): the range excludes it")
+    if by == "":
+        by = None
+    if by is not None and by not in spec.by:
+        if not spec.by:
+            raise ReportParamError("by", f"the {name} report takes no grouping")
+        choices = f"{', '.join(spec.by[:-1])} or {spec.by[-1]}"
+        raise ReportParamError("by", f"the {name} report groups by {choices}, not {by!r}")
+    config = config or ReportConfig()
+    return ReportQuery(
+        since=first,
+        until=after,
+        by=by,
+        costs=config.costs,
+        accept_within=config.accept_within,
+    )
+
+
+def _day(param: str, value: str | date | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ReportParamError(param, f"{value!r} is not a date: write it YYYY-MM-DD") from None
+
+
+async def run_report(name: str, store: FactStore, query: ReportQuery) -> ReportResult:
+    """Report ``name`` over the facts in ``store``, read as the report needs them: its
+    kinds only, from the range's first day (from the first fact when the report needs
+    history), streamed one lead at a time."""
+    spec = report_spec(name)
+    tally = spec.tally(query)
+    facts = store.read(kinds=spec.kinds, since=None if spec.from_start else query.period().start)
+    async for lead in _by_lead(facts):
+        tally.add_lead(lead)
+    return tally.result()
+
+
+async def _by_lead(facts: AsyncIterator[Fact]) -> AsyncIterator[list[Fact]]:
+    """The stream (ordered by lead) cut into each lead's facts, in time order; the
+    ``erased`` marker (lead id ``""``) is no lead."""
+    lead: list[Fact] = []
+    async for fact in facts:
+        if lead and fact.lead_id != lead[0].lead_id:
+            yield sorted(lead, key=lambda f: f.at)
+            lead = []
+        if fact.lead_id:
+            lead.append(fact)
+    if lead:
+        yield sorted(lead, key=lambda f: f.at)
+
+
+def report_csv(result: ReportResult) -> str:
+    """The report as CSV with one header row: its table's columns, or, for a report of
+    several tables, a first column ``table`` naming each row's table, then every table's
+    columns (a row leaves the others' empty; columns of the same key are shared)."""
+    tables = result.tables()
+    keys = list(dict.fromkeys(column.key for table in tables for column in table.columns))
+    several = len(tables) > 1
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["table", *keys] if several else keys)
+    for table in tables:
+        for row in table.rows:
+            cells = dict(zip((c.key for c in table.columns), row, strict=True))
+            values = ["" if cells.get(key) is None else cells[key] for key in keys]
+            writer.writerow([table.name, *values] if several else values)
+    return out.getvalue()

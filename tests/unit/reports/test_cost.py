@@ -1,0 +1,173 @@
+"""The cost report divides the configured spend by the leads, MQLs and customers of each
+source and month, and ``[costs]`` is checked like the rest of the configuration."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from nurture.config.check import check_configuration
+from nurture.config.settings import Settings
+from nurture.domain.factlog import Fact
+from nurture.domain.reports import Costs, ReportQuery
+from nurture.domain.reports.cost import CostRow, cost
+from tests.configfiles import copy_project
+from tests.unit.reports.factbook import NOVEMBER, at, fact, ordered
+
+SPEND = Costs.model_validate(
+    {
+        "currency": "EUR",
+        "spend": [
+            {"source": "inbound", "month": "2026-11", "amount": 1000},
+            {"source": "organic", "month": "2026-11", "amount": 0},
+            {"source": "referral", "month": "2026-11", "amount": "200"},
+            {"source": "referral", "month": "2026-10", "amount": 500},
+            {"source": "inbound", "month": "2026-12", "amount": 300},
+        ],
+    }
+)
+
+
+def lead(name: str, source: str, furthest: str | None = None, day: float = 1) -> list[Fact]:
+    created = fact(name, "lead_created", at(day), source=source, cohort=f"{at(day):%Y-%m}")
+    if furthest is None:
+        return [created]
+    return [created, fact(name, "stage_changed", at(day + 1), to_stage=furthest)]
+
+
+# November: inbound i1 (customer), i2 (mql), i3, i4 → 4 leads, 2 MQLs, 1 customer;
+# organic o1 (mql), o2 → 2, 1, 0; outbound x1 → 1, 0, 0 (no spend configured).
+# December: inbound i5 (created 3 December).
+LOG = ordered(
+    lead("i1", "inbound", "customer")
+    + lead("i2", "inbound", "mql")
+    + lead("i3", "inbound")
+    + lead("i4", "inbound")
+    + lead("o1", "organic", "mql")
+    + lead("o2", "organic")
+    + lead("x1", "outbound")
+    + lead("i5", "inbound", day=31)
+)
+
+
+FIELDS = ("source", "month", "spend", "leads", "mqls", "customers")
+FIELDS += ("cost_per_lead", "cost_per_mql", "cac")
+
+
+def figures(row: CostRow) -> tuple[object, ...]:
+    return tuple(getattr(row, name) for name in FIELDS)
+
+
+class TestNovember:
+    """One month: each source's spend over its own counts."""
+
+    def test_rows(self) -> None:
+        """inbound 1000 / 4 leads = 250, / 2 MQLs = 500, / 1 customer = 1000; organic spent
+        0: 0 per lead and MQL, no customer so no CAC; outbound has no spend: no cost; referral
+        spent 200 for no lead: no cost. October's and December's spend are out."""
+        report = cost(LOG, NOVEMBER.model_copy(update={"costs": SPEND}))
+        assert [figures(r) for r in report.rows] == [
+            ("inbound", "2026-11", 1000.0, 4, 2, 1, 250.0, 500.0, 1000.0),
+            ("organic", "2026-11", 0.0, 2, 1, 0, 0.0, 0.0, None),
+            ("outbound", "2026-11", None, 1, 0, 0, None, None, None),
+            ("referral", "2026-11", 200.0, 0, 0, 0, None, None, None),
+        ]
+        assert report.currency == "EUR"
+
+    def test_total_divides_by_the_rows_with_a_spend(self) -> None:
+        """Spend 1000 + 0 + 200 = 1200; leads of the rows with a spend 4 + 2 + 0 = 6 → 200
+        (outbound's lead is counted, not divided); MQLs 3 → 400; customers 1 → 1200."""
+        total = cost(LOG, NOVEMBER.model_copy(update={"costs": SPEND})).total
+        assert figures(total) == (None, None, 1200.0, 7, 3, 1, 200.0, 400.0, 1200.0)
+
+
+class TestSeveralMonths:
+    """Per source, every month of the range adds up."""
+
+    def test_all_time(self) -> None:
+        """inbound: 1000 + 300 = 1300 over 5 leads = 260, 2 MQLs = 650, 1 customer = 1300.
+        Total: 2000 over the 7 leads of rows with a spend (x1 has none) = 285.71, 3 MQLs
+        = 666.67, 1 customer = 2000."""
+        report = cost(LOG, ReportQuery(costs=SPEND))
+        assert [(r.source, r.month) for r in report.rows] == [
+            ("inbound", "2026-11"),
+            ("inbound", "2026-12"),
+            ("organic", "2026-11"),
+            ("outbound", "2026-11"),
+            ("referral", "2026-10"),
+            ("referral", "2026-11"),
+        ]
+        inbound = report.sources[0]
+        assert figures(inbound) == ("inbound", None, 1300.0, 5, 2, 1, 260.0, 650.0, 1300.0)
+        assert figures(report.total) == (None, None, 2000.0, 8, 3, 1, 285.71, 666.67, 2000.0)
+
+    def test_a_month_touched_counts_whole(self) -> None:
+        """From 15 November: November's spend counts in full; no lead was created since."""
+        report = cost(LOG, ReportQuery(since=date(2026, 11, 15), costs=SPEND))
+        assert [(r.source, r.month, r.leads) for r in report.rows][:2] == [
+            ("inbound", "2026-11", 0),
+            ("inbound", "2026-12", 1),
+        ]
+
+
+class TestEdges:
+    """No spend and no lead: counts at zero, costs null."""
+
+    def test_empty(self) -> None:
+        report = cost([], NOVEMBER)
+        assert report.rows == report.sources == ()
+        assert figures(report.total) == (None, None, None, 0, 0, 0, None, None, None)
+        assert report.tables()[0].rows == (("(all)", "(all)", None, 0, 0, 0, None, None, None),)
+
+
+class TestCostsConfig:
+    """``[costs]`` refuses what cannot be a spend, naming the field."""
+
+    @pytest.mark.parametrize(
+        ("entry", "field"),
+        [
+            ({"source": "inbound", "month": "2026-11", "amount": -1}, "amount"),
+            ({"source": "inbound", "month": "2026-13", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "11/2026", "amount": 1}, "month"),
+            ({"source": "billboards", "month": "2026-11", "amount": 1}, "source"),
+            ({"source": "inbound", "month": "2026-11", "amount": "1.005"}, "amount"),
+        ],
+    )
+    def test_bad_entries(self, entry: dict[str, object], field: str) -> None:
+        with pytest.raises(ValidationError) as caught:
+            Costs.model_validate({"spend": [entry]})
+        assert caught.value.errors()[0]["loc"] == ("spend", 0, field)
+
+    def test_currency(self) -> None:
+        with pytest.raises(ValidationError):
+            Costs.model_validate({"currency": "eur"})
+        assert Costs().currency == "EUR"
+
+    def test_twice_the_same_month(self) -> None:
+        entry = {"source": "inbound", "month": "2026-11", "amount": 1}
+        with pytest.raises(ValidationError, match="inbound in 2026-11 is given twice"):
+            Costs.model_validate({"spend": [entry, entry]})
+
+    def test_lookup(self) -> None:
+        assert SPEND.amount("referral", "2026-11") == Decimal("200")
+        assert SPEND.amount("outbound", "2026-11") is None
+
+    def test_config_check_names_the_line(self, tmp_path: Path) -> None:
+        """`nurture config check` reports a bad spend at its line in nurture.toml."""
+        home = copy_project(tmp_path)
+        project = home / "config" / "nurture.toml"
+        lines = project.read_text().count("\n")
+        project.write_text(
+            project.read_text()
+            + '\n[costs]\ncurrency = "EUR"\n\n[[costs.spend]]\nsource = "inbound"\n'
+            + 'month = "2026-11"\namount = -5\n'
+        )
+        (error,) = check_configuration(Settings(home=home)).errors
+        assert str(error).endswith(
+            f"nurture.toml:{lines + 8}: costs.spend.0.amount: "
+            "Input should be greater than or equal to 0"
+        )

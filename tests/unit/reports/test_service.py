@@ -1,0 +1,156 @@
+"""The reports service checks parameters by name, and reads from the store only the kinds
+and range each report needs, giving what the pure report gives over the same facts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from nurture.config.settings import Settings
+from nurture.domain.factlog import Fact
+from nurture.domain.reports import REPORT_NAMES, REPORTS
+from nurture.domain.reports.common import by_lead
+from nurture.domain.reports.funnel import funnel
+from nurture.domain.reports.velocity import velocity
+from nurture.services.reports import (
+    ReportParamError,
+    UnknownReport,
+    load_report_config,
+    parse_query,
+    run_report,
+)
+from nurture.testing import MemoryFactStore
+from tests.helpers import ROOT
+from tests.unit.reports import test_funnel, test_velocity
+
+
+class SpyStore(MemoryFactStore):
+    """A memory store that remembers what it was asked to read, and how much it gave."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[tuple[set[str] | None, datetime | None, datetime | None]] = []
+        self.given = 0
+
+    async def read(
+        self,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        lead_ids: Iterable[str] | None = None,
+    ) -> AsyncIterator[Fact]:
+        self.reads.append((None if kinds is None else set(kinds), since, until))
+        async for fact in super().read(kinds, since, until, lead_ids):
+            self.given += 1
+            yield fact
+
+
+async def stored(facts: list[Fact]) -> SpyStore:
+    store = SpyStore()
+    await store.append(facts)
+    return store
+
+
+class TestParameters:
+    """Bad parameters are refused naming the parameter; empty ones are no value."""
+
+    def test_dates(self) -> None:
+        query = parse_query("funnel", "2026-11-01", "2026-12-01", "source")
+        assert (query.since, query.until, query.by) == (
+            date(2026, 11, 1),
+            date(2026, 12, 1),
+            "source",
+        )
+        assert parse_query("funnel", "", " ", "").model_dump(include={"since", "until", "by"}) == {
+            "since": None,
+            "until": None,
+            "by": None,
+        }
+
+    @pytest.mark.parametrize(
+        ("args", "param", "words"),
+        [
+            (("funnel", "2026-13-01"), "since", "'2026-13-01' is not a date: write it YYYY-MM-DD"),
+            (("funnel", None, "tomorrow"), "until", "'tomorrow' is not a date"),
+            (("funnel", "2026-11-01", "2026-11-01"), "until", "must be after since (2026-11-01)"),
+            (
+                ("funnel", None, None, "rep"),
+                "by",
+                "groups by source, form, utm_campaign or cohort, not 'rep'",
+            ),
+            (("sales", None, None, "source"), "by", "the sales report takes no grouping"),
+        ],
+    )
+    def test_refusals_name_the_parameter(
+        self, args: tuple[str, ...], param: str, words: str
+    ) -> None:
+        with pytest.raises(ReportParamError) as caught:
+            parse_query(*args)
+        assert caught.value.param == param
+        assert words in caught.value.message
+
+    def test_unknown_report(self) -> None:
+        with pytest.raises(UnknownReport, match="the reports are funnel, velocity, sales"):
+            parse_query("churn")
+
+    def test_the_six_reports(self) -> None:
+        assert REPORT_NAMES == ("funnel", "velocity", "sales", "emails", "experiments", "cost")
+        assert all(spec.kinds and spec.title for spec in REPORTS.values())
+
+    def test_configuration(self) -> None:
+        """The shipped configuration: one business hour to accept, no spend."""
+        config = load_report_config(Settings(home=ROOT))
+        assert config.accept_within == timedelta(hours=1)
+        assert config.costs.spend == ()
+        query = parse_query("velocity", config=config)
+        assert query.accept_within == timedelta(hours=1)
+
+
+class TestReading:
+    """Only the kinds a report reads, from its range's first day unless it needs history."""
+
+    async def test_funnel_reads_its_kinds_from_the_range(self) -> None:
+        store = await stored(test_funnel.LOG)
+        query = parse_query("funnel", "2026-11-01", "2026-12-01", "source")
+        report = await run_report("funnel", store, query)
+        assert report == funnel(test_funnel.LOG, query)
+        assert store.reads == [
+            (set(REPORTS["funnel"].kinds), datetime(2026, 11, 1, tzinfo=UTC), None)
+        ]
+        assert store.given == sum(
+            1 for f in test_funnel.LOG if f.kind in REPORTS["funnel"].kinds and f.at.month >= 11
+        )
+
+    async def test_velocity_reads_history(self) -> None:
+        """Velocity needs when a lead FIRST reached a step: it reads from the first fact."""
+        store = await stored(test_velocity.LOG)
+        query = parse_query("velocity", "2026-11-01", "2026-12-01")
+        report = await run_report("velocity", store, query)
+        assert report == velocity(test_velocity.LOG, query)
+        assert store.reads == [(set(REPORTS["velocity"].kinds), None, None)]
+
+    @pytest.mark.parametrize("name", REPORT_NAMES)
+    async def test_every_report_runs_on_an_empty_store(self, name: str) -> None:
+        report = await run_report(name, await stored([]), parse_query(name))
+        assert report.report == name
+        assert all(table.columns for table in report.tables())
+
+    async def test_leads_are_fed_whole(self) -> None:
+        """Without a range every lead created is in: a, b, c, d, h, and e (October) and f
+        (December); g has no creation fact, and the erasure marker is no lead."""
+        store = await stored(test_funnel.LOG)
+        report = await run_report("funnel", store, parse_query("funnel"))
+        assert report.stages[0].reached == 7
+
+
+class TestByLead:
+    """A stream of facts is cut into leads; the erasure marker (lead id "") is none."""
+
+    def test_cut(self) -> None:
+        log = [f for f in test_funnel.LOG if f.lead_id in ("", "a", "b")]
+        assert log[0].kind == "erased"
+        leads = list(by_lead(log))
+        assert [{f.lead_id for f in lead} for lead in leads] == [{"a"}, {"b"}]
+        assert sum(map(len, leads)) == len(log) - 1
