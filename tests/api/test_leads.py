@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
+from nurture.adapters.factlog import open_fact_store
 from nurture.adapters.links.tokens import email_hash
+from nurture.api import create_app
 from nurture.config.settings import Settings
+from nurture.domain.factlog import Fact, fact_id
 from nurture.domain.identity import lead_id_for
 from nurture.domain.lead.state import start_state
 from nurture.domain.lead.view import lead_view
-from nurture.testing import MemoryLeadGateway, MemoryLedger
-from tests.api.apitools import AUTH, fields, hashed
-from tests.helpers import T0, scoring_model
+from nurture.testing import MemoryFactStore, MemoryLeadGateway, MemoryLedger
+from tests.api.apitools import AUTH, KEY, fields, hashed
+from tests.helpers import ROOT, T0, scoring_model
 
 
 class TestAuth:
@@ -185,6 +192,7 @@ class TestErasure:
             "suppressed": True,
             "workflow_runs_deleted": 1,
             "send_records_deleted": 0,
+            "facts_deleted": 0,
             "outbox_messages_deleted": 0,
         }
         (kept,) = ledger.suppressions.values()
@@ -204,3 +212,61 @@ class TestErasure:
 
     def test_needs_a_key(self, client: TestClient) -> None:
         assert client.delete("/v1/leads/abc").status_code == 401
+
+    def test_facts_deleted_and_the_erasure_counted(
+        self, client: TestClient, facts: MemoryFactStore
+    ) -> None:
+        """The lead's facts go, another lead's stay, and one anonymous fact of the day
+        counts the erasure; erasing again by email counts nothing more."""
+        lead_id = client.post("/v1/forms/contact", json={"email": "f@b.example"}).json()["lead_id"]
+        mine = [fact_of(lead_id, n) for n in range(3)]
+        theirs = fact_of("someone-else", 0)
+        asyncio.run(facts.append([*mine, theirs]))
+        response = client.delete(f"/v1/leads/{lead_id}", headers=AUTH)
+        assert response.status_code == 200, response.text
+        assert response.json()["facts_deleted"] == 3
+        (erased,) = [f for f in facts.facts.values() if f.kind == "erased"]
+        assert (erased.lead_id, erased.data) == ("", {})
+        assert set(facts.facts) == {theirs.id, erased.id}
+        again = client.post("/v1/leads/erase", headers=AUTH, json={"email": "f@b.example"})
+        assert again.status_code == 200 and again.json()["facts_deleted"] == 0
+        assert len(facts.facts) == 2
+
+    def test_facts_in_the_ledger_database(
+        self, tmp_path: Path, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An app given no facts store erases from the one in NURTURE_LEDGER_URL's database."""
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+        monkeypatch.setenv("NURTURE_API_KEYS", KEY)
+        monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+        settings = Settings(ledger_url=url)
+        with TestClient(create_app(settings, gateway=gateway, ledger=MemoryLedger())) as api:
+            lead_id = api.post("/v1/forms/contact", json={"email": "s@b.example"}).json()["lead_id"]
+
+            async def seed() -> None:
+                store = open_fact_store(url, tmp_path)
+                await store.append([fact_of(lead_id, 0), fact_of("other", 0)])
+                await store.close()
+
+            asyncio.run(seed())
+            response = api.delete(f"/v1/leads/{lead_id}", headers=AUTH)
+            assert response.status_code == 200 and response.json()["facts_deleted"] == 1
+
+        async def left() -> list[str]:
+            store = open_fact_store(url, tmp_path)
+            leads = [f.lead_id async for f in store.read()]
+            await store.close()
+            return leads
+
+        assert asyncio.run(left()) == ["", "other"]
+
+
+def fact_of(lead_id: str, n: int) -> Fact:
+    at = T0 + timedelta(minutes=n)
+    return Fact(
+        id=fact_id(lead_id, "event_received", n),
+        lead_id=lead_id,
+        kind="event_received",
+        at=at,
+        data={"type": "visit"},
+    )

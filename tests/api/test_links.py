@@ -1,5 +1,5 @@
 """The links in emails: one-click unsubscribe, double opt-in confirmation, open and click
-tracking."""
+tracking (a person's, a machine's: scanners, Apple Mail Privacy Protection)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from fastapi.testclient import TestClient
 from nurture.adapters.links.links import CONFIRM, UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import CLICK, OPEN
+from nurture.api import create_app
 from nurture.config.settings import Settings
-from nurture.domain.lead.messages import OptInConfirmed, OptOut
+from nurture.domain.lead import journey
+from nurture.domain.lead.messages import EventReceived, FormPosted, OptInConfirmed, OptOut
+from nurture.domain.lead.state import LeadState, start_state
 from nurture.testing import MemoryLeadGateway, MemoryLedger
-from tests.helpers import told_events
+from tests.api.apitools import KEY
+from tests.helpers import ROOT, scoring_model, told_events
 
 
 class TestUnsubscribe:
@@ -188,12 +192,17 @@ class TestDoubleOptIn:
 
 
 class TestTracking:
-    """/o/ answers a GIF and counts an open once; /r/ redirects only to the signed target,
-    counts a person's click and not a scanner's; nothing else redirects anywhere."""
+    """/o/ answers a GIF and tells an open once per email; /r/ redirects only to the signed
+    target and tells a click once per link; a machine's (scanner, Apple's privacy proxy) is
+    told apart, flagged, and scores nothing; nothing else redirects anywhere."""
 
     TARGET = "https://www.example.com/guides/buying-guide.pdf?utm_source=nurture&x=1"
     BROWSER: ClassVar[dict[str, str]] = {
         "User-Agent": "Mozilla/5.0 (Windows NT 10.0) Gecko/20100101 Firefox/140.0"
+    }
+    APPLE_MAIL: ClassVar[dict[str, str]] = {
+        "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) "
+        "AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
     }
 
     @staticmethod
@@ -210,6 +219,35 @@ class TestTracking:
     def click(self, client: TestClient, token: str, **kwargs) -> Any:  # type: ignore[no-untyped-def]
         return client.get(f"/r/{token}", follow_redirects=False, **kwargs)
 
+    @staticmethod
+    def client_from(
+        monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway, peer: str
+    ) -> TestClient:
+        """The API called from ``peer`` (the connection's address)."""
+        monkeypatch.setenv("NURTURE_API_KEYS", KEY)
+        monkeypatch.setenv("NURTURE_HOME", str(ROOT))
+        app = create_app(Settings(), gateway=gateway, ledger=MemoryLedger())
+        return TestClient(app, client=(peer, 50000))
+
+    @staticmethod
+    def scores(gateway: MemoryLeadGateway, lead: str) -> dict[str, int]:
+        """The points each event told to ``lead`` earned, once the lead's journey applied
+        its form and then its events in order (a repeat is skipped, as the workflow does)."""
+        model = scoring_model()
+        (form,) = [f for told, f in gateway.forms if told == lead]
+        state: LeadState = start_state(lead, model)
+        context = journey.ApplyContext(model=model, now=form.submitted_at)
+        state = journey.apply(state, FormPosted(form=form), context).state
+        points: dict[str, int] = {}
+        for told, message in gateway.received(EventReceived):
+            if told != lead or state.has_seen(message.id):
+                continue
+            context = context.model_copy(update={"now": message.event.occurred_at})
+            before = state.score.total
+            state = journey.apply(state, message, context).state
+            points[message.id] = state.score.total - before
+        return points
+
     def test_a_click_redirects_and_counts_once(
         self, client: TestClient, gateway: MemoryLeadGateway, lead: str
     ) -> None:
@@ -220,6 +258,7 @@ class TestTracking:
         first, second = told_events(gateway)
         assert first[0] == lead and first[1].type == "email_clicked"
         assert first[1].properties == {
+            "email_key": f"{lead}/seq/guide/1",
             "template": "buying_guide",
             "url": self.TARGET,
             "via": "nurture",
@@ -257,15 +296,20 @@ class TestTracking:
         assert told_events(gateway) == []
 
     @pytest.mark.parametrize(
-        ("sent", "method", "agent"),
+        ("sent", "method", "agent", "reason"),
         [
-            (timedelta(seconds=2), "GET", BROWSER["User-Agent"]),
-            (timedelta(hours=1), "HEAD", BROWSER["User-Agent"]),
-            (timedelta(hours=1), "GET", "Mozilla/5.0 (compatible; Proofpoint URL Defense)"),
+            (timedelta(seconds=2), "GET", BROWSER["User-Agent"], "within 30s of sending"),
+            (timedelta(hours=1), "HEAD", BROWSER["User-Agent"], "HEAD request"),
+            (
+                timedelta(hours=1),
+                "GET",
+                "Mozilla/5.0 (compatible; Proofpoint URL Defense)",
+                "scanner user agent",
+            ),
         ],
         ids=["seconds-after-sending", "head", "scanner-agent"],
     )
-    def test_scanners_are_redirected_but_not_counted(
+    def test_scanners_are_redirected_and_flagged(
         self,
         client: TestClient,
         gateway: MemoryLeadGateway,
@@ -273,26 +317,116 @@ class TestTracking:
         sent: timedelta,
         method: str,
         agent: str,
+        reason: str,
     ) -> None:
+        """A scanner's click still redirects and is told to the lead flagged ``machine``
+        (once, however often it comes back); the person's click of the same link later is
+        told under its own id, and only the person's scores."""
         token = self.signed(CLICK, lead, sent=sent, u=self.TARGET)
-        response = client.request(
-            method, f"/r/{token}", headers={"User-Agent": agent}, follow_redirects=False
-        )
-        assert response.status_code == 302 and response.headers["location"] == self.TARGET
-        assert told_events(gateway) == []
+        for _ in range(2):
+            response = client.request(
+                method, f"/r/{token}", headers={"User-Agent": agent}, follow_redirects=False
+            )
+            assert response.status_code == 302 and response.headers["location"] == self.TARGET
+        (_, machine), (_, again) = told_events(gateway)
+        assert machine.type == "email_clicked" and machine.id == again.id
+        assert machine.properties["machine"] == reason
+        assert machine.properties["email_key"] == f"{lead}/seq/guide/1"
+        later = self.signed(CLICK, lead, u=self.TARGET)
+        assert self.click(client, later, headers=self.BROWSER).status_code == 302
+        *_, (_, person) = told_events(gateway)
+        assert "machine" not in person.properties and person.id != machine.id
+        assert self.scores(gateway, lead) == {machine.id: 0, person.id: 2}
 
     def test_the_pixel_counts_an_open_once_per_email(
         self, client: TestClient, gateway: MemoryLeadGateway, lead: str
     ) -> None:
+        """A person's open (a browser's full user agent) is told once per email, with the
+        email's key, and scores its point."""
         token = self.signed(OPEN, lead)
         for _ in range(2):
-            response = client.get(f"/o/{token}")
+            response = client.get(f"/o/{token}", headers=self.BROWSER)
             assert response.status_code == 200 and response.headers["content-type"] == "image/gif"
             assert response.content.startswith(b"GIF89a")
         (_, first), (_, second) = told_events(gateway)
         assert first.type == "email_opened"
-        assert first.properties == {"template": "buying_guide", "via": "nurture"}
+        assert first.properties == {
+            "email_key": f"{lead}/seq/guide/1",
+            "template": "buying_guide",
+            "via": "nurture",
+        }
         assert first.id == second.id
+        assert self.scores(gateway, lead) == {first.id: 1}
+
+    @pytest.mark.parametrize(
+        ("peer", "agent"),
+        [
+            ("203.0.113.50", "Mozilla/5.0"),
+            ("17.58.1.2", "Mozilla/5.0 AppleWebKit/605.1.15"),
+        ],
+        ids=["bare-agent", "apple-network"],
+    )
+    def test_an_apple_prefetch_is_flagged_and_the_person_still_counts(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        gateway: MemoryLeadGateway,
+        peer: str,
+        agent: str,
+    ) -> None:
+        """Apple Mail Privacy Protection fetches the pixel at delivery: the open is told
+        flagged, scores nothing, and does not use up the email's open: the person's own open
+        later, from their device, is told and scores."""
+        with self.client_from(monkeypatch, gateway, peer) as client:
+            lead = str(
+                client.post("/v1/forms/contact", json={"email": "m@b.example"}).json()["lead_id"]
+            )
+            prefetch = client.get(
+                f"/o/{self.signed(OPEN, lead, sent=timedelta(seconds=1))}",
+                headers={"User-Agent": agent},
+            )
+            assert prefetch.content.startswith(b"GIF89a")
+        ((_, machine),) = told_events(gateway)
+        assert machine.properties["machine"] == "Apple Mail Privacy Protection"
+        assert self.scores(gateway, lead) == {machine.id: 0}
+        with self.client_from(monkeypatch, gateway, "198.51.100.20") as client:
+            client.get(f"/o/{self.signed(OPEN, lead)}", headers=self.APPLE_MAIL)
+        *_, (_, person) = told_events(gateway)
+        assert "machine" not in person.properties and person.id != machine.id
+        assert self.scores(gateway, lead) == {machine.id: 0, person.id: 1}
+
+    def test_a_head_on_the_pixel_is_a_machines(
+        self, client: TestClient, gateway: MemoryLeadGateway, lead: str
+    ) -> None:
+        """Recorded once, flagged, however often the token is replayed: its id caps it."""
+        token = self.signed(OPEN, lead)
+        for _ in range(3):
+            assert client.head(f"/o/{token}", headers=self.BROWSER).status_code == 200
+        events = {e.id: e for _, e in told_events(gateway)}
+        ((_, machine),) = events.items()
+        assert machine.properties["machine"] == "HEAD request"
+
+    def test_a_client_over_the_rate_limit_records_nothing(
+        self, monkeypatch: pytest.MonkeyPatch, gateway: MemoryLeadGateway
+    ) -> None:
+        """A burst of one: the first fetch is told; after it neither a person's nor a
+        machine's open or click is, yet the pixel and the redirect still answer."""
+        monkeypatch.setenv("NURTURE_API_PUBLIC_RATE", "1/minute")
+        monkeypatch.setenv("NURTURE_API_PUBLIC_BURST", "1")
+        with self.client_from(monkeypatch, gateway, "203.0.113.60") as client:
+            lead = str(
+                client.post("/v1/forms/contact", json={"email": "r@b.example"}).json()["lead_id"]
+            )
+            assert (
+                client.get(f"/o/{self.signed(OPEN, lead)}", headers=self.BROWSER).status_code == 200
+            )
+            fetches = [
+                client.get(f"/o/{self.signed(OPEN, lead)}", headers={"User-Agent": "Mozilla/5.0"}),
+                client.head(f"/o/{self.signed(OPEN, lead)}"),
+                self.click(client, self.signed(CLICK, lead, u=self.TARGET), headers=self.BROWSER),
+                self.click(client, self.signed(CLICK, lead, sent=timedelta(0), u=self.TARGET)),
+            ]
+        assert [f.status_code for f in fetches] == [200, 200, 302, 302]
+        assert [e.type for _, e in told_events(gateway)] == ["email_opened"]
 
     def test_a_bad_pixel_is_still_a_gif_and_counts_nothing(
         self, client: TestClient, gateway: MemoryLeadGateway, lead: str

@@ -152,7 +152,8 @@ async def opt_out_and_bounce(rec: Recording) -> None:
 
 
 async def requalify(rec: Recording) -> None:
-    """Six product pages: an MQL in the evaluation sequence; a click takes its wait_for
+    """Six product pages: an MQL in the evaluation sequence; a scanner's click (flagged
+    ``machine``: only remembered), then the person's click takes its wait_for
     branch; a demo request hands the lead to sales (a hand-raise), which stops the
     sequence (unless its goal, the same request, ended it first); accepted, returned
     for budget (recycle-fit); new engagement makes it an MQL again and stops recycle-fit."""
@@ -161,6 +162,7 @@ async def requalify(rec: Recording) -> None:
     for _ in range(6):
         await lead.event("page_viewed", section="product")
     await lead.until(lambda v: sent(v, "buying_guide"))
+    await lead.event("email_clicked", template="buying_guide", machine="HEAD request", **NURTURE)
     await lead.event("email_clicked", template="buying_guide", **NURTURE)
     await lead.until(lambda v: sent(v, "case_study"))
     await lead.event("demo_requested")

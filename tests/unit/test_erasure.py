@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -11,8 +11,9 @@ import pytest
 from nurture.adapters.ledger import LedgerEntry
 from nurture.adapters.links.tokens import email_hash
 from nurture.adapters.temporal.gateway import LeadNotFound
+from nurture.domain.factlog import Fact, fact_id
 from nurture.services.erasure import erase_lead
-from nurture.testing import MemoryLeadGateway, MemoryLedger
+from nurture.testing import MemoryFactStore, MemoryLeadGateway, MemoryLedger
 from tests.helpers import SECRET, submission
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -46,12 +47,13 @@ async def test_erases_workflows_sends_and_outbox_keeps_the_hash(tmp_path: Path) 
         )
     outbox = tmp_path / "outbox"
     outbox_with(outbox, (ada, "L1"), ("rep@example.com", "L1"), ("bob@example.com", "L2"))
-    report = await erase_lead(gateway, ledger, outbox, "L1", None, SECRET, NOW)
+    report = await erase_lead(gateway, ledger, MemoryFactStore(), outbox, "L1", None, SECRET, NOW)
     assert report.model_dump() == {
         "lead_id": "L1",
         "suppressed": True,
         "workflow_runs_deleted": 1,
         "send_records_deleted": 1,
+        "facts_deleted": 0,
         "outbox_messages_deleted": 2,
     }
     assert [p.name for p in outbox.iterdir()] == ["2.eml"]
@@ -62,13 +64,94 @@ async def test_erases_workflows_sends_and_outbox_keeps_the_hash(tmp_path: Path) 
 
 async def test_unknown_lead_without_address_is_not_found(tmp_path: Path) -> None:
     with pytest.raises(LeadNotFound):
-        await erase_lead(MemoryLeadGateway(), MemoryLedger(), None, "nobody", None, SECRET, NOW)
+        await erase_lead(
+            MemoryLeadGateway(),
+            MemoryLedger(),
+            MemoryFactStore(),
+            None,
+            "nobody",
+            None,
+            SECRET,
+            NOW,
+        )
 
 
 async def test_unknown_lead_with_address_is_still_suppressed() -> None:
     ledger = MemoryLedger()
     report = await erase_lead(
-        MemoryLeadGateway(), ledger, None, "gone", "Gone@Example.com", SECRET, NOW
+        MemoryLeadGateway(),
+        ledger,
+        MemoryFactStore(),
+        None,
+        "gone",
+        "Gone@Example.com",
+        SECRET,
+        NOW,
     )
     assert report.suppressed and report.workflow_runs_deleted == 0
     assert email_hash("gone@example.com", SECRET) in ledger.suppressions
+
+
+def facts_of(lead_id: str, count: int) -> list[Fact]:
+    moments = [NOW - timedelta(days=3, minutes=n) for n in range(count)]
+    return [
+        Fact(
+            id=fact_id(lead_id, "event_received", at), lead_id=lead_id, kind="event_received", at=at
+        )
+        for at in moments
+    ]
+
+
+class TestFacts:
+    """Erasure deletes every fact of the lead and leaves one anonymous fact of the day."""
+
+    async def test_facts_deleted(self) -> None:
+        """The lead's facts go (and are counted), another lead's stay."""
+        gateway, store = MemoryLeadGateway(), MemoryFactStore()
+        await gateway.submit_form("L1", submission())
+        await store.append([*facts_of("L1", 4), *facts_of("L2", 2)])
+        report = await erase_lead(gateway, MemoryLedger(), store, None, "L1", None, SECRET, NOW)
+        assert report.facts_deleted == 4
+        assert [f.lead_id async for f in store.read(kinds=["event_received"])] == ["L2", "L2"]
+
+    async def test_one_anonymous_erased_fact(self) -> None:
+        """The trace names no lead, carries no data and says the day, not the moment."""
+        gateway, store = MemoryLeadGateway(), MemoryFactStore()
+        await gateway.submit_form("L1", submission())
+        late = datetime(2026, 11, 23, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5)))
+        await erase_lead(gateway, MemoryLedger(), store, None, "L1", None, SECRET, late)
+        (erased,) = [f async for f in store.read()]
+        assert (erased.kind, erased.lead_id, erased.data) == ("erased", "", {})
+        assert erased.at == datetime(2026, 11, 24, tzinfo=UTC)  # the day in UTC
+        assert "L1" not in erased.id and erased.id.startswith("erased:")
+
+    async def test_ids_are_random(self) -> None:
+        """Two erasures the same day are two facts, whose ids tell nothing of the leads."""
+        gateway, store = MemoryLeadGateway(), MemoryFactStore()
+        for lead in ("L1", "L2"):
+            await gateway.submit_form(lead, submission())
+            await erase_lead(gateway, MemoryLedger(), store, None, lead, None, SECRET, NOW)
+        ids = [f.id async for f in store.read(kinds=["erased"])]
+        assert len(set(ids)) == 2
+        assert not {fact_id(lead, "erased") for lead in ("L1", "L2")} & set(ids)
+
+    async def test_repeated_erasure_counted_once(self) -> None:
+        """Erasing again (by address: the workflow is gone) finds nothing and adds nothing."""
+        gateway, store = MemoryLeadGateway(), MemoryFactStore()
+        await gateway.submit_form("L1", submission())
+        await store.append(facts_of("L1", 2))
+        ada = str(submission().lead.email)
+        first = await erase_lead(gateway, MemoryLedger(), store, None, "L1", ada, SECRET, NOW)
+        again = await erase_lead(gateway, MemoryLedger(), store, None, "L1", ada, SECRET, NOW)
+        assert (first.facts_deleted, again.facts_deleted) == (2, 0)
+        assert len([f async for f in store.read(kinds=["erased"])]) == 1
+
+    async def test_lead_known_only_by_its_facts(self) -> None:
+        """A lead whose workflow is gone but whose facts remain is erased and counted."""
+        store = MemoryFactStore()
+        await store.append(facts_of("L1", 1))
+        report = await erase_lead(
+            MemoryLeadGateway(), MemoryLedger(), store, None, "L1", "a@b.example", SECRET, NOW
+        )
+        assert report.facts_deleted == 1
+        assert [f.kind async for f in store.read()] == ["erased"]

@@ -58,6 +58,25 @@ class TestShippedTemplates:
         assert "https://example.com/webinar" in email.text
         assert 'href="https://example.com/webinar"' in email.html
 
+    @pytest.mark.parametrize(
+        ("locale", "variant", "subject"),
+        [
+            ("en", "question", "Ada, what are you working on?"),
+            ("en", "benefit", "Ada, get only what helps you: one click"),
+            ("fr", "question", "Ada, sur quoi travaillez-vous ?"),
+            ("fr", "benefit", "Ada, recevez seulement ce qui vous aide : un clic"),
+            ("en", None, "Ada, what are you working on?"),
+        ],
+    )
+    def test_needs_subject_follows_the_experiment(
+        self, renderer: TemplateRenderer, locale: str, variant: str | None, subject: str
+    ) -> None:
+        """Discovery v3's subject test: each variant its subject; none (an older version,
+        a template preview) the question."""
+        variants = {} if variant is None else {"needs-subject": variant}
+        email = renderer.render("about_your_needs", locale, {**context(), "variant": variants})
+        assert email.subject == subject
+
     def test_unknown_locale_falls_back(self, renderer: TemplateRenderer) -> None:
         """German has no templates: English is used; fr-CA uses French."""
         assert renderer.resolve_locale("de") == "en"

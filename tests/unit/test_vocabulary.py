@@ -92,8 +92,9 @@ class TestSequences:
             "configuration declares (the API refuses it): add it to `events` in "
             "config/nurture.toml"
         )
-        # quote_requested stays declared: a scoring rule counts it.
-        assert all("'demo_requested'" in p for p in problems) and len(problems) == 4
+        # quote_requested stays declared: a scoring rule counts it. One problem per version
+        # waiting on demo_requested: decision v1, discovery v1-v3, evaluation v1.
+        assert all("'demo_requested'" in p for p in problems) and len(problems) == 5
 
     def test_a_type_tested_against_a_collection_is_read(self) -> None:
         """``e.type in ("a", "b")`` names both types (the check must not fail open)."""

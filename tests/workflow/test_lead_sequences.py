@@ -176,3 +176,54 @@ class TestReEngagement:
             )
             view = await view_when(h, "lead-quiet", lambda v: v.sequence is None)
             assert [(e.sequence, e.result) for e in tracks(view)] == [("reengagement", "goal")]
+
+
+class TestMachineEvents:
+    """A machine-made click (a scanner's, flagged ``machine``) is no click to the lead's
+    sequences: it answers no ``wait_for``, and the lead's score and activity stay put."""
+
+    async def test_a_scanner_click_answers_no_wait(self, harness, always_open: Path) -> None:
+        """Evaluation waits 4 days for a click after the buying guide: the lead applies the
+        scanner's click without forwarding it, so the webinar goes, not the case study."""
+        async with harness(project_file=always_open) as h:
+            await reach_evaluation(h, "lead-seq-machine")
+            before = await view_when(
+                h,
+                "lead-seq-machine",
+                lambda v: v.sequence is not None and "email_clicked" in (v.sequence.step or ""),
+            )
+            h.started.append(before.sequence.workflow_id)  # type: ignore[union-attr]
+            handle = h.client.get_workflow_handle(workflow_id_for("lead-seq-machine"))
+            seen = len((await handle.fetch_history()).events)
+            clicked = event(
+                "email_clicked",
+                at=await h.now(),
+                template="buying_guide",
+                via="nurture",
+                machine="scanner user agent",
+            )
+            await h.gateway.tell("lead-seq-machine", EventReceived(event=clicked))
+
+            async def applied() -> bool:
+                """A workflow task completed after the signal: the lead applied it."""
+                after = (await handle.fetch_history()).events[seen:]
+                kinds = [e.WhichOneof("attributes") for e in after]
+                signalled = "workflow_execution_signaled_event_attributes"
+                return (
+                    signalled in kinds
+                    and "workflow_task_completed_event_attributes"
+                    in (kinds[kinds.index(signalled) :])
+                )
+
+            await eventually(applied)
+            after = (await handle.fetch_history()).events[seen:]
+            forwarded = [
+                e.signal_external_workflow_execution_initiated_event_attributes.signal_name
+                for e in after
+                if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+            ]
+            assert "event_received" not in forwarded
+            await h.skip(timedelta(days=4, minutes=1))
+            view = await view_when(h, "lead-seq-machine", lambda v: "webinar_invite" in sent(v))
+            assert "case_study" not in sent(view)
+            assert (view.score, view.last_activity_at) == (before.score, before.last_activity_at)

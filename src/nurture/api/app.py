@@ -50,7 +50,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API; without a ``gateway`` it connects to Temporal on startup, without a
     ``ledger`` it opens ``NURTURE_LEDGER_URL`` (the suppression list lives there), without
-    ``facts`` it opens the facts store in that database when a report is first asked."""
+    ``facts`` it opens the facts store in that database when it is first needed."""
     settings = settings or Settings()
     require_valid_configuration(settings)  # ConfigError naming every file, line and rule
     project = load_project_config(settings.path(settings.config_file))

@@ -97,9 +97,9 @@ def get_ledger(request: Request) -> SendLedger:
 
 
 def get_fact_store(request: Request) -> FactStore:
-    """The facts store the reports read: the one handed to the app, else the ledger's
-    database, opened at the first report asked (an API that serves none never opens it)
-    and closed with the app."""
+    """The facts store (reports read it, erasure deletes from it): the one handed to the
+    app, else the ledger's database, opened at the first request that needs it (an API
+    that serves none never opens it) and closed with the app."""
     state = request.app.state
     if state.facts is None:
         state.facts = state.open_facts()

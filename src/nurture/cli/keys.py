@@ -17,7 +17,7 @@ apikey_app = typer.Typer(help="Make API keys.", no_args_is_help=True)
 def apikey_create(
     scope: Annotated[
         list[str],
-        typer.Option(help="forms, events, sales or admin; repeat for several."),
+        typer.Option(help="forms, events, sales, reports or admin; repeat for several."),
     ],
 ) -> None:
     """Make a new API key: print the key once (give it to the caller) and the entry to add

@@ -126,8 +126,8 @@ def lead_erase(
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
 ) -> None:
-    """Erase a lead (right to erasure): its workflows and histories, send records and
-    outbox messages are deleted; a keyed hash of its address stays suppressed."""
+    """Erase a lead (right to erasure): its workflows and histories, send records, facts
+    and outbox messages are deleted; a keyed hash of its address stays suppressed."""
     if not yes:
         typer.confirm(f"Erase {who} for good? This cannot be undone", abort=True)
     if "@" in who:
@@ -136,7 +136,7 @@ def lead_erase(
         report = call_api("DELETE", f"{api_url}/v1/leads/{who}", api_key, None)
     typer.echo(
         f"erased lead {report['lead_id']}: {report['workflow_runs_deleted']} workflow runs, "
-        f"{report['send_records_deleted']} send records, "
+        f"{report['send_records_deleted']} send records, {report['facts_deleted']} facts, "
         f"{report['outbox_messages_deleted']} outbox messages deleted; "
         + ("address suppressed" if report["suppressed"] else "no address was known")
     )

@@ -1,27 +1,36 @@
-"""Erasure (GDPR art. 17): a lead's workflows and their histories, its send records and its
-messages in the local outbox are deleted; only a keyed hash of the address stays, on the
-suppression list, so the person is never mailed again.
+"""Erasure (GDPR art. 17): a lead's workflows and their histories, its send records, its
+facts and its messages in the local outbox are deleted; only a keyed hash of the address
+stays, on the suppression list, so the person is never mailed again.
 
 The suppression goes first: from that moment the send activity refuses any email to the
 address, whatever is still running. Then the lead's workflow is terminated (it can start
-no more sequences), then every run of it and of its sequences is deleted from Temporal.
+no more sequences, write no more facts), then every run of it and of its sequences is
+deleted from Temporal, then its send records and its facts.
+
+The reports keep nothing of the lead: its facts are gone, so it leaves every count. What
+stays is one anonymous ``erased`` fact per erasure, naming no lead, with a random id and
+the day (not the moment, which could be matched with a log) it happened: the reports can
+count erasures per day, and nothing else.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel
 
+from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger, Suppression
 from nurture.adapters.links.tokens import email_hash
 from nurture.adapters.mail.sink import read_outbox
 from nurture.adapters.temporal.gateway import LeadNotFound
+from nurture.domain.factlog import Fact
 from nurture.domain.lead.input import ErasureFacts
 
-__all__ = ["Eraser", "ErasureReport", "erase_lead"]
+__all__ = ["Eraser", "ErasureReport", "erase_lead", "erasure_fact"]
 
 
 class ErasureReport(BaseModel):
@@ -32,6 +41,9 @@ class ErasureReport(BaseModel):
     """The address hash is on the suppression list (False only if no address was known)."""
     workflow_runs_deleted: int
     send_records_deleted: int
+    facts_deleted: int
+    """The lead's facts deleted from the facts log (one anonymous ``erased`` fact is
+    added when anything of the lead was found)."""
     outbox_messages_deleted: int
 
 
@@ -48,6 +60,7 @@ class Eraser(Protocol):
 async def erase_lead(
     eraser: Eraser,
     ledger: SendLedger,
+    fact_store: FactStore,
     outbox: Path | None,
     lead_id: str,
     email: str | None,
@@ -73,14 +86,32 @@ async def erase_lead(
         suppressed = True
     runs = await eraser.delete_workflows(lead_id, facts.workflow_ids)
     sends = await ledger.forget_lead(lead_id)
+    forgotten = await _forget_facts(fact_store, lead_id, bool(runs or sends), now)
     mails = _erase_outbox(outbox, lead_id, address) if outbox else 0
     return ErasureReport(
         lead_id=lead_id,
         suppressed=suppressed,
         workflow_runs_deleted=runs,
         send_records_deleted=sends,
+        facts_deleted=forgotten,
         outbox_messages_deleted=mails,
     )
+
+
+async def _forget_facts(store: FactStore, lead_id: str, found: bool, now: datetime) -> int:
+    """Delete the lead's facts, and count the erasure when anything of the lead was found
+    (a repeated erasure finds nothing more, and is not counted twice)."""
+    forgotten = await store.forget_lead(lead_id)
+    if found or forgotten:
+        await store.append([erasure_fact(now)])
+    return forgotten
+
+
+def erasure_fact(now: datetime) -> Fact:
+    """The anonymous trace of one erasure: no lead, a random id (a deterministic one could
+    be recomputed from the lead), the day only."""
+    day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Fact(id=f"erased:{secrets.token_hex(16)}", lead_id="", kind="erased", at=day)
 
 
 def _erase_outbox(folder: Path, lead_id: str, email: str | None) -> int:

@@ -131,7 +131,7 @@ async def run_report(name: str, store: FactStore, query: ReportQuery) -> ReportR
     history), streamed one lead at a time."""
     spec = report_spec(name)
     tally = spec.tally(query)
-    facts = store.read(kinds=spec.kinds, since=None if spec.from_start else query.start())
+    facts = store.read(kinds=spec.kinds, since=None if spec.from_start else query.period().start)
     async for lead in _by_lead(facts):
         tally.add_lead(lead)
     return tally.result()

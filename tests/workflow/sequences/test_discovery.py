@@ -1,5 +1,5 @@
 """The discovery sequence on the time-skipping server, to the minute: both branches, what v2
-adds, and leads on v1 and v2 running side by side on one worker."""
+adds, v3's experiment, and leads on v1 and v2 running side by side on one worker."""
 
 from __future__ import annotations
 
@@ -95,3 +95,43 @@ class TestDiscoveryTimings:
         assert all("seq-discovery-v1-" in e.key for e in v1.emails)
         assert all("seq-discovery-v2-" in e.key for e in v2.emails)
         assert (v1.version, v2.version) == (1, 2)
+
+
+class TestDiscoveryExperiment:
+    """Discovery v3 splits its first email's subject, with a holdout that skips it."""
+
+    async def test_variant_gets_the_first_email(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A lead drawn into a variant: v2's steps, with the variant recorded for its emails."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            # assign_variant puts disc3-3 in "benefit" (a stable hash of the lead id).
+            handle = await start(h, snapshot("disc3-3"), "discovery", 3)
+            await status_when(handle, 1)
+            await time_env.sleep(timedelta(days=5, minutes=1))
+            await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert status.variant == {"needs-subject": "benefit"}
+        assert offsets(status, t0) == [
+            ("about_your_needs", timedelta(0)),
+            ("newsletter_highlights", timedelta(days=3)),
+            ("join_the_community", timedelta(days=5)),
+        ]
+
+    async def test_holdout_skips_the_first_email(
+        self, harness, time_env: WorkflowEnvironment, always_open: Path
+    ) -> None:
+        """A lead in the holdout gets no first email; the rest follows as for the others."""
+        async with harness(project_file=always_open) as h:
+            t0 = await h.now()
+            # assign_variant puts disc3-7 in the 10% holdout.
+            handle = await start(h, snapshot("disc3-7"), "discovery", 3)
+            await time_env.sleep(timedelta(days=5, minutes=1))
+            await handle.result()
+            status = await handle.query(SequenceWorkflow.get_status)
+        assert status.variant == {"needs-subject": None}
+        assert offsets(status, t0) == [
+            ("newsletter_highlights", timedelta(days=3)),
+            ("join_the_community", timedelta(days=5)),
+        ]

@@ -128,7 +128,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _sqlite_facts(db: sqlite3.Connection) -> tuple[int | None, bool]:
+def _sqlite_state(db: sqlite3.Connection) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     recorded = None
@@ -139,7 +139,7 @@ def _sqlite_facts(db: sqlite3.Connection) -> tuple[int | None, bool]:
 
 def sqlite_status(db: sqlite3.Connection) -> SchemaStatus:
     """Where a SQLite database stands (read only)."""
-    return _status("sqlite", *_sqlite_facts(db))
+    return _status("sqlite", *_sqlite_state(db))
 
 
 def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
@@ -149,7 +149,7 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
         return sqlite_status(db)
     db.execute("BEGIN IMMEDIATE")  # the write lock first: what is read next stays true
     try:
-        plan = _plan("sqlite", *_sqlite_facts(db))
+        plan = _plan("sqlite", *_sqlite_state(db))
         db.execute(_VERSION_TABLE)
         for migration, run in plan:
             for statement in migration.statements if run else ():
@@ -162,7 +162,7 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
     return sqlite_status(db)
 
 
-async def _postgres_facts(conn: psycopg.AsyncConnection[Any]) -> tuple[int | None, bool]:
+async def _postgres_state(conn: psycopg.AsyncConnection[Any]) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     cursor = await conn.execute(
         "SELECT to_regclass('schema_version') IS NOT NULL, to_regclass('nurture_sends') IS NOT NULL"
@@ -177,7 +177,7 @@ async def _postgres_facts(conn: psycopg.AsyncConnection[Any]) -> tuple[int | Non
 
 async def postgres_status(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
     """Where a Postgres database stands (read only)."""
-    return _status("postgres", *await _postgres_facts(conn))
+    return _status("postgres", *await _postgres_state(conn))
 
 
 async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
@@ -190,7 +190,7 @@ async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
     await conn.execute("SELECT pg_advisory_lock(%s)", (_POSTGRES_LOCK,))
     try:
         async with conn.transaction():
-            plan = _plan("postgres", *await _postgres_facts(conn))
+            plan = _plan("postgres", *await _postgres_state(conn))
             await conn.execute(_VERSION_TABLE)
             for migration, run in plan:
                 for statement in migration.statements if run else ():

@@ -8,11 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.deps import (
     ApiContext,
     get_context,
+    get_fact_store,
     get_gateway,
     get_ledger,
     lead_id_by_email,
@@ -78,10 +80,12 @@ async def erase(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     ledger: Annotated[SendLedger, Depends(get_ledger)],
+    facts: Annotated[FactStore, Depends(get_fact_store)],
 ) -> ErasureReport:
-    """Delete the lead's workflows and their histories, its send records and its outbox
-    messages; keep only a keyed hash of its address on the suppression list."""
-    return await _erase(context, gateway, ledger, lead_id, None)
+    """Delete the lead's workflows and their histories, its send records, its facts and
+    its outbox messages; keep only a keyed hash of its address on the suppression list
+    (and, in the facts log, that one erasure happened that day, naming no one)."""
+    return await _erase(context, gateway, ledger, facts, lead_id, None)
 
 
 @router.post(
@@ -97,22 +101,26 @@ async def erase_by_email(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     ledger: Annotated[SendLedger, Depends(get_ledger)],
+    facts: Annotated[FactStore, Depends(get_fact_store)],
 ) -> ErasureReport:
     """The same as ``DELETE /v1/leads/{lead_id}`` for callers that only know the email; the
     address is suppressed even when no lead exists for it any more."""
     lead_id = lead_id_by_email(request, body.email)
-    return await _erase(context, gateway, ledger, lead_id, body.email)
+    return await _erase(context, gateway, ledger, facts, lead_id, body.email)
 
 
 async def _erase(
     context: ApiContext,
     gateway: LeadGateway,
     ledger: SendLedger,
+    facts: FactStore,
     lead_id: str,
     email: str | None,
 ) -> ErasureReport:
     now = datetime.now(UTC)
-    return await erase_lead(gateway, ledger, context.outbox, lead_id, email, context.id_key, now)
+    return await erase_lead(
+        gateway, ledger, facts, context.outbox, lead_id, email, context.id_key, now
+    )
 
 
 class ActionBody(BaseModel):

@@ -2,8 +2,11 @@
 
 The pixel always answers the GIF and the redirect always redirects, to the target the token
 signed, whatever happens to the event: a reader never sees an error because Temporal is
-busy. An event is recorded at most once per email (open) or per link (click), not for a
-``HEAD``, a security scanner or a client over the public rate limit.
+busy. An event is recorded at most once per email (open) or per link (click) for people,
+and once more for machines (a ``HEAD``, a security scanner, Apple's privacy proxy: flagged
+``machine``, under an id of their own); never for a client over the public rate limit. A
+``HEAD`` is recorded like any machine fetch: its id caps it at one event per email or link
+however often a token is replayed, as the rate limit caps the signals.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from temporalio.service import RPCError
 from nurture.adapters.links.tokens import TokenError
 from nurture.adapters.links.tracking import CLICK, OPEN, PIXEL_GIF
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
-from nurture.api.deps import ApiContext, get_context, get_gateway
+from nurture.api.deps import ApiContext, client_address, get_context, get_gateway
 from nurture.api.pages import Token, invalid_link
 from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import LeadEvent
-from nurture.domain.tracking import click_event, open_event, scanner_reason
+from nurture.domain.tracking import Fetch, click_event, machine_click, machine_open, open_event
 
 __all__ = ["router"]
 
@@ -45,14 +48,16 @@ async def open_pixel(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> Response:
-    """The GIF; a valid token's first fetch per email becomes ``email_opened``."""
+    """The GIF; a valid token's first fetch per email becomes ``email_opened`` (a person's,
+    or a machine's: Apple's privacy proxy, a scanner)."""
     now = datetime.now(UTC)
     try:
         opened = context.tracker.read(token, OPEN, now)
     except TokenError:
         opened = None
-    if opened is not None and request.method == "GET" and _within_rate(request, context):
-        await _record(gateway, opened.lead_id, open_event(opened, now))
+    if opened is not None and _within_rate(request, context):
+        machine = machine_open(_fetch(request, now), context.project.tracking)
+        await _record(gateway, opened.lead_id, open_event(opened, now, machine))
     return Response(PIXEL_GIF, media_type="image/gif", headers=_NO_STORE)
 
 
@@ -70,8 +75,8 @@ async def click_redirect(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> Response:
-    """302 to the target signed in the token (never one from the request); a person's
-    click becomes ``email_clicked``, a scanner's does not."""
+    """302 to the target signed in the token (never one from the request); the click
+    becomes ``email_clicked``, flagged ``machine`` when a scanner made it."""
     now = datetime.now(UTC)
     try:
         clicked = context.tracker.read(token, CLICK, now)
@@ -79,18 +84,19 @@ async def click_redirect(
         company = context.project.brand.company
         return invalid_link(company, f"visit {context.project.brand.website} instead.")
     assert clicked.url is not None
-    machine = scanner_reason(
-        clicked,
-        now,
-        request.method,
-        request.headers.get("user-agent"),
-        context.project.tracking.scanner_window,
-    )
-    if machine is None and _within_rate(request, context):
-        await _record(gateway, clicked.lead_id, click_event(clicked, now))
-    elif machine is not None:
-        log.debug("click not counted (%s)", machine)
+    if _within_rate(request, context):
+        machine = machine_click(clicked, _fetch(request, now), context.project.tracking)
+        await _record(gateway, clicked.lead_id, click_event(clicked, now, machine))
     return RedirectResponse(clicked.url, status_code=302, headers=_NO_STORE)
+
+
+def _fetch(request: Request, at: datetime) -> Fetch:
+    return Fetch(
+        at=at,
+        method=request.method,
+        user_agent=request.headers.get("user-agent"),
+        address=client_address(request),
+    )
 
 
 def _within_rate(request: Request, context: ApiContext) -> bool:

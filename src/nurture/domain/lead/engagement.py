@@ -2,6 +2,8 @@
 
 An event notes the activity and scores; each full period of silence costs points; a score
 that rises past a threshold qualifies the lead, a recycled lead only once it re-qualified.
+A machine-made open or click (a scanner's, Apple's privacy proxy's) is nobody's activity:
+it is only remembered, so a repeat is ignored and its fact can be written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from nurture.domain.lead.state import LeadState, Transition, remember
 from nurture.domain.lifecycle import Stage, check_transition, qualify
 from nurture.domain.models import LeadEvent
 from nurture.domain.scoring import ScoreUpdate, ScoringModel, apply_inactivity, score_event
+from nurture.domain.tracking import machine_reason
 
 __all__ = [
     "apply_event",
@@ -25,7 +28,10 @@ __all__ = [
 def apply_event(
     state: LeadState, event: LeadEvent, model: ScoringModel, now: datetime
 ) -> LeadState:
-    """A behavioural event: note the activity, score it, qualify."""
+    """A behavioural event: note the activity, score it, qualify; a machine's is only
+    remembered (no points, no activity, the silence goes on)."""
+    if machine_reason(event):
+        return state.model_copy(update={"seen_events": remember(state.seen_events, event.id)})
     state = note_activity(state, event, now)
     update = score_event(model, state.score, event)
     weak = event.type in model.weak_events

@@ -45,6 +45,7 @@ from nurture.domain.models import FormSubmitted, LeadEvent
 from nurture.domain.sales import handoff
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.scoring import ScoringModel, apply_profile
+from nurture.domain.tracking import machine_reason
 
 __all__ = [
     "WELCOME_SEQUENCE",
@@ -119,11 +120,14 @@ def apply(state: LeadState, message: Inbound, context: ApplyContext) -> Applied:
 
 
 def _behaviour(state: LeadState, events: list[LeadEvent], context: ApplyContext) -> Applied:
-    """Events the lead produced: a hand-raise makes it an SQL; sequences hear of each."""
-    for event in events:
+    """Events the lead produced: a hand-raise makes it an SQL; sequences hear of each. A
+    machine-made open or click is nobody's: it raises no hand and no sequence hears of
+    it (no goal reached, no ``wait_for`` answered)."""
+    people = [event for event in events if not machine_reason(event)]
+    for event in people:
         if event.type in context.hand_raise_events:
             state = handoff.hand_raise(state, event.type, context.now)
-    return Applied(state=state, forward=tuple(events))
+    return Applied(state=state, forward=tuple(people))
 
 
 def _sales_action(state: LeadState, action: SalesAction, context: ApplyContext) -> Applied:

@@ -11,6 +11,7 @@ stream the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Literal, Protocol, TypeVar
@@ -26,6 +27,7 @@ __all__ = [
     "Column",
     "ColumnKind",
     "LeadTally",
+    "Period",
     "ReportQuery",
     "ReportResult",
     "ReportTable",
@@ -60,18 +62,26 @@ class ReportQuery(BaseModel):
     accept_within: timedelta | None = None
     """The sales team's SLA to accept a lead (business hours), shown beside the measures."""
 
-    def start(self) -> datetime | None:
-        """``since`` as the moment the range starts."""
-        return (
-            None if self.since is None else datetime.combine(self.since, datetime.min.time(), UTC)
-        )
+    def period(self) -> Period:
+        """The range as the moments it starts and ends (midnight UTC)."""
+        return Period(start=_midnight(self.since), end=_midnight(self.until))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of moments, ``start`` included, ``end`` excluded, either open (``None``).
+    A report asks it of nearly every fact, so it holds moments, not days."""
+
+    start: datetime | None
+    end: datetime | None
 
     def covers(self, at: datetime) -> bool:
         """Whether ``at`` falls in the range."""
-        day = at.astimezone(UTC).date()
-        return (self.since is None or day >= self.since) and (
-            self.until is None or day < self.until
-        )
+        return (self.start is None or at >= self.start) and (self.end is None or at < self.end)
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, datetime.min.time(), UTC)
 
 
 class Column(BaseModel):

@@ -119,11 +119,12 @@ class CostTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.counts: dict[tuple[str, str], _Counts] = {}
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         created = next((f for f in facts if f.kind == "lead_created"), None)
-        if created is None or not self.query.covers(created.at):
+        if created is None or not self.period.covers(created.at):
             return
         source = str(created.get("source") or "unknown")
         month = group_of(created, "cohort") or ""

@@ -21,7 +21,7 @@ Rates (``open_rate``, ``click_rate``) are over ``sent``; ``None`` when nothing w
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -197,26 +197,27 @@ class EmailsTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
-        self.templates: dict[str, Counter[str]] = {}
-        self.steps: dict[tuple[str, Version, Version], Counter[str]] = {}
-        self.sequences: dict[tuple[str, Version], Counter[str]] = {}
+        self.period = query.period()
+        self.templates: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.steps: defaultdict[tuple[str, Version, Version], Counter[str]] = defaultdict(Counter)
+        self.sequences: defaultdict[tuple[str, Version], Counter[str]] = defaultdict(Counter)
 
     def _count(self, email: Fact, what: str) -> None:
-        _bump(self.templates, str(email.get("template")), what)
+        self.templates[str(email.get("template"))][what] += 1
         sequence = email.get("sequence")
         if sequence is not None:
-            _bump(self.steps, (str(sequence), email.get("version"), email.get("step")), what)
+            self.steps[(str(sequence), email.get("version"), email.get("step"))][what] += 1
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         sent: dict[object, Fact] = {}  # the emails sent in the range, by key
         last: Fact | None = None  # the last email sent before the current fact
         engaged: set[tuple[str, object, bool]] = set()  # (opens or clicks, key, machine)
         for fact in facts:
-            if fact.kind in ("email_sent", "email_bounced") and self.query.covers(fact.at):
+            if fact.kind in ("email_sent", "email_bounced") and self.period.covers(fact.at):
                 self._count(fact, "sent" if fact.kind == "email_sent" else "bounced")
             if fact.kind == "email_sent":
                 last = fact
-                if self.query.covers(fact.at):
+                if self.period.covers(fact.at):
                     sent[fact.get("key")] = fact
             elif fact.kind in _ENGAGEMENT and fact.get("key") in sent:
                 engaged.add((_ENGAGEMENT[fact.kind], fact.get("key"), bool(fact.get("machine"))))
@@ -231,13 +232,13 @@ class EmailsTally:
 
     def _sequences(self, facts: Sequence[Fact]) -> None:
         for entry in facts:
-            if entry.kind != "sequence_entered" or not self.query.covers(entry.at):
+            if entry.kind != "sequence_entered" or not self.period.covers(entry.at):
                 continue
             key = (str(entry.get("sequence")), entry.get("version"))
-            _bump(self.sequences, key, "entered")
+            self.sequences[key]["entered"] += 1
             end = _end_of(entry, facts)
             if end is not None and end.get("result") in _RESULTS:
-                _bump(self.sequences, key, str(end.get("result")))
+                self.sequences[key][str(end.get("result"))] += 1
 
     def result(self) -> EmailsReport:
         return EmailsReport(
@@ -281,10 +282,6 @@ def _end_of(entry: Fact, facts: Sequence[Fact]) -> Fact | None:
         ),
         None,
     )
-
-
-def _bump(rows: dict[K, Counter[str]], key: K, what: str) -> None:
-    rows.setdefault(key, Counter())[what] += 1
 
 
 def _sorted(rows: dict[K, Counter[str]]) -> list[tuple[K, Counter[str]]]:

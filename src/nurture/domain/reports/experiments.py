@@ -132,6 +132,7 @@ class ExperimentsTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.arms: dict[str, dict[str | None, list[int]]] = {}
         """Experiment → variant → [leads, conversions]."""
 
@@ -139,7 +140,7 @@ class ExperimentsTally:
         variants: dict[str, str | None] = {}
         converted: set[str] = set()
         for assigned in facts:
-            if assigned.kind != "variant_assigned" or not self.query.covers(assigned.at):
+            if assigned.kind != "variant_assigned" or not self.period.covers(assigned.at):
                 continue
             experiment = str(assigned.get("experiment"))
             variant = assigned.get("variant")

@@ -137,12 +137,13 @@ class FunnelTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.total = [0] * len(FUNNEL_STAGES)
         self.groups: dict[str | None, list[int]] = {}
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         created = next((f for f in facts if f.kind == "lead_created"), None)
-        if created is None or not self.query.covers(created.at):
+        if created is None or not self.period.covers(created.at):
             return
         furthest = furthest_step(facts)
         counts = [self.total]

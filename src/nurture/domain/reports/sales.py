@@ -164,12 +164,13 @@ class SalesTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.reps: dict[str | None, SalesRow] = {}
         self.total = SalesRow()
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         for started in facts:
-            if started.kind != "handed_off" or not self.query.covers(started.at):
+            if started.kind != "handed_off" or not self.period.covers(started.at):
                 continue
             number = started.get("handoff")
             same = [f for f in facts if f.get("handoff") == number and f.at >= started.at]

@@ -175,6 +175,7 @@ class VelocityTally:
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
+        self.period = query.period()
         self.entered = {move: 0 for move in _MOVES}
         self.moves: dict[tuple[str, str], list[float]] = {move: [] for move in _MOVES}
         self.cycles: list[float] = []
@@ -190,7 +191,7 @@ class VelocityTally:
 
     def _move(self, move: tuple[str, str], reached: dict[str, list[datetime]]) -> None:
         starts = reached.get(move[0])
-        if not starts or not self.query.covers(starts[0]):
+        if not starts or not self.period.covers(starts[0]):
             return
         self.entered[move] += 1
         end = next((at for at in reached.get(move[1], ()) if at >= starts[0]), None)
@@ -202,11 +203,11 @@ class VelocityTally:
         if not won:
             return
         start = max((at for at in reached.get("sql", ()) if at <= won[0]), default=None)
-        if start is not None and self.query.covers(start):
+        if start is not None and self.period.covers(start):
             self.cycles.append(hours(won[0] - start))
 
     def _handoffs(self, facts: Sequence[Fact]) -> None:
-        for started in (f for f in facts if f.kind == "handed_off" and self.query.covers(f.at)):
+        for started in (f for f in facts if f.kind == "handed_off" and self.period.covers(f.at)):
             number = started.get("handoff")
             same = [f for f in facts if f.get("handoff") == number and f.at >= started.at]
             actions = [f for f in same if f.kind == "sales_action"]

@@ -1,6 +1,6 @@
--- The ledger as nurture created it before its schema was versioned (the statements are
--- those of that code, word for word): a database made then has these tables already and
--- takes this migration as a no-op, which makes it version 1.
+-- The ledger as nurture created it before its schema was versioned, the statements of
+-- that code word for word: a database made then (these tables, no schema_version) is
+-- recognised as version 1 without running them again.
 
 CREATE TABLE IF NOT EXISTS nurture_sends (
     key TEXT PRIMARY KEY,
