@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -144,6 +147,28 @@ async def _debugger_port(profile: Path, process: asyncio.subprocess.Process) -> 
     return int(text.split()[0])
 
 
+async def _end(process: asyncio.subprocess.Process) -> None:
+    """End chromium and every process it started (its group), before its profile folder
+    is removed: a helper still writing there would make the removal fail."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 10)
+    deadline = time.monotonic() + 10
+    while _alive(group):
+        if time.monotonic() > deadline:
+            os.killpg(group, signal.SIGKILL)
+        await asyncio.sleep(0.05)
+
+
+def _alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _read(path: Path) -> str:
     return path.read_text().strip() if path.exists() else ""
 
@@ -162,6 +187,7 @@ async def open_page(origin: str) -> AsyncIterator[Page]:
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,  # its renderers and helpers: one group to end together
         )
         try:
             port = await _debugger_port(profile, process)
@@ -178,5 +204,4 @@ async def open_page(origin: str) -> AsyncIterator[Page]:
                 finally:
                     listener.cancel()
         finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 10)
+            await _end(process)
