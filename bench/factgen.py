@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bench.factstory import Story
+from bench.factstory import Split, Story
 from nurture.domain.factlog import Fact
 from nurture.domain.models import AcquisitionSource
 from nurture.domain.reports import Costs, Spend
@@ -168,29 +168,37 @@ def _acquire(story: Story, start: datetime, end: datetime) -> None:
     source = rng.choices(list(_SOURCES), weights=[s[0] for s in _SOURCES.values()])[0]
     _, forms, utms, mql_rate, sql_rate = _SOURCES[source]
     form = rng.choice(forms)
-    utm = rng.choice(utms) if rng.random() < 0.85 else (None, None, None)
-    french = form == "webinar-fr" or rng.random() < 0.25
-    story.add(
-        "lead_created",
-        created,
-        (),
-        source=source,
-        form=form,
-        utm_source=utm[0],
-        utm_medium=utm[1],
-        utm_campaign=utm[2],
-        utm_term=None,
-        utm_content=None,
-        locale="fr" if french else "en",
-        country=rng.choice(("FR", "FR", "BE", "CA")) if french else rng.choice(_COUNTRIES),
-        cohort=f"{created:%Y-%m}",
-    )
+    _created(story, created, source, form, rng.choice(utms) if rng.random() < 0.85 else None)
     story.add("form_submitted", created, (1,), form=form, submission=f"s-{rng.getrandbits(48):x}")
     story.event(created, _FORM_EVENTS[form])
     if form == "newsletter" and not _confirmed(story, created):
         return
     story.email(created + timedelta(seconds=rng.uniform(1, 20)), "thank_you", "transactional")
     _nurture(story, created, form, mql_rate, sql_rate)
+
+
+def _created(
+    story: Story, at: datetime, source: str, form: str, utm: tuple[str, str, str] | None
+) -> None:
+    """The lead_created fact: where the lead came from, its language and country."""
+    rng = story.rng
+    french = form == "webinar-fr" or rng.random() < 0.25
+    utm_source, utm_medium, utm_campaign = utm or (None, None, None)
+    story.add(
+        "lead_created",
+        at,
+        (),
+        source=source,
+        form=form,
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        utm_campaign=utm_campaign,
+        utm_term=None,
+        utm_content=None,
+        locale="fr" if french else "en",
+        country=rng.choice(("FR", "FR", "BE", "CA")) if french else rng.choice(_COUNTRIES),
+        cohort=f"{at:%Y-%m}",
+    )
 
 
 _COUNTRIES = ("US", "US", "US", "GB", "GB", "DE", "NL", "ES", "IT", "SE", "CA", "AU")
@@ -223,14 +231,7 @@ def _nurture(story: Story, created: datetime, form: str, mql_rate: float, sql_ra
         return
     warm = rng.random() < mql_rate
     story.engaged = 0.35 if warm else 0.12
-    at = created + DAY
-    if form == "contact":
-        at = story.sequence(at, "welcome", 1, ("second_conversion",), goal=0.05)
-    elif form == "newsletter":
-        version = 1 if created < story.end - 240 * DAY else 2
-        templates = ("about_your_needs", "newsletter_highlights", "join_the_community")
-        at = story.sequence(at, "discovery", version, templates[: version + 1], goal=0.04)
-    at = story.browse(created, at + 30 * DAY)
+    at = story.browse(created, _first_sequence(story, created, form) + 30 * DAY)
     if not warm:
         _cold(story, at)
         return
@@ -241,7 +242,7 @@ def _nurture(story: Story, created: datetime, form: str, mql_rate: float, sql_ra
     stage = {"from_stage": "discovery", "to_stage": "evaluation"}
     story.add("buying_stage_changed", mql_at, (mql_at.isoformat(), "evaluation"), **stage)
     sql_at = mql_at + _lognormal(rng, 12 * DAY, 0.9)
-    split = ("control", "video") if mql_at > story.end - 200 * DAY else None
+    split = _VIDEO if mql_at > story.end - 200 * DAY else None
     stop = sql_at if rng.random() < sql_rate else None
     story.sequence(mql_at + DAY, "evaluation", 1, _EVALUATION, goal=0.12, split=split, stop=stop)
     if stop is None:
@@ -250,6 +251,24 @@ def _nurture(story: Story, created: datetime, form: str, mql_rate: float, sql_ra
     _qualify(story, sql_at, "mql", 1)
 
 
+def _first_sequence(story: Story, created: datetime, form: str) -> datetime:
+    """Welcome after a contact form; discovery for a subscriber (version 1, then 2, then
+    3 and its A/B test of the first subject line, as they shipped); when it ended."""
+    at = created + DAY
+    if form == "contact":
+        return story.sequence(at, "welcome", 1, ("second_conversion",), goal=0.05)
+    if form != "newsletter":
+        return at
+    age = story.end - created
+    version = 1 if age > 240 * DAY else 2 if age > 100 * DAY else 3
+    split = _SUBJECT if version == 3 else None
+    templates = _DISCOVERY[: 2 if version == 1 else 3]
+    return story.sequence(at, "discovery", version, templates, goal=0.04, split=split)
+
+
+_DISCOVERY = ("about_your_needs", "newsletter_highlights", "join_the_community")
+_SUBJECT = Split("needs-subject", ("question", "benefit"))
+_VIDEO = Split("evaluation-video", ("control", "video"))
 _EVALUATION = ("buying_guide", "case_study", "talk_to_an_expert")
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from nurture.domain.factlog import Fact, FactValue, fact_id
 
-__all__ = ["Story"]
+__all__ = ["Split", "Story"]
 
 _SECOND = timedelta(seconds=1)
 _DAY = timedelta(days=1)
@@ -18,6 +19,15 @@ _EVENTS = ("page_viewed", "content_downloaded", "webinar_registered", "webinar_r
 _EVENT_WEIGHTS = (70, 15, 9, 6)
 # How much more often than the control a variant reaches the goal (None: the holdout).
 _LIFT = {0: 1.0, 1: 1.3, None: 0.65}
+
+
+@dataclass(frozen=True)
+class Split:
+    """An A/B test in a sequence: its name and its two variants (the first the control);
+    a tenth of the leads are its holdout, who skip the first email."""
+
+    experiment: str
+    variants: tuple[str, str]
 
 
 class Story:
@@ -159,7 +169,7 @@ class Story:
         templates: Sequence[str],
         *,
         goal: float,
-        split: tuple[str, str] | None = None,
+        split: Split | None = None,
         stop: datetime | None = None,
     ) -> datetime:
         """Enter a sequence, send its steps a few days apart until its goal, the lead's
@@ -174,7 +184,7 @@ class Story:
         ):
             return at
         variant = self._split(at, ids, split) if split else 0
-        chosen = None if split is None else (None if variant is None else split[variant])
+        chosen = None if split is None or variant is None else split.variants[variant]
         reached = self.rng.random() < goal * _LIFT[variant]
         goal_at = at + self.rng.lognormvariate(0, 0.8) * 5 * _DAY if reached else None
         result, moment = self._steps(at, ids, templates, chosen, split, goal_at, stop)
@@ -193,15 +203,13 @@ class Story:
         )
         return end
 
-    def _split(self, at: datetime, ids: dict[str, FactValue], split: tuple[str, str]) -> int | None:
+    def _split(self, at: datetime, ids: dict[str, FactValue], split: Split) -> int | None:
         """A/B assignment: 45% each variant, 10% holdout."""
         draw = self.rng.random()
         variant = None if draw < 0.1 else (0 if draw < 0.55 else 1)
-        experiment = f"{ids['sequence']}-{split[1]}"
-        chosen = None if variant is None else split[variant]
-        self.add(
-            "variant_assigned", at, (experiment,), experiment=experiment, variant=chosen, **ids
-        )
+        chosen = None if variant is None else split.variants[variant]
+        name = split.experiment
+        self.add("variant_assigned", at, (name,), experiment=name, variant=chosen, **ids)
         return variant
 
     def _steps(
@@ -210,12 +218,12 @@ class Story:
         ids: dict[str, FactValue],
         templates: Sequence[str],
         variant: str | None,
-        split: tuple[str, str] | None,
+        split: Split | None,
         goal_at: datetime | None,
         stop: datetime | None,
     ) -> tuple[str, datetime]:
         campaign = f"seq-{ids['sequence']}-v{ids['version']}-e{ids['enrolment']}"
-        experiment = None if split is None else {f"{ids['sequence']}-{split[1]}": variant}
+        experiment = None if split is None else {split.experiment: variant}
         for step, template in enumerate(templates, 1):
             if goal_at is not None and goal_at <= at:
                 return "goal", at

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from nurture.api.dashboard.charts import Bar, Series, bar_chart
 from nurture.api.dashboard.i18n import Language
 from nurture.api.dashboard.sections import svg
@@ -73,32 +75,23 @@ _ARMS += (Column("difference", "rate"), Column("p_value", "number"), Column("ver
 
 
 def experiments_section(result: Result, lang: Language) -> Section:
+    """Each experiment's arms: the chart draws them all, one table per experiment."""
+    experiments = result["experiments"]
     arms = [
-        (f"/experiments/{e}/variants/{v}", e_, _arm(arm))
-        for e, e_ in enumerate(result["experiments"])
-        for v, arm in enumerate(e_["variants"])
+        (f"/experiments/{e}/variants/{v}", experiment, _arm(arm))
+        for e, experiment in enumerate(experiments)
+        for v, arm in enumerate(experiment["variants"])
     ]
-    several = len(result["experiments"]) > 1
-    names = [
-        f"{e['experiment']} · {lang.value(arm['variant'])}"
-        if several
-        else lang.value(arm["variant"])
-        for _, e, arm in arms
-    ]
-    bars = [Bar(arm["rate"], arm["ci_low"], arm["ci_high"]) for _, _, arm in arms]
-    series = [Series(lang.t("series.rate"), bars)]
-    title, desc = lang.t("chart.experiments"), lang.t("chart.desc")
-    chart = bar_chart("chart-experiments", title, desc, names, series, lang.rate)
     tables = tuple(
         table(
             "experiments",
             "experiments",
             _ARMS,
-            [(path, arm) for path, e, arm in arms if e is experiment],
+            [(path, arm) for path, owner, arm in arms if owner is experiment],
             lang,
             caption=experiment["experiment"],
         )
-        for experiment in result["experiments"]
+        for experiment in experiments
     )
     intro = lang.t(
         "section.experiments.intro", leads=result["min_leads"], goals=result["min_conversions"]
@@ -107,10 +100,25 @@ def experiments_section(result: Result, lang: Language) -> Section:
         id="experiments",
         title=lang.t("section.experiments"),
         intro=intro,
-        chart=svg(chart) if arms else None,
+        chart=_arms_chart(arms, len(experiments) > 1, lang) if arms else None,
         tables=tables,
         note=None if arms else lang.t("section.empty"),
     )
+
+
+def _arms_chart(arms: list[tuple[str, Result, Result]], several: bool, lang: Language) -> Markup:
+    """Each arm's goal rate with its interval; named by its experiment when there are
+    several."""
+    names = [
+        f"{owner['experiment']} · {lang.value(arm['variant'])}"
+        if several
+        else lang.value(arm["variant"])
+        for _, owner, arm in arms
+    ]
+    bars = [Bar(arm["rate"], arm["ci_low"], arm["ci_high"]) for _, _, arm in arms]
+    series = [Series(lang.t("series.rate"), bars)]
+    title, desc = lang.t("chart.experiments"), lang.t("chart.desc")
+    return svg(bar_chart("chart-experiments", title, desc, names, series, lang.rate))
 
 
 def _arm(arm: Result) -> Result:
@@ -128,36 +136,41 @@ _COST += (Column("customers"), *(Column(k, "money") for k in _MONEY))
 
 
 def cost_section(result: Result, lang: Language) -> Section:
+    """Cost per lead, MQL and customer by source (a chart each: their scales differ a
+    hundredfold), and the spend per source and month under them."""
     currency = result["currency"]
     sources = [(f"/sources/{i}", s) for i, s in enumerate(result["sources"])]
     everyone = [*sources, ("/total", {**result["total"], "source": "(all)"})]
-    names = [lang.value(s["source"]) for _, s in everyone]
+    months = [(f"/rows/{i}", r) for i, r in enumerate(result["rows"])]
+    spent = result["total"]["spend"] is not None
+    details = (table("cost_months", "cost", _MONTHS, months, lang, currency=currency),)
+    return Section(
+        id="cost",
+        title=lang.t("section.cost"),
+        intro=lang.t("section.cost.intro"),
+        chart=_cost_charts(everyone, currency, lang) if spent else None,
+        tables=(table("cost", "cost", _COST, everyone, lang, currency=currency),),
+        details=details if spent else (),
+        note=None if spent else lang.t("section.cost.none"),
+    )
+
+
+def _cost_charts(rows: list[tuple[str, Result]], currency: str, lang: Language) -> Markup:
+    names = [lang.value(row["source"]) for _, row in rows]
     charts = [
         bar_chart(
             f"chart-{key}",
             lang.t("chart.cost", what=lang.t(f"cost.{key}")),
             lang.t("chart.desc"),
             names,
-            [Series(lang.t(f"cost.{key}"), [Bar(s[key]) for _, s in everyone])],
+            [Series(lang.t(f"cost.{key}"), [Bar(row[key]) for _, row in rows])],
             lambda value: lang.money(value, currency),
             lambda value: lang.money(value, currency, whole=True),
             legend=True,
         )
         for key in _MONEY
     ]
-    months = [(f"/rows/{i}", r) for i, r in enumerate(result["rows"])]
-    spent = result["total"]["spend"] is not None
-    return Section(
-        id="cost",
-        title=lang.t("section.cost"),
-        intro=lang.t("section.cost.intro"),
-        chart=svg("".join(charts)) if spent else None,
-        tables=(table("cost", "cost", _COST, everyone, lang, currency=currency),),
-        details=(table("cost_months", "cost", _MONTHS, months, lang, currency=currency),)
-        if spent
-        else (),
-        note=None if spent else lang.t("section.cost.none"),
-    )
+    return svg("".join(charts))
 
 
 _MONTHS = (Column("source", "text"), Column("month", "text"), *_COST[1:])
