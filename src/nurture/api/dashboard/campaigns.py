@@ -75,7 +75,7 @@ _ARMS += (Column("difference", "rate"), Column("p_value", "number"), Column("ver
 
 
 def experiments_section(result: Result, lang: Language) -> Section:
-    """Each experiment's arms: the chart draws them all, one table per experiment."""
+    """Each experiment's arms: a chart and a table per experiment."""
     experiments = result["experiments"]
     arms = [
         (f"/experiments/{e}/variants/{v}", experiment, _arm(arm))
@@ -100,25 +100,30 @@ def experiments_section(result: Result, lang: Language) -> Section:
         id="experiments",
         title=lang.t("section.experiments"),
         intro=intro,
-        chart=_arms_chart(arms, len(experiments) > 1, lang) if arms else None,
+        chart=_arms_charts(arms, lang) if arms else None,
         tables=tables,
         note=None if arms else lang.t("section.empty"),
     )
 
 
-def _arms_chart(arms: list[tuple[str, Result, Result]], several: bool, lang: Language) -> Markup:
-    """Each arm's goal rate with its interval; named by its experiment when there are
-    several."""
-    names = [
-        f"{owner['experiment']} · {lang.value(arm['variant'])}"
-        if several
-        else lang.value(arm["variant"])
-        for _, owner, arm in arms
-    ]
-    bars = [Bar(arm["rate"], arm["ci_low"], arm["ci_high"]) for _, _, arm in arms]
-    series = [Series(lang.t("series.rate"), bars)]
-    title, desc = lang.t("chart.experiments"), lang.t("chart.desc")
-    return svg(bar_chart("chart-experiments", title, desc, names, series, lang.rate))
+def _arms_charts(arms: list[tuple[str, Result, Result]], lang: Language) -> Markup:
+    """A chart per experiment (named in its legend): each arm's goal rate and interval."""
+    charts, experiments = [], list({id(owner): owner for _, owner, _ in arms}.values())
+    for number, experiment in enumerate(experiments):
+        mine = [arm for _, owner, arm in arms if owner is experiment]
+        bars = [Bar(arm["rate"], arm["ci_low"], arm["ci_high"]) for arm in mine]
+        charts.append(
+            bar_chart(
+                f"chart-experiment-{number}",
+                f"{lang.t('chart.experiments')}: {experiment['experiment']}",
+                lang.t("chart.desc"),
+                [lang.value(arm["variant"]) for arm in mine],
+                [Series(experiment["experiment"], bars)],
+                lang.rate,
+                legend=True,
+            )
+        )
+    return svg("".join(charts))
 
 
 def _arm(arm: Result) -> Result:
