@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
+from nurture.api.security import new_api_key, parse_api_keys
 from nurture.config.settings import Settings
 from nurture.services.dashboard_link import REPORTS, dashboard_url
 from nurture.services.reports import ReportConfig, parse_query, run_report
@@ -112,7 +114,19 @@ class TestAccess:
         assert SIGNER.sign(REPORTS, {}) != token
 
     def test_wrong_key(self, client: TestClient) -> None:
+        """An unknown key: 401."""
         assert client.get("/reports", headers={"X-API-Key": "nope"}).status_code == 401
+
+    def test_key_without_the_scope(self, log: tuple[MemoryFactStore, ReportConfig]) -> None:
+        """A key for events only: 403 naming the scope, as the API answers."""
+        key, entry = new_api_key(["events"])
+        app = dashboard_app(*log)
+        context = app.state.context
+        app.state.context = replace(context, api_keys=[*context.api_keys, *parse_api_keys(entry)])
+        with TestClient(app) as other:
+            response = other.get("/reports", headers={"X-API-Key": key})
+        assert response.status_code == 403
+        assert "lacks the reports scope" in response.text
 
 
 class TestPage:

@@ -72,6 +72,7 @@ _EN = {
     "denied.body": "Open the link printed by `nurture report open`, or send an API key with "
     "the reports scope in the X-API-Key header.",
     "denied.expired": "This link has expired: ask for a new one (`nurture report open`).",
+    "denied.scope": "This API key lacks the reports scope.",
     "bad.title": "These parameters cannot be used",
     "unit.hours": "h",
     "unit.days": "d",
@@ -252,6 +253,7 @@ _FR = {
     "denied.body": "Ouvrez le lien affiché par `nurture report open`, ou envoyez une clé d'API "
     "ayant le droit reports dans l'en-tête X-API-Key.",
     "denied.expired": "Ce lien a expiré : demandez-en un nouveau (`nurture report open`).",
+    "denied.scope": "Cette clé d'API n'a pas le droit reports.",
     "bad.title": "Ces paramètres ne peuvent pas être utilisés",
     "unit.hours": "h",
     "unit.days": "j",

@@ -45,8 +45,9 @@ _HEADERS = {
 _key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def _denied(context: ApiContext, key: str | None, token: str | None) -> str | None:
-    """Why the request may not see the reports (a text key), or ``None``."""
+def _denied(context: ApiContext, key: str | None, token: str | None) -> tuple[int, str] | None:
+    """Why the request may not see the reports (its status and the text key saying why),
+    or ``None``: as on the API, a key without the scope is a 403, no access a 401."""
     entry = context.key_entry(key)
     if entry is not None and entry.allows("reports"):
         return None
@@ -54,18 +55,22 @@ def _denied(context: ApiContext, key: str | None, token: str | None) -> str | No
         try:
             verify_dashboard_token(context.signer, token, datetime.now(UTC))
         except TokenExpired:
-            return "denied.expired"
+            return 401, "denied.expired"
         except TokenError:
-            return "denied.body"
+            return 401, "denied.body"
         return None
-    return "denied.body"
+    return (401, "denied.body") if entry is None else (403, "denied.scope")
 
 
 @router.get(
     "/reports",
     response_class=HTMLResponse,
     summary="The reports dashboard (HTML)",
-    responses={400: {"description": "A bad date"}, 401: {"description": "No key or link"}},
+    responses={
+        400: {"description": "A bad date"},
+        401: {"description": "No key or link, or an expired link"},
+        403: {"description": "A key without the reports scope"},
+    },
 )
 async def reports_dashboard(
     request: Request,
@@ -85,8 +90,9 @@ async def reports_dashboard(
     company = context.project.brand.company
     denial = _denied(context, key, token)
     if denial is not None:
-        body = f"<h1>{escape(language.t('denied.title'))}</h1><p>{escape(language.t(denial))}</p>"
-        return page(company, body, 401)
+        status, why = denial
+        title, text = escape(language.t("denied.title")), escape(language.t(why))
+        return page(company, f"<h1>{title}</h1><p>{text}</p>", status)
     ask = DashboardRequest(
         since=since or None,
         until=until or None,
