@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nurture.cli.common import HomeOption, project_home
 from nurture.config.settings import Settings
@@ -142,7 +143,8 @@ def _rich_table(table: ReportTable, width: int) -> Table:
         text = column.kind == "text"
         shown.add_column(column.label, justify="left" if text else "right", max_width=limit)
     for row in cells:
-        shown.add_row(*row)
+        # Text, not a string: a campaign name is anyone's ("[/]", "[link=...]"), never markup.
+        shown.add_row(*map(Text, row))
     if not table.rows:
         shown.caption = "nothing in this range"
     return shown

@@ -10,17 +10,19 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from nurture.adapters.factlog import SqliteFactStore
 from nurture.cli import app
+from nurture.cli.reports import print_tables
 from nurture.domain.reports import REPORT_NAMES
 from nurture.domain.reports.funnel import funnel
 from nurture.domain.reports.velocity import velocity
 from nurture.services.reports import parse_query
 from tests.configfiles import copy_project
 from tests.unit.reports import test_funnel, test_velocity
-from tests.unit.reports.factbook import ordered
+from tests.unit.reports.factbook import at, fact, ordered
 
 
 @pytest.fixture
@@ -135,3 +137,19 @@ class TestRefusals:
         code, output = nurture("report", "funnel", "--format", "xml")
         assert code == 2
         assert "--format" in output
+
+
+class TestMarkupInCells:
+    """A cell is printed as the text it is: Rich markup in a campaign name is shown, never
+    interpreted (no crash on ``[/]``, no hidden link)."""
+
+    @pytest.mark.parametrize(
+        "campaign", ["[/]", "[link=http://evil.example]spring[/link]", "[bold red]x"]
+    )
+    def test_printed_literally(self, campaign: str) -> None:
+        log = [fact("l1", "lead_created", at(1), source="inbound", utm_campaign=campaign)]
+        result = funnel(log, parse_query("funnel", *NOVEMBER[1::2], "utm_campaign"))
+        console = Console(width=120, record=True, file=io.StringIO())
+        print_tables(result, console)
+        assert campaign in console.export_text()
+        assert "evil.example" not in console.export_html().replace(campaign, "")
