@@ -207,12 +207,12 @@ class TestForget:
     """Forgetting a lead deletes its facts, and only its."""
 
     async def test_forget_lead(self, store: FactStore, log: list[Fact]) -> None:
-        assert await store.forget_lead("L1") == 3
+        assert await store.forget_lead("L1", DAY) == 3
         assert await everything(store) == [f for f in log if f.lead_id != "L1"]
-        assert await store.forget_lead("L1") == 0
+        assert await store.forget_lead("L1", DAY) == 0
 
     async def test_forget_unknown_lead(self, store: FactStore, log: list[Fact]) -> None:
-        assert await store.forget_lead("nobody") == 0
+        assert await store.forget_lead("nobody", DAY) == 0
         assert await everything(store) == log
 
 

@@ -105,6 +105,7 @@ class TestMigrationFiles:
             ["CREATE", "TABLE", "IF"],
             ["CREATE", "INDEX", "IF"],
             ["CREATE", "INDEX", "IF"],
+            ["CREATE", "TABLE", "IF"],
         ]
 
 

@@ -164,11 +164,11 @@ class FlakyFactStore(MemoryFactStore):
         super().__init__()
         self.failures = 1
 
-    async def forget_lead(self, lead_id: str) -> int:
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
         if self.failures:
             self.failures -= 1
             raise OSError("database is locked")
-        return await super().forget_lead(lead_id)
+        return await super().forget_lead(lead_id, erased_at)
 
 
 class FlakyLedger(MemoryLedger):

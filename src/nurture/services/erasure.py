@@ -6,7 +6,10 @@ The suppression goes first: from that moment the send activity refuses any email
 address, whatever is still running. Then the lead's facts are deleted, then its workflow
 is terminated (it can start no more sequences, write no more facts), then every run of it
 and of its sequences is deleted from Temporal, then its send records, then its facts again
-(those its last workflow task wrote meanwhile).
+(those its last workflow task wrote meanwhile). A fact write still in flight when the
+lead was erased (Temporal does not stop an activity attempt already running) lands in a
+store that remembers the erasure, and drops it: a fact of an erased lead stamped at or
+before its erasure is never stored again.
 
 The reports keep nothing of the lead: its facts are gone, so it leaves every count. What
 stays is one anonymous ``erased`` fact per erasure, naming no lead, with a random id and
@@ -17,6 +20,7 @@ count erasures per day, and nothing else.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -67,12 +71,16 @@ async def erase_lead(
     email: str | None,
     secret: bytes,
     now: datetime,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ErasureReport:
     """Erase one lead. ``email`` may be given when the caller knows it (the lead's workflow
     may already be gone); otherwise it comes from the workflow. Repeating it is harmless,
     and so is retrying one that failed halfway: with the workflow gone, what is left of
     the lead (send records, facts) is still found by its id. :class:`LeadNotFound` only
-    when nothing of the lead was found and no address was given."""
+    when nothing of the lead was found and no address was given.
+
+    ``now`` is when the erasure was asked; ``clock`` tells when the workflows are gone,
+    the moment up to which a fact of the lead still being written is dropped."""
     try:
         known = await eraser.erasure_facts(lead_id)
         missing: LeadNotFound | None = None
@@ -85,11 +93,12 @@ async def erase_lead(
             Suppression(address_hash=address_hash, reason="erased", recorded_at=now)
         )
     # The facts go before the workflows (a failure here leaves the lead whole, to erase
-    # again) and once more after them, for those a last workflow task wrote meanwhile.
-    forgotten = await fact_store.forget_lead(lead_id)
+    # again) and once more after them, for those a last workflow task wrote meanwhile;
+    # the store drops any fact of the lead stamped before that, still being written.
+    forgotten = await fact_store.forget_lead(lead_id, now)
     runs = await eraser.delete_workflows(lead_id, known.workflow_ids)
     sends = await ledger.forget_lead(lead_id)
-    forgotten += await fact_store.forget_lead(lead_id)
+    forgotten += await fact_store.forget_lead(lead_id, max(now, clock()))
     found = bool(runs or sends or forgotten)
     if missing is not None and not (found or address):
         raise missing

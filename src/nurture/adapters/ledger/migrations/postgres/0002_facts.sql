@@ -15,3 +15,12 @@ CREATE INDEX IF NOT EXISTS facts_lead_at ON facts (lead_id, at, id);
 
 -- A report reads a few kinds over a time range.
 CREATE INDEX IF NOT EXISTS facts_kind_at ON facts (kind, at);
+
+-- The leads erased, and when: an append drops an erased lead's facts stamped at or before
+-- its erasure (a write still in flight when it was erased), so nothing of it comes back;
+-- a person signing up again later gets new facts. lead_hash: the SHA-256 of the lead id,
+-- never the id.
+CREATE TABLE IF NOT EXISTS nurture_erased_leads (
+    lead_hash TEXT PRIMARY KEY,
+    erased_at TIMESTAMPTZ NOT NULL
+);
