@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nurture.adapters.factlog import FactStore, open_fact_store
-from nurture.adapters.ledger import open_ledger
+from nurture.adapters.ledger import Suppression, open_ledger
 from nurture.adapters.ledger import schema as schema_module
 from nurture.adapters.ledger.schema import (
     Migration,
@@ -132,6 +132,21 @@ class TestUpgrade:
         after = await database_status(url, tmp_path)
         assert (after.version, after.pending) == (2, ())
         await (await facts_work(url, tmp_path)).close()
+
+    async def test_old_database_missing_tables_repaired(self, url: str, tmp_path: Path) -> None:
+        """A database of the oldest code (nurture_sends alone) gets the ledger's tables it
+        lacks, so suppressing and counting soft bounces work; its rows are kept."""
+        (sends_table, *_later) = statements(OLD_SCHEMA.read_text())
+        execute(url, sends_table)
+        execute(url, OLD_ROWS.split(";")[0])
+        assert (await database_status(url, tmp_path)).version == 1
+        ledger = open_ledger(url, tmp_path)
+        now = datetime(2026, 2, 1, tzinfo=UTC)
+        await ledger.suppress(Suppression(address_hash="h", reason="erased", recorded_at=now))
+        assert await ledger.count_soft_bounce("h", "report-1", now, now) == 1
+        assert await ledger.find("L1/welcome/1") is not None
+        await ledger.close()
+        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
 
     async def test_fact_store_upgrades_too(self, url: str, tmp_path: Path) -> None:
         """The facts store, opened first, upgrades the database as the ledger would."""

@@ -6,8 +6,10 @@ Applying them is idempotent and safe when several processes open the database at
 one takes the lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on Postgres), applies
 what is missing in one transaction, and the others then find nothing to do. A database
 made before the schema was versioned (the ledger's tables, no ``schema_version``) is
-recognised as version 1 and upgraded in place. A database newer than this code (after a
-rollback of nurture) is left alone: migrations only add, so older code still runs on it.
+recognised as version 1 and upgraded in place, the first migration run again (it only
+creates what is missing) so that a table older code did not make is there too. A database
+newer than this code (after a rollback of nurture) is left alone: migrations only add, so
+older code still runs on it.
 """
 
 from __future__ import annotations
@@ -114,14 +116,13 @@ def _status(dialect: Dialect, recorded: int | None, legacy: bool) -> SchemaStatu
     return SchemaStatus(version=version, latest=latest_version(dialect), pending=pending)
 
 
-def _plan(dialect: Dialect, recorded: int | None, legacy: bool) -> list[tuple[Migration, bool]]:
-    """The migrations to record, each with whether to run it: a database made before the
-    schema was versioned has version 1 recorded without running it again."""
-    status = _status(dialect, recorded, legacy)
-    plan = [(m, True) for m in migrations(dialect) if m.name in status.pending]
-    if recorded is None and status.version == 1:
-        plan.insert(0, (migrations(dialect)[0], False))
-    return plan
+def _plan(dialect: Dialect, recorded: int | None) -> tuple[Migration, ...]:
+    """The migrations to apply: those after the highest version recorded, every one when
+    none is. A database made before the schema was versioned gets the first one too: its
+    statements (all ``IF NOT EXISTS``) make whatever table the code that made it did not
+    (``nurture_suppressions`` and ``nurture_soft_bounces`` came later than
+    ``nurture_sends``), and leave the others as they are."""
+    return tuple(m for m in migrations(dialect) if m.version > (recorded or 0))
 
 
 def _now() -> str:
@@ -149,10 +150,10 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
         return sqlite_status(db)
     db.execute("BEGIN IMMEDIATE")  # the write lock first: what is read next stays true
     try:
-        plan = _plan("sqlite", *_sqlite_state(db))
+        plan = _plan("sqlite", _sqlite_state(db)[0])
         db.execute(_VERSION_TABLE)
-        for migration, run in plan:
-            for statement in migration.statements if run else ():
+        for migration in plan:
+            for statement in migration.statements:
                 db.execute(statement)
             db.execute(_RECORD.format("?"), (migration.version, migration.name, _now()))
     except BaseException:
@@ -190,10 +191,10 @@ async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
     await conn.execute("SELECT pg_advisory_lock(%s)", (_POSTGRES_LOCK,))
     try:
         async with conn.transaction():
-            plan = _plan("postgres", *await _postgres_state(conn))
+            plan = _plan("postgres", (await _postgres_state(conn))[0])
             await conn.execute(_VERSION_TABLE)
-            for migration, run in plan:
-                for statement in migration.statements if run else ():
+            for migration in plan:
+                for statement in migration.statements:
                     await conn.execute(statement)
                 values = (migration.version, migration.name, _now())
                 await conn.execute(_RECORD.format("%s"), values)
