@@ -20,7 +20,7 @@ __all__ = ["PostgresFactStore"]
 # One statement for the whole batch, whose row count is the number of new facts; a fact
 # of an erased lead stamped at or before its erasure is not inserted.
 _INSERT = """
-INSERT INTO facts (id, lead_id, kind, at, data)
+INSERT INTO nurture_facts (id, lead_id, kind, at, data)
 SELECT b.id, b.lead_id, b.kind, b.at::timestamptz, b.data::jsonb
 FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
     AS b (id, lead_id, kind, at, data, lead_hash)
@@ -116,7 +116,9 @@ class PostgresFactStore:
                     "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCKS, lead_id)
                 )
                 await conn.execute(_ERASED, (erased_lead_hash(lead_id), erased_at))
-                cursor = await conn.execute("DELETE FROM facts WHERE lead_id = %s", (lead_id,))
+                cursor = await conn.execute(
+                    "DELETE FROM nurture_facts WHERE lead_id = %s", (lead_id,)
+                )
                 return cursor.rowcount
 
     async def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The facts table's rows as both SQL backends write and read them (SQLite and Postgres)."""
+"""The rows of ``nurture_facts`` as both SQL backends write and read them (SQLite and Postgres)."""
 
 from __future__ import annotations
 
@@ -76,4 +76,4 @@ def select_facts(
             where.append(condition)
             params.append(moment_text(moment))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f"SELECT {FACT_COLUMNS} FROM facts{clause} ORDER BY lead_id, at, id", params
+    return f"SELECT {FACT_COLUMNS} FROM nurture_facts{clause} ORDER BY lead_id, at, id", params

@@ -26,7 +26,7 @@ __all__ = ["SqliteFactStore"]
 # A fact of an erased lead stamped at or before its erasure is not inserted (the WHERE
 # also tells SQLite's parser that ON CONFLICT is the upsert clause).
 _INSERT = f"""
-INSERT INTO facts ({FACT_COLUMNS}) SELECT ?, ?, ?, ?, ?
+INSERT INTO nurture_facts ({FACT_COLUMNS}) SELECT ?, ?, ?, ?, ?
 WHERE NOT EXISTS (
     SELECT 1 FROM nurture_erased_leads WHERE lead_hash = ? AND erased_at >= ?
 )
@@ -95,7 +95,7 @@ class SqliteFactStore:
 
         def forget(db: sqlite3.Connection) -> sqlite3.Cursor:
             db.execute(_ERASED, (erased_lead_hash(lead_id), moment_text(erased_at)))
-            return db.execute("DELETE FROM facts WHERE lead_id = ?", (lead_id,))
+            return db.execute("DELETE FROM nurture_facts WHERE lead_id = ?", (lead_id,))
 
         async with self._lock:
             return await asyncio.to_thread(self._write, forget)

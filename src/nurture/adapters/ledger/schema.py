@@ -1,15 +1,16 @@
 """The schema of the ledger's database (the ledger's tables, the facts log), kept as
 versioned SQL: ``migrations/<dialect>/NNNN_name.sql``, applied in order when a ledger or a
-facts store opens the database, each recorded in ``schema_version``.
+facts store opens the database, each recorded in ``nurture_schema_version``.
 
 Applying them is idempotent and safe when several processes open the database at once:
 one takes the lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on Postgres), applies
 what is missing in one transaction, and the others then find nothing to do. A database
-made before the schema was versioned (the ledger's tables, no ``schema_version``) is
-recognised as version 1 and upgraded in place, the first migration run again (it only
-creates what is missing) so that a table older code did not make is there too. A database
-newer than this code (after a rollback of nurture) is left alone: migrations only add, so
-older code still runs on it.
+made before the schema was versioned (the ledger's tables, no
+``nurture_schema_version``) is recognised as version 1 and upgraded in place, the first
+migration run again (it only creates what is missing) so that a table older code did not
+make is there too. A database newer than this code (after a rollback of nurture) is left
+alone: migrations only add, so older code still runs on it. Every table is named
+``nurture_*``: the database may be shared with other tools.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ __all__ = [
 Dialect = Literal["sqlite", "postgres"]
 
 _VERSION_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_version "
+    "CREATE TABLE IF NOT EXISTS nurture_schema_version "
     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
 )
-_RECORD = "INSERT INTO schema_version (version, name, applied_at) VALUES ({0}, {0}, {0})"
+_RECORD = "INSERT INTO nurture_schema_version (version, name, applied_at) VALUES ({0}, {0}, {0})"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another one's write lock (a migration, an
 append of another process) before it gives up."""
@@ -109,8 +110,8 @@ class SchemaStatus(BaseModel):
 
 
 def _status(dialect: Dialect, recorded: int | None, legacy: bool) -> SchemaStatus:
-    """From the highest version recorded (``None``: no ``schema_version`` row) and whether
-    the ledger's tables exist."""
+    """From the highest version recorded (``None``: no ``nurture_schema_version`` row)
+    and whether the ledger's tables exist."""
     version = recorded if recorded is not None else (1 if legacy else 0)
     pending = tuple(m.name for m in migrations(dialect) if m.version > version)
     return SchemaStatus(version=version, latest=latest_version(dialect), pending=pending)
@@ -133,8 +134,8 @@ def _sqlite_state(db: sqlite3.Connection) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     recorded = None
-    if "schema_version" in tables:
-        recorded = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    if "nurture_schema_version" in tables:
+        recorded = db.execute("SELECT MAX(version) FROM nurture_schema_version").fetchone()[0]
     return recorded, "nurture_sends" in tables
 
 
@@ -166,12 +167,13 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
 async def _postgres_state(conn: psycopg.AsyncConnection[Any]) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     cursor = await conn.execute(
-        "SELECT to_regclass('schema_version') IS NOT NULL, to_regclass('nurture_sends') IS NOT NULL"
+        "SELECT to_regclass('nurture_schema_version') IS NOT NULL, "
+        "to_regclass('nurture_sends') IS NOT NULL"
     )
     has_versions, legacy = await cursor.fetchone() or (False, False)
     recorded = None
     if has_versions:
-        cursor = await conn.execute("SELECT MAX(version) FROM schema_version")
+        cursor = await conn.execute("SELECT MAX(version) FROM nurture_schema_version")
         recorded = (await cursor.fetchone() or (None,))[0]
     return recorded, legacy
 
