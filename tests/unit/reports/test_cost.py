@@ -172,12 +172,27 @@ class TestCostsConfig:
             ({"source": "inbound", "month": "11/2026", "amount": 1}, "month"),
             ({"source": "billboards", "month": "2026-11", "amount": 1}, "source"),
             ({"source": "inbound", "month": "2026-11", "amount": "1.005"}, "amount"),
+            ({"source": "inbound", "month": "9999-12", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "0000-01", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "1999-12", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "\u0662\u0660\u0662\u0666-11", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "2026-\u0661\u0661", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "\uff12\uff10\uff12\uff16-11", "amount": 1}, "month"),
         ],
     )
     def test_bad_entries(self, entry: dict[str, object], field: str) -> None:
         with pytest.raises(ValidationError) as caught:
             Costs.model_validate({"spend": [entry]})
         assert caught.value.errors()[0]["loc"] == ("spend", 0, field)
+
+    @pytest.mark.parametrize("month", ["2000-01", "2026-12", "9998-12"])
+    def test_months_at_the_bounds(self, month: str) -> None:
+        """The first and last months allowed are reported on, the next month included."""
+        costs = Costs.model_validate(
+            {"spend": [{"source": "inbound", "month": month, "amount": 3}]}
+        )
+        (row,) = cost([], ReportQuery(costs=costs)).rows
+        assert (row.month, row.spend) == (month, 3.0)
 
     def test_currency(self) -> None:
         with pytest.raises(ValidationError):
@@ -208,3 +223,24 @@ class TestCostsConfig:
             f"nurture.toml:{lines + 8}: costs.spend.0.amount: "
             "Input should be greater than or equal to 0"
         )
+
+    @pytest.mark.parametrize(
+        ("month", "rule"),
+        [
+            ("9999-12", "the year must be from 2000 to 9998, not 9999"),
+            ("0000-01", "the year must be from 2000 to 9998, not 0"),
+            ("\u0662\u0660\u0662\u0666-11", "should match pattern"),
+        ],
+    )
+    def test_config_check_names_a_bad_month(self, tmp_path: Path, month: str, rule: str) -> None:
+        """A month out of bounds or in other digits is reported at its line."""
+        home = copy_project(tmp_path)
+        project = home / "config" / "nurture.toml"
+        lines = project.read_text().count("\n")
+        project.write_text(
+            project.read_text()
+            + f'\n[[costs.spend]]\nsource = "inbound"\nmonth = "{month}"\namount = 5\n'
+        )
+        (error,) = check_configuration(Settings(home=home)).errors
+        assert f"nurture.toml:{lines + 4}: costs.spend.0.month: " in str(error)
+        assert rule in str(error)
