@@ -145,8 +145,8 @@ def _rich_table(table: ReportTable, width: int) -> Table:
     for row in cells:
         # Text, not a string: a campaign name is anyone's ("[/]", "[link=...]"), never markup.
         shown.add_row(*map(Text, row))
-    if not table.rows:
-        shown.caption = "nothing in this range"
+    shown.caption = table.note if table.rows else "nothing in this range"
+    shown.caption_justify = "left"
     return shown
 
 

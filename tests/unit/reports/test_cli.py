@@ -68,7 +68,13 @@ class TestFormats:
         expected = funnel(LOG, parse_query("funnel", *NOVEMBER[1::2], "source"))
         assert data == expected.model_dump(mode="json")
         # The funnel's 5 leads of November and velocity's a, b, c, e (not d: October).
-        assert data["stages"][0] == {"stage": "new", "reached": 9, "rate": None, "of_new": 1.0}
+        assert data["stages"][0] == {
+            "stage": "new",
+            "reached": 9,
+            "rate": None,
+            "of_new": 1.0,
+            "entered": 9,
+        }
         assert [s["stage"] for s in data["stages"]] == [
             "new",
             "mql",
@@ -82,11 +88,11 @@ class TestFormats:
         code, output = nurture("report", "funnel", *NOVEMBER, "--format", "csv")
         assert code == 0, output
         rows = list(csv.reader(io.StringIO(output)))
-        assert rows[0] == ["stage", "reached", "rate", "of_new"]
+        assert rows[0] == ["stage", "reached", "rate", "of_new", "entered"]
         mql = funnel(LOG, parse_query("funnel", *NOVEMBER[1::2])).stages[1]
         assert rows[1:3] == [
-            ["new", "9", "", "1.0"],
-            ["mql", str(mql.reached), str(mql.rate), str(mql.of_new)],
+            ["new", "9", "", "1.0", "9"],
+            ["mql", str(mql.reached), str(mql.rate), str(mql.of_new), str(mql.entered)],
         ]
         assert len(rows) == 7
 
