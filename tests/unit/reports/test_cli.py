@@ -159,3 +159,28 @@ class TestMarkupInCells:
         print_tables(result, console)
         assert campaign in console.export_text()
         assert "evil.example" not in console.export_html().replace(campaign, "")
+
+
+class TestUnusableDatabase:
+    """A database URL nurture does not support, or a database it cannot reach, ends the
+    command with one line saying why and exit status 1, never a traceback."""
+
+    @pytest.mark.parametrize(
+        ("url", "words"),
+        [
+            ("mysql://nurture@localhost/nurture", "is not supported"),
+            ("postgresql://nobody@127.0.0.1:1/none", "127.0.0.1"),
+            ("sqlite:///config/nurture.toml/ledger.sqlite3", "nurture report: "),
+        ],
+        ids=["unsupported", "unreachable", "not-a-folder"],
+    )
+    def test_one_line_and_exit_1(
+        self, home: Path, monkeypatch: pytest.MonkeyPatch, url: str, words: str
+    ) -> None:
+        monkeypatch.setenv("NURTURE_LEDGER_URL", url)
+        result = CliRunner().invoke(app, ["report", "funnel"], prog_name="nurture")
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("nurture report: ") and words in line
+        assert "Traceback" not in result.output
