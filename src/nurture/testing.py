@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 
+from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.ledger import LedgerEntry, SendStatus, Suppression, stronger
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.smtp import DeliveryError, Transfer
@@ -150,12 +151,16 @@ class MemoryFactStore:
         self.facts: dict[str, Fact] = {}
         self.appends = 0
         """How many batches were appended (a workflow writes at most one per task)."""
+        self.erased: dict[str, datetime] = {}
+        """When each erased lead was erased, by ``erased_lead_hash``."""
 
     async def append(self, facts: Sequence[Fact]) -> int:
         self.appends += 1
         before = len(self.facts)
         for fact in facts:
-            self.facts.setdefault(fact.id, fact)
+            erased_at = self.erased.get(erased_lead_hash(fact.lead_id))
+            if erased_at is None or fact.at > erased_at:
+                self.facts.setdefault(fact.id, fact)
         return len(self.facts) - before
 
     async def read(
@@ -176,7 +181,9 @@ class MemoryFactStore:
                 continue
             yield fact
 
-    async def forget_lead(self, lead_id: str) -> int:
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
+        key = erased_lead_hash(lead_id)
+        self.erased[key] = max(erased_at, self.erased.get(key, erased_at))
         gone = [k for k, f in self.facts.items() if f.lead_id == lead_id]
         for key in gone:
             del self.facts[key]

@@ -109,6 +109,20 @@ class TestAppend:
         assert await store.append([once, once]) == 1
         assert await everything(store) == [once]
 
+    async def test_nul_cannot_poison_a_batch(self, store: FactStore) -> None:
+        """A NUL in a fact's text (Postgres refuses it) is stored as U+FFFD, and the rest
+        of its batch with it."""
+        if isinstance(store, MemoryFactStore):
+            pytest.skip("the memory store keeps facts as they are")
+        fine = fact("L1", "stage_changed", 0, from_stage="new", to_stage="mql")
+        nul = fact("L1", "sales_action", 1, action="disqualified", reason="no budget\x00")
+        planned = fact("L1", "email_planned", 2, variant={"subject\x00": "b\x00"})
+        assert await store.append([fine, nul, planned]) == 3
+        read = await everything(store)
+        assert read[0] == fine
+        assert read[1].data["reason"] == "no budget\ufffd"
+        assert read[2].data["variant"] == {"subject\ufffd": "b\ufffd"}
+
     async def test_empty_batch(self, store: FactStore) -> None:
         """An empty batch is nothing new."""
         assert await store.append([]) == 0
@@ -207,12 +221,12 @@ class TestForget:
     """Forgetting a lead deletes its facts, and only its."""
 
     async def test_forget_lead(self, store: FactStore, log: list[Fact]) -> None:
-        assert await store.forget_lead("L1") == 3
+        assert await store.forget_lead("L1", DAY) == 3
         assert await everything(store) == [f for f in log if f.lead_id != "L1"]
-        assert await store.forget_lead("L1") == 0
+        assert await store.forget_lead("L1", DAY) == 0
 
     async def test_forget_unknown_lead(self, store: FactStore, log: list[Fact]) -> None:
-        assert await store.forget_lead("nobody") == 0
+        assert await store.forget_lead("nobody", DAY) == 0
         assert await everything(store) == log
 
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nurture.adapters.factlog import FactStore, open_fact_store
-from nurture.adapters.ledger import open_ledger
+from nurture.adapters.ledger import Suppression, open_ledger
 from nurture.adapters.ledger import schema as schema_module
 from nurture.adapters.ledger.schema import (
     Migration,
@@ -105,6 +105,7 @@ class TestMigrationFiles:
             ["CREATE", "TABLE", "IF"],
             ["CREATE", "INDEX", "IF"],
             ["CREATE", "INDEX", "IF"],
+            ["CREATE", "TABLE", "IF"],
         ]
 
 
@@ -127,16 +128,53 @@ class TestUpgrade:
         assert await ledger.count_soft_bounce("hash-2", "report-2", since, since) == 2
         await ledger.close()
         assert query(url, "SELECT COUNT(*) FROM nurture_sends") == [(2,)]
-        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
         after = await database_status(url, tmp_path)
         assert (after.version, after.pending) == (2, ())
         await (await facts_work(url, tmp_path)).close()
+
+    async def test_old_database_missing_tables_repaired(self, url: str, tmp_path: Path) -> None:
+        """A database of the oldest code (nurture_sends alone) gets the ledger's tables it
+        lacks, so suppressing and counting soft bounces work; its rows are kept."""
+        (sends_table, *_later) = statements(OLD_SCHEMA.read_text())
+        execute(url, sends_table)
+        execute(url, OLD_ROWS.split(";")[0])
+        assert (await database_status(url, tmp_path)).version == 1
+        ledger = open_ledger(url, tmp_path)
+        now = datetime(2026, 2, 1, tzinfo=UTC)
+        await ledger.suppress(Suppression(address_hash="h", reason="erased", recorded_at=now))
+        assert await ledger.count_soft_bounce("h", "report-1", now, now) == 1
+        assert await ledger.find("L1/welcome/1") is not None
+        await ledger.close()
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
+
+    async def test_shared_database(self, url: str, tmp_path: Path) -> None:
+        """Another tool's ``schema_version`` and ``facts`` tables in the same database are
+        neither read nor touched: nurture's tables are all ``nurture_*``."""
+        execute(url, "CREATE TABLE schema_version (version TEXT, checksum TEXT)")
+        execute(url, "INSERT INTO schema_version VALUES ('V42', 'abc')")
+        execute(url, "CREATE TABLE facts (fact TEXT)")
+        assert (await database_status(url, tmp_path)).version == 0
+        assert (await upgrade_database(url, tmp_path)).version == 2
+        await (await facts_work(url, tmp_path)).close()
+        assert query(url, "SELECT * FROM schema_version") == [("V42", "abc")]
+        assert query(url, "SELECT COUNT(*) FROM facts") == [(0,)]
+        assert query(url, "SELECT COUNT(*) FROM nurture_facts") == [(1,)]
 
     async def test_fact_store_upgrades_too(self, url: str, tmp_path: Path) -> None:
         """The facts store, opened first, upgrades the database as the ledger would."""
         build_old_database(url, tmp_path)
         await (await facts_work(url, tmp_path)).close()
-        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
         assert query(url, "SELECT COUNT(*) FROM nurture_suppressions") == [(1,)]
 
     async def test_empty_database(self, url: str, tmp_path: Path) -> None:
@@ -144,7 +182,10 @@ class TestUpgrade:
         before = await database_status(url, tmp_path)
         assert (before.version, before.pending) == (0, ("0001_ledger", "0002_facts"))
         assert (await upgrade_database(url, tmp_path)).version == 2
-        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
         ledger = open_ledger(url, tmp_path)
         assert await ledger.find("nobody") is None
         await ledger.close()
@@ -154,13 +195,16 @@ class TestUpgrade:
         for _ in range(3):
             await (await facts_work(url, tmp_path, lead="L9")).close()
             await upgrade_database(url, tmp_path)
-        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
-        assert query(url, "SELECT COUNT(*) FROM facts") == [(1,)]
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
+        assert query(url, "SELECT COUNT(*) FROM nurture_facts") == [(1,)]
 
     async def test_newer_database_left_alone(self, url: str, tmp_path: Path) -> None:
         """A database a later nurture upgraded (then rolled back) still opens, untouched."""
         await upgrade_database(url, tmp_path)
-        newer = "INSERT INTO schema_version VALUES (3, '0003_later', '2027-01-01')"
+        newer = "INSERT INTO nurture_schema_version VALUES (3, '0003_later', '2027-01-01')"
         execute(url, newer)
         status = await upgrade_database(url, tmp_path)
         assert (status.version, status.latest, status.pending) == (3, 2, ())
@@ -228,7 +272,10 @@ class TestConcurrentOpens:
 
         run_all(open_one, 8)
         assert errors == []
-        assert query(url, "SELECT version, name FROM schema_version ORDER BY 1") == EVERY_VERSION
+        assert (
+            query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
+            == EVERY_VERSION
+        )
         assert query(url, "SELECT COUNT(*) FROM nurture_sends") == [(2,)]
 
     async def test_postgres_connections_at_once(
@@ -245,7 +292,9 @@ class TestConcurrentOpens:
             for conn in conns:
                 await conn.close()
         assert {s.version for s in statuses} == {2}
-        rows = query(fresh_postgres_url, "SELECT version, name FROM schema_version ORDER BY 1")
+        rows = query(
+            fresh_postgres_url, "SELECT version, name FROM nurture_schema_version ORDER BY 1"
+        )
         assert rows == EVERY_VERSION
         assert query(fresh_postgres_url, "SELECT COUNT(*) FROM nurture_sends") == [(2,)]
 

@@ -145,8 +145,17 @@ class TestSalesActions:
                 "revisit_after",
                 "only a return to nurture",
             ),
+            ("disqualify", {"reason": "no budget\x00"}, "reason", "control characters"),
+            ("accept", {"note": "call\x00back"}, "note", "control characters"),
         ],
-        ids=["return-without-reason", "return-unknown-reason", "disqualify-blank", "revisit"],
+        ids=[
+            "return-without-reason",
+            "return-unknown-reason",
+            "disqualify-blank",
+            "revisit",
+            "nul-reason",
+            "nul-note",
+        ],
     )
     def test_input_rules_are_422s_naming_field_and_rule(
         self,

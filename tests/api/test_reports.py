@@ -81,6 +81,7 @@ class TestReports:
             "reached": 9,
             "rate": None,
             "of_new": 1.0,
+            "entered": 9,
         }
 
     def test_velocity_shows_the_sla(self, client: TestClient) -> None:

@@ -155,3 +155,83 @@ class TestFacts:
         )
         assert report.facts_deleted == 1
         assert [f.kind async for f in store.read()] == ["erased"]
+
+
+class FlakyFactStore(MemoryFactStore):
+    """A memory store whose first ``forget_lead`` fails, as a locked database would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database is locked")
+        return await super().forget_lead(lead_id, erased_at)
+
+
+class FlakyLedger(MemoryLedger):
+    """A memory ledger whose first ``forget_lead`` fails, after the workflows are gone."""
+
+    failures = 1
+
+    async def forget_lead(self, lead_id: str) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("database is locked")
+        return await super().forget_lead(lead_id)
+
+
+async def sent_to(ledger: MemoryLedger, lead_id: str) -> None:
+    await ledger.record(
+        LedgerEntry(
+            key=f"{lead_id}/a/thank_you/1",
+            lead_id=lead_id,
+            template="thank_you",
+            message_id="<m@x>",
+            status="sent",
+            recorded_at=NOW,
+        )
+    )
+
+
+class TestRetry:
+    """An erasure that failed halfway is retried by the lead's id alone and finishes the
+    job, even once the lead's workflow is gone."""
+
+    async def test_facts_step_failed(self) -> None:
+        """The store fails first: the retry finds the lead and deletes every fact."""
+        gateway, ledger, store = MemoryLeadGateway(), MemoryLedger(), FlakyFactStore()
+        await gateway.submit_form("L1", submission())
+        await store.append(facts_of("L1", 3))
+        with pytest.raises(OSError, match="locked"):
+            await erase_lead(gateway, ledger, store, None, "L1", None, SECRET, NOW)
+        report = await erase_lead(gateway, ledger, store, None, "L1", None, SECRET, NOW)
+        assert report.facts_deleted == 3
+        assert [f.kind async for f in store.read()] == ["erased"]
+
+    async def test_workflows_already_gone(self) -> None:
+        """The ledger fails after the workflows were deleted: the retry (the workflow is
+        not found any more) still deletes the send records, and counts the erasure."""
+        gateway, ledger, store = MemoryLeadGateway(), FlakyLedger(), MemoryFactStore()
+        await gateway.submit_form("L1", submission())
+        await sent_to(ledger, "L1")
+        with pytest.raises(OSError, match="locked"):
+            await erase_lead(gateway, ledger, store, None, "L1", None, SECRET, NOW)
+        assert "L1" not in gateway.addresses  # the workflow is gone
+        report = await erase_lead(gateway, ledger, store, None, "L1", None, SECRET, NOW)
+        assert (report.workflow_runs_deleted, report.send_records_deleted) == (0, 1)
+        assert not report.suppressed  # done by the first attempt, which knew the address
+        assert ledger.entries == {}
+        assert [f.kind async for f in store.read()] == ["erased"]
+
+    async def test_facts_left_without_workflow_or_address(self) -> None:
+        """Facts alone are enough to find the lead by its id."""
+        store = MemoryFactStore()
+        await store.append(facts_of("L1", 2))
+        report = await erase_lead(
+            MemoryLeadGateway(), MemoryLedger(), store, None, "L1", None, SECRET, NOW
+        )
+        assert report.facts_deleted == 2 and not report.suppressed
+        assert [f.kind async for f in store.read()] == ["erased"]

@@ -108,6 +108,15 @@ class TestActionInput:
         assert list(problems) == ["revisit_after"]
         assert "only a return to nurture" in problems["revisit_after"]
 
+    @pytest.mark.parametrize("field", ["actor", "reason", "note"])
+    @pytest.mark.parametrize("character", ["\x00", "\r", "\n", "\x1b"])
+    def test_free_text_refuses_control_characters(self, field: str, character: str) -> None:
+        """A NUL could never be stored in a Postgres facts log; CR or LF forge log lines."""
+        fields = {"reason": "no budget", field: f"ana{character}x"}
+        problems = self.problems("disqualify", **fields)
+        assert list(problems) == [field]
+        assert "must not contain control characters" in problems[field]
+
     def test_valid_actions_are_made(self) -> None:
         made = SalesAction.model_validate(
             {"action": "return_to_nurture", "actor": "ana", "reason": " timing "}

@@ -8,16 +8,25 @@ reports as the API and the dashboard.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nurture.cli.common import HomeOption, project_home
 from nurture.config.settings import Settings
-from nurture.domain.reports import REPORTS, Column, ReportResult, ReportSpec, ReportTable
+from nurture.domain.reports import (
+    REPORTS,
+    Column,
+    ReportQuery,
+    ReportResult,
+    ReportSpec,
+    ReportTable,
+)
 from nurture.domain.reports.common import Cell
 from nurture.errors import ConfigError
 from nurture.services.reports import (
@@ -90,16 +99,29 @@ def show_report(
     home: HomeOption,
 ) -> None:
     """Run report ``name`` on the project's facts store and print it as ``output``."""
-    from nurture.adapters.factlog import open_fact_store
-
     settings = Settings(home=project_home(home, f"nurture report {name}"))
     try:
         query = parse_query(name, since, until, by, load_report_config(settings))
     except ReportParamError as exc:
         raise typer.BadParameter(exc.message, param_hint=f"'--{exc.param}'") from exc
     except ConfigError as exc:
-        typer.echo(f"nurture report: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        _fail(exc)
+    result = _run(name, query, settings)
+    if output is OutputFormat.JSON:
+        typer.echo(result.model_dump_json(indent=2))
+    elif output is OutputFormat.CSV:
+        typer.echo(report_csv(result), nl=False)
+    else:
+        print_tables(result, Console())
+
+
+def _run(name: str, query: ReportQuery, settings: Settings) -> ReportResult:
+    """The report over the facts store of ``NURTURE_LEDGER_URL``; a URL nurture cannot use
+    or a database it cannot read ends the command with one line saying why."""
+    import psycopg  # loaded only when a report is run, like the stores
+
+    from nurture.adapters.factlog import open_fact_store
+    from nurture.adapters.ledger.schema import locate_database
 
     async def run() -> ReportResult:
         store = open_fact_store(settings.ledger_url, settings.home)
@@ -108,13 +130,20 @@ def show_report(
         finally:
             await store.close()
 
-    result = asyncio.run(run())
-    if output is OutputFormat.JSON:
-        typer.echo(result.model_dump_json(indent=2))
-    elif output is OutputFormat.CSV:
-        typer.echo(report_csv(result), nl=False)
-    else:
-        print_tables(result, Console())
+    try:
+        locate_database(settings.ledger_url, settings.home)
+    except ValueError as exc:  # a URL of no database nurture supports
+        _fail(exc)
+    try:
+        return asyncio.run(run())
+    except (OSError, sqlite3.Error, psycopg.Error) as exc:
+        _fail(exc)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """One line on stderr (a driver's message may hold several), exit status 1."""
+    typer.echo(f"nurture report: {' '.join(str(exc).split())}", err=True)
+    raise typer.Exit(1) from exc
 
 
 def print_tables(result: ReportResult, console: Console) -> None:
@@ -142,9 +171,10 @@ def _rich_table(table: ReportTable, width: int) -> Table:
         text = column.kind == "text"
         shown.add_column(column.label, justify="left" if text else "right", max_width=limit)
     for row in cells:
-        shown.add_row(*row)
-    if not table.rows:
-        shown.caption = "nothing in this range"
+        # Text, not a string: a campaign name is anyone's ("[/]", "[link=...]"), never markup.
+        shown.add_row(*map(Text, row))
+    shown.caption = table.note if table.rows else "nothing in this range"
+    shown.caption_justify = "left"
     return shown
 
 

@@ -3,9 +3,13 @@ facts and its messages in the local outbox are deleted; only a keyed hash of the
 stays, on the suppression list, so the person is never mailed again.
 
 The suppression goes first: from that moment the send activity refuses any email to the
-address, whatever is still running. Then the lead's workflow is terminated (it can start
-no more sequences, write no more facts), then every run of it and of its sequences is
-deleted from Temporal, then its send records and its facts.
+address, whatever is still running. Then the lead's facts are deleted, then its workflow
+is terminated (it can start no more sequences, write no more facts), then every run of it
+and of its sequences is deleted from Temporal, then its send records, then its facts again
+(those its last workflow task wrote meanwhile). A fact write still in flight when the
+lead was erased (Temporal does not stop an activity attempt already running) lands in a
+store that remembers the erasure, and drops it: a fact of an erased lead stamped at or
+before its erasure is never stored again.
 
 The reports keep nothing of the lead: its facts are gone, so it leaves every count. What
 stays is one anonymous ``erased`` fact per erasure, naming no lead, with a random id and
@@ -16,6 +20,7 @@ count erasures per day, and nothing else.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -66,45 +71,47 @@ async def erase_lead(
     email: str | None,
     secret: bytes,
     now: datetime,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ErasureReport:
     """Erase one lead. ``email`` may be given when the caller knows it (the lead's workflow
-    may already be gone); otherwise it comes from the workflow. :class:`LeadNotFound` when
-    neither the workflow nor the address is known. Repeating it is harmless."""
+    may already be gone); otherwise it comes from the workflow. Repeating it is harmless,
+    and so is retrying one that failed halfway: with the workflow gone, what is left of
+    the lead (send records, facts) is still found by its id. :class:`LeadNotFound` only
+    when nothing of the lead was found and no address was given.
+
+    ``now`` is when the erasure was asked; ``clock`` tells when the workflows are gone,
+    the moment up to which a fact of the lead still being written is dropped."""
     try:
-        facts = await eraser.erasure_facts(lead_id)
-    except LeadNotFound:
-        if email is None:
-            raise
-        facts = ErasureFacts(email=email, workflow_ids=())
-    address = email or facts.email
-    suppressed = False
+        known = await eraser.erasure_facts(lead_id)
+        missing: LeadNotFound | None = None
+    except LeadNotFound as exc:
+        known, missing = ErasureFacts(email=None, workflow_ids=()), exc
+    address = email or known.email
     if address:
         address_hash = email_hash(address, secret)
         await ledger.suppress(
             Suppression(address_hash=address_hash, reason="erased", recorded_at=now)
         )
-        suppressed = True
-    runs = await eraser.delete_workflows(lead_id, facts.workflow_ids)
+    # The facts go before the workflows (a failure here leaves the lead whole, to erase
+    # again) and once more after them, for those a last workflow task wrote meanwhile;
+    # the store drops any fact of the lead stamped before that, still being written.
+    forgotten = await fact_store.forget_lead(lead_id, now)
+    runs = await eraser.delete_workflows(lead_id, known.workflow_ids)
     sends = await ledger.forget_lead(lead_id)
-    forgotten = await _forget_facts(fact_store, lead_id, bool(runs or sends), now)
-    mails = _erase_outbox(outbox, lead_id, address) if outbox else 0
+    forgotten += await fact_store.forget_lead(lead_id, max(now, clock()))
+    found = bool(runs or sends or forgotten)
+    if missing is not None and not (found or address):
+        raise missing
+    if found:
+        await fact_store.append([erasure_fact(now)])
     return ErasureReport(
         lead_id=lead_id,
-        suppressed=suppressed,
+        suppressed=bool(address),
         workflow_runs_deleted=runs,
         send_records_deleted=sends,
         facts_deleted=forgotten,
-        outbox_messages_deleted=mails,
+        outbox_messages_deleted=_erase_outbox(outbox, lead_id, address) if outbox else 0,
     )
-
-
-async def _forget_facts(store: FactStore, lead_id: str, found: bool, now: datetime) -> int:
-    """Delete the lead's facts, and count the erasure when anything of the lead was found
-    (a repeated erasure finds nothing more, and is not counted twice)."""
-    forgotten = await store.forget_lead(lead_id)
-    if found or forgotten:
-        await store.append([erasure_fact(now)])
-    return forgotten
 
 
 def erasure_fact(now: datetime) -> Fact:

@@ -21,6 +21,7 @@ from nurture.config.files import load_project_config, load_sales_team
 from nurture.config.settings import Settings
 from nurture.domain.factlog import Fact
 from nurture.domain.reports import REPORTS, Costs, ReportQuery, ReportResult, ReportSpec
+from nurture.domain.reports.common import Cell
 from nurture.errors import NurtureError
 
 if TYPE_CHECKING:  # the stores' drivers (psycopg) load only when a report is run
@@ -154,16 +155,33 @@ async def _by_lead(facts: AsyncIterator[Fact]) -> AsyncIterator[list[Fact]]:
 def report_csv(result: ReportResult) -> str:
     """The report as CSV with one header row: its table's columns, or, for a report of
     several tables, a first column ``table`` naming each row's table, then every table's
-    columns (a row leaves the others' empty; columns of the same key are shared)."""
+    columns (a row leaves the others' empty; columns of the same key are shared). Lines
+    end in CRLF (RFC 4180), so a cell holding a line break of either kind is quoted.
+
+    A text cell a spreadsheet would take for a formula (it starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) gets a leading apostrophe: a campaign name
+    comes from a landing page's URL, which anyone can write. Figures stay as they are."""
     tables = result.tables()
     keys = list(dict.fromkeys(column.key for table in tables for column in table.columns))
     several = len(tables) > 1
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["table", *keys] if several else keys)
     for table in tables:
         for row in table.rows:
             cells = dict(zip((c.key for c in table.columns), row, strict=True))
-            values = ["" if cells.get(key) is None else cells[key] for key in keys]
+            values = [_csv_cell(cells.get(key)) for key in keys]
             writer.writerow([table.name, *values] if several else values)
     return out.getvalue()
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Cell) -> Cell:
+    """A cell as CSV writes it: nothing for no value, text defused (see ``report_csv``)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value

@@ -10,17 +10,19 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from nurture.adapters.factlog import SqliteFactStore
 from nurture.cli import app
+from nurture.cli.reports import print_tables
 from nurture.domain.reports import REPORT_NAMES
 from nurture.domain.reports.funnel import funnel
 from nurture.domain.reports.velocity import velocity
 from nurture.services.reports import parse_query
 from tests.configfiles import copy_project
 from tests.unit.reports import test_funnel, test_velocity
-from tests.unit.reports.factbook import ordered
+from tests.unit.reports.factbook import at, fact, ordered
 
 
 @pytest.fixture
@@ -66,7 +68,13 @@ class TestFormats:
         expected = funnel(LOG, parse_query("funnel", *NOVEMBER[1::2], "source"))
         assert data == expected.model_dump(mode="json")
         # The funnel's 5 leads of November and velocity's a, b, c, e (not d: October).
-        assert data["stages"][0] == {"stage": "new", "reached": 9, "rate": None, "of_new": 1.0}
+        assert data["stages"][0] == {
+            "stage": "new",
+            "reached": 9,
+            "rate": None,
+            "of_new": 1.0,
+            "entered": 9,
+        }
         assert [s["stage"] for s in data["stages"]] == [
             "new",
             "mql",
@@ -80,11 +88,11 @@ class TestFormats:
         code, output = nurture("report", "funnel", *NOVEMBER, "--format", "csv")
         assert code == 0, output
         rows = list(csv.reader(io.StringIO(output)))
-        assert rows[0] == ["stage", "reached", "rate", "of_new"]
+        assert rows[0] == ["stage", "reached", "rate", "of_new", "entered"]
         mql = funnel(LOG, parse_query("funnel", *NOVEMBER[1::2])).stages[1]
         assert rows[1:3] == [
-            ["new", "9", "", "1.0"],
-            ["mql", str(mql.reached), str(mql.rate), str(mql.of_new)],
+            ["new", "9", "", "1.0", "9"],
+            ["mql", str(mql.reached), str(mql.rate), str(mql.of_new), str(mql.entered)],
         ]
         assert len(rows) == 7
 
@@ -135,3 +143,44 @@ class TestRefusals:
         code, output = nurture("report", "funnel", "--format", "xml")
         assert code == 2
         assert "--format" in output
+
+
+class TestMarkupInCells:
+    """A cell is printed as the text it is: Rich markup in a campaign name is shown, never
+    interpreted (no crash on ``[/]``, no hidden link)."""
+
+    @pytest.mark.parametrize(
+        "campaign", ["[/]", "[link=http://evil.example]spring[/link]", "[bold red]x"]
+    )
+    def test_printed_literally(self, campaign: str) -> None:
+        log = [fact("l1", "lead_created", at(1), source="inbound", utm_campaign=campaign)]
+        result = funnel(log, parse_query("funnel", *NOVEMBER[1::2], "utm_campaign"))
+        console = Console(width=120, record=True, file=io.StringIO())
+        print_tables(result, console)
+        assert campaign in console.export_text()
+        assert "evil.example" not in console.export_html().replace(campaign, "")
+
+
+class TestUnusableDatabase:
+    """A database URL nurture does not support, or a database it cannot reach, ends the
+    command with one line saying why and exit status 1, never a traceback."""
+
+    @pytest.mark.parametrize(
+        ("url", "words"),
+        [
+            ("mysql://nurture@localhost/nurture", "is not supported"),
+            ("postgresql://nobody@127.0.0.1:1/none", "127.0.0.1"),
+            ("sqlite:///config/nurture.toml/ledger.sqlite3", "nurture report: "),
+        ],
+        ids=["unsupported", "unreachable", "not-a-folder"],
+    )
+    def test_one_line_and_exit_1(
+        self, home: Path, monkeypatch: pytest.MonkeyPatch, url: str, words: str
+    ) -> None:
+        monkeypatch.setenv("NURTURE_LEDGER_URL", url)
+        result = CliRunner().invoke(app, ["report", "funnel"], prog_name="nurture")
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("nurture report: ") and words in line
+        assert "Traceback" not in result.output

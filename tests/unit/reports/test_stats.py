@@ -1,5 +1,6 @@
 """The statistics give the published values: quantiles as ``statistics.quantiles``
-(inclusive), Wilson intervals as Newcombe (1998, table I), the z-test as worked by hand."""
+(inclusive), Wilson intervals as Newcombe (1998, table I), the z-test and Fisher's exact
+test as worked by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import statistics
 
 import pytest
 
-from nurture.domain.reports.stats import quantile, two_proportion_p, wilson_interval
+from nurture.domain.reports.stats import (
+    fisher_exact_p,
+    normal_enough,
+    quantile,
+    two_proportion_p,
+    wilson_interval,
+)
 
 
 class TestQuantile:
@@ -68,3 +75,46 @@ class TestTwoProportions:
 
     def test_an_empty_arm(self) -> None:
         assert two_proportion_p(3, 10, 0, 0) is None
+
+
+class TestFisherExact:
+    """Fisher's exact test, two-sided: every table with the observed margins no more
+    likely than the observed one."""
+
+    def test_rare_goals_by_hand(self) -> None:
+        """0/30 against 5/30: 5 goals among 60, C(60,5) = 5,461,512 tables. k goals in the
+        first arm weigh C(30,k)·C(30,5-k): k=0 and k=5 142,506 each, k=1 and k=4
+        30·27,405 = 822,150, k=2 and k=3 435·4,060 = 1,766,100. No more likely than the
+        observed k=0: k=0 and k=5, p = 2 · 142,506 / 5,461,512 = 0.05219."""
+        p = fisher_exact_p(0, 30, 5, 30)
+        assert p is not None
+        assert round(p, 4) == 0.0522
+        assert fisher_exact_p(5, 30, 0, 30) == p
+
+    def test_tea_tasting(self) -> None:
+        """Fisher's lady tasting tea: 3 of 4 cups right against 1 of 4: the tables k=1 and
+        k=3 weigh 16 each, k=0 and k=4 1 each, of C(8,4) = 70: p = 34/70 = 0.4857."""
+        assert fisher_exact_p(3, 4, 1, 4) == pytest.approx(34 / 70)
+
+    def test_equal_and_empty(self) -> None:
+        assert fisher_exact_p(4, 40, 4, 40) == 1.0
+        assert fisher_exact_p(0, 10, 0, 12) == 1.0
+        assert fisher_exact_p(1, 10, 0, 0) is None
+
+
+class TestWhichTest:
+    """The z-test only when each arm expects 5 successes and 5 failures at the pooled rate."""
+
+    @pytest.mark.parametrize(
+        ("samples", "normal"),
+        [
+            ((14, 40, 4, 40), True),  # pooled 0.225: 40 x 0.225 = 9 expected goals each
+            ((0, 30, 5, 30), False),  # pooled 0.0833: 2.5 expected goals each
+            ((4, 40, 4, 40), False),  # pooled 0.1: 4 expected goals each
+            ((36, 40, 36, 40), False),  # pooled 0.9: 4 expected non-goals each
+            ((5, 50, 5, 50), True),  # exactly 5 and 45
+            ((3, 10, 0, 0), False),
+        ],
+    )
+    def test_normal_enough(self, samples: tuple[int, int, int, int], normal: bool) -> None:
+        assert normal_enough(*samples) is normal

@@ -1,11 +1,13 @@
-"""Velocity times each move from the first moment a lead reached a step, the sales cycle
-from the SQL moment that won, and acceptance per hand-off; answers worked out by hand."""
+"""Velocity times each move from the last time a lead reached a step before it first
+reached the next, the sales cycle from the SQL moment that won, and acceptance per
+hand-off; answers worked out by hand."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from nurture.domain.factlog import Fact
+from nurture.domain.reports import ReportQuery
 from nurture.domain.reports.velocity import velocity
 from tests.unit.reports.factbook import NOVEMBER, at, fact, ordered
 
@@ -69,15 +71,17 @@ QUERY = NOVEMBER.model_copy(update={"accept_within": timedelta(hours=1)})
 
 
 class TestMoves:
-    """Each move starts at the first time the lead reached the step, in the range."""
+    """A move counts the leads that first reached its step in the range, each timed on the
+    trip that took it to the next step."""
 
     def test_moves(self) -> None:
         """new→mql: entered a,b,c,e (d was created in October); measured a 24, c 48, e 24
         (b skipped mql): sorted 24, 24, 48 → median 24, p75 at rank 1.5 = 24 + 0.5 * 24 = 36.
         mql→sql: entered a,c,e (d's first mql is October's); a 27, e 24 → median 25.5,
         p75 24 + 0.75 * 3 = 26.25.
-        sql→accepted: entered a,b,d,e; a 2, b 8, e 97 (first sql (2,0) to the acceptance of
-        its second hand-off (6,1)); d never accepted → median 8, p75 8 + 0.5 * 89 = 52.5.
+        sql→accepted: entered a,b,d,e; a 2, b 8, e 1 (its acceptance (6,1) timed from its
+        last sql before it, (6,0), the second trip: not from its first sql (2,0)); d never
+        accepted → sorted 1, 2, 8: median 2, p75 2 + 0.5 * 6 = 5, as the acceptance table.
         accepted→opportunity: a 48, b 48, e 23 → median 48, p75 48.
         opportunity→customer: entered a,b,e; a 144, e 48 (b lost) → median 96,
         p75 48 + 0.75 * 96 = 120."""
@@ -88,10 +92,35 @@ class TestMoves:
         ] == [
             ("new", "mql", 4, 3, 24.0, 36.0),
             ("mql", "sql", 3, 2, 25.5, 26.25),
-            ("sql", "accepted", 4, 3, 8.0, 52.5),
+            ("sql", "accepted", 4, 3, 2.0, 5.0),
             ("accepted", "opportunity", 3, 3, 48.0, 48.0),
             ("opportunity", "customer", 3, 2, 96.0, 120.0),
         ]
+
+    def test_a_recycled_lead_is_timed_on_its_last_trip(self) -> None:
+        """Created Monday 5 January 09:00, mql +24 h, sql and hand-off 1 +48 h, returned +50 h,
+        sql and hand-off 2 90 days after the first (+48 h + 2160 h), accepted an hour later:
+        sql→accepted is 1 h (not 2161 h), as the acceptance table times hand-off 2."""
+        start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+
+        def h(hours: float) -> datetime:
+            return start + timedelta(hours=hours)
+
+        log = [
+            fact("t", "lead_created", h(0)),
+            fact("t", "stage_changed", h(24), to_stage="mql"),
+            fact("t", "stage_changed", h(48), to_stage="sql"),
+            fact("t", "handed_off", h(48), handoff=1, trigger="score"),
+            fact("t", "sales_action", h(50), handoff=1, action="returned", reason="timing"),
+            fact("t", "stage_changed", h(50), to_stage="recycled"),
+            fact("t", "stage_changed", h(48 + 2160), to_stage="sql"),
+            fact("t", "handed_off", h(48 + 2160), handoff=2, trigger="demo"),
+            fact("t", "sales_action", h(49 + 2160), handoff=2, action="accepted"),
+        ]
+        report = velocity(log, ReportQuery())
+        to_accepted = next(m for m in report.moves if m.from_stage == "sql")
+        assert (to_accepted.entered, to_accepted.measured) == (1, 1)
+        assert to_accepted.median_hours == report.acceptance.median_hours == 1.0
 
     def test_sales_cycle_runs_from_the_sql_moment_that_won(self) -> None:
         """a: sql (2,3) → won (10,5) = 194 h; e: its last sql before winning (6,0) → customer

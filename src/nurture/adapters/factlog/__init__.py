@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nurture.adapters.factlog.base import FactStore
+from nurture.adapters.factlog.base import FactStore, erased_lead_hash
 from nurture.adapters.factlog.postgres import PostgresFactStore
 from nurture.adapters.factlog.sqlite import SqliteFactStore
 from nurture.adapters.ledger.schema import locate_database
 
-__all__ = ["FactStore", "PostgresFactStore", "SqliteFactStore", "open_fact_store"]
+__all__ = [
+    "FactStore",
+    "PostgresFactStore",
+    "SqliteFactStore",
+    "erased_lead_hash",
+    "open_fact_store",
+]
 
 
 def open_fact_store(url: str, home: Path) -> FactStore:

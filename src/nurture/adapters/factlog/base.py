@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from nurture.domain.factlog import Fact
 
-__all__ = ["FactStore"]
+__all__ = ["FactStore", "erased_lead_hash"]
+
+
+def erased_lead_hash(lead_id: str) -> str:
+    """What a store keeps of an erased lead: the SHA-256 of its id (the id is itself a
+    keyed hash of the address), enough to know the lead again, never its id."""
+    return hashlib.sha256(lead_id.encode()).hexdigest()
 
 
 class FactStore(Protocol):
@@ -16,7 +23,8 @@ class FactStore(Protocol):
 
     async def append(self, facts: Sequence[Fact]) -> int:
         """Store ``facts`` in one transaction; a fact whose id is stored already is left
-        as it is. Returns how many were new."""
+        as it is, and so is a fact of an erased lead stamped at or before its erasure (a
+        write still in flight when the lead was erased). Returns how many were new."""
 
     def read(
         self,
@@ -28,8 +36,11 @@ class FactStore(Protocol):
         """The facts of these kinds (all when ``None``) with ``since <= at < until``,
         ordered by lead then moment, streamed (never all in memory at once)."""
 
-    async def forget_lead(self, lead_id: str) -> int:
-        """Delete every fact of a lead (erasure); returns how many there were."""
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
+        """Delete every fact of a lead (erasure) and, in the same transaction, remember
+        that it was erased at ``erased_at`` (the later moment, when erased again): from
+        then on ``append`` drops the lead's facts stamped at or before it, and keeps later
+        ones (the person signing up again). Returns how many facts there were."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -10,20 +10,41 @@ from typing import Any
 
 import psycopg
 
+from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
 from nurture.adapters.ledger.schema import migrate_postgres
 from nurture.domain.factlog import Fact
 
 __all__ = ["PostgresFactStore"]
 
-# One statement for the whole batch: atomic, one round trip, and its row count is the
-# number of new facts.
+# One statement for the whole batch, whose row count is the number of new facts; a fact
+# of an erased lead stamped at or before its erasure is not inserted.
 _INSERT = """
-INSERT INTO facts (id, lead_id, kind, at, data)
-SELECT id, lead_id, kind, at::timestamptz, data::jsonb
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-    AS batch (id, lead_id, kind, at, data)
+INSERT INTO nurture_facts (id, lead_id, kind, at, data)
+SELECT b.id, b.lead_id, b.kind, b.at::timestamptz, b.data::jsonb
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+    AS b (id, lead_id, kind, at, data, lead_hash)
+WHERE NOT EXISTS (
+    SELECT 1 FROM nurture_erased_leads AS e
+    WHERE e.lead_hash = b.lead_hash AND e.erased_at >= b.at::timestamptz
+)
 ON CONFLICT (id) DO NOTHING
+"""
+# An append holds a shared lock per lead of its batch, an erasure the exclusive lock of its
+# lead, until they commit: an append that began before an erasure is committed when the
+# erasure deletes, and one that begins after it sees the erasure (each statement of a
+# read-committed transaction sees what was committed before it began). Two-key advisory
+# locks: their keys never meet the one-key lock of the schema's migrations.
+_LOCKS = 0x6E757274  # "nurt"
+_LOCK_LEADS = """
+SELECT pg_advisory_xact_lock_shared(%s, key)
+FROM (SELECT DISTINCT hashtext(lead) AS key FROM unnest(%s::text[]) AS lead ORDER BY key) AS k
+"""
+_LOCK_LEAD = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
+_ERASED = """
+INSERT INTO nurture_erased_leads (lead_hash, erased_at) VALUES (%s, %s)
+ON CONFLICT (lead_hash)
+DO UPDATE SET erased_at = GREATEST(nurture_erased_leads.erased_at, EXCLUDED.erased_at)
 """
 
 
@@ -40,6 +61,8 @@ class PostgresFactStore:
         if self._conn is None or self._conn.closed:
             conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
             try:
+                # Whatever the database's default: the erasure locks rely on it.
+                await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
                 await migrate_postgres(conn)  # kept only once the schema is up to date
             except BaseException:
                 await conn.close()
@@ -48,13 +71,18 @@ class PostgresFactStore:
         return self._conn
 
     async def append(self, facts: Sequence[Fact]) -> int:
-        """Store ``facts`` in one statement; returns how many were new."""
+        """Store ``facts`` in one transaction, but those of an erased lead stamped at or
+        before its erasure; returns how many were new."""
         if not facts:
             return 0
-        columns = [list(column) for column in zip(*map(fact_values, facts), strict=True)]
+        hashes = {lead: erased_lead_hash(lead) for lead in {fact.lead_id for fact in facts}}
+        rows = [(*v, hashes[v[1]]) for v in map(fact_values, facts)]
+        columns = [list(column) for column in zip(*rows, strict=True)]
         async with self._lock:
             conn = await self._connection()
-            return (await conn.execute(_INSERT, columns)).rowcount
+            async with conn.transaction():
+                await conn.execute(_LOCK_LEADS, (_LOCKS, list(hashes)))
+                return (await conn.execute(_INSERT, columns)).rowcount
 
     async def read(
         self,
@@ -78,12 +106,20 @@ class PostgresFactStore:
             async for row in cursor:
                 yield fact_from_row(row)
 
-    async def forget_lead(self, lead_id: str) -> int:
-        """Delete every fact of a lead (erasure); returns how many there were."""
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
+        """Delete every fact of a lead and remember its erasure, in one transaction;
+        returns how many facts there were."""
         async with self._lock:
             conn = await self._connection()
-            cursor = await conn.execute("DELETE FROM facts WHERE lead_id = %s", (lead_id,))
-            return cursor.rowcount
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCKS, lead_id)
+                )
+                await conn.execute(_ERASED, (erased_lead_hash(lead_id), erased_at))
+                cursor = await conn.execute(
+                    "DELETE FROM nurture_facts WHERE lead_id = %s", (lead_id,)
+                )
+                return cursor.rowcount
 
     async def close(self) -> None:
         """Close the connection."""

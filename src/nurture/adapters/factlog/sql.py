@@ -1,4 +1,4 @@
-"""The facts table's rows as both SQL backends write and read them (SQLite and Postgres)."""
+"""The rows of ``nurture_facts`` as both SQL backends write and read them (SQLite and Postgres)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from nurture.domain.factlog import Fact
+from nurture.domain.factlog import Fact, FactValue
 
 __all__ = [
     "FACT_COLUMNS",
@@ -30,9 +30,30 @@ def moment_text(moment: datetime) -> str:
 
 
 def fact_values(fact: Fact) -> tuple[str, str, str, str, str]:
-    """``fact`` as the values of ``FACT_COLUMNS``, ``data`` as JSON text."""
-    data = json.dumps(fact.data, separators=(",", ":"), sort_keys=True)
+    """``fact`` as the values of ``FACT_COLUMNS``, ``data`` as JSON text.
+
+    A NUL in ``data`` is written as U+FFFD: Postgres refuses it in text and JSON, and one
+    such fact would fail its whole batch at every retry. (The ids are nurture's own.)"""
+    data = _json(fact.data)
+    if "\\u0000" in data:  # rare: only then is every value looked at
+        data = _json({_text(key): _no_nul(value) for key, value in fact.data.items()})
     return (fact.id, fact.lead_id, fact.kind, moment_text(fact.at), data)
+
+
+def _json(data: dict[str, FactValue]) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def _no_nul(value: FactValue) -> FactValue:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(k): None if v is None else _text(v) for k, v in value.items()}
+    return value
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "\ufffd")
 
 
 def fact_from_row(row: tuple[Any, ...]) -> Fact:
@@ -76,4 +97,4 @@ def select_facts(
             where.append(condition)
             params.append(moment_text(moment))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f"SELECT {FACT_COLUMNS} FROM facts{clause} ORDER BY lead_id, at, id", params
+    return f"SELECT {FACT_COLUMNS} FROM nurture_facts{clause} ORDER BY lead_id, at, id", params

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import (
     FACT_COLUMNS,
     READ_BATCH,
     fact_from_row,
     fact_values,
+    moment_text,
     select_facts,
 )
 from nurture.adapters.ledger.schema import SQLITE_BUSY_TIMEOUT_MS, migrate_sqlite
@@ -21,7 +23,19 @@ from nurture.domain.factlog import Fact
 
 __all__ = ["SqliteFactStore"]
 
-_INSERT = f"INSERT INTO facts ({FACT_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+# A fact of an erased lead stamped at or before its erasure is not inserted (the WHERE
+# also tells SQLite's parser that ON CONFLICT is the upsert clause).
+_INSERT = f"""
+INSERT INTO nurture_facts ({FACT_COLUMNS}) SELECT ?, ?, ?, ?, ?
+WHERE NOT EXISTS (
+    SELECT 1 FROM nurture_erased_leads WHERE lead_hash = ? AND erased_at >= ?
+)
+ON CONFLICT (id) DO NOTHING
+"""
+_ERASED = """
+INSERT INTO nurture_erased_leads (lead_hash, erased_at) VALUES (?, ?)
+ON CONFLICT (lead_hash) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at)
+"""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -47,25 +61,14 @@ class SqliteFactStore:
         self._lock = asyncio.Lock()
 
     async def append(self, facts: Sequence[Fact]) -> int:
-        """Store ``facts`` in one transaction; returns how many were new."""
-        rows = [fact_values(fact) for fact in facts]
-
-        def run() -> int:
-            # IMMEDIATE takes the write lock first (waiting up to the busy timeout), so the
-            # transaction never fails halfway on a lock another process holds.
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                added = self._db.executemany(_INSERT, rows).rowcount
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return int(added)
-
+        """Store ``facts`` in one transaction, but those of an erased lead stamped at or
+        before its erasure; returns how many were new."""
+        hashes = {lead: erased_lead_hash(lead) for lead in {fact.lead_id for fact in facts}}
+        rows = [(*v, hashes[v[1]], v[3]) for v in map(fact_values, facts)]
         if not rows:
             return 0
         async with self._lock:
-            return await asyncio.to_thread(run)
+            return await asyncio.to_thread(self._write, lambda db: db.executemany(_INSERT, rows))
 
     async def read(
         self,
@@ -86,13 +89,29 @@ class SqliteFactStore:
         finally:
             db.close()
 
-    async def forget_lead(self, lead_id: str) -> int:
-        """Delete every fact of a lead (erasure); returns how many there were."""
+    async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
+        """Delete every fact of a lead and remember its erasure, in one transaction;
+        returns how many facts there were."""
+
+        def forget(db: sqlite3.Connection) -> sqlite3.Cursor:
+            db.execute(_ERASED, (erased_lead_hash(lead_id), moment_text(erased_at)))
+            return db.execute("DELETE FROM nurture_facts WHERE lead_id = ?", (lead_id,))
+
         async with self._lock:
-            cursor = await asyncio.to_thread(
-                self._db.execute, "DELETE FROM facts WHERE lead_id = ?", (lead_id,)
-            )
-        return int(cursor.rowcount)
+            return await asyncio.to_thread(self._write, forget)
+
+    def _write(self, change: Callable[[sqlite3.Connection], sqlite3.Cursor]) -> int:
+        """Run ``change`` in one transaction; the number of rows it changed."""
+        # IMMEDIATE takes the write lock first (waiting up to the busy timeout), so the
+        # transaction never fails halfway on a lock another process holds.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            changed = change(self._db).rowcount
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return int(changed)
 
     async def close(self) -> None:
         """Close the file."""

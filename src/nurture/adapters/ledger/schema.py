@@ -1,13 +1,16 @@
 """The schema of the ledger's database (the ledger's tables, the facts log), kept as
 versioned SQL: ``migrations/<dialect>/NNNN_name.sql``, applied in order when a ledger or a
-facts store opens the database, each recorded in ``schema_version``.
+facts store opens the database, each recorded in ``nurture_schema_version``.
 
 Applying them is idempotent and safe when several processes open the database at once:
 one takes the lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on Postgres), applies
 what is missing in one transaction, and the others then find nothing to do. A database
-made before the schema was versioned (the ledger's tables, no ``schema_version``) is
-recognised as version 1 and upgraded in place. A database newer than this code (after a
-rollback of nurture) is left alone: migrations only add, so older code still runs on it.
+made before the schema was versioned (the ledger's tables, no
+``nurture_schema_version``) is recognised as version 1 and upgraded in place, the first
+migration run again (it only creates what is missing) so that a table older code did not
+make is there too. A database newer than this code (after a rollback of nurture) is left
+alone: migrations only add, so older code still runs on it. Every table is named
+``nurture_*``: the database may be shared with other tools.
 """
 
 from __future__ import annotations
@@ -44,10 +47,10 @@ __all__ = [
 Dialect = Literal["sqlite", "postgres"]
 
 _VERSION_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_version "
+    "CREATE TABLE IF NOT EXISTS nurture_schema_version "
     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
 )
-_RECORD = "INSERT INTO schema_version (version, name, applied_at) VALUES ({0}, {0}, {0})"
+_RECORD = "INSERT INTO nurture_schema_version (version, name, applied_at) VALUES ({0}, {0}, {0})"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for another one's write lock (a migration, an
 append of another process) before it gives up."""
@@ -107,21 +110,20 @@ class SchemaStatus(BaseModel):
 
 
 def _status(dialect: Dialect, recorded: int | None, legacy: bool) -> SchemaStatus:
-    """From the highest version recorded (``None``: no ``schema_version`` row) and whether
-    the ledger's tables exist."""
+    """From the highest version recorded (``None``: no ``nurture_schema_version`` row)
+    and whether the ledger's tables exist."""
     version = recorded if recorded is not None else (1 if legacy else 0)
     pending = tuple(m.name for m in migrations(dialect) if m.version > version)
     return SchemaStatus(version=version, latest=latest_version(dialect), pending=pending)
 
 
-def _plan(dialect: Dialect, recorded: int | None, legacy: bool) -> list[tuple[Migration, bool]]:
-    """The migrations to record, each with whether to run it: a database made before the
-    schema was versioned has version 1 recorded without running it again."""
-    status = _status(dialect, recorded, legacy)
-    plan = [(m, True) for m in migrations(dialect) if m.name in status.pending]
-    if recorded is None and status.version == 1:
-        plan.insert(0, (migrations(dialect)[0], False))
-    return plan
+def _plan(dialect: Dialect, recorded: int | None) -> tuple[Migration, ...]:
+    """The migrations to apply: those after the highest version recorded, every one when
+    none is. A database made before the schema was versioned gets the first one too: its
+    statements (all ``IF NOT EXISTS``) make whatever table the code that made it did not
+    (``nurture_suppressions`` and ``nurture_soft_bounces`` came later than
+    ``nurture_sends``), and leave the others as they are."""
+    return tuple(m for m in migrations(dialect) if m.version > (recorded or 0))
 
 
 def _now() -> str:
@@ -132,8 +134,8 @@ def _sqlite_state(db: sqlite3.Connection) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     recorded = None
-    if "schema_version" in tables:
-        recorded = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    if "nurture_schema_version" in tables:
+        recorded = db.execute("SELECT MAX(version) FROM nurture_schema_version").fetchone()[0]
     return recorded, "nurture_sends" in tables
 
 
@@ -149,10 +151,10 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
         return sqlite_status(db)
     db.execute("BEGIN IMMEDIATE")  # the write lock first: what is read next stays true
     try:
-        plan = _plan("sqlite", *_sqlite_state(db))
+        plan = _plan("sqlite", _sqlite_state(db)[0])
         db.execute(_VERSION_TABLE)
-        for migration, run in plan:
-            for statement in migration.statements if run else ():
+        for migration in plan:
+            for statement in migration.statements:
                 db.execute(statement)
             db.execute(_RECORD.format("?"), (migration.version, migration.name, _now()))
     except BaseException:
@@ -165,12 +167,13 @@ def migrate_sqlite(db: sqlite3.Connection) -> SchemaStatus:
 async def _postgres_state(conn: psycopg.AsyncConnection[Any]) -> tuple[int | None, bool]:
     """The highest version recorded (``None``: none) and whether the ledger's tables exist."""
     cursor = await conn.execute(
-        "SELECT to_regclass('schema_version') IS NOT NULL, to_regclass('nurture_sends') IS NOT NULL"
+        "SELECT to_regclass('nurture_schema_version') IS NOT NULL, "
+        "to_regclass('nurture_sends') IS NOT NULL"
     )
     has_versions, legacy = await cursor.fetchone() or (False, False)
     recorded = None
     if has_versions:
-        cursor = await conn.execute("SELECT MAX(version) FROM schema_version")
+        cursor = await conn.execute("SELECT MAX(version) FROM nurture_schema_version")
         recorded = (await cursor.fetchone() or (None,))[0]
     return recorded, legacy
 
@@ -190,10 +193,10 @@ async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
     await conn.execute("SELECT pg_advisory_lock(%s)", (_POSTGRES_LOCK,))
     try:
         async with conn.transaction():
-            plan = _plan("postgres", *await _postgres_state(conn))
+            plan = _plan("postgres", (await _postgres_state(conn))[0])
             await conn.execute(_VERSION_TABLE)
-            for migration, run in plan:
-                for statement in migration.statements if run else ():
+            for migration in plan:
+                for statement in migration.statements:
                     await conn.execute(statement)
                 values = (migration.version, migration.name, _now())
                 await conn.execute(_RECORD.format("%s"), values)

@@ -104,6 +104,8 @@ class ReportTable(BaseModel):
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Cell, ...], ...]
+    note: str = ""
+    """What a reader must know to read the figures right, shown under the table."""
 
 
 class ReportResult(BaseModel):

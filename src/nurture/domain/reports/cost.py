@@ -3,16 +3,19 @@ spend configured in ``[costs]`` (see :mod:`nurture.domain.reports.costs`).
 
 Cohort semantics, as the funnel's: the leads CREATED in the range, by their source and the
 month they were created, counted as MQL or customer if they reached that step up to now
-(a lead that skipped MQL counts as one, as in the funnel). Spend is per calendar month: a
-month's spend counts in full when the range touches the month, so ask for whole months.
-Cost per lead, per MQL and per customer (CAC) divide a row's spend by its count; ``None``
-when the spend is not configured or the count is 0. The totals (per source, and overall)
-divide the spend they know by the counts of the rows that have a spend, so a month without
-a configured spend neither lowers nor raises them.
+(a lead that skipped MQL counts as one, as in the funnel). Spend is per calendar month,
+prorated by day: a month the range covers only partly counts the share of its spend of the
+days it covers (November's 3000 over 29-30 November: 2 of 30 days, 200); an open end covers
+its months whole. ``prorated`` names the months counted in part. Cost per lead, per MQL and
+per customer (CAC) divide a row's spend by its count; ``None`` when the spend is not
+configured or the count is 0. The totals (per source, and overall) divide the spend they
+know by the counts of the rows that have a spend, so a month without a configured spend
+neither lowers nor raises them.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +69,9 @@ class CostReport(ReportResult):
     sources: tuple[CostRow, ...]
     """Per source, every month of the range together."""
     total: CostRow
+    prorated: tuple[str, ...] = ()
+    """The months (``2026-11``) the range covers only partly, whose spend was counted by
+    day."""
 
     def tables(self) -> tuple[ReportTable, ...]:
         money = f"({self.currency})"
@@ -85,6 +91,8 @@ class CostReport(ReportResult):
             for r in (*self.rows, *self.sources, self.total)
         )
         title = f"Cost per lead, MQL and customer {money}"
+        if self.prorated:
+            title += f"; spend of {', '.join(self.prorated)} prorated by day in the range"
         return (ReportTable(name="cost", title=title, columns=columns, rows=rows),)
 
 
@@ -136,17 +144,18 @@ class CostTally:
 
     def result(self) -> CostReport:
         costs = self.query.costs
+        shares = {s.month: self._share(s.month) for s in costs.spend}
         keys = set(self.counts) | {
-            (s.source.value, s.month) for s in costs.spend if self._touches(s.month)
+            (s.source.value, s.month) for s in costs.spend if shares[s.month]
         }
-        rows = [
-            _row(source, month, costs.amount(source, month), self.counts.get((source, month)))
-            for source, month in sorted(keys)
-        ]
+        rows: list[CostRow] = []
         by_source: dict[str, _Sum] = {}
         total = _Sum()
         for source, month in sorted(keys):
-            spend, counts = costs.amount(source, month), self.counts.get((source, month))
+            amount = costs.amount(source, month)
+            spend = None if amount is None else amount * shares[month]
+            counts = self.counts.get((source, month))
+            rows.append(_row(source, month, spend, counts))
             by_source.setdefault(source, _Sum()).add(spend, counts or _Counts())
             total.add(spend, counts or _Counts())
         return CostReport(
@@ -156,13 +165,19 @@ class CostTally:
             rows=tuple(rows),
             sources=tuple(_total(source, s) for source, s in sorted(by_source.items())),
             total=_total(None, total),
+            prorated=tuple(sorted(m for m, share in shares.items() if 0 < share < 1)),
         )
 
-    def _touches(self, month: str) -> bool:
-        first = date.fromisoformat(f"{month}-01")
-        after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    def _share(self, month: str) -> Decimal:
+        """The share of ``month``'s spend the range counts: the days of it the range
+        covers over its days (day numbers, so no date past the calendar's end is made)."""
+        year, number = int(month[:4]), int(month[5:])
+        days = calendar.monthrange(year, number)[1]
+        first = date(year, number, 1).toordinal()
         since, until = self.query.since, self.query.until
-        return (since is None or after > since) and (until is None or first < until)
+        start = first if since is None else max(first, since.toordinal())
+        end = first + days if until is None else min(first + days, until.toordinal())
+        return Decimal(max(0, end - start)) / Decimal(days)
 
 
 def _row(source: str, month: str, spend: Decimal | None, counts: _Counts | None) -> CostRow:
@@ -190,7 +205,7 @@ def _cost_row(
     return CostRow(
         source=source,
         month=month,
-        spend=None if spend is None else float(spend),
+        spend=None if spend is None else float(round(spend, 2)),
         leads=counts.leads,
         mqls=counts.mqls,
         customers=counts.customers,

@@ -16,15 +16,32 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from nurture.domain.models import AcquisitionSource
 
 __all__ = ["Costs", "Month", "Spend"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-11"])]
-"""A calendar month, ``YYYY-MM``: the same spelling as a lead's cohort."""
+_YEARS = (2000, 9998)
+"""The years a spend may be given for: far beyond any real spend, and every month of them
+has a next month the calendar knows (``datetime`` ends with 9999)."""
+
+
+def _sane_year(month: str) -> str:
+    year = int(month[:4])
+    if not _YEARS[0] <= year <= _YEARS[1]:
+        raise ValueError(f"the year must be from {_YEARS[0]} to {_YEARS[1]}, not {year}")
+    return month
+
+
+Month = Annotated[
+    str,
+    # ASCII digits only: a regular expression's \d takes other scripts' digits too.
+    Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2026-11"]),
+    AfterValidator(_sane_year),
+]
+"""A calendar month, ``YYYY-MM`` (2000 to 9998): the same spelling as a lead's cohort."""
 
 
 class Spend(BaseModel):

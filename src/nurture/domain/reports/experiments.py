@@ -12,7 +12,9 @@ Semantics:
 - The control is the holdout when the experiment has one (it got no treatment at all),
   else the variant whose name sorts first (the facts do not keep the order the sequence
   declared). Each other variant gets its difference in conversion rate against the
-  control and the p-value of a two-sided, pooled two-proportion z-test.
+  control and a two-sided p-value: of the pooled two-proportion z-test when both arms
+  expect at least 5 goals and 5 non-goals at the pooled rate, else of Fisher's exact test
+  (the z-test's normal approximation fails on rare goals); ``test`` says which.
 - Rates get a Wilson 95% interval. A comparison needs ``MIN_LEADS`` leads in each of the
   two arms and ``MIN_CONVERSIONS`` conversions in the two together: below that its
   verdict is "not enough data yet", whatever the p-value says. Otherwise it is
@@ -35,7 +37,12 @@ from nurture.domain.reports.common import (
     ratio,
     tally_facts,
 )
-from nurture.domain.reports.stats import two_proportion_p, wilson_interval
+from nurture.domain.reports.stats import (
+    fisher_exact_p,
+    normal_enough,
+    two_proportion_p,
+    wilson_interval,
+)
 
 __all__ = [
     "ALPHA",
@@ -45,6 +52,7 @@ __all__ = [
     "ExperimentResult",
     "ExperimentsReport",
     "ExperimentsTally",
+    "SignificanceTest",
     "VariantResult",
     "Verdict",
     "experiments",
@@ -57,6 +65,7 @@ MIN_CONVERSIONS = 5
 """Conversions the two arms of a comparison need together before it is judged."""
 ALPHA = 0.05
 Verdict = Literal["control", "not enough data yet", "significant", "no significant difference"]
+SignificanceTest = Literal["z-test", "fisher-exact"]
 _FROZEN = ConfigDict(frozen=True)
 
 
@@ -75,6 +84,8 @@ class VariantResult(BaseModel):
     difference: float | None
     """``rate`` minus the control's (``None`` for the control itself)."""
     p_value: float | None
+    test: SignificanceTest | None = None
+    """The test that gave ``p_value`` (``None`` for the control)."""
     verdict: Verdict
 
 
@@ -109,6 +120,7 @@ class ExperimentsReport(ReportResult):
             Column(key="ci_high", label="95% high", kind="rate"),
             Column(key="difference", label="Diff", kind="rate"),
             Column(key="p_value", label="p", kind="number"),
+            Column(key="test", label="Test", kind="text"),
             Column(key="verdict", label="Verdict", kind="text"),
         )
         rows = tuple(
@@ -188,12 +200,15 @@ def _variant(name: str | None, arm: list[int], control: list[int] | None) -> Var
     interval = wilson_interval(conversions, leads)
     rate = ratio(conversions, leads)
     difference = p_value = None
+    test: SignificanceTest | None = None
     verdict: Verdict = "control"
     if control is not None:
         base_rate = ratio(control[1], control[0])
         if rate is not None and base_rate is not None:
             difference = round(rate - base_rate, 4)
-        p_value = two_proportion_p(conversions, leads, control[1], control[0])
+        samples = (conversions, leads, control[1], control[0])
+        test = "z-test" if normal_enough(*samples) else "fisher-exact"
+        p_value = (two_proportion_p if test == "z-test" else fisher_exact_p)(*samples)
         verdict = _verdict(arm, control, p_value)
     return VariantResult(
         variant=name,
@@ -204,6 +219,7 @@ def _variant(name: str | None, arm: list[int], control: list[int] | None) -> Var
         ci_high=None if interval is None else round(interval[1], 4),
         difference=difference,
         p_value=p_value,
+        test=test,
         verdict=verdict,
     )
 

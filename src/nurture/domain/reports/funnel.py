@@ -1,14 +1,23 @@
 """The funnel: how many leads reached each step, and the conversion from step to step.
 
-Cohort semantics: the leads CREATED in the range (their ``lead_created`` fact), counted at
-every step they reached up to now, so a range's figures can still grow as its leads move
-on. A lead reached a step when a ``stage_changed`` fact took it there (``mql``, ``sql``,
+Two counts per step, two questions:
+
+- ``reached`` (cohort semantics): of the leads CREATED in the range (their
+  ``lead_created`` fact), those that reached the step, up to now, so a range's figures can
+  still grow as its leads move on. "Of November's leads, how many became MQLs?"
+- ``entered`` (activity semantics): the leads whose FIRST arrival at the step falls in the
+  range, whenever they were created. "How many leads became MQLs in November?" A lead
+  created in October that became an MQL in November is entered in November's mql, and in
+  none of its ``reached``.
+
+A lead reached a step when a ``stage_changed`` fact took it there (``mql``, ``sql``,
 ``opportunity``, ``customer``) or, for ``accepted``, a ``sales_action`` accepted it; a
 ``converted`` or ``won`` action counts as reaching opportunity or customer too. A lead that
 skipped a step (new → sql on a hand-raise, say) counts as having reached the steps before
-the furthest one it reached: the funnel never narrows backwards. Being recycled or
-disqualified later takes nothing back. A lead with no ``lead_created`` fact (erased, or
-older than the log and not backfilled) is not counted.
+the furthest one it reached, entering them at the moment of the later step it jumped to:
+the funnel never narrows backwards. Being recycled or disqualified later takes nothing
+back, and coming back to a step is no new arrival. A lead with no ``lead_created`` fact
+(erased, or older than the log and not backfilled) is not counted.
 
 The rate of a step is ``reached / reached at the previous step`` (``None`` for ``new``, and
 when the previous step has no lead); ``of_new`` is ``reached / new``.
@@ -17,6 +26,8 @@ when the previous step has no lead); ``of_new`` is ``reached / new``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -40,6 +51,7 @@ __all__ = [
     "FunnelReport",
     "FunnelTally",
     "StageCount",
+    "first_arrivals",
     "funnel",
     "furthest_step",
     "group_of",
@@ -66,10 +78,13 @@ class StageCount(BaseModel):
 
     stage: str
     reached: int
+    """Leads created in the range that reached the step (cohort)."""
     rate: float | None
     """``reached`` over the previous step's; ``None`` for ``new`` or after an empty step."""
     of_new: float | None
     """``reached`` over the leads created; ``None`` when none was."""
+    entered: int = 0
+    """Leads that first reached the step in the range, whenever created (activity)."""
 
 
 class FunnelGroup(BaseModel):
@@ -82,7 +97,8 @@ class FunnelGroup(BaseModel):
 
 
 class FunnelReport(ReportResult):
-    """Leads created in the range, by the furthest step of the funnel they reached."""
+    """Leads created in the range, by the furthest step of the funnel they reached
+    (``reached``), and the leads that first reached each step in the range (``entered``)."""
 
     report: Literal["funnel"] = "funnel"
     by: str | None
@@ -96,6 +112,7 @@ class FunnelReport(ReportResult):
             Column(key="reached", label="Reached"),
             Column(key="rate", label="Step rate", kind="rate"),
             Column(key="of_new", label="Of new", kind="rate"),
+            Column(key="entered", label="Entered in period"),
         ]
         rows: list[tuple[Cell, ...]] = [_row(s) for s in self.stages]
         if self.by is not None:
@@ -104,24 +121,49 @@ class FunnelReport(ReportResult):
             for group in self.groups:
                 name = "(none)" if group.group is None else group.group
                 rows += [(name, *_row(s)) for s in group.stages]
-        return (
-            ReportTable(name="funnel", title="Funnel", columns=tuple(columns), rows=tuple(rows)),
+        table = ReportTable(
+            name="funnel",
+            title="Funnel: leads created in the range, by the steps they reached",
+            note=(
+                "Reached and rates: the leads created in the range (a cohort). Entered in "
+                "period: the leads that first reached the step in the range, whenever created."
+            ),
+            columns=tuple(columns),
+            rows=tuple(rows),
         )
+        return (table,)
 
 
 def _row(stage: StageCount) -> tuple[Cell, ...]:
-    return (stage.stage, stage.reached, stage.rate, stage.of_new)
+    return (stage.stage, stage.reached, stage.rate, stage.of_new, stage.entered)
 
 
 def furthest_step(facts: Iterable[Fact]) -> int:
     """The index in ``FUNNEL_STAGES`` of the furthest step a lead reached (0: new)."""
     furthest = 0
     for fact in facts:
-        if fact.kind == "stage_changed":
-            furthest = max(furthest, _STEP.get(str(fact.get("to_stage")), 0))
-        elif fact.kind == "sales_action":
-            furthest = max(furthest, _ACTION_STEP.get(str(fact.get("action")), 0))
+        furthest = max(furthest, _step_of(fact))
     return furthest
+
+
+def _step_of(fact: Fact) -> int:
+    """The step a fact says the lead reached (0: none past new)."""
+    if fact.kind == "stage_changed":
+        return _STEP.get(str(fact.get("to_stage")), 0)
+    if fact.kind == "sales_action":
+        return _ACTION_STEP.get(str(fact.get("action")), 0)
+    return 0
+
+
+def first_arrivals(facts: Iterable[Fact]) -> list[datetime | None]:
+    """When the lead first reached each step of ``FUNNEL_STAGES`` (``None``: never), from
+    its facts in time order; a skipped step is reached with the later step it jumped to."""
+    arrivals: list[datetime | None] = [None] * len(FUNNEL_STAGES)
+    for fact in facts:
+        for step in range(_step_of(fact) + 1):
+            if arrivals[step] is None:
+                arrivals[step] = fact.at
+    return arrivals
 
 
 def group_of(created: Fact, by: str) -> str | None:
@@ -132,26 +174,37 @@ def group_of(created: Fact, by: str) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+@dataclass
+class _Counts:
+    reached: list[int] = field(default_factory=lambda: [0] * len(FUNNEL_STAGES))
+    entered: list[int] = field(default_factory=lambda: [0] * len(FUNNEL_STAGES))
+
+
 class FunnelTally:
     """The funnel being counted, lead by lead."""
 
     def __init__(self, query: ReportQuery) -> None:
         self.query = query
         self.period = query.period()
-        self.total = [0] * len(FUNNEL_STAGES)
-        self.groups: dict[str | None, list[int]] = {}
+        self.total = _Counts()
+        self.groups: dict[str | None, _Counts] = {}
 
     def add_lead(self, facts: Sequence[Fact]) -> None:
         created = next((f for f in facts if f.kind == "lead_created"), None)
-        if created is None or not self.period.covers(created.at):
+        if created is None:
             return
-        furthest = furthest_step(facts)
+        arrivals = first_arrivals(facts)
+        cohort = self.period.covers(created.at)
+        entered = [at is not None and self.period.covers(at) for at in arrivals]
+        if not cohort and not any(entered):
+            return
         counts = [self.total]
         if self.query.by is not None:
-            counts.append(self.groups.setdefault(group_of(created, self.query.by), _empty()))
-        for reached in counts:
-            for step in range(furthest + 1):
-                reached[step] += 1
+            counts.append(self.groups.setdefault(group_of(created, self.query.by), _Counts()))
+        for count in counts:
+            for step, arrived in enumerate(arrivals):
+                count.reached[step] += cohort and arrived is not None
+                count.entered[step] += entered[step]
 
     def result(self) -> FunnelReport:
         groups = sorted(self.groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
@@ -164,19 +217,17 @@ class FunnelTally:
         )
 
 
-def _empty() -> list[int]:
-    return [0] * len(FUNNEL_STAGES)
-
-
-def _stages(reached: list[int]) -> tuple[StageCount, ...]:
+def _stages(counts: _Counts) -> tuple[StageCount, ...]:
+    reached = counts.reached
     return tuple(
         StageCount(
             stage=stage,
-            reached=count,
-            rate=None if step == 0 else ratio(count, reached[step - 1]),
-            of_new=ratio(count, reached[0]),
+            reached=reached[step],
+            rate=None if step == 0 else ratio(reached[step], reached[step - 1]),
+            of_new=ratio(reached[step], reached[0]),
+            entered=counts.entered[step],
         )
-        for step, (stage, count) in enumerate(zip(FUNNEL_STAGES, reached, strict=True))
+        for step, stage in enumerate(FUNNEL_STAGES)
     )
 
 

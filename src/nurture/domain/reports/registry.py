@@ -45,8 +45,8 @@ class ReportSpec:
     by: tuple[str, ...] = ()
     """The groupings ``by`` may name; empty: the report takes none."""
     from_start: bool = False
-    """It reads the facts from before the range too (velocity: when a lead FIRST reached a
-    step); the others start reading at the range's first day."""
+    """It reads the facts from before the range too (velocity and the funnel's ``entered``:
+    when a lead FIRST reached a step); the others start reading at the range's first day."""
 
 
 REPORTS: MappingProxyType[str, ReportSpec] = MappingProxyType(
@@ -56,11 +56,13 @@ REPORTS: MappingProxyType[str, ReportSpec] = MappingProxyType(
             ReportSpec(
                 name="funnel",
                 title="Funnel",
-                summary="Leads created in the range by the furthest funnel step they reached",
+                summary="Leads created in the range by the funnel steps they reached, and "
+                "the leads that entered each step in the range",
                 kinds=funnel.KINDS,
                 result=funnel.FunnelReport,
                 tally=funnel.FunnelTally,
                 by=funnel.FUNNEL_BY,
+                from_start=True,
             ),
             ReportSpec(
                 name="velocity",

@@ -3,8 +3,10 @@
 Quantiles interpolate linearly between the closest ranks (the "inclusive" method of
 ``statistics.quantiles``, numpy's default): the median of 1, 2, 3, 10 is 2.5, its p75 is
 4.75. Proportions get a Wilson score interval (it stays inside 0-1 and behaves on small
-samples, where the normal approximation does not), and two proportions are compared with
-the pooled two-proportion z-test, two-sided.
+samples, where the normal approximation does not). Two proportions are compared with the
+pooled two-proportion z-test, two-sided, when each sample expects at least 5 successes and
+5 failures at the pooled rate (``normal_enough``); otherwise with Fisher's exact test,
+two-sided, computed exactly on integers.
 """
 
 from __future__ import annotations
@@ -12,10 +14,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["Z95", "quantile", "two_proportion_p", "wilson_interval"]
+__all__ = [
+    "MIN_EXPECTED",
+    "Z95",
+    "fisher_exact_p",
+    "normal_enough",
+    "quantile",
+    "two_proportion_p",
+    "wilson_interval",
+]
 
 Z95 = 1.959963984540054
 """The standard normal quantile of 0.975: a two-sided 95% interval."""
+MIN_EXPECTED = 5
+"""The successes and failures each sample must expect for the z-test's normal
+approximation to hold (the usual rule of thumb)."""
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -51,3 +64,30 @@ def two_proportion_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
         return 1.0
     z = (x1 / n1 - x2 / n2) / spread
     return math.erfc(abs(z) / math.sqrt(2))
+
+
+def normal_enough(x1: int, n1: int, x2: int, n2: int) -> bool:
+    """Whether each sample expects ``MIN_EXPECTED`` successes and failures at the pooled
+    rate: n·p̂ ≥ 5 and n·(1 - p̂) ≥ 5, so that the z-test may be used."""
+    if n1 == 0 or n2 == 0:
+        return False
+    pooled = (x1 + x2) / (n1 + n2)
+    return all(n * pooled >= MIN_EXPECTED and n * (1 - pooled) >= MIN_EXPECTED for n in (n1, n2))
+
+
+def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float | None:
+    """The two-sided p-value of Fisher's exact test that ``x1/n1`` and ``x2/n2`` differ, or
+    ``None`` when a sample is empty: the probability, given the margins, of every table no
+    more likely than the one observed. Counted in integers (binomial coefficients), so
+    "no more likely" needs no tolerance."""
+    if n1 == 0 or n2 == 0:
+        return None
+    successes = x1 + x2
+
+    def weight(k: int) -> int:  # tables with k successes in the first sample
+        return math.comb(n1, k) * math.comb(n2, successes - k)
+
+    observed = weight(x1)
+    first, last = max(0, successes - n2), min(n1, successes)
+    extreme = sum(w for w in map(weight, range(first, last + 1)) if w <= observed)
+    return min(1.0, extreme / math.comb(n1 + n2, successes))

@@ -4,11 +4,14 @@ fast sales accepts what it is handed.
 Every measure starts in the range and ends whenever it ended (up to now), so a recent range
 only shows the leads that already moved: compare ``entered`` with ``measured``.
 
-- A move from step A to the next step B is measured from the first moment the lead reached
-  A (its ``lead_created`` for ``new``, its first ``stage_changed`` to A, its first
-  ``sales_action`` accepted for ``accepted``) to the first moment it reached B after that.
-  It counts when that first moment of A is in the range. A skipped step (new → sql) gives
-  no measure for the moves around it: the lead is in ``entered`` and not in ``measured``.
+- A move from step A to the next step B counts the leads that first reached A in the range
+  (A: its ``lead_created`` for ``new``, a ``stage_changed`` to A, a ``sales_action``
+  accepted for ``accepted``): they are ``entered``. Those that went on to B are
+  ``measured``, timed from the LAST time they reached A before they first reached B to that
+  first B: a lead returned to nurture and handed off again 90 days later is timed on the
+  trip that got it to B (as the acceptance table times that hand-off), not from its first
+  trip. A skipped step (new → sql) gives no measure for the moves around it: the lead is
+  in ``entered`` and not in ``measured``.
 - The sales cycle runs from the last time the lead became an SQL before it was won (the
   trip that won) to its first won deal (``sales_action`` won, or ``stage_changed`` to
   customer); it counts when that SQL moment is in the range.
@@ -65,7 +68,7 @@ class MoveTiming(BaseModel):
     from_stage: str
     to_stage: str
     entered: int | None
-    """Leads that reached ``from_stage`` in the range (``None`` for the sales cycle)."""
+    """Leads that first reached ``from_stage`` in the range (``None`` for the sales cycle)."""
     measured: int
     median_hours: float | None
     p75_hours: float | None
@@ -196,7 +199,8 @@ class VelocityTally:
         self.entered[move] += 1
         end = next((at for at in reached.get(move[1], ()) if at >= starts[0]), None)
         if end is not None:
-            self.moves[move].append(hours(end - starts[0]))
+            start = max(at for at in starts if at <= end)  # the trip that got it to B
+            self.moves[move].append(hours(end - start))
 
     def _cycle(self, reached: dict[str, list[datetime]]) -> None:
         won = reached.get("won")

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -17,6 +18,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+from nurture.domain.text import reject_control_characters
 
 __all__ = [
     "RECYCLE_REASONS",
@@ -36,8 +39,14 @@ RETURN_REASONS: tuple[str, ...] = get_args(ReturnReason)
 RECYCLE_REASONS: tuple[str, ...] = (*RETURN_REASONS, "lost")
 """Why a lead is back in nurture: a return's reason, or ``lost`` (the deal was lost)."""
 ActionName = Literal["accept", "return_to_nurture", "disqualify", "convert", "won", "lost"]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-_Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# Free text a person types: no control characters, as every text from outside (a NUL
+# could never be stored in a Postgres facts log, a CR or LF forges lines in a log).
+_NoControl = AfterValidator(reject_control_characters)
+Actor = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), _NoControl
+]
+_Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), _NoControl]
+_Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), _NoControl]
 
 
 class SalesEntry(BaseModel):
@@ -118,7 +127,7 @@ class SalesAction(BaseModel):
     actor: Actor
     reason: _Reason | None = Field(default=None, validate_default=True)
     """return_to_nurture: one of ``RETURN_REASONS``; disqualify: any text; required by both."""
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: _Note | None = None
     revisit_after: date | None = Field(default=None, validate_default=True)
     """return_to_nurture only: no new hand-off before this date (UTC)."""
     action_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None

@@ -1,6 +1,7 @@
 -- The ledger as nurture created it before its schema was versioned, the statements of
--- that code word for word: a database made then (these tables, no schema_version) is
--- recognised as version 1 without running them again.
+-- that code word for word. A database made then (no nurture_schema_version) is recognised as
+-- version 1 and still runs them: older code made nurture_sends alone, and the tables it
+-- did not make are created (IF NOT EXISTS leaves the others as they are).
 
 CREATE TABLE IF NOT EXISTS nurture_sends (
     key TEXT PRIMARY KEY,
