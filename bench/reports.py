@@ -155,7 +155,7 @@ def open_backends(wanted: list[str], folder: Path, cleanup: ExitStack) -> dict[s
 
 def _pg_size(url: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT pg_total_relation_size('facts')").fetchone()
+        row = conn.execute("SELECT pg_total_relation_size('nurture_facts')").fetchone()
     return int(row[0]) if row else 0
 
 
