@@ -71,7 +71,8 @@ def sequences_section(result: Result, lang: Language) -> Section:
 
 _ARMS: tuple[Column, ...] = (Column("variant", "text"), Column("leads"), Column("conversions"))
 _ARMS += (Column("rate", "rate"), Column("ci_low", "rate"), Column("ci_high", "rate"))
-_ARMS += (Column("difference", "rate"), Column("p_value", "number"), Column("verdict", "text"))
+_ARMS += (Column("difference", "rate"), Column("p_value", "number"), Column("test", "text"))
+_ARMS += (Column("verdict", "text"),)
 
 
 def experiments_section(result: Result, lang: Language) -> Section:

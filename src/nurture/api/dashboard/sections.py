@@ -17,7 +17,7 @@ __all__ = ["conversion_section", "funnel_section", "sales_section", "svg", "velo
 Result = dict[str, Any]
 
 _FUNNEL: tuple[Column, ...] = (Column("stage", "text"), Column("reached"), Column("rate", "rate"))
-_FUNNEL += (Column("of_new", "rate"),)
+_FUNNEL += (Column("of_new", "rate"), Column("entered", label="col.entered_in_period"))
 _RATES = (("mql", 1), ("sql", 2), ("customer", 5))
 """The steps whose share of the leads conversion shows, with their index in the funnel."""
 

@@ -29,7 +29,10 @@ _EN = {
     "phrase.utm_campaign": "UTM campaign",
     "phrase.cohort": "cohort (month created)",
     "section.funnel": "Funnel",
-    "section.funnel.intro": "Leads created in the range, by the furthest step they reached.",
+    "section.funnel.intro": (
+        "Leads created in the range, by the furthest step they reached; the last column"
+        " counts the leads that first reached each step in the range, whenever created."
+    ),
     "section.conversion": "Conversion by {by}",
     "section.conversion.intro": "Share of each group's leads that became MQL, SQL and customer.",
     "section.velocity": "Velocity",
@@ -44,7 +47,10 @@ _EN = {
     "section.experiments.intro": "Goal conversion per variant with its 95% interval; "
     "a comparison needs {leads} leads per arm and {goals} goals in all.",
     "section.cost": "Cost",
-    "section.cost.intro": "Spend per source against the leads, MQLs and customers it brought.",
+    "section.cost.intro": (
+        "Spend per source against the leads, MQLs and customers it brought; a month the"
+        " range covers in part counts for the days covered."
+    ),
     "section.cost.none": "No spend is configured: add a [costs] table to nurture.toml.",
     "section.empty": "No data in this range.",
     "chart.funnel": "Funnel: leads reaching each step",
@@ -156,6 +162,8 @@ _EN |= {
         "ci_high": "95% high",
         "difference": "Difference",
         "p_value": "p-value",
+        "test": "Test",
+        "entered_in_period": "Entered in period",
         "verdict": "Verdict",
         "source": "Source",
         "month": "Month",
@@ -209,7 +217,11 @@ _FR = {
     "phrase.utm_campaign": "campagne UTM",
     "phrase.cohort": "cohorte (mois de création)",
     "section.funnel": "Entonnoir",
-    "section.funnel.intro": "Leads créés sur la période, par l'étape la plus avancée atteinte.",
+    "section.funnel.intro": (
+        "Leads créés sur la période, par l'étape la plus avancée atteinte ; la dernière"
+        " colonne compte les leads arrivés à chaque étape pendant la période, quelle que"
+        " soit leur date de création."
+    ),
     "section.conversion": "Conversion par {by}",
     "section.conversion.intro": "Part des leads de chaque groupe devenus MQL, SQL et clients.",
     "section.velocity": "Vélocité",
@@ -225,7 +237,10 @@ _FR = {
     "section.experiments.intro": "Conversion à l'objectif par variante avec son intervalle à "
     "95 % ; une comparaison demande {leads} leads par bras et {goals} objectifs en tout.",
     "section.cost": "Coût",
-    "section.cost.intro": "Dépenses par source rapportées aux leads, MQL et clients obtenus.",
+    "section.cost.intro": (
+        "Dépenses par source rapportées aux leads, MQL et clients obtenus ; un mois couvert"
+        " en partie compte pour ses jours couverts."
+    ),
     "section.cost.none": "Aucune dépense configurée : ajoutez une table [costs] à nurture.toml.",
     "section.empty": "Aucune donnée sur cette période.",
     "chart.funnel": "Entonnoir : leads ayant atteint chaque étape",
@@ -337,6 +352,8 @@ _FR |= {
         "ci_high": "95 % haut",
         "difference": "Écart",
         "p_value": "Valeur p",
+        "test": "Test",
+        "entered_in_period": "Entrés sur la période",
         "verdict": "Verdict",
         "source": "Source",
         "month": "Mois",
