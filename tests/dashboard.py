@@ -1,14 +1,18 @@
 """What the dashboard's tests share: a realistic facts log loaded into a store, the app
-serving it, and reading back a figure the page shows (``1,234``, ``42.1%``, ``3.5 d``,
+serving it, checking every figure a page shows against the API, and reading back a figure
+the page shows (``1,234``, ``42.1%``, ``3.5 d``,
 ``€55.20`` in English; ``1 234``, ``42,1 %``, ``3,5 j``, ``55,20 €`` in French)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from bench.factgen import generate, spend
@@ -20,7 +24,7 @@ from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.api.apitools import KEY
 from tests.helpers import ROOT
 
-__all__ = ["SLA", "dashboard_app", "load_log", "parse_figure", "tolerance"]
+__all__ = ["SLA", "check_figures", "dashboard_app", "load_log", "parse_figure", "tolerance"]
 
 SLA = timedelta(hours=1)
 """The acceptance SLA of the shipped sales.toml."""
@@ -81,3 +85,34 @@ def tolerance(text: str, lang: str) -> float:
     if text.endswith("%"):
         return half / 100
     return half * _UNITS.get(text[-1], 1.0)
+
+
+_READ_FIGURES = """JSON.stringify([...document.querySelectorAll('table[data-report] td[data-path]')]
+  .map(td => {const t = td.closest('table');
+    return [t.dataset.report, t.dataset.by, td.dataset.path, td.textContent.trim()]}))"""
+
+
+async def check_figures(page: Any, origin: str, key: str, query: dict[str, str], lang: str) -> int:
+    """Every figure of the page (a ``tests.e2e.browser.Page``) against the API's JSON for
+    the same parameters, asked with ``key``; how many figures there were."""
+    figures = json.loads(await page.evaluate(_READ_FIGURES))
+    answers: dict[tuple[str, str], Any] = {}
+    async with httpx.AsyncClient(base_url=origin, headers={"X-API-Key": key}) as client:
+        for report, by, path, text in figures:
+            if (report, by) not in answers:
+                params = {**query, "by": by} if by else query
+                response = await client.get(f"/v1/reports/{report}", params=params)
+                response.raise_for_status()
+                answers[(report, by)] = response.json()
+            expected = _pointer(answers[(report, by)], path)
+            shown = parse_figure(text, lang)
+            assert (shown is None) == (expected is None), (report, by, path, text, expected)
+            if expected is not None:
+                assert abs(shown - expected) <= tolerance(text, lang), (report, path, text)
+    return len(figures)
+
+
+def _pointer(document: Any, path: str) -> Any:
+    for part in path.strip("/").split("/"):
+        document = document[int(part)] if isinstance(document, list) else document[part]
+    return document

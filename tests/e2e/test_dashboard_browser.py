@@ -7,15 +7,12 @@ Set ``NURTURE_SCREENSHOTS`` to a folder to keep the screenshots the test takes."
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
@@ -25,7 +22,7 @@ from nurture.adapters.links.tokens import TokenSigner
 from nurture.config.settings import Settings
 from nurture.services.dashboard_link import dashboard_url
 from tests.api.apitools import KEY
-from tests.dashboard import dashboard_app, load_log, parse_figure, tolerance
+from tests.dashboard import check_figures, dashboard_app, load_log
 from tests.e2e.browser import Page, chromium_binary, open_page
 from tests.waiting import eventually
 
@@ -33,10 +30,6 @@ pytestmark = pytest.mark.skipif(
     chromium_binary() is None,
     reason="Debian's chromium is not installed (apt-get install chromium)",
 )
-
-_READ_FIGURES = """JSON.stringify([...document.querySelectorAll('table[data-report] td[data-path]')]
-  .map(td => {const t = td.closest('table');
-    return [t.dataset.report, t.dataset.by, td.dataset.path, td.textContent.trim()]}))"""
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -66,34 +59,6 @@ def _link(origin: str, **params: str) -> str:
     return url
 
 
-async def _api(origin: str, report: str, query: dict[str, str]) -> Any:
-    async with httpx.AsyncClient(base_url=origin, headers={"X-API-Key": KEY}) as client:
-        response = await client.get(f"/v1/reports/{report}", params=query)
-    response.raise_for_status()
-    return response.json()
-
-
-def _pointer(document: Any, path: str) -> Any:
-    for part in path.strip("/").split("/"):
-        document = document[int(part)] if isinstance(document, list) else document[part]
-    return document
-
-
-async def _check_figures(page: Page, origin: str, query: dict[str, str], lang: str) -> int:
-    """Every figure of the page against the API's JSON; how many there were."""
-    figures = json.loads(await page.evaluate(_READ_FIGURES))
-    answers: dict[tuple[str, str], Any] = {}
-    for report, by, path, text in figures:
-        if (report, by) not in answers:
-            answers[(report, by)] = await _api(origin, report, {**query, "by": by} if by else query)
-        expected = _pointer(answers[(report, by)], path)
-        shown = parse_figure(text, lang)
-        assert (shown is None) == (expected is None), (report, by, path, text, expected)
-        if expected is not None:
-            assert abs(shown - expected) <= tolerance(text, lang), (report, path, text, expected)
-    return len(figures)
-
-
 async def _screenshot(page: Page, name: str, fallback: Path) -> None:
     folder = Path(os.environ.get("NURTURE_SCREENSHOTS") or fallback)
     png = await page.screenshot()
@@ -111,7 +76,7 @@ class TestDashboardInBrowser:
         async with open_page(server) as page:
             await page.goto(_link(server, lang=lang, by="source", **query))
             assert await page.evaluate("document.documentElement.lang") == lang
-            checked = await _check_figures(page, server, {**query}, lang)
+            checked = await check_figures(page, server, KEY, {**query}, lang)
             await _screenshot(page, lang, tmp_path)
             assert page.problems == []
             fetched = [url for url in page.requests if not url.startswith("data:")]
@@ -135,7 +100,7 @@ class TestDashboardInBrowser:
                 "document.getElementById('by-utm_campaign-title').textContent"
             )
             assert heading == "Conversion by UTM campaign"
-            await _check_figures(page, server, {"since": "2026-03-01"}, "en")
+            await check_figures(page, server, KEY, {"since": "2026-03-01"}, "en")
             assert page.problems == []
 
     async def test_without_a_link_the_page_says_what_to_do(self, server: str) -> None:
