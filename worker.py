@@ -15,7 +15,8 @@ from pathlib import Path
 
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities, SalesActivities
+from activities import ConfigActivities, EmailActivities, FactActivities, SalesActivities
+from nurture.adapters.factlog import open_fact_store
 from nurture.adapters.ledger import open_ledger
 from nurture.adapters.links.links import links_for
 from nurture.adapters.mail.dkim import dkim_for
@@ -48,6 +49,7 @@ async def main() -> None:
     project = load_project_config(settings.path(settings.config_file))
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
+    fact_store = open_fact_store(settings.ledger_url, settings.home)
     mailer = SmtpMailer(settings.smtp)
     emails = EmailActivities(
         TemplateRenderer(settings.path(settings.templates_dir), project.defaults.locale),
@@ -71,7 +73,12 @@ async def main() -> None:
         client,
         task_queue=queue,
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
-        activities=[*emails.activities(), *config.activities(), *sales.activities()],
+        activities=[
+            *emails.activities(),
+            *config.activities(),
+            *sales.activities(),
+            *FactActivities(fact_store).activities(),
+        ],
     )
     # Sends wait for a relay connection in Temporal's queue, not inside a running attempt.
     mail_worker = Worker(
@@ -88,6 +95,7 @@ async def main() -> None:
         await stop.wait()
     await mailer.close()
     await ledger.close()
+    await fact_store.close()
 
 
 if __name__ == "__main__":

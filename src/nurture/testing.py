@@ -153,9 +153,10 @@ class MemoryFactStore:
 
     async def append(self, facts: Sequence[Fact]) -> int:
         self.appends += 1
-        new = [f for f in facts if f.id not in self.facts]
-        self.facts.update((f.id, f) for f in new)
-        return len(new)
+        before = len(self.facts)
+        for fact in facts:
+            self.facts.setdefault(fact.id, fact)
+        return len(self.facts) - before
 
     async def read(
         self,

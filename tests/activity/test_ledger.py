@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,54 +11,7 @@ import pytest
 import pytest_asyncio
 
 from nurture.adapters.ledger import LedgerEntry, SendLedger, SqliteLedger, Suppression, open_ledger
-from nurture.testing import MemoryLedger, free_port
-
-
-def _postgres_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    return next((str(v / name) for v in versions if (v / name).exists()), None)
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A Postgres cluster in a temporary folder on a free loopback port, removed afterwards."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    as_user: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="nurture-pg-"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(folder, "postgres")
-    data, port = folder / "data", free_port()
-
-    def run(*argv: str) -> None:
-        subprocess.run([*as_user, *argv], check=True, capture_output=True)
-
-    try:
-        run(initdb, "-D", str(data), "-A", "trust", "-U", "nurture")
-        run(
-            pg_ctl,
-            "-D",
-            str(data),
-            "-w",
-            "-l",
-            str(folder / "log"),
-            "-o",
-            f"-p {port} -h 127.0.0.1 -k {folder}",
-            "start",
-        )
-        yield f"postgresql://nurture@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+from nurture.testing import MemoryLedger
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres", "memory"])
