@@ -24,6 +24,7 @@ COMMANDS = {
     "config": ["check"],
     "templates": ["check"],
     "apikey": ["create"],
+    "facts": ["backfill"],
 }
 """Every command, with its subcommands."""
 ARGVS = [[name, *([sub] if sub else [])] for name, subs in COMMANDS.items() for sub in subs or [""]]

@@ -3,14 +3,15 @@
 ``dev`` runs the whole stack on this machine; ``api``, ``worker`` and ``setup`` are what a
 deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
 API (``leads``); ``sequences`` and ``outbox``/``sink`` look inside; ``config check``,
-``templates check`` (``checks``) and ``apikey`` (``keys``) prepare a deployment.
+``templates check`` (``checks``) and ``apikey`` (``keys``) prepare a deployment; ``facts
+backfill`` (``facts``) fills the facts log for leads that lived before it.
 """
 
 from __future__ import annotations
 
 import typer
 
-from nurture.cli import checks, deployment, dev, keys, leads, outbox, sequences
+from nurture.cli import checks, deployment, dev, facts, keys, leads, outbox, sequences
 
 __all__ = ["app", "main"]
 
@@ -33,6 +34,7 @@ app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)
 app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
+app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 
 
 def main() -> None:
