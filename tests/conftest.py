@@ -14,9 +14,10 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
-from activities import ConfigActivities, SalesActivities
+from activities import ConfigActivities, FactActivities, SalesActivities
+from nurture.adapters.factlog import FactStore
 from nurture.adapters.mail.smtp import Mailer, SmtpMailer
 from nurture.adapters.temporal.client import register_search_attributes
 from nurture.adapters.temporal.gateway import TemporalLeadGateway
@@ -26,7 +27,7 @@ from nurture.domain.emails import mail_task_queue
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.router import router_workflow_id
-from nurture.testing import MemoryLedger, RecordingMailer, ScriptedSmtpServer
+from nurture.testing import MemoryFactStore, MemoryLedger, RecordingMailer, ScriptedSmtpServer
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
@@ -123,6 +124,8 @@ class Harness:
         sales_file: Path = SALES_FILE,
         mail_slots: int | None = None,
         scoring_file: Path = SCORING_FILE,
+        fact_store: FactStore | None = None,
+        workflow_runner: WorkflowRunner | None = None,
     ) -> None:
         self.env = env
         client = env.client
@@ -130,6 +133,8 @@ class Harness:
         self.task_queue = f"tq-{uuid.uuid4().hex[:8]}"
         self.mailer = RecordingMailer()
         self.ledger = MemoryLedger()
+        self.facts = fact_store or MemoryFactStore()
+        """Where the leads' facts are written (in memory unless the test gives a store)."""
         self.gateway = RecordingGateway(client, self.task_queue, max_inbound_per_run)
         self.gateway.started = set()
         self.started: list[str] = []
@@ -141,7 +146,13 @@ class Harness:
             client,
             task_queue=self.task_queue,
             workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
-            activities=[*emails.activities(), *config.activities(), *self.sales.activities()],
+            activities=[
+                *emails.activities(),
+                *config.activities(),
+                *self.sales.activities(),
+                *FactActivities(self.facts).activities(),
+            ],
+            **({"workflow_runner": workflow_runner} if workflow_runner else {}),
         )
         # As worker.py: at most as many sends at once as the mailer holds connections.
         self.mail_worker = Worker(
@@ -157,7 +168,12 @@ class Harness:
         A lead left running would fire timers nobody serves, and the shared time-skipping
         server cannot skip past work nobody takes. Children go first: the server stops
         skipping for good once a child ends after the run that started it has closed.
+        Nothing is terminated mid-task either (a lead writing its facts holds its workflow
+        task): the test server can lose count of a task ended that way and never skip
+        again.
         """
+        with suppress(AssertionError):
+            await self.quiet()
         children = list(self.started)
         for lead_id in self.gateway.started:
             with suppress(Exception):
@@ -178,7 +194,7 @@ class Harness:
 
     async def quiet(self, within: float = 30.0) -> None:
         """Wait until no workflow of the test (its leads, their sequences, the router) has
-        an activity pending."""
+        an activity or a workflow task pending (a local activity runs inside its task)."""
         ids = [router_workflow_id(self.task_queue), *self.started]
         for lead_id in sorted(self.gateway.started):
             with suppress(Exception):
@@ -191,8 +207,10 @@ class Harness:
 
     async def _pending(self, workflow_id: str) -> bool:
         with suppress(RPCError):
-            described = await self.client.get_workflow_handle(workflow_id).describe()
-            return bool(described.raw_description.pending_activities)
+            described = (
+                await self.client.get_workflow_handle(workflow_id).describe()
+            ).raw_description
+            return bool(described.pending_activities) or described.HasField("pending_workflow_task")
         return False
 
     async def now(self) -> datetime:
@@ -219,6 +237,8 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         sales_file: Path = SALES_FILE,
         mail_slots: int | None = None,
         scoring_file: Path = SCORING_FILE,
+        fact_store: FactStore | None = None,
+        workflow_runner: WorkflowRunner | None = None,
     ) -> AsyncIterator[Harness]:
         h = Harness(
             env or time_env,
@@ -228,6 +248,8 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
             sales_file,
             mail_slots,
             scoring_file,
+            fact_store,
+            workflow_runner,
         )
         async with h.worker, h.mail_worker:
             try:

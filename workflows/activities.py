@@ -112,5 +112,6 @@ async def notify_webhook(message: WebhookMessage) -> None:
 
 @activity.defn(name="record_facts")
 async def record_facts(batch: FactBatch) -> int:
-    """``FactActivities.record_facts``: store a batch of a lead's facts; how many were new."""
+    """``FactActivities.record_facts`` (a local activity): store a batch of a lead's facts;
+    how many were new."""
     _stub("record_facts")

@@ -3,8 +3,9 @@
 It orchestrates the pure journey (``nurture.domain.lead``): one signal queues every message
 (form posts, events, sequence reports, opt-outs; deduplicated by id), the loop applies them,
 runs the lead's sequences and its hand-off to sales, sends what is due through the email
-activity, sleeps on a durable timer until the next deadline (planned email or inactivity
-penalty) and continues as new before its history grows large.
+activity, hands what happened to the facts log's writer (``lead_facts``), sleeps on a
+durable timer until the next deadline (planned email or inactivity penalty) and continues
+as new before its history grows large.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     # it here passes it through the sandbox instead of re-importing it mid-workflow.
     import email_validator  # noqa: F401
 
+    from nurture.domain.factlog import Fact, facts_of_state
     from nurture.domain.lead import journey
     from nurture.domain.lead.engagement import apply_silence
     from nurture.domain.lead.facts import LeadFacts, lead_facts
@@ -42,6 +44,7 @@ from workflows.activities import (
     load_sales_team,
     load_scoring_model,
 )
+from workflows.lead_facts import FactWriter
 from workflows.lead_sales import SalesDesk
 from workflows.lead_sequences import SequenceManager
 from workflows.mail import send_email
@@ -59,6 +62,7 @@ class LeadWorkflow:
     def __init__(self, input: LeadWorkflowInput) -> None:
         self._input = input
         self._inbox: list[Inbound] = list(input.pending)
+        self._writer = FactWriter(input.lead_id, input.state, input.unwritten_facts)
         # Set by run() once it has loaded its configuration; handlers wait for _ready.
         self._state: LeadState
         self._model: ScoringModel
@@ -94,6 +98,7 @@ class LeadWorkflow:
                             state=self._state,
                             pending=self._inbox,
                             max_inbound_per_run=input.max_inbound_per_run,
+                            unwritten_facts=self._writer.unwritten(self._state),
                         )
                     )
                 # A sales action's update waits for this loop to apply it: go round again
@@ -102,6 +107,9 @@ class LeadWorkflow:
                     lambda: workflow.all_handlers_finished() or bool(self._inbox)
                 )
                 continue
+            # After the pass's sends: a write of facts never holds an email back. (Not on
+            # the way out: the next run writes what this one has not, in its first pass.)
+            self._writer.hand_over(self._state)
             await self._sleep_until_next_deadline()
 
     @workflow.signal(name=LEAD_SIGNAL)
@@ -148,6 +156,13 @@ class LeadWorkflow:
         children = tuple(e.workflow_id for e in state.enrolments) if state else ()
         email = state.lead.email if state and state.lead else None
         return ErasureFacts(email=email, workflow_ids=(workflow.info().workflow_id, *children))
+
+    @workflow.query
+    def logged_facts(self) -> list[Fact]:
+        """Every fact the lead's state proves, with the ids the live log uses: what
+        ``nurture facts backfill`` writes for a lead that lived before the log."""
+        state = self._known_state()
+        return facts_of_state(state) if state else []
 
     @workflow.query
     def get_state(self) -> LeadView | None:
@@ -202,6 +217,7 @@ class LeadWorkflow:
             )
             applied = journey.apply(self._state, message, context)
             self._state = applied.state
+            self._writer.note_message(message, context.now)
             for event in applied.forward:
                 self._sequences.forward(event)
             if isinstance(message, SalesActed):
@@ -242,7 +258,10 @@ class LeadWorkflow:
     async def _send_due_emails(self) -> None:
         for email in due_emails(self._state, workflow.now()):
             record = await self._deliver(email)
-            self._state = record_email(self._state, record)
+            # The record keeps that it was planned: the facts log derives it from the state.
+            self._state = record_email(
+                self._state, record.model_copy(update={"due_at": email.due_at})
+            )
 
     async def _deliver(self, email: PlannedEmail) -> EmailRecord:
         reason = why_not_send(self._state, email)

@@ -129,7 +129,7 @@ class SalesDesk:
         if reassign:
             return await self._route(state, facts, handoff.current_handoff(state))  # type: ignore[arg-type]
         pool = Assignment(rep_id=None, manager_email=str(self.team.manager), reason=detail)
-        return handoff.record_assignment(state, pool, now)
+        return handoff.record_assignment(state, pool, now, cause="sla lapsed")
 
     async def _claim(self, current: HandOff, rep_id: str) -> None:
         await workflow.execute_activity(

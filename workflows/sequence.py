@@ -63,6 +63,7 @@ class SequenceWorkflow:
         self._events: list[LeadEvent] = []
         self._goal_event: LeadEvent | None = None
         self._occurrences: Counter[str] = Counter()
+        self._sends = 0
         self._variants: dict[str, str | None] = {}
         self._step = "starting"
         self._next_touch: datetime | None = None
@@ -131,6 +132,8 @@ class SequenceWorkflow:
 
     async def send(self, template: str, kind: EmailKind, skip_if_capped: bool) -> bool:
         self._occurrences[template] += 1
+        self._sends += 1
+        step = self._sends
         key = sequence_step_key(
             self.lead.lead_id, self._input, template, self._occurrences[template]
         )
@@ -142,7 +145,7 @@ class SequenceWorkflow:
             else:
                 reason = self._why_not(kind)
         if reason:
-            await self._record(key, template, kind, "skipped", reason)
+            await self._record_skipped(key, template, kind, step, reason)
             return False
         self._set_step(f"sending {template}", None)
         record = await send_email(self._send_input(key, template, kind), f"{template} ({kind})")
@@ -150,7 +153,7 @@ class SequenceWorkflow:
             sent = (*self.lead.marketing_sent_at, record.at)
             self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
         # Reported on the sequence's own clock, as the other steps of its timeline are.
-        await self._report_email(record.model_copy(update={"at": workflow.now()}))
+        await self._report_email(record.model_copy(update={"at": workflow.now()}), step)
         if record.status != "sent":
             raise SequenceExit(f"{template} could not be delivered: {record.detail}")
         return True
@@ -187,7 +190,10 @@ class SequenceWorkflow:
 
     def split(self, experiment: str, variants: dict[str, int], holdout: float) -> str | None:
         variant = assign_variant(self.lead.lead_id, experiment, variants, holdout)
+        known = experiment in self._variants and self._variants[experiment] == variant
         self._variants[experiment] = variant
+        if not known:
+            self._report()  # the lead keeps the assignment, for the facts log
         return variant
 
     def seen(self, match: EventMatch) -> bool:
@@ -236,22 +242,30 @@ class SequenceWorkflow:
             track=kind is EmailKind.MARKETING and self.lead.tracking,
         )
 
-    async def _record(
-        self, key: str, template: str, kind: EmailKind, status: str, detail: str | None
+    async def _record_skipped(
+        self, key: str, template: str, kind: EmailKind, step: int, detail: str | None
     ) -> None:
-        record = EmailRecord.model_validate(
-            {
-                "key": key,
-                "template": template,
-                "kind": kind,
-                "status": status,
-                "at": workflow.now(),
-                "detail": detail,
+        record = EmailRecord(
+            key=key,
+            template=template,
+            kind=kind,
+            status="skipped",
+            at=workflow.now(),
+            detail=detail,
+        )
+        await self._report_email(record, step)
+
+    async def _report_email(self, record: EmailRecord, step: int) -> None:
+        """Tell the lead what became of the ``step``-th send of this enrolment, with the
+        sequence, its version and the variants it was sent in."""
+        record = record.model_copy(
+            update={
+                "sequence": self._input.name,
+                "version": self._input.version,
+                "step": step,
+                "variant": dict(self._variants),
             }
         )
-        await self._report_email(record)
-
-    async def _report_email(self, record: EmailRecord) -> None:
         self.emails.append(record)
         await self._tell_lead(SequenceEmailed(record=record))
 
@@ -273,6 +287,7 @@ class SequenceWorkflow:
             number=self._reports,
             step=self._step,
             next_touch_at=self._next_touch,
+            variants=dict(self._variants),
         )
         handle = workflow.get_external_workflow_handle(parent.workflow_id)
         task = asyncio.create_task(handle.signal(LEAD_SIGNAL, SequenceMoved(progress=progress)))

@@ -26,6 +26,7 @@ COMMANDS = {
     "templates": ["check"],
     "apikey": ["create"],
     "db": ["status", "upgrade"],
+    "facts": ["backfill"],
 }
 """Every command, with its subcommands."""
 ARGVS = [[name, *([sub] if sub else [])] for name, subs in COMMANDS.items() for sub in subs or [""]]

@@ -4,7 +4,8 @@
 deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
 API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config
 check``, ``templates check`` (``checks``), ``apikey`` (``keys``) and ``db`` (``database``)
-prepare a deployment.
+prepare a deployment; ``facts backfill`` (``facts``) fills the facts log for leads that
+lived before it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nurture.cli import (
     database,
     deployment,
     dev,
+    facts,
     keys,
     leads,
     outbox,
@@ -48,6 +50,7 @@ app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)
 app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
 app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
+app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 
 
 def main() -> None:

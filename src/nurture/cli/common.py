@@ -126,8 +126,8 @@ def call_api(method: str, url: str, key: str | None, body: dict[str, Any] | None
     return response.json()
 
 
-def exit_skipping_teardown() -> NoReturn:
-    """Exit 0 now, once output is flushed, without the interpreter's teardown.
+def exit_skipping_teardown(code: int = 0) -> NoReturn:
+    """Exit now with ``code``, once output is flushed, without the interpreter's teardown.
 
     The Temporal client's Rust threads can outlive the event loop and call into Python
     while it finalizes, which aborts the process ("Fatal Python error: PyGILState_Release",
@@ -136,7 +136,7 @@ def exit_skipping_teardown() -> NoReturn:
     """
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def show(data: Any) -> None:

@@ -93,7 +93,8 @@ FACT_FIELDS: dict[str, frozenset[str]] = {
         "unsubscribed": ("via", "reason"),
         "complained": ("via", "reason"),
         "address_bounced": ("detail",),
-        "opt_in_confirmed": ("submission",),
+        # form: the form whose double opt-in the address confirmed.
+        "opt_in_confirmed": ("submission", "form"),
         "sequence_entered": ("sequence", "version", "enrolment", "alongside", "workflow_id"),
         # result: "goal", "exited", "stopped" or "finished".
         "sequence_ended": ("sequence", "version", "enrolment", "result", "detail", "workflow_id"),

@@ -90,6 +90,7 @@ def apply_score(
                 to_value=update.advanced_to,
                 at=now,
                 reason=f"{cause}: buying-stage points reached the target",
+                cause=cause,
             )
         )
     if state.stage is Stage.RECYCLED:
@@ -106,6 +107,8 @@ def apply_score(
                 to_value=target,
                 at=now,
                 reason=f"{cause}: score {update.score.total} reached the {target} threshold",
+                cause=cause,
+                score=update.score.total,
             )
         )
     return state.model_copy(

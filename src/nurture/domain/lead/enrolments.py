@@ -50,11 +50,22 @@ def end_enrolment(
 
 
 def record_progress(
-    state: LeadState, workflow_id: str, step: str, next_touch_at: datetime | None
+    state: LeadState,
+    workflow_id: str,
+    step: str,
+    next_touch_at: datetime | None,
+    variants: dict[str, str | None],
 ) -> LeadState:
-    """Note a running sequence's step and next touch; an ended or unknown one changes nothing."""
+    """Note a running sequence's step, next touch and A/B variants; an ended or unknown one
+    changes nothing."""
     enrolments = tuple(
-        e.model_copy(update={"step": step, "next_touch_at": next_touch_at})
+        e.model_copy(
+            update={
+                "step": step,
+                "next_touch_at": next_touch_at,
+                "variants": {**e.variants, **variants},
+            }
+        )
         if e.workflow_id == workflow_id and e.ended_at is None
         else e
         for e in state.enrolments

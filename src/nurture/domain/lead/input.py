@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from nurture.domain.factlog.model import Fact
 from nurture.domain.lead.messages import Inbound
 from nurture.domain.lead.state import LeadState
 
@@ -22,6 +23,8 @@ class LeadWorkflowInput(BaseModel):
     pending: list[Inbound] = []
     max_inbound_per_run: int = 2000
     """Continue as new after this many messages even if the server has not suggested it."""
+    unwritten_facts: list[Fact] = []
+    """Facts the previous run handed to the facts log and did not see written."""
 
 
 class ErasureFacts(BaseModel):

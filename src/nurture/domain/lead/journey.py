@@ -36,6 +36,7 @@ from nurture.domain.lead.opt_in import drop_unconfirmed, hold_for_confirmation, 
 from nurture.domain.lead.opt_out import apply_bounce, apply_opt_out
 from nurture.domain.lead.state import (
     CONSENTS_KEPT,
+    LeadOrigin,
     LeadState,
     PlannedEmail,
     PlannedStart,
@@ -108,7 +109,9 @@ def apply(state: LeadState, message: Inbound, context: ApplyContext) -> Applied:
             ended = end_enrolment(state, end.workflow_id, end.result, end.detail, end.ended_at)
             return Applied(state=ended)
         case SequenceMoved(progress=step):
-            moved = record_progress(state, step.workflow_id, step.step, step.next_touch_at)
+            moved = record_progress(
+                state, step.workflow_id, step.step, step.next_touch_at, step.variants
+            )
             return Applied(state=moved)
         case SalesActed(action=action):
             return _sales_action(state, action, context)
@@ -158,10 +161,19 @@ def apply_submission(
         consents = (*state.consents, form.lead.consent)[-CONSENTS_KEPT:]
         state = state.model_copy(update={"consents": consents})
     # A form that needs no confirmation makes the lead a lead in its own right.
-    state = drop_unconfirmed(state, now, f"form '{form.form_id}' needs no confirmation")
+    reason = f"form '{form.form_id}' needs no confirmation"
+    state = drop_unconfirmed(state, now, reason, "form without opt-in")
+    origin = state.origin or LeadOrigin(
+        source=lead.source.value,
+        form=form.form_id,
+        utm=lead.utm,
+        locale=form.locale,
+        country=lead.country,
+    )
     state = state.model_copy(
         update={
             "lead": lead,
+            "origin": origin,
             "locale": form.locale,
             "created_at": state.created_at or now,
             "seen_events": remember(state.seen_events, f"form:{form.submission_id}"),

@@ -51,6 +51,5 @@ def record_email(state: LeadState, record: EmailRecord) -> LeadState:
     state = state.model_copy(update={"planned": planned, "emails": (*state.emails, record)})
     if record.status != "bounced":
         return state
-    return add_condition(
-        state, Condition.BOUNCED, record.at, record.detail or "permanent SMTP failure"
-    )
+    reason = record.detail or "permanent SMTP failure"
+    return add_condition(state, Condition.BOUNCED, record.at, reason, "send bounced")

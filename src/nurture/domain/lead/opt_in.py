@@ -52,7 +52,7 @@ def hold_for_confirmation(state: LeadState, form: FormSubmitted, now: datetime) 
             update={"lead": form.lead, "locale": form.locale, "created_at": now}
         )
         reason = f"double opt-in form '{form.form_id}': waiting for the address to confirm"
-        state = add_condition(state, Condition.UNCONFIRMED, now, reason)
+        state = add_condition(state, Condition.UNCONFIRMED, now, reason, "double opt-in")
     sent = state.confirmations_sent
     if len(sent) >= CONFIRMATIONS_PER_REQUEST or (
         sent and now - sent[-1] < CONFIRMATION_RESEND_AFTER
@@ -94,7 +94,7 @@ def take_confirmation(
     if not waiting:
         return state, []
     reason = f"double opt-in confirmed from the link ({confirmed.submission_id})"
-    state = drop_unconfirmed(state, confirmed.at, reason)
+    state = drop_unconfirmed(state, confirmed.at, reason, "confirmed")
     return state, [_confirmed(form, confirmed) for form in waiting]
 
 
@@ -109,7 +109,7 @@ def _confirmed(held: FormSubmitted, confirmed: OptInConfirmed) -> FormSubmitted:
     return held.model_copy(update={"lead": held.lead.model_copy(update={"consent": consent})})
 
 
-def drop_unconfirmed(state: LeadState, at: datetime, reason: str) -> LeadState:
+def drop_unconfirmed(state: LeadState, at: datetime, reason: str, cause: str) -> LeadState:
     """The lead is a lead in its own right now: no longer ``unconfirmed``."""
     if Condition.UNCONFIRMED not in state.conditions:
         return state
@@ -119,6 +119,7 @@ def drop_unconfirmed(state: LeadState, at: datetime, reason: str) -> LeadState:
         to_value="confirmed",
         at=at,
         reason=reason,
+        cause=cause,
     )
     return state.model_copy(
         update={

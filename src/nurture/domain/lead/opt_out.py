@@ -14,9 +14,10 @@ def apply_opt_out(state: LeadState, opt_out: OptOut) -> LeadState:
     """The lead is unsubscribed from now on: marketing mail stops, its sequences stop.
     Transactional mail (what the person asks for) still goes. A repeat changes nothing."""
     reason = f"{opt_out.reason} ({opt_out.channel})"
-    return add_condition(state, Condition.UNSUBSCRIBED, opt_out.at, reason)
+    cause = f"{opt_out.reason} {opt_out.channel}"
+    return add_condition(state, Condition.UNSUBSCRIBED, opt_out.at, reason, cause)
 
 
 def apply_bounce(state: LeadState, bounced: AddressBounced) -> LeadState:
     """The lead's address bounces: nothing more is sent to it. A repeat changes nothing."""
-    return add_condition(state, Condition.BOUNCED, bounced.at, bounced.reason)
+    return add_condition(state, Condition.BOUNCED, bounced.at, bounced.reason, "bounce reported")

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.emails import ConfirmLink, EmailKind
 from nurture.domain.lifecycle import Condition, Stage
-from nurture.domain.models import Consent, FormContext, FormSubmitted, Lead
+from nurture.domain.models import Consent, FormContext, FormSubmitted, Lead, Utm
 from nurture.domain.sales.records import HandOff, SalesEntry
 from nurture.domain.scoring import Score, ScoringModel, initial_score
 
@@ -23,6 +23,7 @@ __all__ = [
     "SEEN_EVENTS_KEPT",
     "EmailRecord",
     "Enrolment",
+    "LeadOrigin",
     "LeadState",
     "PendingOptIn",
     "PlannedEmail",
@@ -50,6 +51,11 @@ class Transition(BaseModel):
     to_value: str
     at: AwareDatetime
     reason: str
+    cause: str | None = None
+    """The reason in a few fixed words (``event page_viewed``, ``returned budget``): what
+    the facts log keeps, where ``reason`` is for people and may quote free text."""
+    score: int | None = None
+    """The lead's points total at that moment (stage changes)."""
 
 
 class PlannedEmail(BaseModel):
@@ -98,6 +104,16 @@ class EmailRecord(BaseModel):
     at: AwareDatetime
     message_id: str | None = None
     detail: str | None = None
+    due_at: AwareDatetime | None = None
+    """When it was due: set on the lead's own planned emails, so the state still says it
+    was planned once it is sent."""
+    sequence: str | None = None
+    """The sequence that sent it, its version and the send's number in the enrolment
+    (1-based), and the enrolment's A/B variants at the time: ``None``/empty for the
+    lead's own emails."""
+    version: int | None = None
+    step: int | None = None
+    variant: dict[str, str | None] = {}
 
 
 class Enrolment(BaseModel):
@@ -121,6 +137,23 @@ class Enrolment(BaseModel):
     alongside: bool = False
     """Started by an event (a welcome per new form), not by a rule: it runs beside the
     rule-driven sequence, and its marketing steps check the lead's stage when they send."""
+    variants: dict[str, str | None] = {}
+    """The A/B variant the sequence assigned the lead in each experiment (``None``: the
+    holdout), as it reported them."""
+
+
+class LeadOrigin(BaseModel):
+    """Where the lead came from, as its first form said: fixed once, so the facts log's
+    ``lead_created`` says the same whenever it is derived (later forms may change the
+    profile's source, UTM tags or country)."""
+
+    model_config = _FROZEN
+
+    source: str
+    form: str
+    utm: Utm = Utm()
+    locale: str
+    country: str | None = None
 
 
 class LeadState(BaseModel):
@@ -130,6 +163,8 @@ class LeadState(BaseModel):
 
     lead_id: str
     lead: Lead | None = None
+    origin: LeadOrigin | None = None
+    """Set by the first form that makes the lead a lead in its own right."""
     locale: str = "en"
     stage: Stage = Stage.NEW
     conditions: tuple[Condition, ...] = ()
@@ -201,12 +236,15 @@ def remember(seen: tuple[str, ...], event_id: str) -> tuple[str, ...]:
     return (*seen, event_id)[-SEEN_EVENTS_KEPT:]
 
 
-def add_condition(state: LeadState, condition: Condition, at: datetime, reason: str) -> LeadState:
-    """``condition`` holds from ``at`` on, with a transition saying why; once only."""
+def add_condition(
+    state: LeadState, condition: Condition, at: datetime, reason: str, cause: str
+) -> LeadState:
+    """``condition`` holds from ``at`` on, with a transition saying why (``cause``: in a
+    few fixed words); once only."""
     if condition in state.conditions:
         return state
     change = Transition(
-        field="condition", from_value=None, to_value=condition, at=at, reason=reason
+        field="condition", from_value=None, to_value=condition, at=at, reason=reason, cause=cause
     )
     return state.model_copy(
         update={

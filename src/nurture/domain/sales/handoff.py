@@ -15,7 +15,13 @@ from datetime import datetime, time
 
 from nurture.domain.lead.state import EmailRecord, LeadState, Transition
 from nurture.domain.lifecycle import MARKETING_STAGES, Stage, check_transition
-from nurture.domain.sales.records import Assignment, HandOff, SalesAction, SalesEntry
+from nurture.domain.sales.records import (
+    RETURN_REASONS,
+    Assignment,
+    HandOff,
+    SalesAction,
+    SalesEntry,
+)
 from nurture.domain.scoring import ScoringModel, apply_adjustment
 
 __all__ = [
@@ -50,7 +56,7 @@ def hand_raise(state: LeadState, event_type: str, now: datetime) -> LeadState:
         return state
     if state.revisit_after is not None and now < state.revisit_after:
         return state
-    return _move(state, Stage.SQL, now, f"hand-raise: {event_type}")
+    return _move(state, Stage.SQL, now, f"hand-raise: {event_type}", f"hand-raise {event_type}")
 
 
 def needs_handoff(state: LeadState) -> str | None:
@@ -76,12 +82,15 @@ def sla_next_deadline(state: LeadState) -> datetime | None:
 def begin_handoff(state: LeadState, trigger: str, now: datetime) -> LeadState:
     """The lead just became an SQL: open a hand-off, to be routed."""
     handoff = HandOff(number=len(state.handoffs) + 1, started_at=now, trigger=trigger)
+    moves = [t for t in state.transitions if t.field == "stage" and t.to_value == Stage.SQL]
     return _log(
         state.model_copy(update={"handoffs": (*state.handoffs, handoff)}),
         now,
         "handed_off",
         "nurture",
         trigger,
+        handoff=handoff.number,
+        reason=moves[-1].cause if moves else None,
     )
 
 
@@ -90,8 +99,12 @@ def sla_deadline(state: LeadState, remind_at: datetime, accept_by: datetime) -> 
     return _update_current(state, remind_at=remind_at, accept_by=accept_by)
 
 
-def record_assignment(state: LeadState, assignment: Assignment, now: datetime) -> LeadState:
-    """The router's decision for the current hand-off."""
+def record_assignment(
+    state: LeadState, assignment: Assignment, now: datetime, cause: str | None = None
+) -> LeadState:
+    """The router's decision for the current hand-off; ``cause``, when the assignment's own
+    reason is no fixed wording (an escalation's names the late rep), says why in a few
+    fixed words."""
     handoff = current_handoff(state)
     assert handoff is not None, "no hand-off in progress"
     state = _update_current(
@@ -105,17 +118,26 @@ def record_assignment(state: LeadState, assignment: Assignment, now: datetime) -
         remind_at=None,
         accept_by=None,
     )
+    fields = {"handoff": handoff.number, "reason": cause or assignment.reason}
     if assignment.rep_id is None:
-        return _log(state, now, "pooled", "nurture", assignment.reason)
+        return _log(state, now, "pooled", "nurture", assignment.reason, **fields)
     detail = f"to {assignment.rep_name or assignment.rep_id}: {assignment.reason}"
-    return _log(state, now, "assigned", "nurture", detail)
+    return _log(state, now, "assigned", "nurture", detail, rep=assignment.rep_id, **fields)
 
 
 def record_undelivered(
     state: LeadState, now: datetime, what: str, record: EmailRecord
 ) -> LeadState:
     """A mail to sales (``what``: the alert to its owner, say) could not be delivered."""
-    return _log(state, now, "undelivered", "nurture", f"{what}: {record.status}, {record.detail}")
+    handoff = current_handoff(state)
+    return _log(
+        state,
+        now,
+        "undelivered",
+        "nurture",
+        f"{what}: {record.status}, {record.detail}",
+        handoff=handoff.number if handoff else None,
+    )
 
 
 def record_reminder(state: LeadState, now: datetime) -> LeadState:
@@ -123,7 +145,10 @@ def record_reminder(state: LeadState, now: datetime) -> LeadState:
     handoff = current_handoff(state)
     assert handoff is not None
     state = _update_current(state, reminded=True)
-    return _log(state, now, "reminded", "nurture", f"{handoff.owner} reminded to accept")
+    detail = f"{handoff.owner} reminded to accept"
+    return _log(
+        state, now, "reminded", "nurture", detail, handoff=handoff.number, rep=handoff.owner
+    )
 
 
 def record_escalation(state: LeadState, now: datetime, detail: str) -> LeadState:
@@ -138,7 +163,9 @@ def record_escalation(state: LeadState, now: datetime, detail: str) -> LeadState
         remind_at=None,
         accept_by=None,
     )
-    return _log(state, now, "escalated", "nurture", detail)
+    return _log(
+        state, now, "escalated", "nurture", detail, handoff=handoff.number, rep=handoff.owner
+    )
 
 
 def why_not(state: LeadState, action: SalesAction) -> str | None:
@@ -182,7 +209,8 @@ def apply_action(
         assert handoff is not None
         owner = handoff.owner or action.actor
         state = _update_current(state, accepted_at=now, owner=owner, remind_at=None, accept_by=None)
-        return _log(state, now, "accepted", action.actor, f"accepted by {action.actor}{note}")
+        detail = f"accepted by {action.actor}{note}"
+        return _log(state, now, "accepted", action.actor, detail, handoff=handoff.number, rep=owner)
     if action.action == "return_to_nurture":
         revisit = (
             datetime.combine(action.revisit_after, time(0), tzinfo=now.tzinfo)
@@ -207,11 +235,13 @@ def apply_action(
         until = f"; not before {action.revisit_after}" if action.revisit_after else ""
         detail = f"reason {action.reason}{until}{note}"
         return _close(
-            _move(state, Stage.RECYCLED, now, f"returned: {detail}"),
+            _move(state, Stage.RECYCLED, now, f"returned: {detail}", f"returned {action.reason}"),
             now,
             "returned",
             action.actor,
             detail,
+            reason=action.reason,
+            revisit_after=action.revisit_after,
         )
     target = _TARGETS[action.action]
     kind = {"disqualify": "disqualified", "convert": "converted", "won": "won", "lost": "lost"}[
@@ -223,10 +253,12 @@ def apply_action(
         state = state.model_copy(
             update={"recycle_reason": "lost", "revisit_after": None, "points_since_return": 0}
         )
-    state = _move(state, target, now, f"{action.action} by {action.actor}: {detail}")
+    state = _move(state, target, now, f"{action.action} by {action.actor}: {detail}", kind)
+    reason = _fixed_reason(action.reason)
     if target is Stage.OPPORTUNITY:
-        return _log(state, now, "converted", action.actor, detail)
-    return _close(state, now, kind, action.actor, detail)
+        number = handoff.number if (handoff := current_handoff(state)) else None
+        return _log(state, now, "converted", action.actor, detail, handoff=number, reason=reason)
+    return _close(state, now, kind, action.actor, detail, reason=reason)
 
 
 _TARGETS: dict[str, Stage] = {
@@ -242,18 +274,37 @@ _ALLOWED_FROM: dict[Stage, frozenset[Stage]] = {
 }
 
 
-def _move(state: LeadState, target: Stage, now: datetime, reason: str) -> LeadState:
+def _fixed_reason(reason: str | None) -> str | None:
+    """A sales action's reason as the facts log may keep it: one of the return reasons,
+    else ``other``. A disqualification's reason is whatever the rep typed, and the log
+    keeps no free text (it could name the person)."""
+    if reason is None:
+        return None
+    return reason if reason in RETURN_REASONS else "other"
+
+
+def _move(state: LeadState, target: Stage, now: datetime, reason: str, cause: str) -> LeadState:
     check_transition(state.stage, target)
     change = Transition(
-        field="stage", from_value=state.stage, to_value=target, at=now, reason=reason
+        field="stage",
+        from_value=state.stage,
+        to_value=target,
+        at=now,
+        reason=reason,
+        cause=cause,
+        score=state.score.total,
     )
     return state.model_copy(update={"stage": target, "transitions": (*state.transitions, change)})
 
 
-def _close(state: LeadState, now: datetime, kind: str, actor: str, detail: str) -> LeadState:
-    if current_handoff(state) is not None:
+def _close(
+    state: LeadState, now: datetime, kind: str, actor: str, detail: str, **fields: object
+) -> LeadState:
+    current = current_handoff(state)
+    if current is not None:
         state = _update_current(state, ended_at=now, remind_at=None, accept_by=None)
-    return _log(state, now, kind, actor, detail)
+    number = current.number if current else None
+    return _log(state, now, kind, actor, detail, handoff=number, **fields)
 
 
 def _update_current(state: LeadState, **changes: object) -> LeadState:
@@ -264,6 +315,10 @@ def _update_current(state: LeadState, **changes: object) -> LeadState:
     return state.model_copy(update={"handoffs": (*state.handoffs[:-1], updated)})
 
 
-def _log(state: LeadState, now: datetime, kind: str, actor: str, detail: str) -> LeadState:
-    entry = SalesEntry.model_validate({"at": now, "kind": kind, "actor": actor, "detail": detail})
+def _log(
+    state: LeadState, now: datetime, kind: str, actor: str, detail: str, **fields: object
+) -> LeadState:
+    entry = SalesEntry.model_validate(
+        {"at": now, "kind": kind, "actor": actor, "detail": detail, **fields}
+    )
     return state.model_copy(update={"sales_log": (*state.sales_log, entry)})

@@ -72,6 +72,16 @@ class SalesEntry(BaseModel):
     actor: str
     """Who did it: ``nurture`` for the system, else the rep or manager named in the action."""
     detail: str
+    handoff: int | None = None
+    """The number of the hand-off it belongs to, if any."""
+    rep: str | None = None
+    """The rep's id: the one assigned, reminded or passed over."""
+    reason: str | None = None
+    """Why, in a few fixed words (a return's BANT reason, the router's rule, the cause of
+    the hand-off), never free text: what the facts log keeps, where ``detail`` is for
+    people and may quote a note."""
+    revisit_after: date | None = None
+    """A return's date before which no new hand-off starts."""
 
 
 class Assignment(BaseModel):

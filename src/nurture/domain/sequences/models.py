@@ -108,6 +108,8 @@ class SequenceProgress(BaseModel):
     """Counts the reports of one sequence run: the lead applies each once."""
     step: str
     next_touch_at: AwareDatetime | None = None
+    variants: dict[str, str | None] = {}
+    """The A/B variants assigned so far in this enrolment (``None``: the holdout)."""
 
 
 class SequenceOutcome(BaseModel):

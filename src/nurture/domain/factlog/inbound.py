@@ -1,0 +1,77 @@
+"""The facts a message proves that the lead's state does not keep: ``facts_of_message``.
+
+A form post, an event, an opt-out or a bounce report leaves little in the state (an id
+remembered for deduplication, a condition added once): its fact is taken from the message
+itself, when the lead applies it, with an id derived from the message's own deduplication
+id, so a message applied again after a crash gives the same fact.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nurture.domain.factlog.derive import masked
+from nurture.domain.factlog.model import Fact, FactValue, fact_id
+from nurture.domain.lead.messages import AddressBounced, EventReceived, FormPosted, Inbound, OptOut
+from nurture.domain.models import LeadEvent, PropertyValue
+
+__all__ = ["EMAIL_EVENTS", "facts_of_message"]
+
+EMAIL_EVENTS = frozenset({"email_opened", "email_clicked"})
+"""Event types logged as facts of their own kind (an open, a click), not as ``event_received``."""
+
+
+def facts_of_message(lead_id: str, message: Inbound, now: datetime) -> list[Fact]:
+    """What ``message``, applied at ``now`` (once: the caller skips duplicates), proves."""
+    match message:
+        case FormPosted(form=form):
+            data: dict[str, FactValue] = {"form": form.form_id, "submission": form.submission_id}
+            at = min(form.submitted_at, now)
+            return [_fact(lead_id, "form_submitted", message.id, at, data)]
+        case EventReceived(event=event):
+            return [_event_fact(lead_id, event, now)]
+        case OptOut(reason=reason, channel=channel, at=at):
+            kind = "unsubscribed" if reason == "unsubscribed" else "complained"
+            return [_fact(lead_id, kind, message.id, at, {"via": channel})]
+        case AddressBounced(reason=reason, at=at):
+            return [_fact(lead_id, "address_bounced", message.id, at, {"detail": masked(reason)})]
+    return []
+
+
+def _event_fact(lead_id: str, event: LeadEvent, now: datetime) -> Fact:
+    at = min(event.occurred_at, now)
+    if event.type not in EMAIL_EVENTS:
+        return _fact(lead_id, "event_received", event.id, at, {"type": event.type})
+    props = event.properties
+    data: dict[str, FactValue] = {
+        "key": _text(props.get("email_key")),
+        "template": _text(props.get("template")),
+        "machine": _machine(props.get("machine")),
+    }
+    if event.type == "email_clicked":
+        data["url"] = masked(_text(props.get("url")))
+    return _fact(lead_id, event.type, event.id, at, data)
+
+
+def _text(value: PropertyValue | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _machine(value: PropertyValue | None) -> str | None:
+    """Why the open or click looks machine-made: the reason given, ``machine`` when the
+    flag is only true, ``None`` when a person made it."""
+    if value is None or value is False or value == "":
+        return None
+    return "machine" if value is True else str(value)
+
+
+def _fact(lead_id: str, kind: str, key: str, at: datetime, data: dict[str, FactValue]) -> Fact:
+    return Fact.model_validate(
+        {
+            "id": fact_id(lead_id, kind, key),
+            "lead_id": lead_id,
+            "kind": kind,
+            "at": at,
+            "data": data,
+        }
+    )
