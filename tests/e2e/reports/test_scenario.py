@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -84,6 +85,28 @@ def _unsubscribe(api: httpx.Client, smtp: ScriptedSmtpServer, email: str) -> Non
     assert response.status_code == 200, response.text
 
 
+def _confirm(api: httpx.Client, smtp: ScriptedSmtpServer, email: str) -> None:
+    """Uses the double opt-in link of the confirmation email (the newsletter's)."""
+
+    def confirmation() -> Any:
+        return next(
+            (
+                m
+                for m in smtp.messages
+                if m["To"].addresses[0].addr_spec == email
+                and m["X-Nurture-Template"] == "confirm_subscription"
+            ),
+            None,
+        )
+
+    wait_until(lambda: confirmation() is not None, within=30)
+    text = confirmation().get_body(("plain",)).get_content()
+    match = re.search(r"http://\S+/c/[A-Za-z0-9_.-]+", text)
+    assert match, text
+    confirmed = api.post("/" + match.group(0).split("/", 3)[3])
+    assert confirmed.status_code == 200, confirmed.text
+
+
 def _furthest(view: dict[str, Any]) -> int:
     """The furthest lifecycle step the lead's own history shows."""
     stages = [t["to_value"] for t in view["transitions"] if t["field"] == "stage"]
@@ -98,7 +121,7 @@ def _report(api: httpx.Client, name: str, **params: str) -> Any:
 
 def _cli(stack: DevStack, *args: str) -> Any:
     done = subprocess.run(
-        [sys.executable, "-m", "nurture", *args],
+        [sys.executable, "-m", "nurture.cli", *args],
         cwd=stack.home,
         env={**os.environ, **stack.env()},
         capture_output=True,
@@ -139,6 +162,7 @@ def scenario(api: httpx.Client, smtp: ScriptedSmtpServer) -> dict[str, Any]:
         utm_source="newsletter",
         utm_campaign="letter",
     )
+    _confirm(api, smtp, "ben@e2e.example")
     una = _post(api, "quick-guide", "una@e2e.example", first_name="Una", **PERSONA)
     _events(api, una, [("page_viewed", {"section": "product"})] * 6)
     _unsubscribe(api, smtp, "una@e2e.example")
@@ -152,7 +176,8 @@ def scenario(api: httpx.Client, smtp: ScriptedSmtpServer) -> dict[str, Any]:
         name: lead_when(api, lead_id, lambda v: bool(v), 30)
         for name, lead_id in {"ana": ana, "carl": carl, "ben": ben, "una": una}.items()
     }
-    lead_when(api, una, lambda v: v["stage"] == "unsubscribed" or "unsubscribed" in str(v), 30)
+    lead_when(api, una, lambda v: "unsubscribed" in v["conditions"], 30)
+    lead_when(api, ben, lambda v: any(e["sequence"] == "discovery" for e in v["enrolments"]), 30)
     return views
 
 
@@ -189,7 +214,7 @@ class TestScenarioReports:
         funnel = _settled(api, _expected_funnel(scenario))
         rates = {s["stage"]: s["rate"] for s in funnel["stages"]}
         assert rates["new"] is None and rates["customer"] == 1.0
-        assert rates["sql"] == pytest.approx(2 / _expected_funnel(scenario)["mql"])
+        assert rates["sql"] == pytest.approx(2 / _expected_funnel(scenario)["mql"], abs=1e-4)
         by_source = _report(api, "funnel", by="source")
         news = {g["group"]: g["stages"][0]["reached"] for g in by_source["groups"]}
         assert news == {"inbound": 3, "organic": 1}
@@ -203,7 +228,7 @@ class TestScenarioReports:
         total = _report(api, "sales")["total"]
         assert (total["handoffs"], total["accepted"], total["returned"]) == (2, 1, 1)
         assert (total["won"], total["lost"], total["win_rate"]) == (1, 0, 1.0)
-        assert total["return_reasons"] == {"budget": 1}
+        assert {k: n for k, n in total["return_reasons"].items() if n} == {"budget": 1}
 
     def test_emails_and_experiment(
         self, api: httpx.Client, smtp: ScriptedSmtpServer, scenario: dict[str, Any]
@@ -214,13 +239,18 @@ class TestScenarioReports:
         sent: dict[str, int] = {}
         for message in smtp.messages:
             template = str(message["X-Nurture-Template"])
+            if template == "sales_alert":
+                continue  # to a rep, about the lead: not one of the lead's emails
             sent[template] = sent.get(template, 0) + 1
 
         def counted() -> dict[str, int]:
             rows = _report(api, "emails")["templates"]
             return {r["template"]: r["sent"] for r in rows if r["sent"]}
 
-        wait_until(lambda: counted() == sent, within=30)
+        try:
+            wait_until(lambda: counted() == sent, within=60)
+        except AssertionError:
+            raise AssertionError(f"reported {counted()}, sent {sent}") from None
         rows = {r["template"]: r for r in _report(api, "emails")["templates"]}
         assert sum(r["unsubscribes"] for r in rows.values()) == 1
         arms = _report(api, "experiments")["experiments"]
