@@ -62,13 +62,34 @@ def fact_from_row(row: tuple[Any, ...]) -> Fact:
     was appended, and a report reads millions of them."""
     fact_id, lead_id, kind, at, data = row
     moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
-    return Fact.model_construct(
-        id=fact_id,
-        lead_id=lead_id,
-        kind=kind,
-        at=moment.astimezone(UTC),
-        data=json.loads(data) if isinstance(data, str) else data,
+    return _stored_fact(
+        {
+            "id": fact_id,
+            "lead_id": lead_id,
+            "kind": kind,
+            "at": moment if moment.tzinfo is UTC else moment.astimezone(UTC),
+            "data": _decode(data)[0] if isinstance(data, str) else data,
+        }
     )
+
+
+# The text is the store's own (compact JSON text, or Postgres's text of a jsonb): it has no
+# leading blank, so the decoder's scanner needs none of ``json.loads``'s wrapping.
+_decode = json.JSONDecoder().raw_decode
+_FIELDS = set(Fact.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _stored_fact(fields: dict[str, Any]) -> Fact:
+    """The ``Fact`` of every field's value, as ``Fact.model_construct`` makes it, for a
+    fraction of its cost (it looks up aliases and defaults per field, per fact)."""
+    fact = _new(Fact)
+    _set(fact, "__dict__", fields)
+    _set(fact, "__pydantic_fields_set__", _FIELDS.copy())
+    _set(fact, "__pydantic_extra__", None)
+    _set(fact, "__pydantic_private__", None)
+    return fact
 
 
 def select_facts(
