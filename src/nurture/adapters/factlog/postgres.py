@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.types.string import TextLoader
 
 from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
@@ -101,10 +102,17 @@ class PostgresFactStore:
             await psycopg.AsyncConnection.connect(self._url) as conn,
             conn.cursor(name="nurture_facts_read") as cursor,
         ):
-            cursor.itersize = READ_BATCH
+            # ``data`` as its text, which ``fact_from_row`` decodes in one step: twice as
+            # fast as the driver's decoding of a jsonb (bytes, their encoding detected).
+            cursor.adapters.register_loader("jsonb", TextLoader)
+            # The read goes to its end: planned for its first rows (the default for a
+            # cursor), Postgres would walk the lead index and visit every fact to check
+            # its kind, instead of picking the report's kinds and sorting them.
+            await conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             await cursor.execute(sql, params)
-            async for row in cursor:
-                yield fact_from_row(row)
+            while rows := await cursor.fetchmany(READ_BATCH):
+                for row in rows:
+                    yield fact_from_row(row)
 
     async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
         """Delete every fact of a lead and remember its erasure, in one transaction;
