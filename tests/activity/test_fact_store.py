@@ -216,6 +216,16 @@ class TestRead:
         assert await store.append([fact("L3", "lead_created", 0)]) == 1
         assert len(await everything(store)) == len(log) + 1
 
+    async def test_stopping_in_a_long_read(self, store: FactStore) -> None:
+        """A reader that stops while the next batch is on its way leaves the store usable."""
+        facts = [fact(f"L{n % 7}", "event_received", n, type="v") for n in range(4500)]
+        await store.append(facts)
+        reading = store.read()
+        for _ in range(2500):
+            await anext(reading)
+        await reading.aclose()  # type: ignore[attr-defined]
+        assert len(await everything(store)) == 4500
+
 
 class TestForget:
     """Forgetting a lead deletes its facts, and only its."""

@@ -4,7 +4,8 @@ deployment (docker compose)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from contextlib import aclosing, suppress
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,20 @@ INSERT INTO nurture_erased_leads (lead_hash, erased_at) VALUES (%s, %s)
 ON CONFLICT (lead_hash)
 DO UPDATE SET erased_at = GREATEST(nurture_erased_leads.erased_at, EXCLUDED.erased_at)
 """
+
+
+async def _batches(cursor: psycopg.AsyncServerCursor[Any]) -> AsyncGenerator[list[Any]]:
+    """The cursor's rows a batch at a time, the next batch asked for before one is handed
+    out: Postgres prepares it while the reader works on this one."""
+    fetching = asyncio.ensure_future(cursor.fetchmany(READ_BATCH))
+    try:
+        while rows := await fetching:
+            fetching = asyncio.ensure_future(cursor.fetchmany(READ_BATCH))
+            await asyncio.sleep(0)  # it sends its FETCH
+            yield rows
+    finally:
+        with suppress(Exception):  # the connection closes with no command under way
+            await fetching
 
 
 class PostgresFactStore:
@@ -107,12 +122,14 @@ class PostgresFactStore:
             cursor.adapters.register_loader("jsonb", TextLoader)
             # The read goes to its end: planned for its first rows (the default for a
             # cursor), Postgres would walk the lead index and visit every fact to check
-            # its kind, instead of picking the report's kinds and sorting them.
-            await conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            # its kind, instead of picking the report's kinds and sorting them. Moments
+            # come in UTC, as facts hold them, with no conversion each.
+            await conn.execute("SET LOCAL cursor_tuple_fraction = 1.0; SET LOCAL TimeZone = 'UTC'")
             await cursor.execute(sql, params)
-            while rows := await cursor.fetchmany(READ_BATCH):
-                for row in rows:
-                    yield fact_from_row(row)
+            async with aclosing(_batches(cursor)) as batches:  # closed before the cursor
+                async for rows in batches:
+                    for row in rows:
+                        yield fact_from_row(row)
 
     async def forget_lead(self, lead_id: str, erased_at: datetime) -> int:
         """Delete every fact of a lead and remember its erasure, in one transaction;
