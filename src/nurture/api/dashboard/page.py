@@ -1,5 +1,5 @@
-"""The dashboard page: the reports it runs for one request (through the reports service,
-as the API does), the sections it shows, and the HTML the template makes of them.
+"""The dashboard page: the reports it asks for (all read at once by the reports service,
+as the API runs them), the sections it shows, and the HTML the template makes of them.
 
 The page is complete in itself: styles inline (allowed by their hash in the page's
 Content-Security-Policy, which allows nothing else: no script, no font, no request out),
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from nurture.adapters.factlog import FactStore
 from nurture.api.dashboard.campaigns import (
     cost_section,
     emails_section,
@@ -32,10 +31,18 @@ from nurture.api.dashboard.sections import (
     velocity_section,
 )
 from nurture.api.dashboard.view import Section
+from nurture.domain.reports import ReportQuery, ReportResult
 from nurture.domain.reports.funnel import FUNNEL_BY
-from nurture.services.reports import ReportConfig, parse_query, run_report
+from nurture.services.reports import ReportConfig, parse_query
 
-__all__ = ["CSP", "GROUPINGS", "DashboardRequest", "dashboard_sections", "render_dashboard"]
+__all__ = [
+    "CSP",
+    "GROUPINGS",
+    "DashboardRequest",
+    "dashboard_asks",
+    "dashboard_sections",
+    "render_dashboard",
+]
 
 GROUPINGS: tuple[str, ...] = tuple(b for b in FUNNEL_BY if b != "cohort")
 """What the conversion section may group by (cohort has its own section)."""
@@ -80,32 +87,37 @@ class DashboardRequest:
         return {key: value for key, value in values.items() if value}
 
 
-async def _json(
-    name: str, store: FactStore, ask: DashboardRequest, by: str | None, config: ReportConfig
-) -> dict[str, Any]:
-    """Report ``name`` as the API answers it (its JSON)."""
-    query = parse_query(name, ask.since, ask.until, by, config)
-    return (await run_report(name, store, query)).model_dump(mode="json")
+_OTHERS = ("velocity", "sales", "emails", "experiments", "cost")
+"""The reports the page shows besides the funnel by ``by`` and by cohort, in its order."""
 
 
-async def dashboard_sections(
-    store: FactStore, ask: DashboardRequest, config: ReportConfig
-) -> list[Section]:
-    """Every section of the page; ``ReportParamError`` for a bad date."""
+def dashboard_asks(ask: DashboardRequest, config: ReportConfig) -> list[tuple[str, ReportQuery]]:
+    """The reports the page shows, each with its query (as ``run_reports`` takes them);
+    ``ReportParamError`` for a bad date."""
+    groupings = [("funnel", ask.by), ("funnel", "cohort"), *((name, None) for name in _OTHERS)]
+    return [
+        (name, parse_query(name, ask.since, ask.until, grouping, config))
+        for name, grouping in groupings
+    ]
+
+
+def dashboard_sections(results: Sequence[ReportResult], ask: DashboardRequest) -> list[Section]:
+    """Every section of the page, from the results of ``dashboard_asks``'s reports (read
+    as the API answers them, their JSON)."""
     lang, by = ask.lang, ask.by
-    funnel = await _json("funnel", store, ask, by, config)
-    cohorts = await _json("funnel", store, ask, "cohort", config)
-    emails = await _json("emails", store, ask, None, config)
+    funnel, cohorts, velocity, sales, emails, experiments, cost = (
+        result.model_dump(mode="json") for result in results
+    )
     return [
         funnel_section(funnel, by, lang),
         conversion_section(funnel, by, lang),
         conversion_section(cohorts, "cohort", lang),
-        velocity_section(await _json("velocity", store, ask, None, config), lang),
-        sales_section(await _json("sales", store, ask, None, config), lang),
+        velocity_section(velocity, lang),
+        sales_section(sales, lang),
         emails_section(emails, lang),
         sequences_section(emails, lang),
-        experiments_section(await _json("experiments", store, ask, None, config), lang),
-        cost_section(await _json("cost", store, ask, None, config), lang),
+        experiments_section(experiments, lang),
+        cost_section(cost, lang),
     ]
 
 

@@ -24,13 +24,14 @@ from nurture.api.dashboard.page import (
     CSP,
     GROUPINGS,
     DashboardRequest,
+    dashboard_asks,
     dashboard_sections,
     render_dashboard,
 )
 from nurture.api.deps import ApiContext, get_context, get_fact_store
 from nurture.api.pages import page
 from nurture.services.dashboard_link import verify_dashboard_token
-from nurture.services.reports import ReportParamError
+from nurture.services.reports import ReportParamError, run_reports
 
 __all__ = ["router"]
 
@@ -101,8 +102,9 @@ async def reports_dashboard(
         token=token if context.key_entry(key) is None else None,
     )
     try:
-        sections = await dashboard_sections(store, ask, context.report_config)
+        asks = dashboard_asks(ask, context.report_config)
     except ReportParamError as exc:
         html = render_dashboard(ask, company, [], error=str(exc))
         return HTMLResponse(html, 400, headers=_HEADERS)
+    sections = dashboard_sections(await run_reports(store, asks), ask)
     return HTMLResponse(render_dashboard(ask, company, sections), headers=_HEADERS)
