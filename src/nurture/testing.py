@@ -153,6 +153,8 @@ class MemoryFactStore:
         """How many batches were appended (a workflow writes at most one per task)."""
         self.erased: dict[str, datetime] = {}
         """When each erased lead was erased, by ``erased_lead_hash``."""
+        self.changes = 0
+        """How many facts were added or deleted (its high-water mark)."""
 
     async def append(self, facts: Sequence[Fact]) -> int:
         self.appends += 1
@@ -161,6 +163,7 @@ class MemoryFactStore:
             erased_at = self.erased.get(erased_lead_hash(fact.lead_id))
             if erased_at is None or fact.at > erased_at:
                 self.facts.setdefault(fact.id, fact)
+        self.changes += len(self.facts) - before
         return len(self.facts) - before
 
     async def read(
@@ -187,7 +190,11 @@ class MemoryFactStore:
         gone = [k for k, f in self.facts.items() if f.lead_id == lead_id]
         for key in gone:
             del self.facts[key]
+        self.changes += len(gone)
         return len(gone)
+
+    async def high_water_mark(self) -> str:
+        return str(self.changes)
 
     async def close(self) -> None:
         return None

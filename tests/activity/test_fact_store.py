@@ -240,6 +240,27 @@ class TestForget:
         assert await everything(store) == log
 
 
+class TestHighWaterMark:
+    """The mark moves when a newer fact is appended, and stays put while nothing is."""
+
+    async def test_moves_with_new_facts(self, store: FactStore, log: list[Fact]) -> None:
+        mark = await store.high_water_mark()
+        assert await store.high_water_mark() == mark
+        await store.append(log[:2])  # stored already
+        assert await store.high_water_mark() == mark
+        await store.append([fact("L4", "lead_created", 90, source="web")])
+        assert await store.high_water_mark() != mark
+
+    async def test_empty_store(self, opener: Opener) -> None:
+        """An empty log has a mark too, which its first fact moves; another store on the
+        same database (another process) reads the same mark."""
+        store = opener()
+        mark = await store.high_water_mark()
+        await store.append([fact("L1", "lead_created", 0, source="web")])
+        assert await store.high_water_mark() != mark
+        assert await opener().high_water_mark() == await store.high_water_mark()
+
+
 class TestConcurrency:
     """Many concurrent appends, from one store and from a second one on the same database,
     while a reader streams, store every fact exactly once and count each as new once."""

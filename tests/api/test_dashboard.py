@@ -1,9 +1,11 @@
-"""``GET /reports``: who may see the dashboard, in which language, and that its figures
-are the reports service's (the browser test compares them with the API's JSON)."""
+"""``GET /reports``: who may see the dashboard, in which language, that its figures are
+the reports service's (the browser test compares them with the API's JSON), and that they
+are kept while the facts log has not moved."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,11 +20,13 @@ from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.api.security import new_api_key, parse_api_keys
 from nurture.config.settings import Settings
+from nurture.domain.factlog import Fact
 from nurture.services.dashboard_link import REPORTS, dashboard_url
 from nurture.services.reports import ReportConfig, parse_query, run_report
 from nurture.testing import MemoryFactStore
 from tests.api.apitools import AUTH
 from tests.dashboard import dashboard_app, load_log, parse_figure, tolerance
+from tests.unit.reports.test_service import SpyStore
 
 SIGNER = TokenSigner(Settings().secret())
 
@@ -194,3 +198,25 @@ class TestPage:
             ("experiments", ""),
             ("cost", ""),
         }
+
+
+class TestFiguresKept:
+    """The page's figures are kept while the log has not moved, and it says when they were
+    computed."""
+
+    def test_kept_until_a_fact_comes(self) -> None:
+        store = SpyStore()
+        config = asyncio.run(load_log(store, leads=40))
+        with TestClient(dashboard_app(store, config)) as client:
+            first = client.get("/reports", headers=AUTH).text
+            assert client.get("/reports", params={"lang": "fr"}, headers=AUTH).status_code == 200
+            assert len(store.reads) == 1
+            late = Fact(id="late", lead_id="late", kind="lead_created", at=datetime.now(UTC))
+            asyncio.run(store.append([late]))
+            client.get("/reports", headers=AUTH)
+            assert len(store.reads) == 2
+        assert re.search(r"Figures as of \d\d:\d\d UTC\.", first)
+
+    def test_french(self, client: TestClient) -> None:
+        page = client.get("/reports", params={"lang": "fr"}, headers=AUTH).text
+        assert re.search(r"Chiffres arrêtés à \d\d:\d\d UTC\.", page)

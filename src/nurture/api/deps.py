@@ -20,6 +20,7 @@ from nurture.config.project import ProjectConfig
 from nurture.config.watched import Watched
 from nurture.domain.identity import lead_id_for
 from nurture.domain.vocabulary import EventVocabulary
+from nurture.services.report_cache import ReportCache
 from nurture.services.reports import ReportConfig
 
 __all__ = [
@@ -65,6 +66,8 @@ class ApiContext:
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
     report_config: ReportConfig = field(default_factory=ReportConfig)
     """The spend and the SLA the reports show."""
+    report_cache: ReportCache = field(default_factory=ReportCache)
+    """The dashboard's recent figures."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a

@@ -42,5 +42,11 @@ class FactStore(Protocol):
         then on ``append`` drops the lead's facts stamped at or before it, and keeps later
         ones (the person signing up again). Returns how many facts there were."""
 
+    async def high_water_mark(self) -> str:
+        """A mark that moves when facts are appended, cheap to ask for: report results
+        computed under one mark are those of the log while it stays put. Each backend says
+        what moves it: it may miss an erasure or a fact stamped before the newest until
+        a newer fact comes (a cache of results also bounds their age)."""
+
     async def close(self) -> None:
         """Release connections."""

@@ -15,7 +15,7 @@ from psycopg.types.string import TextLoader
 from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
 from nurture.adapters.ledger.schema import migrate_postgres
-from nurture.domain.factlog import Fact
+from nurture.domain.factlog import FACT_KINDS, Fact
 
 __all__ = ["PostgresFactStore"]
 
@@ -47,6 +47,13 @@ _ERASED = """
 INSERT INTO nurture_erased_leads (lead_hash, erased_at) VALUES (%s, %s)
 ON CONFLICT (lead_hash)
 DO UPDATE SET erased_at = GREATEST(nurture_erased_leads.erased_at, EXCLUDED.erased_at)
+"""
+
+
+# The newest moment, by a probe of the kinds' index per kind (max(at) alone reads the table).
+_HIGH_WATER = """
+SELECT max(newest) FROM unnest(%s::text[]) AS k (kind),
+    LATERAL (SELECT max(at) AS newest FROM nurture_facts AS f WHERE f.kind = k.kind) AS n
 """
 
 
@@ -145,6 +152,15 @@ class PostgresFactStore:
                     "DELETE FROM nurture_facts WHERE lead_id = %s", (lead_id,)
                 )
                 return cursor.rowcount
+
+    async def high_water_mark(self) -> str:
+        """The newest fact's moment: new facts move it. A fact stamped before it (a late
+        write, a backfill) and an erasure (its marker is stamped at midnight) do not: they
+        are seen when a newer fact comes."""
+        async with self._lock:
+            conn = await self._connection()
+            row = await (await conn.execute(_HIGH_WATER, (list(FACT_KINDS),))).fetchone()
+        return "" if row is None or row[0] is None else row[0].isoformat()
 
     async def close(self) -> None:
         """Close the connection."""

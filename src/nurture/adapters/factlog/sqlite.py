@@ -113,6 +113,15 @@ class SqliteFactStore:
         self._db.execute("COMMIT")
         return int(changed)
 
+    async def high_water_mark(self) -> str:
+        """The last row id: every append that adds a fact moves it up. An erasure moves it
+        when its marker is appended, unless the lead's facts held the newest row alone."""
+        async with self._lock:
+            row = await asyncio.to_thread(
+                lambda: self._db.execute("SELECT max(rowid) FROM nurture_facts").fetchone()
+            )
+        return str(row[0] or 0)
+
     async def close(self) -> None:
         """Close the file."""
         self._db.close()

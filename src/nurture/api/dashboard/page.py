@@ -13,6 +13,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from importlib.resources import files
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -126,9 +127,12 @@ def render_dashboard(
     company: str,
     sections: list[Section],
     error: str | None = None,
+    computed_at: datetime | None = None,
 ) -> str:
-    """The page's HTML."""
+    """The page's HTML; ``computed_at``: when its figures were computed."""
+    as_of = "" if computed_at is None else ask.lang.t("page.as_of", time=f"{computed_at:%H:%M}")
     return _TEMPLATES.get_template("reports.html").render(
+        as_of=as_of,
         ask=ask,
         lang=ask.lang,
         t=ask.lang.t,

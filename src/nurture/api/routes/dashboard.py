@@ -31,7 +31,7 @@ from nurture.api.dashboard.page import (
 from nurture.api.deps import ApiContext, get_context, get_fact_store
 from nurture.api.pages import page
 from nurture.services.dashboard_link import verify_dashboard_token
-from nurture.services.reports import ReportParamError, run_reports
+from nurture.services.reports import ReportParamError
 
 __all__ = ["router"]
 
@@ -106,5 +106,7 @@ async def reports_dashboard(
     except ReportParamError as exc:
         html = render_dashboard(ask, company, [], error=str(exc))
         return HTMLResponse(html, 400, headers=_HEADERS)
-    sections = dashboard_sections(await run_reports(store, asks), ask)
-    return HTMLResponse(render_dashboard(ask, company, sections), headers=_HEADERS)
+    figures = await context.report_cache.run(store, asks)
+    sections = dashboard_sections(figures.results, ask)
+    html = render_dashboard(ask, company, sections, computed_at=figures.computed_at)
+    return HTMLResponse(html, headers=_HEADERS)
