@@ -44,7 +44,7 @@ from workflows.activities import (
     load_sales_team,
     load_scoring_model,
 )
-from workflows.lead_facts import FactWriter
+from workflows.lead_facts import FACTS_LOG_PATCH, FactWriter
 from workflows.lead_sales import SalesDesk
 from workflows.lead_sequences import SequenceManager
 from workflows.mail import send_email
@@ -109,7 +109,8 @@ class LeadWorkflow:
                 continue
             # After the pass's sends: a write of facts never holds an email back. (Not on
             # the way out: the next run writes what this one has not, in its first pass.)
-            self._writer.hand_over(self._state)
+            if workflow.patched(FACTS_LOG_PATCH):
+                self._writer.hand_over(self._state)
             await self._sleep_until_next_deadline()
 
     @workflow.signal(name=LEAD_SIGNAL)

@@ -35,7 +35,15 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.activities import record_facts
 
-__all__ = ["FACTS_RETRY", "FACTS_TIMEOUT", "FactWriter"]
+__all__ = ["FACTS_LOG_PATCH", "FACTS_RETRY", "FACTS_TIMEOUT", "FactWriter"]
+
+FACTS_LOG_PATCH = "facts-log"
+"""The ``workflow.patched`` id of the facts log. A lead's run started before the log
+replays its history with no write (there is none in it): it keeps what it would have
+written and hands it, as it continues as new, to its next run, which writes it; ``nurture
+facts backfill`` covers it meanwhile. A sequence's run from before the log does not
+report its A/B assignments (its emails still carry their variants). Remove the branches
+once no run from before the log is left."""
 
 FACTS_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

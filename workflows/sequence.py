@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.activities import load_sending_policy
+from workflows.lead_facts import FACTS_LOG_PATCH
 from workflows.mail import send_email
 from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
@@ -192,8 +193,10 @@ class SequenceWorkflow:
         variant = assign_variant(self.lead.lead_id, experiment, variants, holdout)
         known = experiment in self._variants and self._variants[experiment] == variant
         self._variants[experiment] = variant
-        if not known:
-            self._report()  # the lead keeps the assignment, for the facts log
+        # The lead keeps the assignment, for the facts log (an enrolment from before the
+        # log replays without the report: its emails still carry their variants).
+        if not known and workflow.patched(FACTS_LOG_PATCH):
+            self._report()
         return variant
 
     def seen(self, match: EventMatch) -> bool:

@@ -57,7 +57,8 @@ class Backfill:
     facts: int = 0
     new: int = 0
     failed: list[str] = field(default_factory=list)
-    """Workflow ids whose query failed (ended meanwhile, or no worker answered)."""
+    """Workflow ids whose query failed (ended meanwhile, no worker answered, or the worker
+    could not replay the lead's history)."""
 
 
 async def running_leads(client: Client) -> AsyncIterator[str]:
@@ -98,16 +99,21 @@ async def _one_batch(
     done: Backfill,
     advance: Callable[[], None],
 ) -> None:
+    from temporalio.client import WorkflowQueryFailedError, WorkflowQueryRejectedError
     from temporalio.service import RPCError
 
     from workflows import LeadWorkflow
+
+    unanswered = (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError)
 
     async def ask(workflow_id: str) -> list[Fact] | None:
         async with gate:
             handle = client.get_workflow_handle_for(LeadWorkflow.run, workflow_id)
             try:
                 return await handle.query(LeadWorkflow.logged_facts, rpc_timeout=_QUERY_TIMEOUT)
-            except RPCError:
+            except unanswered:
+                # Ended meanwhile, no worker, or a run its worker cannot replay: said at
+                # the end, and the other leads are written all the same.
                 done.failed.append(workflow_id)
                 return None
             finally:
