@@ -5,12 +5,13 @@ Never twice for one key: the ledger holds the outcome of every attempt, and an a
 claims the key in it (``sending``) just before the relay gets the end of the message, so
 only one attempt can ever complete a message, and a retry knows whether an earlier one may
 have reached the relay. A cancelled or timed-out attempt that has not claimed the key
-abandons its transfer (the relay discards it); one that has runs to the relay's answer and
-records it before giving up. Never a marketing email to an address that unsubscribed or
-complained, and nothing at all to one that hard-bounced or was erased, even when the email
-was scheduled before (the check is here, at the moment of sending, not in the workflow).
-Anything deterministic (a template that cannot render, an address the relay cannot take, a
-header nurture did not build) fails once, recorded and logged, never retried.
+abandons its transfer (the relay discards it); one that has runs to the relay's answer,
+records it and reports it (a sequence stopped mid-send learns that its email left). Never a
+marketing email to an address that unsubscribed or complained, and nothing at all to one
+that hard-bounced or was erased, even when the email was scheduled before (the check is
+here, at the moment of sending, not in the workflow). Anything deterministic (a template
+that cannot render, an address the relay cannot take, a header nurture did not build) fails
+once, recorded and logged, never retried.
 """
 
 from __future__ import annotations
@@ -337,16 +338,17 @@ def _result(entry: LedgerEntry, status: str, detail: str | None = None) -> SendE
 
 async def _to_the_end(work: Awaitable[T]) -> T:
     """Run ``work`` to its end even if this task is cancelled meanwhile (it is bounded by
-    its own timeouts), then let a cancellation go on."""
+    its own timeouts) and give its result: a message the relay has taken is reported as
+    sent, to a workflow that asked to stop it too. The caller raises the cancellation where
+    there is nothing to report."""
     task = asyncio.ensure_future(work)
-    cancelled = False
     while not task.done():
         try:
             await asyncio.shield(task)
         except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # taken in: later awaits are not cancelled for it
     return task.result()
 
 

@@ -73,9 +73,13 @@ class LeadWorkflow:
         self._published: dict[str, Any] = {}
         self._action_results: dict[str, str | None] = {}
         self._ready = False
+        self._facts_log = False
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
+        # Decided once, first thing, so the marker's place in the history never depends
+        # on how the first pass went (a replay then finds it where it looks for it).
+        self._facts_log = workflow.patched(FACTS_LOG_PATCH)
         await self._load()
         while True:
             self._apply_inbox()
@@ -109,7 +113,7 @@ class LeadWorkflow:
                 continue
             # After the pass's sends: a write of facts never holds an email back. (Not on
             # the way out: the next run writes what this one has not, in its first pass.)
-            if workflow.patched(FACTS_LOG_PATCH):
+            if self._facts_log:
                 self._writer.hand_over(self._state)
             await self._sleep_until_next_deadline()
 

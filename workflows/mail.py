@@ -15,6 +15,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import (
@@ -48,10 +49,17 @@ SEND_HEARTBEAT = timedelta(seconds=10)
 """A worker that dies mid-send is noticed this soon, and the send retried."""
 
 
-async def send_email(input: SendEmailInput, summary: str) -> EmailRecord:
+async def send_email(
+    input: SendEmailInput, summary: str, *, wait_if_stopped: bool = False
+) -> EmailRecord:
     """Send through the ``send_email`` activity on the mail task queue; what became of the
     email, as the lead records it. A deterministic failure (bounce, template, message,
-    suppression) is a record too, never an error that would stop the workflow."""
+    suppression) is a record too, never an error that would stop the workflow.
+
+    ``wait_if_stopped``: cancelled (a sequence the lead stops), wait for the attempt under
+    way to say whether the email left: the record if the relay had it, else an
+    ``ActivityError`` caused by a ``CancelledError`` (nothing left, nothing will). Without
+    it, a cancelled send is given up at once, whatever became of it."""
     base = {"key": input.key, "template": input.template, "kind": input.kind}
     try:
         result = await workflow.execute_activity(
@@ -61,6 +69,11 @@ async def send_email(input: SendEmailInput, summary: str) -> EmailRecord:
             start_to_close_timeout=SEND_TIMEOUT,
             heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=SEND_RETRY,
+            cancellation_type=(
+                ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                if wait_if_stopped
+                else ActivityCancellationType.TRY_CANCEL
+            ),
             summary=summary,
         )
     except ActivityError as err:

@@ -8,11 +8,13 @@ marketing email inside the lead's send window and frequency cap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind, SendEmailInput, lead_context
@@ -70,26 +72,36 @@ class SequenceWorkflow:
         self._next_touch: datetime | None = None
         self._policy: SendingPolicy | None = None
         self._reports = 0
+        self._facts_log = False
+        self._stopping = False
+        self._in_flight: asyncio.Task[EmailRecord] | None = None
         self.emails: list[EmailRecord] = []
 
     @workflow.run
     async def run(self, input: SequenceInput) -> SequenceOutcome:
         cls = REGISTRY[(input.name, input.version)]
+        # Decided once, first thing: the marker always sits at the start of the history,
+        # wherever the first split of the enrolment comes.
+        self._facts_log = workflow.patched(FACTS_LOG_PATCH)
         self._policy = await workflow.execute_local_activity(
             load_sending_policy, start_to_close_timeout=timedelta(seconds=10)
         )
         steps = asyncio.create_task(cls(self).steps())
-        await workflow.wait_condition(lambda: steps.done() or self._goal_event is not None)
+        try:
+            await workflow.wait_condition(lambda: steps.done() or self._goal_event is not None)
+        except asyncio.CancelledError:  # the lead stopped this enrolment
+            if self._facts_log:  # (before the log, a stop left a send under way behind)
+                await self._end_steps(steps, "stopped by the lead")
+            raise
         result, detail = "completed", None
         if not steps.done():
-            steps.cancel()
             result, detail = "goal", f"goal event {self._goal_event.type}"  # type: ignore[union-attr]
-        try:
-            await steps
-        except asyncio.CancelledError:
-            pass
-        except SequenceExit as exit_:
-            result, detail = "exited", str(exit_)
+            await self._end_steps(steps, "goal reached")
+        else:
+            try:
+                await steps
+            except SequenceExit as exit_:
+                result, detail = "exited", str(exit_)
         self._set_step(f"ended: {result}", None)
         outcome = SequenceOutcome(
             workflow_id=workflow.info().workflow_id,
@@ -149,12 +161,29 @@ class SequenceWorkflow:
             await self._record_skipped(key, template, kind, step, reason)
             return False
         self._set_step(f"sending {template}", None)
-        record = await send_email(self._send_input(key, template, kind), f"{template} ({kind})")
+        # A task of its own: a stop cancels the send, never the step waiting for its outcome.
+        self._in_flight = asyncio.create_task(
+            send_email(
+                self._send_input(key, template, kind),
+                f"{template} ({kind})",
+                wait_if_stopped=self._facts_log,
+            )
+        )
+        try:
+            record = await self._in_flight
+        except ActivityError as err:
+            if self._stopping and isinstance(err.cause, CancelledError):
+                raise asyncio.CancelledError from err  # stopped before the relay had it
+            raise
+        finally:
+            self._in_flight = None
         if record.status == "sent" and kind is EmailKind.MARKETING:
             sent = (*self.lead.marketing_sent_at, record.at)
             self.lead = self.lead.model_copy(update={"marketing_sent_at": sent})
         # Reported on the sequence's own clock, as the other steps of its timeline are.
         await self._report_email(record.model_copy(update={"at": workflow.now()}), step)
+        if self._stopping:  # the lead stopped us while the relay took it: nothing after
+            raise asyncio.CancelledError
         if record.status != "sent":
             raise SequenceExit(f"{template} could not be delivered: {record.detail}")
         return True
@@ -195,7 +224,7 @@ class SequenceWorkflow:
         self._variants[experiment] = variant
         # The lead keeps the assignment, for the facts log (an enrolment from before the
         # log replays without the report: its emails still carry their variants).
-        if not known and workflow.patched(FACTS_LOG_PATCH):
+        if not known and self._facts_log:
             self._report()
         return variant
 
@@ -272,12 +301,42 @@ class SequenceWorkflow:
         self.emails.append(record)
         await self._tell_lead(SequenceEmailed(record=record))
 
+    async def _end_steps(self, steps: asyncio.Task[None], why: str) -> None:
+        """End the steps early (a goal, or the lead stopped the enrolment): they go no
+        further, but a send under way ends first (the relay may have the email) and what
+        became of it is reported, so the lead and its facts know of every email that left."""
+        self._stopping = True
+        self._set_step(why, None)
+        # First let the steps take what came in with the stop: a send's outcome, if it is
+        # here, is reported (cancelling a send whose outcome has arrived would drop it).
+        await workflow.wait_condition(lambda: True)
+        if self._in_flight is not None:
+            # The attempt under way says whether the relay had the email; the step reports
+            # it, then sees it is stopped.
+            self._in_flight.cancel()
+        else:
+            steps.cancel()
+        # Whatever the steps end with now, they are not the sequence's outcome.
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await steps
+
     async def _tell_lead(self, message: LeadMessage) -> None:
-        """Report to the LeadWorkflow that started this sequence (none in standalone runs)."""
+        """Report to the LeadWorkflow that started this sequence (none in standalone runs).
+        Once sent, a report is delivered even if the sequence is stopped meanwhile."""
         parent = workflow.info().parent
-        if parent is not None:
-            handle = workflow.get_external_workflow_handle(parent.workflow_id)
-            await handle.signal(LEAD_SIGNAL, message)
+        if parent is None:
+            return
+        handle = workflow.get_external_workflow_handle(parent.workflow_id)
+        signal = asyncio.create_task(handle.signal(LEAD_SIGNAL, message))
+        stopped = False
+        while not signal.done():
+            try:
+                await asyncio.shield(signal)
+            except asyncio.CancelledError:
+                stopped = True
+        if stopped:
+            raise asyncio.CancelledError
+        signal.result()
 
     def _report(self) -> None:
         """Tell the lead this step and its next touch, without delaying the step itself."""
