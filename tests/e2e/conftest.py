@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
+from nurture.devtools.stack import DevPorts, DevStack
+from nurture.testing import free_port
 from tests.conftest import write_always_open_config
 from tests.helpers import ROOT
 
@@ -47,3 +52,23 @@ scanner_window = "1s"
 """
     )
     return home
+
+
+@contextmanager
+def running_stack(home: Path, smtp_port: int, env: dict[str, str]) -> Iterator[DevStack]:
+    """Dev server, worker and API on free ports of 127.0.0.1, mailing ``smtp_port``, no UI
+    and no sink; stopped (every process, every port) however the block ends."""
+    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp_port)
+    dev = DevStack(home, ports, ui=False, sink=False, extra_env=env)
+    try:
+        dev.start()
+        yield dev
+    finally:
+        dev.stop()
+
+
+@contextmanager
+def api_client(stack: DevStack) -> Iterator[httpx.Client]:
+    """An HTTP client on the stack's API."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+        yield client

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nurture.devtools.stack import DevPorts, DevStack
-from nurture.testing import ScriptedSmtpServer, free_port
-from tests.e2e.conftest import make_project_home
+from nurture.devtools.stack import DevStack
+from nurture.testing import ScriptedSmtpServer
+from tests.e2e.conftest import api_client, make_project_home, running_stack
 
 
 @pytest.fixture(scope="package")
@@ -27,18 +27,11 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 
 @pytest.fixture(scope="package")
 def stack(stack_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
-    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
-    dev = DevStack(
-        stack_home, ports, ui=False, sink=False, extra_env={"NURTURE_API_KEYS": "e2e-key"}
-    )
-    try:
-        dev.start()
+    with running_stack(stack_home, smtp.port, {"NURTURE_API_KEYS": "e2e-key"}) as dev:
         yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture(scope="package")
 def api(stack: DevStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+    with api_client(stack) as client:
         yield client

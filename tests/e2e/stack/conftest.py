@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nurture.devtools.stack import DevPorts, DevStack
-from nurture.testing import ScriptedSmtpServer, free_port
-from tests.e2e.conftest import make_project_home
+from nurture.devtools.stack import DevStack
+from nurture.testing import ScriptedSmtpServer
+from tests.e2e.conftest import api_client, make_project_home, running_stack
 
 
 @pytest.fixture(scope="package")
@@ -29,19 +29,14 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 
 @pytest.fixture(scope="package")
 def stack(stack_home: Path, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
-    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
     # Three signals per run: leads continue as new often here, on a real server.
     # And answers awaited 5 s: a worker killed mid-answer is dealt with in seconds.
     env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3", "SMTP_TIMEOUT": "5"}
-    dev = DevStack(stack_home, ports, ui=False, sink=False, extra_env=env)
-    try:
-        dev.start()
+    with running_stack(stack_home, smtp.port, env) as dev:
         yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture(scope="package")
 def api(stack: DevStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+    with api_client(stack) as client:
         yield client

@@ -23,10 +23,10 @@ import pytest
 from nurture.adapters.factlog import open_fact_store
 from nurture.adapters.temporal.client import connect
 from nurture.config.settings import TemporalSettings
-from nurture.devtools.stack import DevPorts, DevStack
+from nurture.devtools.stack import DevStack
 from nurture.domain.factlog import Fact, fact_id
-from nurture.testing import ScriptedSmtpServer, free_port
-from tests.e2e.conftest import make_project_home
+from nurture.testing import ScriptedSmtpServer
+from tests.e2e.conftest import api_client, make_project_home, running_stack
 from tests.e2e.stack.tools import HEADERS, lead_when, reach_evaluation, wait_until
 from workflows import LeadWorkflow
 
@@ -44,20 +44,14 @@ def smtp() -> Iterator[ScriptedSmtpServer]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, smtp: ScriptedSmtpServer) -> Iterator[DevStack]:
-    home = make_project_home(tmp_path_factory)
-    ports = DevPorts(temporal=free_port(), ui=free_port(), api=free_port(), smtp=smtp.port)
     env = {"NURTURE_API_KEYS": "e2e-key", "NURTURE_MAX_INBOUND_PER_RUN": "3", "SMTP_TIMEOUT": "5"}
-    dev = DevStack(home, ports, ui=False, sink=False, extra_env=env)
-    try:
-        dev.start()
+    with running_stack(make_project_home(tmp_path_factory), smtp.port, env) as dev:
         yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture(scope="module")
 def api(stack: DevStack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:
+    with api_client(stack) as client:
         yield client
 
 
