@@ -8,10 +8,8 @@ namespace and task queue to scale out.
 from __future__ import annotations
 
 import asyncio
-import compileall
 import logging
 import signal
-from pathlib import Path
 
 from temporalio.worker import Worker
 
@@ -23,6 +21,7 @@ from nurture.adapters.mail.dkim import dkim_for
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.mail.smtp import SmtpMailer
 from nurture.adapters.temporal.client import connect
+from nurture.adapters.temporal.runner import workflow_runner
 from nurture.config.check import exit_if_invalid
 from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
@@ -30,22 +29,9 @@ from nurture.domain.emails import mail_task_queue
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
-def precompile_workflows() -> None:
-    """Write the workflow modules' bytecode now.
-
-    The workflow sandbox re-imports them for every workflow run it starts; without
-    ``__pycache__`` (``PYTHONDONTWRITEBYTECODE`` is common in containers) each import
-    compiles the source again, which was 40% of the worker's CPU at intake.
-    """
-    folder = Path(__file__).resolve().parent / "workflows"
-    if not compileall.compile_dir(folder, quiet=1):
-        logging.warning("could not precompile %s: workflow starts will be slower", folder)
-
-
 async def main() -> None:
     settings = Settings()
     exit_if_invalid(settings, "worker")  # every config problem, by file and line, or go on
-    precompile_workflows()
     project = load_project_config(settings.path(settings.config_file))
     client = await connect(settings.temporal)
     ledger = open_ledger(settings.ledger_url, settings.home)
@@ -73,6 +59,8 @@ async def main() -> None:
         client,
         task_queue=queue,
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+        # Workflow runs share nurture's modules instead of re-importing them each.
+        workflow_runner=workflow_runner(),
         activities=[
             *emails.activities(),
             *config.activities(),

@@ -20,9 +20,11 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 import activities
 import workflows
+from nurture.adapters.temporal.runner import workflow_runner
 from nurture.domain.lead.messages import LeadMessage
 from workflows.sequences import REGISTRY
 
@@ -76,13 +78,20 @@ def _local_activity(event: HistoryEvent) -> str | None:
 class TestReplay:
     """Each saved history replays on today's workflows without a non-determinism error."""
 
+    @pytest.mark.parametrize("runner", ["sandbox", "worker"])
     @pytest.mark.parametrize(
         "path", HISTORIES, ids=[str(p.relative_to(HERE).with_suffix("")) for p in HISTORIES]
     )
-    async def test_replays(self, path: Path) -> None:
-        """Replayed with every workflow class, the history raises nothing."""
+    async def test_replays(self, path: Path, runner: str) -> None:
+        """Replayed with every workflow class, the history raises nothing: in the full
+        sandbox (as the tests run workflows) and in the worker's, which shares nurture's
+        modules between runs."""
         history = LOADED[path]
-        replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+        replayer = Replayer(
+            workflows=WORKFLOWS,
+            data_converter=pydantic_data_converter,
+            workflow_runner=SandboxedWorkflowRunner() if runner == "sandbox" else workflow_runner(),
+        )
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None
         started = history.events[0].workflow_execution_started_event_attributes
