@@ -1,15 +1,18 @@
 """Intake benchmark: bare Temporal workflows vs the full form → thank-you path.
 
     .venv/bin/python -m bench.intake [--leads 400] [--concurrency 40] [--open-seconds 20]
+                                     [--burst 3000]
 
 On one embedded dev server (the `temporal` binary, SQLite in WAL mode, as `nurture dev`):
  (a) bare: start a workflow that runs one no-op activity, wait for its result;
  (b) full: POST a form to the API (a separate process) and wait until the thank-you is
      accepted by the SMTP server, through the real worker process;
  (c) full path again, open loop, at half of (a)'s throughput: the latency a steady stream
-     of leads sees.
-Prints throughput, p50/p99 latency and the ratio b/a. A script, not a test: it prints
-figures and never fails on a slow machine.
+     of leads sees;
+ (d) a burst: ``--burst`` posts as fast as the API takes them (a campaign), then the rate at
+     which their thank-yous leave (``--burst 0`` skips it).
+Prints throughput, p50/p99 latency, the ratios b/a and d/a against their targets. A script,
+not a test: it prints figures and never fails on a slow machine.
 """
 
 from __future__ import annotations
@@ -161,12 +164,47 @@ async def main(args: argparse.Namespace) -> None:
                     f"(c) same, open loop at {rate:.1f}/s",
                     *await open_loop(rate, args.open_seconds, form_poster(api, sink, "c")),
                 )
+                d = await burst(api, sink, args.burst, args.concurrency * 2) if args.burst else None
     finally:
         controller.stop()
-    ratio = b["throughput"] / a["throughput"]
-    print(f"ratio b/a throughput: {ratio:.2f} (target ≥ 0.6)")
-    p50 = c["p50"] * 1000
-    print(f"p50 form → thank-you at half the bare throughput: {p50:.0f} ms (target < 1000)")
+    print(f"ratio b/a throughput: {b['throughput'] / a['throughput']:.2f} (target ≥ 0.8)")
+    print(
+        f"form → thank-you at half the bare throughput: p50 {c['p50'] * 1000:.0f} ms, "
+        f"p99 {c['p99'] * 1000:.0f} ms (target p99 < 1000)"
+    )
+    if d is not None:
+        print(f"ratio d/a, a burst's thank-yous: {d / a['throughput']:.2f} (target ≥ 0.8)")
+
+
+async def burst(api: httpx.AsyncClient, sink: ArrivalRecorder, n: int, concurrency: int) -> float:
+    """Post ``n`` forms as fast as the API takes them; thank-yous per second from the first
+    post to the last thank-you."""
+    gate = asyncio.Semaphore(concurrency)
+    arrivals: list[asyncio.Future[float]] = []
+
+    async def post(i: int) -> None:
+        email = f"lead-d-{i}@bench.example"
+        arrivals.append(sink.wait_for(email))
+        async with gate:
+            response = await api.post(
+                "/v1/forms/white-paper", data={"email": email, "first_name": "B"}
+            )
+        response.raise_for_status()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(post(i) for i in range(n)))
+    posted = time.perf_counter() - began
+    last = max(await asyncio.wait_for(asyncio.gather(*arrivals), timeout=60 + n))
+    drained = last - began
+    print(
+        f"{'(d) burst: posts taken by the API':<34} {n:>5} in {posted:6.2f}s  {n / posted:7.1f}/s",
+        flush=True,
+    )
+    print(
+        f"{'    their thank-yous':<34} {n:>5} in {drained:6.2f}s  {n / drained:7.1f}/s",
+        flush=True,
+    )
+    return n / drained
 
 
 if __name__ == "__main__":
@@ -174,4 +212,5 @@ if __name__ == "__main__":
     parser.add_argument("--leads", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=40)
     parser.add_argument("--open-seconds", type=float, default=20.0)
+    parser.add_argument("--burst", type=int, default=3000)
     asyncio.run(main(parser.parse_args()))
