@@ -14,6 +14,7 @@ import signal
 from temporalio.worker import Worker
 
 from activities import ConfigActivities, EmailActivities, FactActivities, SalesActivities
+from nurture.adapters.configstore import open_config_store
 from nurture.adapters.factlog import open_fact_store
 from nurture.adapters.ledger import open_ledger
 from nurture.adapters.links.links import links_for
@@ -48,12 +49,17 @@ async def main() -> None:
         dkim_for(settings, project.brand.from_email),
         mailer.answer_timeout,
     )
-    config = ConfigActivities(
-        settings.path(settings.scoring_file), settings.path(settings.config_file)
-    )
     sales = SalesActivities(
         client, settings.temporal.task_queue, settings.path(settings.sales_file)
     )
+    config_store = open_config_store(settings.ledger_url, settings.home)
+    config = ConfigActivities(
+        settings.path(settings.scoring_file),
+        settings.path(settings.config_file),
+        sales.team,
+        config_store,
+    )
+    await config.preload()  # every version a run in flight may replay on
     queue = settings.temporal.task_queue
     worker = Worker(
         client,
@@ -78,12 +84,13 @@ async def main() -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with worker, mail_worker:
+    async with worker, mail_worker, config.fetching():
         logging.info("worker polling task queues %r and %r", queue, mail_task_queue(queue))
         await stop.wait()
     await mailer.close()
     await ledger.close()
     await fact_store.close()
+    await config_store.close()
 
 
 if __name__ == "__main__":

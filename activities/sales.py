@@ -52,17 +52,21 @@ class SalesActivities:
             self.notify_webhook,
         ]
 
-    @activity.defn(name="load_sales_team")
-    async def load_sales_team(self) -> SalesTeam:
+    def team(self) -> SalesTeam:
         """``config/sales.toml``, re-read when it changes (the last good team while broken)."""
         return self._team.current()
+
+    @activity.defn(name="load_sales_team")
+    async def load_sales_team(self) -> SalesTeam:
+        """The team, for lead runs that began before ``current_config``."""
+        return self.team()
 
     @activity.defn(name="assign_owner")
     async def assign_owner(self, request: AssignRequest) -> Assignment:
         """Ask the router (starting it if needed) who gets the lead."""
         from workflows.router import RouterWorkflow
 
-        team = await self.load_sales_team()
+        team = self.team()
         router = await self._router()
         decision = await router.execute_update(
             RouterWorkflow.assign, RouteRequest(request=request, team=team), id=request.key
@@ -107,7 +111,7 @@ class SalesActivities:
     @activity.defn(name="notify_webhook")
     async def notify_webhook(self, message: WebhookMessage) -> None:
         """POST the message to the team's webhook, if one is configured."""
-        team = await self.load_sales_team()
+        team = self.team()
         if team.webhook_url is None:
             return
         async with httpx.AsyncClient(timeout=10) as http:

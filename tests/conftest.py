@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
 
 from activities import ConfigActivities, FactActivities, SalesActivities
+from nurture.adapters.configstore import ConfigSnapshotStore
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.mail.smtp import Mailer, SmtpMailer
 from nurture.adapters.temporal.client import register_search_attributes
@@ -27,7 +28,13 @@ from nurture.domain.emails import mail_task_queue
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.router import router_workflow_id
-from nurture.testing import MemoryFactStore, MemoryLedger, RecordingMailer, ScriptedSmtpServer
+from nurture.testing import (
+    MemoryConfigStore,
+    MemoryFactStore,
+    MemoryLedger,
+    RecordingMailer,
+    ScriptedSmtpServer,
+)
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
@@ -126,6 +133,7 @@ class Harness:
         scoring_file: Path = SCORING_FILE,
         fact_store: FactStore | None = None,
         workflow_runner: WorkflowRunner | None = None,
+        config_store: ConfigSnapshotStore | None = None,
     ) -> None:
         self.env = env
         client = env.client
@@ -140,15 +148,19 @@ class Harness:
         self.started: list[str] = []
         """Other workflow ids a test started directly, terminated at the end too."""
         emails = email_activities(mailer or self.mailer, self.ledger)
-        config = ConfigActivities(scoring_file, project_file)
         self.sales = SalesActivities(client, self.task_queue, sales_file)
+        self.config_store = config_store or MemoryConfigStore()
+        """Where the configuration snapshots the runs use are stored (memory by default)."""
+        self.config = ConfigActivities(
+            scoring_file, project_file, self.sales.team, self.config_store
+        )
         self.worker = Worker(
             client,
             task_queue=self.task_queue,
             workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
             activities=[
                 *emails.activities(),
-                *config.activities(),
+                *self.config.activities(),
                 *self.sales.activities(),
                 *FactActivities(self.facts).activities(),
             ],
@@ -234,6 +246,7 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         scoring_file: Path = SCORING_FILE,
         fact_store: FactStore | None = None,
         workflow_runner: WorkflowRunner | None = None,
+        config_store: ConfigSnapshotStore | None = None,
     ) -> AsyncIterator[Harness]:
         h = Harness(
             env or time_env,
@@ -245,8 +258,9 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
             scoring_file,
             fact_store,
             workflow_runner,
+            config_store,
         )
-        async with h.worker, h.mail_worker:
+        async with h.worker, h.mail_worker, h.config.fetching():
             try:
                 yield h
             finally:

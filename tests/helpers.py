@@ -17,8 +17,9 @@ from nurture.adapters.mail.dkim import DkimSigner
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.mail.smtp import Mailer, Transfer
-from nurture.config.files import load_project_config, load_scoring_model
+from nurture.config.files import load_project_config, load_sales_team, load_scoring_model
 from nurture.config.project import ProjectConfig
+from nurture.domain.config import ConfigSnapshot
 from nurture.domain.emails import EmailKind, SendEmailInput
 from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import Consent, ContentLink, FormSubmitted, Lead, LeadEvent
@@ -50,6 +51,17 @@ def scoring_model() -> ScoringModel:
 
 def project() -> ProjectConfig:
     return load_project_config(PROJECT_FILE)
+
+
+def config_snapshot() -> ConfigSnapshot:
+    """The shipped configuration files as one snapshot."""
+    shipped = project()
+    return ConfigSnapshot(
+        scoring=scoring_model(),
+        enrolment=tuple(shipped.enrolment),
+        sending=shipped.sending,
+        sales=load_sales_team(SALES_FILE),
+    )
 
 
 def links() -> Links:

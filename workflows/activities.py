@@ -22,6 +22,7 @@ from typing import NoReturn
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
+    from nurture.domain.config import ConfigRef
     from nurture.domain.emails import SendEmailInput, SendEmailResult
     from nurture.domain.factlog import FactBatch
     from nurture.domain.sales.records import Assignment, WebhookMessage
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
 __all__ = [
     "assign_owner",
     "claim_owner",
+    "current_config",
     "forget_sends",
     "load_enrolment_rules",
     "load_sales_team",
@@ -62,27 +64,38 @@ async def forget_sends(lead_id: str) -> int:
     _stub("forget_sends")
 
 
+@activity.defn(name="current_config")
+async def current_config() -> ConfigRef:
+    """``ConfigActivities.current_config`` (a local activity): the reference of the
+    configuration now, its snapshot stored and held by the worker."""
+    _stub("current_config")
+
+
 @activity.defn(name="load_scoring_model")
 async def load_scoring_model() -> ScoringModel:
-    """``ConfigActivities.load_scoring_model`` (a local activity)."""
+    """``ConfigActivities.load_scoring_model`` (a local activity; runs before
+    ``current_config``)."""
     _stub("load_scoring_model")
 
 
 @activity.defn(name="load_sending_policy")
 async def load_sending_policy() -> SendingPolicy:
-    """``ConfigActivities.load_sending_policy`` (a local activity)."""
+    """``ConfigActivities.load_sending_policy`` (a local activity; runs before
+    ``current_config``)."""
     _stub("load_sending_policy")
 
 
 @activity.defn(name="load_enrolment_rules")
 async def load_enrolment_rules() -> list[EnrolmentRule]:
-    """``ConfigActivities.load_enrolment_rules`` (a local activity)."""
+    """``ConfigActivities.load_enrolment_rules`` (a local activity; runs before
+    ``current_config``)."""
     _stub("load_enrolment_rules")
 
 
 @activity.defn(name="load_sales_team")
 async def load_sales_team() -> SalesTeam:
-    """``SalesActivities.load_sales_team`` (a local activity)."""
+    """``SalesActivities.load_sales_team`` (a local activity; runs before
+    ``current_config``)."""
     _stub("load_sales_team")
 
 

@@ -35,7 +35,9 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.lead.view import LeadView, lead_view, summary_markdown
     from nurture.domain.sales import handoff
     from nurture.domain.sales.records import SalesAction
+    from nurture.domain.sales.routing import SalesTeam
     from nurture.domain.scoring import ScoringModel
+    from nurture.domain.sequences.rules import EnrolmentRule
     from workflows import search_attributes
 
 from workflows.activities import (
@@ -44,6 +46,7 @@ from workflows.activities import (
     load_sales_team,
     load_scoring_model,
 )
+from workflows.config import CONFIG_REF_PATCH, LOAD_TIMEOUT, load_config
 from workflows.lead_facts import FACTS_LOG_PATCH, FactWriter
 from workflows.lead_sales import SalesDesk
 from workflows.lead_sequences import SequenceManager
@@ -74,12 +77,14 @@ class LeadWorkflow:
         self._action_results: dict[str, str | None] = {}
         self._ready = False
         self._facts_log = False
+        self._config_ref = False
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
         # Decided once, first thing, so the marker's place in the history never depends
         # on how the first pass went (a replay then finds it where it looks for it).
         self._facts_log = workflow.patched(FACTS_LOG_PATCH)
+        self._config_ref = workflow.patched(CONFIG_REF_PATCH)
         await self._load()
         while True:
             self._apply_inbox()
@@ -179,21 +184,33 @@ class LeadWorkflow:
 
     async def _load(self) -> None:
         """Load the configuration this run works with; the state starts afresh or goes on."""
-        model = await workflow.execute_local_activity(
-            load_scoring_model, start_to_close_timeout=timedelta(seconds=10)
-        )
-        rules = await workflow.execute_local_activity(
-            load_enrolment_rules, start_to_close_timeout=timedelta(seconds=10)
-        )
-        team = await workflow.execute_local_activity(
-            load_sales_team, start_to_close_timeout=timedelta(seconds=10)
-        )
+        if self._config_ref:
+            config = await load_config()
+            model, rules, team = config.scoring, config.enrolment, config.sales
+        else:
+            model, rules, team = await self._load_each_part()
         self._model = model
-        self._sequences = SequenceManager(tuple(rules))
+        self._sequences = SequenceManager(rules)
         self._sales = SalesDesk(team)
         self._state = self._input.state or start_state(self._input.lead_id, model)
         self._sales_seen = self._state
         self._ready = True
+
+    async def _load_each_part(
+        self,
+    ) -> tuple[ScoringModel, tuple[EnrolmentRule, ...], SalesTeam]:
+        """The configuration as runs begun before ``CONFIG_REF_PATCH`` load it: each part
+        by a local activity of its own, recorded whole in the history."""
+        model = await workflow.execute_local_activity(
+            load_scoring_model, start_to_close_timeout=LOAD_TIMEOUT
+        )
+        rules = await workflow.execute_local_activity(
+            load_enrolment_rules, start_to_close_timeout=LOAD_TIMEOUT
+        )
+        team = await workflow.execute_local_activity(
+            load_sales_team, start_to_close_timeout=LOAD_TIMEOUT
+        )
+        return model, tuple(rules), team
 
     def _known_state(self) -> LeadState | None:
         """The state as far as it is known: the input's until run() has loaded."""

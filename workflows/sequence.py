@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.activities import load_sending_policy
+from workflows.config import CONFIG_REF_PATCH, LOAD_TIMEOUT, load_config
 from workflows.lead_facts import FACTS_LOG_PATCH
 from workflows.mail import send_email
 from workflows.sequences import REGISTRY, SequenceExit
@@ -73,6 +74,7 @@ class SequenceWorkflow:
         self._policy: SendingPolicy | None = None
         self._reports = 0
         self._facts_log = False
+        self._config_ref = False
         self._stopping = False
         self._in_flight: asyncio.Task[EmailRecord] | None = None
         self.emails: list[EmailRecord] = []
@@ -83,9 +85,8 @@ class SequenceWorkflow:
         # Decided once, first thing: the marker always sits at the start of the history,
         # wherever the first split of the enrolment comes.
         self._facts_log = workflow.patched(FACTS_LOG_PATCH)
-        self._policy = await workflow.execute_local_activity(
-            load_sending_policy, start_to_close_timeout=timedelta(seconds=10)
-        )
+        self._config_ref = workflow.patched(CONFIG_REF_PATCH)
+        self._policy = await self._sending_policy()
         steps = asyncio.create_task(cls(self).steps())
         try:
             await workflow.wait_condition(lambda: steps.done() or self._goal_event is not None)
@@ -113,6 +114,15 @@ class SequenceWorkflow:
         )
         await self._tell_lead(SequenceEnded(outcome=outcome))
         return outcome
+
+    async def _sending_policy(self) -> SendingPolicy:
+        """The send window and cap now: from the configuration's snapshot, or, in a run
+        begun before ``CONFIG_REF_PATCH``, by the local activity it used then."""
+        if self._config_ref:
+            return (await load_config()).sending
+        return await workflow.execute_local_activity(
+            load_sending_policy, start_to_close_timeout=LOAD_TIMEOUT
+        )
 
     @workflow.signal
     def event_received(self, event: LeadEvent) -> None:

@@ -1,6 +1,7 @@
 """Fakes for testing nurture and the sequences built on it, without a network.
 
-``MemoryLedger`` and ``RecordingMailer`` replace the ledger and the SMTP mailer; and
+``MemoryLedger``, ``MemoryFactStore``, ``MemoryConfigStore`` and ``RecordingMailer`` replace
+the ledger, the facts log, the configuration snapshots' store and the SMTP mailer; and
 ``ScriptedSmtpServer`` is a real SMTP server on 127.0.0.1 whose answers a test scripts
 (``451`` now, ``550`` for that address...), for tests of the real SMTP path.
 """
@@ -27,6 +28,7 @@ from nurture.adapters.ledger import LedgerEntry, SendStatus, Suppression, strong
 from nurture.adapters.mail.message import Outgoing
 from nurture.adapters.mail.smtp import DeliveryError, Transfer
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
+from nurture.domain.config import ConfigSnapshot
 from nurture.domain.factlog import Fact
 from nurture.domain.lead.input import ErasureFacts
 from nurture.domain.lead.messages import LeadMessage
@@ -36,6 +38,7 @@ from nurture.domain.sales.records import SalesAction
 
 __all__ = [
     "HttpRecorder",
+    "MemoryConfigStore",
     "MemoryFactStore",
     "MemoryLeadGateway",
     "MemoryLedger",
@@ -195,6 +198,26 @@ class MemoryFactStore:
 
     async def high_water_mark(self) -> str:
         return str(self.changes)
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryConfigStore:
+    """Configuration snapshots in a dict, kept as their JSON, as a database would."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, str] = {}
+
+    async def put(self, digest: str, snapshot: ConfigSnapshot) -> None:
+        self.bodies.setdefault(digest, snapshot.canonical_json())
+
+    async def get(self, digest: str) -> ConfigSnapshot | None:
+        body = self.bodies.get(digest)
+        return None if body is None else ConfigSnapshot.model_validate_json(body)
+
+    async def all(self) -> dict[str, ConfigSnapshot]:
+        return {d: ConfigSnapshot.model_validate_json(b) for d, b in self.bodies.items()}
 
     async def close(self) -> None:
         return None

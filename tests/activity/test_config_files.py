@@ -12,8 +12,10 @@ from temporalio.client import Client
 from activities import ConfigActivities, SalesActivities
 from nurture.config.files import load_scoring_model
 from nurture.config.watched import Watched
+from nurture.domain.config import ConfigCatalog
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigError
+from nurture.testing import MemoryConfigStore
 from tests.configfiles import break_file, copy_project
 
 NO_CLIENT = cast(Client, None)
@@ -25,6 +27,17 @@ BROKEN_POINTS = ("points = 2\ncap = 20", 'points = "two"\ncap = 20')
 def config(tmp_path: Path) -> Path:
     """Copies of the shipped configuration files, to break."""
     return copy_project(tmp_path) / "config"
+
+
+def config_activities(config: Path, sales: SalesActivities) -> ConfigActivities:
+    """The config activities of the files in ``config``, with a catalog of their own."""
+    return ConfigActivities(
+        config / "scoring.toml",
+        config / "nurture.toml",
+        sales.team,
+        MemoryConfigStore(),
+        ConfigCatalog(),
+    )
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -83,14 +96,15 @@ class TestActivities:
 
     async def test_every_file_keeps_its_last_good_version(self, config: Path) -> None:
         """Scoring model, sending policy, enrolment rules and sales team all survive their
-        file breaking after start."""
-        activities = ConfigActivities(config / "scoring.toml", config / "nurture.toml")
+        file breaking after start, and so does the reference to the whole configuration."""
         sales = SalesActivities(NO_CLIENT, "tq", config / "sales.toml")
+        activities = config_activities(config, sales)
         before = (
             await activities.load_scoring_model(),
             await activities.load_sending_policy(),
             await activities.load_enrolment_rules(),
             await sales.load_sales_team(),
+            await activities.current_config(),
         )
         for name in ("scoring.toml", "nurture.toml", "sales.toml"):
             (config / name).write_text((config / name).read_text() + "\n[this is = not toml\n")
@@ -99,6 +113,7 @@ class TestActivities:
             await activities.load_sending_policy(),
             await activities.load_enrolment_rules(),
             await sales.load_sales_team(),
+            await activities.current_config(),
         )
         assert after == before
         assert isinstance(after[0], ScoringModel)
@@ -117,7 +132,9 @@ class TestActivities:
 
         load_project = module.load_project_config
         monkeypatch.setattr(module, "load_project_config", counted)
-        activities = ConfigActivities(config / "scoring.toml", config / "nurture.toml")
+        activities = config_activities(
+            config, SalesActivities(NO_CLIENT, "tq", config / "sales.toml")
+        )
         for _ in range(3):
             await activities.load_sending_policy()
             await activities.load_enrolment_rules()

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from nurture.adapters.configstore import open_config_store
 from nurture.adapters.factlog import FactStore, open_fact_store
 from nurture.adapters.ledger import Suppression, open_ledger
 from nurture.adapters.ledger import schema as schema_module
@@ -29,6 +30,7 @@ from nurture.adapters.ledger.schema import (
 )
 from nurture.cli import app
 from nurture.domain.factlog import Fact
+from tests.helpers import config_snapshot
 
 OLD_SCHEMA = Path(__file__).parents[1] / "data" / "ledger" / "pre_versioning.sql"
 OLD_ROWS = (
@@ -39,7 +41,7 @@ OLD_ROWS = (
     "('hash-1', 'marketing', 'unsubscribed', '2026-01-07T09:00:00+00:00');"
     "INSERT INTO nurture_soft_bounces VALUES ('report-1', 'hash-2', '2026-01-08T09:00:00+00:00');"
 )
-EVERY_VERSION = [(1, "0001_ledger"), (2, "0002_facts")]
+EVERY_VERSION = [(1, "0001_ledger"), (2, "0002_facts"), (3, "0003_config_snapshots")]
 
 
 def statements(script: str) -> list[str]:
@@ -91,7 +93,7 @@ class TestMigrationFiles:
     def test_same_steps_on_both(self) -> None:
         names = [m.name for m in migrations("sqlite")]
         assert names == [m.name for m in migrations("postgres")] == [n for _, n in EVERY_VERSION]
-        assert latest_version("sqlite") == latest_version("postgres") == 2
+        assert latest_version("sqlite") == latest_version("postgres") == 3
 
     @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
     def test_first_is_the_old_ledger(self, dialect: schema_module.Dialect) -> None:
@@ -114,10 +116,14 @@ class TestUpgrade:
 
     async def test_old_database_upgraded_in_place(self, url: str, tmp_path: Path) -> None:
         """A database made before versioning counts as version 1, keeps every row and
-        gains the facts table."""
+        gains the facts table and the configuration snapshots' table."""
         build_old_database(url, tmp_path)
         before = await database_status(url, tmp_path)
-        assert (before.version, before.latest, before.pending) == (1, 2, ("0002_facts",))
+        assert (before.version, before.latest, before.pending) == (
+            1,
+            3,
+            ("0002_facts", "0003_config_snapshots"),
+        )
         ledger = open_ledger(url, tmp_path)
         found = await ledger.find("L2/welcome/1")
         assert found is not None and found.status == "unconfirmed"
@@ -133,8 +139,9 @@ class TestUpgrade:
             == EVERY_VERSION
         )
         after = await database_status(url, tmp_path)
-        assert (after.version, after.pending) == (2, ())
+        assert (after.version, after.pending) == (3, ())
         await (await facts_work(url, tmp_path)).close()
+        await config_snapshots_work(url, tmp_path)
 
     async def test_old_database_missing_tables_repaired(self, url: str, tmp_path: Path) -> None:
         """A database of the oldest code (nurture_sends alone) gets the ledger's tables it
@@ -161,7 +168,7 @@ class TestUpgrade:
         execute(url, "INSERT INTO schema_version VALUES ('V42', 'abc')")
         execute(url, "CREATE TABLE facts (fact TEXT)")
         assert (await database_status(url, tmp_path)).version == 0
-        assert (await upgrade_database(url, tmp_path)).version == 2
+        assert (await upgrade_database(url, tmp_path)).version == 3
         await (await facts_work(url, tmp_path)).close()
         assert query(url, "SELECT * FROM schema_version") == [("V42", "abc")]
         assert query(url, "SELECT COUNT(*) FROM facts") == [(0,)]
@@ -180,8 +187,11 @@ class TestUpgrade:
     async def test_empty_database(self, url: str, tmp_path: Path) -> None:
         """An empty database is version 0 and gets every migration."""
         before = await database_status(url, tmp_path)
-        assert (before.version, before.pending) == (0, ("0001_ledger", "0002_facts"))
-        assert (await upgrade_database(url, tmp_path)).version == 2
+        assert (before.version, before.pending) == (
+            0,
+            ("0001_ledger", "0002_facts", "0003_config_snapshots"),
+        )
+        assert (await upgrade_database(url, tmp_path)).version == 3
         assert (
             query(url, "SELECT version, name FROM nurture_schema_version ORDER BY 1")
             == EVERY_VERSION
@@ -204,10 +214,10 @@ class TestUpgrade:
     async def test_newer_database_left_alone(self, url: str, tmp_path: Path) -> None:
         """A database a later nurture upgraded (then rolled back) still opens, untouched."""
         await upgrade_database(url, tmp_path)
-        newer = "INSERT INTO nurture_schema_version VALUES (3, '0003_later', '2027-01-01')"
+        newer = "INSERT INTO nurture_schema_version VALUES (4, '0004_later', '2027-01-01')"
         execute(url, newer)
         status = await upgrade_database(url, tmp_path)
-        assert (status.version, status.latest, status.pending) == (3, 2, ())
+        assert (status.version, status.latest, status.pending) == (4, 3, ())
         await (await facts_work(url, tmp_path)).close()
 
 
@@ -219,6 +229,15 @@ async def facts_work(url: str, tmp_path: Path, lead: str = "L1") -> FactStore:
     await store.append([fact])
     assert [f async for f in store.read(lead_ids=[lead])] == [fact]
     return store
+
+
+async def config_snapshots_work(url: str, tmp_path: Path) -> None:
+    """A configuration store opened on the database, shown to keep and give back."""
+    store = open_config_store(url, tmp_path)
+    snapshot = config_snapshot()
+    await store.put("cfg-upgraded", snapshot)
+    assert await store.all() == {"cfg-upgraded": snapshot}
+    await store.close()
 
 
 def execute(url: str, sql: str) -> None:
@@ -240,13 +259,13 @@ class TestFailedMigration:
     ) -> None:
         await upgrade_database(url, tmp_path)
         dialect: schema_module.Dialect = "sqlite" if url.startswith("sqlite") else "postgres"
-        broken = Migration(3, "0003_broken", ("CREATE TABLE half (x TEXT)", "NOT SQL AT ALL"))
+        broken = Migration(4, "0004_broken", ("CREATE TABLE half (x TEXT)", "NOT SQL AT ALL"))
         steps = (*migrations(dialect), broken)
         monkeypatch.setattr(schema_module, "migrations", lambda _dialect: steps)
         with pytest.raises((sqlite3.OperationalError, psycopg.errors.SyntaxError)):
             await upgrade_database(url, tmp_path)
         monkeypatch.undo()
-        assert (await database_status(url, tmp_path)).version == 2
+        assert (await database_status(url, tmp_path)).version == 3
         with pytest.raises((sqlite3.OperationalError, psycopg.errors.UndefinedTable)):
             query(url, "SELECT * FROM half")
 
@@ -291,7 +310,7 @@ class TestConcurrentOpens:
         finally:
             for conn in conns:
                 await conn.close()
-        assert {s.version for s in statuses} == {2}
+        assert {s.version for s in statuses} == {3}
         rows = query(
             fresh_postgres_url, "SELECT version, name FROM nurture_schema_version ORDER BY 1"
         )
@@ -321,13 +340,13 @@ class TestDbCommand:
         home = ["--home", str(tmp_path)]
         before = CliRunner().invoke(app, ["db", "status", *home])
         assert before.exit_code == 0, before.output
-        assert "schema version: 1 (this nurture knows up to 2)" in before.output
-        assert "pending: 0002_facts" in before.output
+        assert "schema version: 1 (this nurture knows up to 3)" in before.output
+        assert "pending: 0002_facts, 0003_config_snapshots" in before.output
         upgraded = CliRunner().invoke(app, ["db", "upgrade", *home])
         assert upgraded.exit_code == 0, upgraded.output
-        assert "schema version: 2" in upgraded.output and "up to date" in upgraded.output
+        assert "schema version: 3" in upgraded.output and "up to date" in upgraded.output
         after = CliRunner().invoke(app, ["db", "status", "--json", *home])
-        assert after.output.strip() == '{"version":2,"latest":2,"pending":[]}'
+        assert after.output.strip() == '{"version":3,"latest":3,"pending":[]}'
         assert "s3cret" not in before.output + upgraded.output
         assert query(url, "SELECT COUNT(*) FROM nurture_sends") == [(2,)]
 
@@ -337,7 +356,7 @@ class TestDbCommand:
         result = CliRunner().invoke(app, ["db", "status", "--home", str(tmp_path)])
         assert result.exit_code == 0, result.output
         assert "schema version: 0" in result.output
-        assert "pending: 0001_ledger, 0002_facts" in result.output
+        assert "pending: 0001_ledger, 0002_facts, 0003_config_snapshots" in result.output
         assert not (tmp_path / ".nurture").exists()
 
     def test_unreachable_database(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,11 +10,14 @@ as ``<out>/<name>.json``: every run of a lead (``lead_<lead id>_run<N>``), each 
 sequences (``lead_<lead id>_seq-<sequence>-<N>``), the router (``router_<scenario>``) and
 every registered sequence version run alone (``sequence_<name>_v<version>``). Lead ids
 and inputs are fixed, so a re-run records the same paths (timestamps and run ids
-differ). The whole corpus takes under half a minute; a scenario that does not reach what
+differ). The configuration snapshots the histories name by digest are saved beside them,
+as ``<out>/config/<digest>.json``: the replay test loads them as a worker loads those of
+its database. The whole corpus takes under half a minute; a scenario that does not reach what
 it claims fails, showing the lead as it last was.
 
 Before 1.0 the corpus is re-recorded wholesale as the baseline: without ``--only``, every
-``*.json`` of ``--out`` is removed first, so it holds exactly what this run recorded. From
+``*.json`` of ``--out`` (and of its ``config/``) is removed first, so it holds exactly what
+this run recorded. From
 the first release on, the histories of every released version are kept and keep replaying
 (see ``workflows/README.md``).
 """
@@ -40,14 +43,16 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.models import LeadEvent
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.sales.router import router_workflow_id
-from nurture.testing import HttpRecorder
+from nurture.testing import HttpRecorder, MemoryConfigStore
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from tests.helpers import GatedMailer
 from tests.waiting import view_when
 
-__all__ = ["Journey", "Recording", "Scenario", "main", "record"]
+__all__ = ["CONFIG", "Journey", "Recording", "Scenario", "main", "record"]
 
 HERE = Path(__file__).parent
+CONFIG = "config"
+"""The folder of ``--out`` where the configuration snapshots go."""
 TEAM = """
 manager = "boss@example.com"
 app_url = "https://crm.example.com"
@@ -131,6 +136,14 @@ class Recording:
         path.write_text(history.to_json())
         self.saved.append(path)
 
+    def save_config(self, store: MemoryConfigStore) -> None:
+        """Every configuration snapshot the scenario's runs stored, by digest."""
+        for digest, body in store.bodies.items():
+            path = self.out / CONFIG / f"{digest}.json"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(body)
+            self.saved.append(path)
+
     async def _workflow_ids(self, lead_id: str) -> list[str]:
         """The lead's workflow id, then its sequences' (none once it is forgotten)."""
         with suppress(Exception):
@@ -207,18 +220,20 @@ async def record_one(scenario: Scenario, out: Path) -> list[Path]:
         with tempfile.TemporaryDirectory() as folder, HttpRecorder() as hook:
             team = Path(folder) / "sales.toml"
             team.write_text(TEAM.format(hook=hook.url))
-            mailer = GatedMailer()
+            mailer, config = GatedMailer(), MemoryConfigStore()
             h = Harness(
                 env,
                 max_inbound_per_run=scenario.max_inbound_per_run,
                 mailer=mailer,
                 project_file=write_always_open_config(Path(folder)),
                 sales_file=team,
+                config_store=config,
             )
             rec = Recording(scenario.name, env, h, mailer, out)
-            async with h.worker, h.mail_worker:
+            async with h.worker, h.mail_worker, h.config.fetching():
                 await scenario.drive(rec)
                 await rec.quiet()
+            rec.save_config(config)
             return rec.saved
     finally:
         await env.shutdown()
@@ -249,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.only:
-        for stale in args.out.glob("*.json"):
+        for stale in [*args.out.glob("*.json"), *args.out.glob(f"{CONFIG}/*.json")]:
             stale.unlink()
     for path in asyncio.run(record(args.only, args.out)):
         print(f"recorded {path}")

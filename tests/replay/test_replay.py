@@ -25,13 +25,21 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 import activities
 import workflows
 from nurture.adapters.temporal.runner import workflow_runner
+from nurture.domain.config import CATALOG, ConfigSnapshot
 from nurture.domain.lead.messages import LeadMessage
+from tests.replay.record import CONFIG
+from workflows.config import CONFIG_REF_PATCH
+from workflows.lead_facts import FACTS_LOG_PATCH
 from workflows.sequences import REGISTRY
 
 HERE = Path(__file__).parent
-HISTORIES = sorted(HERE.glob("**/*.json"))
-"""The corpus, and in ``before_facts_log/`` leads recorded before the facts log (c8a8952):
-a lead in flight on the upgrade must go on (``workflows.lead_facts.FACTS_LOG_PATCH``)."""
+SNAPSHOTS = sorted((HERE / CONFIG).glob("*.json"))
+"""The configuration snapshots the corpus names by digest, as a worker's database holds them."""
+HISTORIES = sorted(p for p in HERE.glob("**/*.json") if p not in SNAPSHOTS)
+"""The corpus; in ``before_facts_log/`` leads recorded before the facts log (c8a8952), and
+in ``before_config_ref/`` the corpus recorded before the configuration was referenced by
+digest (d47e967): runs in flight on an upgrade must go on
+(``workflows.lead_facts.FACTS_LOG_PATCH``, ``workflows.config.CONFIG_REF_PATCH``)."""
 LOADED = {path: WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES}
 WORKFLOWS = [
     cls
@@ -40,6 +48,12 @@ WORKFLOWS = [
 ]
 """Every workflow class the package exports (the private lookup is the SDK's own: it is
 how a worker reads a class's signals and updates)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _snapshots() -> None:
+    """The worker's catalog holds the saved snapshots, as a worker preloads its database's."""
+    CATALOG.preload({p.stem: ConfigSnapshot.model_validate_json(p.read_text()) for p in SNAPSHOTS})
 
 
 def _definitions() -> list[workflow._Definition]:
@@ -73,6 +87,24 @@ def _local_activity(event: HistoryEvent) -> str | None:
     if marker.marker_name != "core_local_activity":
         return None
     return str(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+
+
+def _config_digests(history: WorkflowHistory) -> set[str]:
+    """The digests the history's ``current_config`` markers returned."""
+    return {
+        json.loads(e.marker_recorded_event_attributes.details["result"].payloads[0].data)["digest"]
+        for e in history.events
+        if _local_activity(e) == "current_config"
+    }
+
+
+def _patches(history: WorkflowHistory) -> set[str]:
+    """The patch ids the history's patch markers record."""
+    return {
+        json.loads(e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data)["id"]
+        for e in history.events
+        if e.marker_recorded_event_attributes.marker_name == "core_patch"
+    }
 
 
 class TestReplay:
@@ -178,6 +210,39 @@ class TestCoverage:
             history = by_name.get(f"sequence_{name}_v{version}.json")
             assert history is not None, f"{name} v{version} has no history"
             assert _workflow_type(history) == "SequenceWorkflow"
+
+
+class TestConfigSnapshots:
+    """The snapshots the corpus names are saved, each under its own digest, and each patch
+    has histories recorded on both sides of it."""
+
+    def test_every_digest_has_its_snapshot(self) -> None:
+        named = set().union(*(_config_digests(h) for h in LOADED.values()))
+        assert named, "no history references its configuration"
+        assert named <= {p.stem for p in SNAPSHOTS}
+
+    @pytest.mark.parametrize("path", SNAPSHOTS, ids=[p.stem for p in SNAPSHOTS])
+    def test_snapshot_named_by_its_digest(self, path: Path) -> None:
+        """Recomputed here, in another process with another hash seed, the digest is the
+        one the recording worker gave it."""
+        snapshot = ConfigSnapshot.model_validate_json(path.read_text())
+        assert snapshot.ref().digest == path.stem
+        assert snapshot.canonical_json() == path.read_text()
+
+    @pytest.mark.parametrize(
+        ("patch", "workflow_type"),
+        [
+            (CONFIG_REF_PATCH, "LeadWorkflow"),
+            (CONFIG_REF_PATCH, "SequenceWorkflow"),
+            # Only lead histories were kept from before the facts log.
+            (FACTS_LOG_PATCH, "LeadWorkflow"),
+        ],
+    )
+    def test_both_sides_of_each_patch(self, patch: str, workflow_type: str) -> None:
+        sides = {
+            patch in _patches(h) for h in LOADED.values() if _workflow_type(h) == workflow_type
+        }
+        assert sides == {True, False}
 
 
 def _has_parent(history: WorkflowHistory) -> bool:

@@ -20,7 +20,8 @@ class TestBrokenScoringFile:
     ) -> None:
         """The worker starts on a model where the buying guide is worth 7 points; the file
         is then broken. Two leads post the form: both are thanked at once and get the 7
-        points, and one ERROR names the file, the line and the rule."""
+        points, on one configuration (one snapshot stored), and one ERROR names the
+        file, the line and the rule."""
         config = copy_project(tmp_path) / "config"
         scoring = config / "scoring.toml"
         guide = 'match = { content = "buying-guide" }\npoints = '
@@ -36,6 +37,7 @@ class TestBrokenScoringFile:
                     points = {line.label: line.points for line in view.explanation}
                     assert points["Buying guide downloaded"] == 7
         assert h.templates() == ["thank_you", "thank_you"]
+        assert len(await h.config_store.all()) == 1
         errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1
         assert errors[0].name == "nurture.config"

@@ -14,14 +14,14 @@ from temporalio.worker import Worker
 
 from activities import ConfigActivities, SalesActivities
 from nurture.adapters.mail.smtp import PermanentDeliveryError, TransientDeliveryError
+from nurture.domain.config import ConfigRef
 from nurture.domain.emails import mail_task_queue
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.input import LeadWorkflowInput
 from nurture.domain.lead.messages import EventReceived, FormPosted
 from nurture.domain.lifecycle import Condition
 from nurture.domain.sales.records import SalesAction
-from nurture.domain.scoring import ScoringModel
-from nurture.testing import MemoryLedger, RecordingMailer
+from nurture.testing import MemoryConfigStore, MemoryLedger, RecordingMailer
 from tests.helpers import (
     SALES_FILE,
     SCORING_FILE,
@@ -260,13 +260,13 @@ def _next_weekday_at(now: datetime, *, weekday: int, hour: int) -> datetime:
     return day
 
 
-class SlowScoringModel(ConfigActivities):
-    """Config activities whose scoring model takes longer than a workflow task may."""
+class SlowConfig(ConfigActivities):
+    """Config activities whose configuration takes longer than a workflow task may."""
 
-    @activity.defn(name="load_scoring_model")
-    async def load_scoring_model(self) -> ScoringModel:
+    @activity.defn(name="current_config")
+    async def current_config(self) -> ConfigRef:
         await asyncio.sleep(2.5)
-        return await super().load_scoring_model()
+        return await super().current_config()
 
 
 class TestReplaySafety:
@@ -275,7 +275,7 @@ class TestReplaySafety:
     async def test_slow_config_load_replays(
         self, private_time_env: WorkflowEnvironment, always_open: Path
     ) -> None:
-        """With a 2 s task timeout, a 2.5 s scoring-model load outlasts the task's heartbeat
+        """With a 2 s task timeout, a 2.5 s configuration load outlasts the task's heartbeat
         and splits the first task in two; without a workflow cache every task replays, and
         the lead gets its thank-you with no task failure."""
         time_env = private_time_env  # real-time task timeouts; keep them off the shared server
@@ -283,8 +283,8 @@ class TestReplaySafety:
         queue = f"tq-slow-{uuid.uuid4().hex[:6]}"
         mailer, ledger = RecordingMailer(), MemoryLedger()
         emails = email_activities(mailer, ledger)
-        config = SlowScoringModel(SCORING_FILE, always_open)
         sales = SalesActivities(client, queue, SALES_FILE)
+        config = SlowConfig(SCORING_FILE, always_open, sales.team, MemoryConfigStore())
         worker = Worker(
             client,
             task_queue=queue,

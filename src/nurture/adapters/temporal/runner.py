@@ -14,7 +14,9 @@ worker imported once. What that gives up, and how it is kept:
   ``[tool.ruff.lint.flake8-tidy-imports]`` in ``pyproject.toml``), and the test suite runs
   every workflow in the full sandbox (this runner is the worker's, not the tests').
 - Isolation of module state: nothing in ``workflows/`` or ``nurture.domain`` changes module
-  or class state after import (the sequence registry is filled once, at import).
+  or class state after import (the sequence registry is filled once, at import), but for
+  one store meant to be shared: the configuration catalog (``nurture.domain.config.
+  CATALOG``), append-only snapshots by digest, which every run must see.
 
 Builtins stay guarded (``open``, ``input``...), and every other module a workflow imports
 (third-party ones) is still sandboxed as before.

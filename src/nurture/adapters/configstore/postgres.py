@@ -1,0 +1,68 @@
+"""Configuration snapshots in the ledger's Postgres database, shared by every worker of a
+deployment."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+
+from nurture.adapters.configstore.base import parse_stored
+from nurture.adapters.ledger.schema import migrate_postgres
+from nurture.domain.config import ConfigSnapshot
+
+__all__ = ["PostgresConfigStore"]
+
+_INSERT = (
+    "INSERT INTO nurture_config_snapshots (digest, body) VALUES (%s, %s) "
+    "ON CONFLICT (digest) DO NOTHING"
+)
+_SELECT = "SELECT digest, body FROM nurture_config_snapshots"
+
+
+class PostgresConfigStore:
+    """Snapshots in a table of the ledger's Postgres database."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        """The open connection, reconnecting after a failure."""
+        if self._conn is None or self._conn.closed:
+            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            try:
+                await migrate_postgres(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def put(self, digest: str, snapshot: ConfigSnapshot) -> None:
+        """Keep ``snapshot`` under ``digest``, unless stored already."""
+        async with self._lock:
+            conn = await self._connection()
+            await conn.execute(_INSERT, (digest, snapshot.canonical_json()))
+
+    async def get(self, digest: str) -> ConfigSnapshot | None:
+        """The snapshot stored under ``digest``, if any."""
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute(f"{_SELECT} WHERE digest = %s", (digest,))
+            rows = await cursor.fetchall()
+        return parse_stored(rows).get(digest)
+
+    async def all(self) -> dict[str, ConfigSnapshot]:
+        """Every snapshot stored, by digest."""
+        async with self._lock:
+            conn = await self._connection()
+            rows = await (await conn.execute(_SELECT)).fetchall()
+        return parse_stored(rows)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
