@@ -1,9 +1,13 @@
-"""The scale benchmark's readers: /proc, a lead's histories, rates per window."""
+"""The scale benchmark's pure helpers: reading /proc, reading histories, pacing figures."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +23,9 @@ from temporalio.api.history.v1 import (
 
 from bench.lead_runs import handled_times, largest_parts, run_figures, window_rates
 from bench.procstat import Reading, cpu_ticks, status_kib, summarise
+from bench.scale_intake import ThankYous, duration
+from bench.scale_measure import DatabaseSize, database_size
+from bench.scale_steps import log_tail
 
 # A real /proc/<pid>/stat line, its command name holding a space and a parenthesis.
 STAT = (
@@ -126,7 +133,7 @@ class TestHistories:
 
 
 class TestRates:
-    """Rates per window read as a person expects."""
+    """Rates per window and durations read as a person expects."""
 
     def test_windows_from_the_start(self) -> None:
         """Each window runs from the end of the one before; the last may be short."""
@@ -136,3 +143,65 @@ class TestRates:
     def test_unordered_times(self) -> None:
         """Times are sorted first (concurrent requests finish out of order)."""
         assert window_rates(0.0, [2.0, 1.0], 2) == [1.0]
+
+    def test_durations(self) -> None:
+        """Hours and minutes, minutes and seconds, or seconds; unknown is a question mark."""
+        assert duration(3725) == "1h02m"
+        assert duration(185) == "3m05s"
+        assert duration(42.4) == "42s"
+        assert duration(float("inf")) == "?"
+
+
+class TestThankYous:
+    """Each recipient's first message counts once, and whoever waits for it is woken."""
+
+    async def test_first_message_only(self) -> None:
+        """A second message to the same address is not a new thank-you."""
+        sink = ThankYous(asyncio.get_running_loop())
+        heard: list[str] = []
+        sink.listeners.append(heard.append)
+        waiting = asyncio.create_task(sink.wait_for("a@x.example"))
+        envelope = SimpleNamespace(rcpt_tos=["a@x.example", "b@x.example"])
+        assert await sink.handle_DATA(None, None, envelope) == "250 OK"
+        await sink.handle_DATA(None, None, SimpleNamespace(rcpt_tos=["a@x.example"]))
+        await asyncio.wait_for(waiting, 1)
+        assert heard == ["a@x.example", "b@x.example"]
+
+
+class TestDatabaseSize:
+    """An SQLite database's size is read by table, and its growth told apart."""
+
+    def test_growth_by_table(self, tmp_path: Path) -> None:
+        """Tables that grew are listed largest first; unchanged ones are left out."""
+        path = tmp_path / "db.sqlite"
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE small (v TEXT)")
+            conn.execute("CREATE TABLE big (v TEXT)")
+            conn.execute("CREATE INDEX big_v ON big (v)")
+        before = database_size(path)
+        with sqlite3.connect(path) as conn:
+            conn.executemany("INSERT INTO big VALUES (?)", [("x" * 500,)] * 100)
+        after = database_size(path)
+        assert list(after.growth(before)) == ["big"]
+        assert after.used > before.used
+        assert after.files >= path.stat().st_size
+
+    def test_missing_database(self, tmp_path: Path) -> None:
+        """A database not created yet has no size."""
+        assert database_size(tmp_path / "none.sqlite") == DatabaseSize(0, {})
+
+
+class TestLogTail:
+    """A dead process's log is shown short and readable."""
+
+    def test_last_lines_without_colours(self, tmp_path: Path) -> None:
+        """Only the last lines, terminal colours removed, long lines cut."""
+        log = tmp_path / "worker.log"
+        lines = [f"line {n}" for n in range(20)] + ["\x1b[33m WARN\x1b[0m " + "x" * 500]
+        log.write_text("\n".join(lines))
+        tail = log_tail(log, lines=2, width=20).splitlines()
+        assert tail == ["line 19", " WARN " + "x" * 14]
+
+    def test_no_log(self, tmp_path: Path) -> None:
+        """A process without a log file says so."""
+        assert log_tail(tmp_path / "none.log") == "(no log)"
