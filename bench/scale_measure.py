@@ -10,7 +10,7 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,10 +47,12 @@ def files_bytes(folder: Path, pattern: str) -> int:
 @dataclass(frozen=True)
 class DatabaseSize:
     """An SQLite database: its files on disk (WAL included), and the bytes its tables use
-    (free pages left out), by table with its indexes."""
+    (free pages left out), by table with its indexes, and by table its indexes alone (a
+    table with many indexes can weigh more in them than in its rows)."""
 
     files: int
     tables: dict[str, int]
+    indexes: dict[str, int] = field(default_factory=dict)
 
     @property
     def used(self) -> int:
@@ -59,28 +61,40 @@ class DatabaseSize:
     def growth(self, since: DatabaseSize) -> dict[str, int]:
         """Bytes each table grew (or shrank) by since an earlier measure, largest first;
         the tables that did not change are left out."""
-        grown = {name: size - since.tables.get(name, 0) for name, size in self.tables.items()}
-        return dict(sorted(((k, v) for k, v in grown.items() if v), key=lambda item: -item[1]))
+        return _growth(self.tables, since.tables)
+
+    def index_growth(self, since: DatabaseSize) -> dict[str, int]:
+        """Bytes each table's indexes grew (or shrank) by since an earlier measure."""
+        return _growth(self.indexes, since.indexes)
+
+
+def _growth(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    grown = {name: size - before.get(name, 0) for name, size in now.items()}
+    return dict(sorted(((k, v) for k, v in grown.items() if v), key=lambda item: -item[1]))
 
 
 def database_size(path: Path) -> DatabaseSize:
     """The size of the database at ``path``; nothing if it does not exist (yet)."""
     if not path.exists():
         return DatabaseSize(0, {})
-    return DatabaseSize(files_bytes(path.parent, f"{path.name}*"), table_bytes(path))
+    return DatabaseSize(files_bytes(path.parent, f"{path.name}*"), *table_bytes(path))
 
 
-def table_bytes(database: Path) -> dict[str, int]:
-    """Bytes of each table with its indexes, read through SQLite's
-    ``dbstat`` (read-only, beside the server that writes it; its WAL included)."""
+def table_bytes(database: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Bytes of each table with its indexes, and of its indexes alone, read through
+    SQLite's ``dbstat`` (read-only, beside the server that writes it; its WAL included)."""
     uri = f"file:{database}?mode=ro"
+    tables: dict[str, int] = {}
+    indexes: dict[str, int] = {}
     with sqlite3.connect(uri, uri=True, timeout=30) as conn:
-        owners = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master").fetchall())
-        sizes: dict[str, int] = {}
+        schema = conn.execute("SELECT name, tbl_name, type FROM sqlite_master").fetchall()
+        owners = {name: (table, kind) for name, table, kind in schema}
         for name, size in conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
-            table = owners.get(name, name)
-            sizes[table] = sizes.get(table, 0) + int(size)
-    return sizes
+            table, kind = owners.get(name, (name, "table"))
+            tables[table] = tables.get(table, 0) + int(size)
+            if kind == "index":
+                indexes[table] = indexes.get(table, 0) + int(size)
+    return tables, indexes
 
 
 @dataclass(frozen=True)

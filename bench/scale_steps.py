@@ -205,11 +205,19 @@ class Steps:
             f"{kib(used)} in tables, {kib(files)} on disk (files now {mib(now.files)})",
             **{f"{key}_bytes_per_lead": round(used), f"{key}_disk_bytes_per_lead": round(files)},
         )
-        grown = now.growth(before)
+        grown, indexes = now.growth(before), now.index_growth(before)
         whole = sum(grown.values()) or 1
-        largest = list(grown.items())[:5]
-        top = ", ".join(f"{name} {size * 100 / whole:.0f}%" for name, size in largest)
-        findings.add("storage", f"{label}: growth by table", top, **{f"{key}_tables": grown})
+        top = ", ".join(
+            f"{name} {size * 100 / whole:.0f}% ({indexes.get(name, 0) * 100 / size:.0f}% indexes)"
+            for name, size in list(grown.items())[:4]
+            if size > 0
+        )
+        findings.add(
+            "storage",
+            f"{label}: growth by table",
+            top,
+            **{f"{key}_tables": grown, f"{key}_indexes": indexes},
+        )
 
     async def _histories(self, findings: Findings) -> None:
         sample = [

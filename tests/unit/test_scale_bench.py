@@ -183,6 +183,7 @@ class TestDatabaseSize:
             conn.executemany("INSERT INTO big VALUES (?)", [("x" * 500,)] * 100)
         after = database_size(path)
         assert list(after.growth(before)) == ["big"]
+        assert 0 < after.index_growth(before)["big"] < after.growth(before)["big"]
         assert after.used > before.used
         assert after.files >= path.stat().st_size
 
