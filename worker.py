@@ -67,6 +67,9 @@ async def main() -> None:
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
         # Workflow runs share nurture's modules instead of re-importing them each.
         workflow_runner=workflow_runner(),
+        max_cached_workflows=settings.worker.max_cached_workflows,
+        max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker.max_concurrent_activities,
         activities=[
             *emails.activities(),
             *config.activities(),

@@ -13,7 +13,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ApiSettings", "DkimSettings", "Settings", "SmtpSettings", "TemporalSettings"]
+__all__ = [
+    "ApiSettings",
+    "DkimSettings",
+    "Settings",
+    "SmtpSettings",
+    "TemporalSettings",
+    "WorkerSettings",
+]
 
 DEV_ID_KEY = "nurture-dev-id-key-change-me"
 
@@ -70,6 +77,23 @@ class DkimSettings(BaseSettings):
     """The PEM private key (RSA, 2048 bits or more)."""
     domain: str | None = None
     """The signing domain; default: the From address's domain."""
+
+
+class WorkerSettings(BaseSettings):
+    """How much a worker process holds and runs at once (see the README's Performance)."""
+
+    model_config = SettingsConfigDict(env_prefix="NURTURE_WORKER_", extra="ignore")
+
+    max_cached_workflows: int = Field(default=1000, ge=0, le=1_000_000)
+    """Workflow runs kept in memory between their tasks (about 0.2 MiB each, measured): a
+    run evicted is rebuilt from its history when it next has work, which costs CPU, never
+    correctness. 0 keeps none."""
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1, le=10_000)
+    """Workflow tasks run at once (they share one Python interpreter: more than a few per
+    core only queues them in the process rather than at the server)."""
+    max_concurrent_activities: int = Field(default=100, ge=1, le=10_000)
+    """Activities of the lead task queue (config, sales, facts) run at once; sends are
+    bounded by ``SMTP_POOL_SIZE`` on their own queue."""
 
 
 class ApiSettings(BaseSettings):
@@ -164,6 +188,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     dkim: DkimSettings = Field(default_factory=DkimSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
 
     def secret(self) -> bytes:
         """The deployment secret (``NURTURE_ID_KEY``) that keys lead ids, address hashes and
