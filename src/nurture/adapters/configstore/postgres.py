@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from nurture.adapters.configstore.base import parse_stored
-from nurture.adapters.ledger.schema import migrate_postgres
+from nurture.adapters.ledger.schema import open_postgres
 from nurture.domain.config import ConfigSnapshot
 
 __all__ = ["PostgresConfigStore"]
@@ -32,13 +32,7 @@ class PostgresConfigStore:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """The open connection, reconnecting after a failure."""
         if self._conn is None or self._conn.closed:
-            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            try:
-                await migrate_postgres(conn)
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn = conn
+            self._conn = await open_postgres(self._url)
         return self._conn
 
     async def put(self, digest: str, snapshot: ConfigSnapshot) -> None:

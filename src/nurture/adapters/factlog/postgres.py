@@ -14,7 +14,7 @@ from psycopg.types.string import TextLoader
 
 from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
-from nurture.adapters.ledger.schema import migrate_postgres
+from nurture.adapters.ledger.schema import open_postgres
 from nurture.domain.factlog import FACT_KINDS, Fact
 
 __all__ = ["PostgresFactStore"]
@@ -82,15 +82,8 @@ class PostgresFactStore:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """The open connection, reconnecting after a failure."""
         if self._conn is None or self._conn.closed:
-            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            try:
-                # Whatever the database's default: the erasure locks rely on it.
-                await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
-                await migrate_postgres(conn)  # kept only once the schema is up to date
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn = conn
+            # Read committed whatever the database's default: the erasure locks rely on it.
+            self._conn = await open_postgres(self._url, read_committed=True)
         return self._conn
 
     async def append(self, facts: Sequence[Fact]) -> int:

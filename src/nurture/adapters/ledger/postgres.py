@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from nurture.adapters.ledger.base import LedgerEntry, SendStatus, Suppression
-from nurture.adapters.ledger.schema import migrate_postgres
+from nurture.adapters.ledger.schema import open_postgres
 from nurture.adapters.ledger.sql import (
     RELEASE,
     SEND_COLUMNS,
@@ -37,13 +37,7 @@ class PostgresLedger:
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """The open connection, reconnecting after a failure."""
         if self._conn is None or self._conn.closed:
-            conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
-            try:
-                await migrate_postgres(conn)  # kept only once the schema is up to date
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn = conn
+            self._conn = await open_postgres(self._url)
         return self._conn
 
     async def find(self, key: str) -> LedgerEntry | None:

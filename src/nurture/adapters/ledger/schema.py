@@ -39,6 +39,7 @@ __all__ = [
     "migrate_postgres",
     "migrate_sqlite",
     "migrations",
+    "open_postgres",
     "postgres_status",
     "sqlite_status",
     "upgrade_database",
@@ -181,6 +182,22 @@ async def _postgres_state(conn: psycopg.AsyncConnection[Any]) -> tuple[int | Non
 async def postgres_status(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
     """Where a Postgres database stands (read only)."""
     return _status("postgres", *await _postgres_state(conn))
+
+
+async def open_postgres(url: str, *, read_committed: bool = False) -> psycopg.AsyncConnection[Any]:
+    """A new autocommit connection to the ledger's database, its schema brought up to date
+    first (closed again if that fails, so no half-ready connection is ever kept).
+    ``read_committed``: whatever the database's default, for callers whose locks rely on
+    it."""
+    conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    try:
+        if read_committed:
+            await conn.set_isolation_level(psycopg.IsolationLevel.READ_COMMITTED)
+        await migrate_postgres(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
 
 
 async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
