@@ -271,6 +271,12 @@ class DevStack:
         argv = [sys.executable, "-m", "nurture.cli", "worker"]
         return self._spawn("worker", argv, self.data / "logs/worker.log")
 
+    def add_worker(self, name: str) -> ManagedProcess:
+        """Start one more worker process beside the first (scaling out on one machine: the
+        workers share the task queues, the ledger and Temporal)."""
+        argv = [sys.executable, "-m", "nurture.cli", "worker"]
+        return self._spawn(name, argv, self.data / f"logs/{name}.log")
+
     def get(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
 
