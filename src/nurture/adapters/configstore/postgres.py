@@ -3,13 +3,8 @@ deployment."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-import psycopg
-
 from nurture.adapters.configstore.base import parse_stored
-from nurture.adapters.ledger.schema import open_postgres
+from nurture.adapters.ledger.schema import PostgresClient
 from nurture.domain.config import ConfigSnapshot
 
 __all__ = ["PostgresConfigStore"]
@@ -21,19 +16,8 @@ _INSERT = (
 _SELECT = "SELECT digest, body FROM nurture_config_snapshots"
 
 
-class PostgresConfigStore:
+class PostgresConfigStore(PostgresClient):
     """Snapshots in a table of the ledger's Postgres database."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        """The open connection, reconnecting after a failure."""
-        if self._conn is None or self._conn.closed:
-            self._conn = await open_postgres(self._url)
-        return self._conn
 
     async def put(self, digest: str, snapshot: ConfigSnapshot) -> None:
         """Keep ``snapshot`` under ``digest``, unless stored already."""
@@ -55,8 +39,3 @@ class PostgresConfigStore:
             conn = await self._connection()
             rows = await (await conn.execute(_SELECT)).fetchall()
         return parse_stored(rows)
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            await self._conn.close()

@@ -14,7 +14,7 @@ from psycopg.types.string import TextLoader
 
 from nurture.adapters.factlog.base import erased_lead_hash
 from nurture.adapters.factlog.sql import READ_BATCH, fact_from_row, fact_values, select_facts
-from nurture.adapters.ledger.schema import open_postgres
+from nurture.adapters.ledger.schema import PostgresClient
 from nurture.domain.factlog import FACT_KINDS, Fact
 
 __all__ = ["PostgresFactStore"]
@@ -71,20 +71,11 @@ async def _batches(cursor: psycopg.AsyncServerCursor[Any]) -> AsyncGenerator[lis
             await fetching
 
 
-class PostgresFactStore:
+class PostgresFactStore(PostgresClient):
     """Facts in a table of the ledger's Postgres database."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        """The open connection, reconnecting after a failure."""
-        if self._conn is None or self._conn.closed:
-            # Read committed whatever the database's default: the erasure locks rely on it.
-            self._conn = await open_postgres(self._url, read_committed=True)
-        return self._conn
+    # Read committed whatever the database's default: the erasure locks rely on it.
+    _read_committed = True
 
     async def append(self, facts: Sequence[Fact]) -> int:
         """Store ``facts`` in one transaction, but those of an erased lead stamped at or
@@ -154,8 +145,3 @@ class PostgresFactStore:
             conn = await self._connection()
             row = await (await conn.execute(_HIGH_WATER, (list(FACT_KINDS),))).fetchone()
         return "" if row is None or row[0] is None else row[0].isoformat()
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            await self._conn.close()

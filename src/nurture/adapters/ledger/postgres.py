@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
-from typing import Any
-
-import psycopg
 
 from nurture.adapters.ledger.base import LedgerEntry, SendStatus, Suppression
-from nurture.adapters.ledger.schema import open_postgres
+from nurture.adapters.ledger.schema import PostgresClient
 from nurture.adapters.ledger.sql import (
     RELEASE,
     SEND_COLUMNS,
@@ -26,19 +22,8 @@ from nurture.adapters.ledger.sql import (
 __all__ = ["PostgresLedger"]
 
 
-class PostgresLedger:
+class PostgresLedger(PostgresClient):
     """A ledger in Postgres, shared by every worker of a deployment."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._lock = asyncio.Lock()
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        """The open connection, reconnecting after a failure."""
-        if self._conn is None or self._conn.closed:
-            self._conn = await open_postgres(self._url)
-        return self._conn
 
     async def find(self, key: str) -> LedgerEntry | None:
         """The entry for ``key``, if any."""
@@ -126,8 +111,3 @@ class PostgresLedger:
             )
             row = await cursor.fetchone()
             return int(row[0]) if row else 0
-
-    async def close(self) -> None:
-        """Close the connection."""
-        if self._conn is not None:
-            await self._conn.close()

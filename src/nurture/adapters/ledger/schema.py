@@ -32,6 +32,7 @@ __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
     "Dialect",
     "Migration",
+    "PostgresClient",
     "SchemaStatus",
     "database_status",
     "latest_version",
@@ -198,6 +199,32 @@ async def open_postgres(url: str, *, read_committed: bool = False) -> psycopg.As
         await conn.close()
         raise
     return conn
+
+
+class PostgresClient:
+    """One connection to the ledger's Postgres database, shared by the ledger, the facts
+    store and the configuration store: opened on first use with the schema up to date,
+    opened again after a failure, and used under ``_lock`` (a connection runs one command
+    at a time)."""
+
+    _read_committed = False
+    """Set by a subclass whose locks rely on read committed, whatever the default."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        """The open connection, reconnecting after a failure."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await open_postgres(self._url, read_committed=self._read_committed)
+        return self._conn
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self._conn is not None:
+            await self._conn.close()
 
 
 async def migrate_postgres(conn: psycopg.AsyncConnection[Any]) -> SchemaStatus:
