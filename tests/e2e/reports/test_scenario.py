@@ -21,7 +21,7 @@ from nurture.devtools.stack import DevStack
 from nurture.testing import ScriptedSmtpServer
 from tests.dashboard import check_figures
 from tests.e2e.browser import chromium_binary, open_page
-from tests.e2e.stack.tools import HEADERS, lead_when, wait_until
+from tests.e2e.stack.tools import HEADERS, lead_when, post_events, wait_until
 from tests.helpers import SQL_BY_SCORE
 
 pytestmark = pytest.mark.e2e
@@ -37,23 +37,9 @@ def _post(api: httpx.Client, form: str, email: str, **fields: str) -> str:
     return str(response.json()["lead_id"])
 
 
-def _events(api: httpx.Client, lead_id: str, events: list[tuple[str, dict[str, str]]]) -> None:
-    for n, (kind, properties) in enumerate(events):
-        api.post(
-            "/v1/events",
-            headers=HEADERS,
-            json={
-                "lead_id": lead_id,
-                "type": kind,
-                "properties": properties,
-                "event_id": f"{lead_id[:12]}-{n}",
-            },
-        ).raise_for_status()
-
-
 def _to_sql(api: httpx.Client, lead_id: str) -> str:
     """Scores the lead past SQL by behaviour; the rep its hand-off is assigned to."""
-    _events(api, lead_id, [(kind, {}) for kind in SQL_BY_SCORE])
+    post_events(api, lead_id, [(kind, {}) for kind in SQL_BY_SCORE], lead_id[:12])
     view = lead_when(
         api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 40
     )
@@ -164,7 +150,7 @@ def scenario(api: httpx.Client, smtp: ScriptedSmtpServer) -> dict[str, Any]:
     )
     _confirm(api, smtp, "ben@e2e.example")
     una = _post(api, "quick-guide", "una@e2e.example", first_name="Una", **PERSONA)
-    _events(api, una, [("page_viewed", {"section": "product"})] * 6)
+    post_events(api, una, [("page_viewed", {"section": "product"})] * 6, una[:12])
     _unsubscribe(api, smtp, "una@e2e.example")
 
     _act(api, ana, "return-to-nurture", actor=_to_sql(api, ana), reason="budget")

@@ -10,6 +10,7 @@ from nurture.testing import ScriptedSmtpServer
 from tests.e2e.stack.tools import (
     HEADERS,
     lead_when,
+    post_events,
     post_form,
     wait_until,
 )
@@ -33,17 +34,7 @@ class TestSalesRoundTrip:
         # The guide (4), then 46 points within the rules' caps, no hand-raise among them.
         behaviour = [(kind, {}) for kind in SQL_BY_SCORE]
         behaviour.append(("page_viewed", {"section": "product"}))
-        for n, (kind, properties) in enumerate(behaviour):
-            api.post(
-                "/v1/events",
-                headers=HEADERS,
-                json={
-                    "lead_id": lead_id,
-                    "type": kind,
-                    "properties": properties,
-                    "event_id": f"marie-{n}",
-                },
-            ).raise_for_status()
+        post_events(api, lead_id, behaviour, "marie")
         view = lead_when(
             api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 30
         )

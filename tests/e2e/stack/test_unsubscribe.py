@@ -9,8 +9,8 @@ import pytest
 
 from nurture.testing import ScriptedSmtpServer
 from tests.e2e.stack.tools import (
-    HEADERS,
     lead_when,
+    post_events,
     wait_until,
 )
 
@@ -31,17 +31,8 @@ class TestOneClickUnsubscribe:
         )
         assert response.status_code == 202, response.text
         lead_id = str(response.json()["lead_id"])
-        for n in range(6):  # to the evaluation stage: the buying guide (marketing) at once
-            api.post(
-                "/v1/events",
-                headers=HEADERS,
-                json={
-                    "lead_id": lead_id,
-                    "type": "page_viewed",
-                    "event_id": f"una-{n}",
-                    "properties": {"section": "product"},
-                },
-            ).raise_for_status()
+        # To the evaluation stage: the buying guide (marketing) at once.
+        post_events(api, lead_id, [("page_viewed", {"section": "product"})] * 6, "una")
 
         def guide() -> Any:
             return next(

@@ -54,6 +54,28 @@ def post_form(api: httpx.Client, email: str, **fields: str) -> str:
     return str(response.json()["lead_id"])
 
 
+def post_events(
+    api: httpx.Client,
+    lead_id: str,
+    events: list[tuple[str, dict[str, str]]],
+    id_prefix: str,
+) -> None:
+    """Post each ``(type, properties)`` as an event of the lead, with the ids
+    ``<id_prefix>-0``, ``-1``…; each must be accepted (202)."""
+    for n, (kind, properties) in enumerate(events):
+        response = api.post(
+            "/v1/events",
+            headers=HEADERS,
+            json={
+                "lead_id": lead_id,
+                "type": kind,
+                "properties": properties,
+                "event_id": f"{id_prefix}-{n}",
+            },
+        )
+        assert response.status_code == 202, response.text
+
+
 def reach_evaluation(api: httpx.Client, name: str) -> str:
     """Over HTTP: a persona form (8 points) and six product-page visits, so 20 points and the
     evaluation buying stage; returns the lead id."""
@@ -64,16 +86,5 @@ def reach_evaluation(api: httpx.Client, name: str) -> str:
         job_title="Marketing director",
         company_size="80",
     )
-    for n in range(6):
-        response = api.post(
-            "/v1/events",
-            headers=HEADERS,
-            json={
-                "lead_id": lead_id,
-                "type": "page_viewed",
-                "event_id": f"{name}-{n}",
-                "properties": {"section": "product"},
-            },
-        )
-        assert response.status_code == 202, response.text
+    post_events(api, lead_id, [("page_viewed", {"section": "product"})] * 6, name)
     return lead_id
