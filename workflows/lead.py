@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
 
     from nurture.domain.factlog import Fact, facts_of_state
     from nurture.domain.lead import journey
+    from nurture.domain.lead.compaction import compact
     from nurture.domain.lead.engagement import apply_silence
     from nurture.domain.lead.facts import LeadFacts, lead_facts
     from nurture.domain.lead.input import ErasureFacts, LeadWorkflowInput
@@ -104,7 +105,9 @@ class LeadWorkflow:
                     workflow.continue_as_new(
                         LeadWorkflowInput(
                             lead_id=input.lead_id,
-                            state=self._state,
+                            # Facts not written yet are derived from the whole state;
+                            # the next run carries only the newest records.
+                            state=compact(self._state),
                             pending=self._inbox,
                             max_inbound_per_run=input.max_inbound_per_run,
                             unwritten_facts=self._writer.unwritten(self._state),

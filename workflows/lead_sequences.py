@@ -133,7 +133,7 @@ class SequenceManager:
         alongside: bool = False,
         start: PlannedStart | None = None,
     ) -> LeadState:
-        number = 1 + sum(e.sequence == cls.name for e in state.enrolments)
+        number = state.next_enrolment_number(cls.name)
         workflow_id = sequence_workflow_id(state.lead_id, cls.name, number)
         inp = SequenceInput(
             name=cls.name, version=cls.version, enrolment=number, lead=snapshot, form=form

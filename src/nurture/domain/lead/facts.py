@@ -17,9 +17,9 @@ from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.scoring import Grade, Heat, ScoringModel, grade_for, temperature_for
 from nurture.domain.sequences.models import LeadSnapshot
 
-__all__ = ["LeadFacts", "lead_facts", "lead_snapshot"]
+__all__ = ["RECENT_SENDS", "LeadFacts", "lead_facts", "lead_snapshot"]
 
-_RECENT_SENDS = 50
+RECENT_SENDS = 50
 """Marketing sends a sequence is told about, for its frequency cap."""
 
 
@@ -65,7 +65,7 @@ def lead_snapshot(state: LeadState, facts: LeadFacts) -> LeadSnapshot:
         raise ValueError(f"lead {state.lead_id} has no profile yet")
     marketing = tuple(
         e.at for e in state.emails if e.kind is EmailKind.MARKETING and e.status == "sent"
-    )[-_RECENT_SENDS:]
+    )[-RECENT_SENDS:]
     return LeadSnapshot(
         lead_id=state.lead_id,
         email=lead.email,

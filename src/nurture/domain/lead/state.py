@@ -21,6 +21,7 @@ from nurture.domain.scoring import Score, ScoringModel, initial_score
 __all__ = [
     "CONSENTS_KEPT",
     "SEEN_EVENTS_KEPT",
+    "Archived",
     "EmailRecord",
     "Enrolment",
     "LeadOrigin",
@@ -156,6 +157,25 @@ class LeadOrigin(BaseModel):
     country: str | None = None
 
 
+class Archived(BaseModel):
+    """How many records of a long life earlier runs stopped carrying (the facts log has
+    them all): see ``nurture.domain.lead.compaction``."""
+
+    model_config = _FROZEN
+
+    emails: int = 0
+    transitions: int = 0
+    sales_log: int = 0
+    handoffs: int = 0
+    enrolments: dict[str, int] = {}
+    """Per sequence: the entries no longer carried (the next entry's number counts them)."""
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.emails or self.transitions or self.sales_log or self.handoffs or self.enrolments
+        )
+
+
 class LeadState(BaseModel):
     """Everything a lead's workflow knows; carried intact through continue-as-new."""
 
@@ -198,6 +218,9 @@ class LeadState(BaseModel):
     """When confirmation emails were planned while the current ones wait."""
     consents: tuple[Consent, ...] = ()
     """Every consent given (capture, then confirmation), oldest first: the evidence."""
+    archived: Archived = Archived()
+    """The records of emails, changes, enrolments, hand-offs and sales actions no longer
+    carried from run to run (the newest are; the facts log keeps every one)."""
 
     def held_forms(self) -> list[FormSubmitted]:
         """The double opt-in posts waiting for confirmation, in the order they came."""
@@ -218,6 +241,15 @@ class LeadState(BaseModel):
     def running_alongside(self) -> list[Enrolment]:
         """Sequences running beside the rule-driven one (a welcome per new form)."""
         return [e for e in self.enrolments if e.ended_at is None and e.alongside]
+
+    def next_enrolment_number(self, sequence: str) -> int:
+        """The number of the lead's next entry into ``sequence`` (1 for the first)."""
+        carried = sum(e.sequence == sequence for e in self.enrolments)
+        return 1 + self.archived.enrolments.get(sequence, 0) + carried
+
+    def next_handoff_number(self) -> int:
+        """The number of the lead's next hand-off to sales (1 for the first)."""
+        return 1 + self.archived.handoffs + len(self.handoffs)
 
     def has_seen(self, event_id: str) -> bool:
         """True when an event with this id was already applied."""

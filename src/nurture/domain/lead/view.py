@@ -9,7 +9,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.lead.facts import lead_facts
 from nurture.domain.lead.journey import next_deadline
-from nurture.domain.lead.state import EmailRecord, Enrolment, LeadState, PlannedEmail, Transition
+from nurture.domain.lead.state import (
+    Archived,
+    EmailRecord,
+    Enrolment,
+    LeadState,
+    PlannedEmail,
+    Transition,
+)
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.models import Consent
 from nurture.domain.sales.handoff import sla_next_deadline
@@ -56,6 +63,9 @@ class LeadView(BaseModel):
     double opt-in confirmation)."""
     awaiting_confirmation: tuple[str, ...] = ()
     """Double opt-in forms posted and not confirmed yet."""
+    archived: Archived = Archived()
+    """How many older emails, changes, enrolments, hand-offs and sales log entries the lead
+    no longer carries (a long life keeps its newest; the facts log has every one)."""
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
@@ -89,6 +99,7 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         revisit_after=state.revisit_after,
         consent=state.lead.consent if state.lead else None,
         awaiting_confirmation=tuple(p.form.form_id for p in state.unconfirmed),
+        archived=state.archived,
     )
 
 
@@ -146,7 +157,9 @@ def summary_markdown(view: LeadView) -> str:
             ),
         ]
     if view.emails:
-        lines += ["", "**Emails:** " + ", ".join(f"{e.template} ({e.status})" for e in view.emails)]
+        earlier = f" (and {view.archived.emails} earlier)" if view.archived.emails else ""
+        sent = ", ".join(f"{e.template} ({e.status})" for e in view.emails)
+        lines += ["", f"**Emails:** {sent}{earlier}"]
     if view.planned:
         lines += [
             "**Planned:** " + ", ".join(f"{p.template} at {_when(p.due_at)}" for p in view.planned)

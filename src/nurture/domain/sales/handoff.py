@@ -81,7 +81,7 @@ def sla_next_deadline(state: LeadState) -> datetime | None:
 
 def begin_handoff(state: LeadState, trigger: str, now: datetime) -> LeadState:
     """The lead just became an SQL: open a hand-off, to be routed."""
-    handoff = HandOff(number=len(state.handoffs) + 1, started_at=now, trigger=trigger)
+    handoff = HandOff(number=state.next_handoff_number(), started_at=now, trigger=trigger)
     moves = [t for t in state.transitions if t.field == "stage" and t.to_value == Stage.SQL]
     return _log(
         state.model_copy(update={"handoffs": (*state.handoffs, handoff)}),
