@@ -66,7 +66,7 @@ async def main() -> None:
         task_queue=queue,
         workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
         # Workflow runs share nurture's modules instead of re-importing them each.
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(sandboxed=settings.worker.sandbox),
         max_cached_workflows=settings.worker.max_cached_workflows,
         max_concurrent_workflow_tasks=settings.worker.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.worker.max_concurrent_activities,

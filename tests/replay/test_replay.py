@@ -110,19 +110,24 @@ def _patches(history: WorkflowHistory) -> set[str]:
 class TestReplay:
     """Each saved history replays on today's workflows without a non-determinism error."""
 
-    @pytest.mark.parametrize("runner", ["sandbox", "worker"])
+    @pytest.mark.parametrize("runner", ["sandbox", "worker", "unsandboxed"])
     @pytest.mark.parametrize(
         "path", HISTORIES, ids=[str(p.relative_to(HERE).with_suffix("")) for p in HISTORIES]
     )
     async def test_replays(self, path: Path, runner: str) -> None:
         """Replayed with every workflow class, the history raises nothing: in the full
-        sandbox (as the tests run workflows) and in the worker's, which shares nurture's
-        modules between runs."""
+        sandbox (as the tests run workflows), in the worker's, which shares nurture's
+        modules between runs, and without the sandbox (``NURTURE_WORKER_SANDBOX=false``)."""
         history = LOADED[path]
+        runners = {
+            "sandbox": SandboxedWorkflowRunner,
+            "worker": workflow_runner,
+            "unsandboxed": lambda: workflow_runner(sandboxed=False),
+        }
         replayer = Replayer(
             workflows=WORKFLOWS,
             data_converter=pydantic_data_converter,
-            workflow_runner=SandboxedWorkflowRunner() if runner == "sandbox" else workflow_runner(),
+            workflow_runner=runners[runner](),
         )
         result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
         assert result.replay_failure is None

@@ -30,6 +30,17 @@ class TestWorkerSettings:
             worker.max_concurrent_activities,
         ) == (250, 8, 16)
 
+    def test_sandbox_on_unless_turned_off(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Workflow code runs in the sandbox by default; ``false`` turns it off."""
+        monkeypatch.delenv("NURTURE_WORKER_SANDBOX", raising=False)
+        assert Settings().worker.sandbox is True
+        monkeypatch.setenv("NURTURE_WORKER_SANDBOX", "false")
+        assert Settings().worker.sandbox is False
+        monkeypatch.setenv("NURTURE_WORKER_SANDBOX", "sometimes")
+        with pytest.raises(ValidationError) as info:
+            Settings()
+        assert "sandbox" in str(info.value)
+
     @pytest.mark.parametrize(
         ("name", "value"),
         [("MAX_CACHED_WORKFLOWS", "-1"), ("MAX_CONCURRENT_WORKFLOW_TASKS", "0")],

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temporalio.worker import UnsandboxedWorkflowRunner
+
 from nurture.adapters.temporal.runner import SHARED_MODULES, workflow_runner
 from tests.waiting import view_when
 from tests.workflow.test_lead_sequences import reach_evaluation, sent
@@ -19,6 +21,17 @@ class TestWorkerRunner:
         async with harness(project_file=always_open, workflow_runner=workflow_runner()) as h:
             await reach_evaluation(h, "runner-1")
             view = await view_when(h, "runner-1", lambda v: "buying_guide" in sent(v))
+            assert view.sequence is not None
+            h.started.append(view.sequence.workflow_id)
+            assert h.templates() == ["thank_you", "buying_guide"]
+
+    async def test_without_the_sandbox(self, harness, always_open: Path) -> None:
+        """``NURTURE_WORKER_SANDBOX=false``: the same lead and sequence, run directly."""
+        runner = workflow_runner(sandboxed=False)
+        assert isinstance(runner, UnsandboxedWorkflowRunner)
+        async with harness(project_file=always_open, workflow_runner=runner) as h:
+            await reach_evaluation(h, "runner-2")
+            view = await view_when(h, "runner-2", lambda v: "buying_guide" in sent(v))
             assert view.sequence is not None
             h.started.append(view.sequence.workflow_id)
             assert h.templates() == ["thank_you", "buying_guide"]

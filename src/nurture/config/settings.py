@@ -94,6 +94,11 @@ class WorkerSettings(BaseSettings):
     max_concurrent_activities: int = Field(default=100, ge=1, le=10_000)
     """Activities of the lead task queue (config, sales, facts) run at once; sends are
     bounded by ``SMTP_POOL_SIZE`` on their own queue."""
+    sandbox: bool = True
+    """Run workflow code in Temporal's sandbox (with nurture's own modules shared, see
+    ``nurture.adapters.temporal.runner``). ``false`` runs it directly: less CPU per workflow
+    task (measured in the README's Performance), at the price of the sandbox's run-time
+    checks, which the test suite and the linter still make."""
 
 
 class ApiSettings(BaseSettings):

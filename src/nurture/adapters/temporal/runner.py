@@ -24,7 +24,7 @@ Builtins stay guarded (``open``, ``input``...), and every other module a workflo
 
 from __future__ import annotations
 
-from temporalio.worker import WorkflowRunner
+from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 __all__ = ["SHARED_MODULES", "workflow_runner"]
@@ -35,7 +35,10 @@ SHARED_MODULES = ("workflows", "nurture", "email_validator")
 (inside a run, it would be imported after the run's modules, which the sandbox refuses)."""
 
 
-def workflow_runner() -> WorkflowRunner:
-    """The sandbox with :data:`SHARED_MODULES` passed through."""
+def workflow_runner(*, sandboxed: bool = True) -> WorkflowRunner:
+    """The sandbox with :data:`SHARED_MODULES` passed through; without the sandbox
+    (``NURTURE_WORKER_SANDBOX=false``), the runner that runs workflow code directly."""
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*SHARED_MODULES)
     return SandboxedWorkflowRunner(restrictions=restrictions)
