@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio.api.common.v1 import Payloads
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import HistoryEvent
 
 __all__ = [
@@ -31,13 +31,15 @@ _SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 _TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 _STARTED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
 _CONTINUED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+_TASK_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
 
 
 @dataclass(frozen=True)
 class RunFigures:
     """One run of a workflow: its events, their bytes, its signals, the bytes of the input
     it started with and of the input it continued as new with (0 if it did not), and the
-    largest parts of the latter."""
+    largest parts of the latter, and its failed workflow tasks by cause (a continue-as-new
+    refused because signals came meanwhile: ``UNHANDLED_COMMAND``)."""
 
     events: int
     bytes: int
@@ -45,6 +47,7 @@ class RunFigures:
     carried_in: int
     carried_out: int
     largest_out: tuple[tuple[str, int], ...] = ()
+    failed_tasks: tuple[tuple[str, int], ...] = ()
 
 
 def history_bytes(events: Iterable[HistoryEvent]) -> int:
@@ -60,6 +63,7 @@ def run_figures(events: Sequence[HistoryEvent]) -> RunFigures:
     """Figures of one run's history."""
     carried_in = carried_out = signals = 0
     largest: tuple[tuple[str, int], ...] = ()
+    failed: dict[str, int] = {}
     for event in events:
         if event.event_type == _STARTED:
             carried_in = _payload_bytes(event.workflow_execution_started_event_attributes.input)
@@ -69,7 +73,19 @@ def run_figures(events: Sequence[HistoryEvent]) -> RunFigures:
             largest = tuple(largest_parts(payloads.payloads[0].data)) if payloads.payloads else ()
         elif event.event_type == _SIGNALED:
             signals += 1
-    return RunFigures(len(events), history_bytes(events), signals, carried_in, carried_out, largest)
+        elif event.event_type == _TASK_FAILED:
+            code = event.workflow_task_failed_event_attributes.cause
+            cause = WorkflowTaskFailedCause.Name(code).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+            failed[cause] = failed.get(cause, 0) + 1
+    return RunFigures(
+        len(events),
+        history_bytes(events),
+        signals,
+        carried_in,
+        carried_out,
+        largest,
+        tuple(sorted(failed.items())),
+    )
 
 
 def largest_parts(data: bytes, top: int = 3) -> list[tuple[str, int]]:

@@ -81,11 +81,13 @@ class LongLeadFigures:
             runs=[vars(run) for run in self.runs],
         )
         for number, run in enumerate(self.runs, 1):
+            failed = ", ".join(f"{n} {cause}" for cause, n in run.failed_tasks)
             findings.add(
                 section,
                 f"run {number}",
                 f"{run.events:,} events, {kib(run.bytes)}, {run.signals:,} signals; "
-                f"state in {kib(run.carried_in)}, out {kib(run.carried_out)}",
+                f"state in {kib(run.carried_in)}, out {kib(run.carried_out)}"
+                + (f"; failed tasks: {failed}" if failed else ""),
             )
         last = next((run for run in reversed(self.runs) if run.largest_out), None)
         if last is not None:

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.history.v1 import (
     HistoryEvent,
     WorkflowExecutionContinuedAsNewEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
     WorkflowExecutionStartedEventAttributes,
+    WorkflowTaskFailedEventAttributes,
 )
 
 from bench.lead_runs import handled_times, largest_parts, run_figures, window_rates
@@ -125,6 +126,19 @@ class TestHistories:
         assert run.carried_in == started.input.payloads[0].ByteSize()
         assert run.carried_out > len(state)
         assert run.largest_out[0] == ("state.seen", len(json.dumps(["a"] * 50).replace(" ", "")))
+
+    def test_failed_tasks_by_cause(self) -> None:
+        """A continue-as-new the server refused (signals came meanwhile) is counted."""
+        unhandled = WorkflowTaskFailedEventAttributes(
+            cause=WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+        )
+        failed = _event(
+            EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+            workflow_task_failed_event_attributes=unhandled,
+        )
+        run = run_figures([_completed(1.0), failed, _completed(2.0), failed])
+        assert run.failed_tasks == (("UNHANDLED_COMMAND", 2),)
+        assert run_figures([_completed(1.0)]).failed_tasks == ()
 
     def test_largest_parts_of_what_is_not_an_object(self) -> None:
         """A payload that is no JSON object has no parts."""
