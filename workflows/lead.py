@@ -47,11 +47,12 @@ from workflows.activities import (
     load_sales_team,
     load_scoring_model,
 )
-from workflows.config import CONFIG_REF_PATCH, LOAD_TIMEOUT, load_config
-from workflows.lead_facts import FACTS_LOG_PATCH, FactWriter
+from workflows.config import LOAD_TIMEOUT, load_config
+from workflows.lead_facts import FactWriter
 from workflows.lead_sales import SalesDesk
 from workflows.lead_sequences import SequenceManager
 from workflows.mail import send_email
+from workflows.patches import decide_patches
 
 __all__ = ["LeadWorkflow", "LeadWorkflowInput"]
 
@@ -84,8 +85,8 @@ class LeadWorkflow:
     async def run(self, input: LeadWorkflowInput) -> None:
         # Decided once, first thing, so the marker's place in the history never depends
         # on how the first pass went (a replay then finds it where it looks for it).
-        self._facts_log = workflow.patched(FACTS_LOG_PATCH)
-        self._config_ref = workflow.patched(CONFIG_REF_PATCH)
+        patches = decide_patches()
+        self._facts_log, self._config_ref = patches.facts_log, patches.config_ref
         await self._load()
         while True:
             self._apply_inbox()

@@ -46,9 +46,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.activities import load_sending_policy
-from workflows.config import CONFIG_REF_PATCH, LOAD_TIMEOUT, load_config
-from workflows.lead_facts import FACTS_LOG_PATCH
+from workflows.config import LOAD_TIMEOUT, load_config
 from workflows.mail import send_email
+from workflows.patches import decide_patches
 from workflows.sequences import REGISTRY, SequenceExit
 from workflows.sequences.base import EventMatch, goals_of, human_duration, matches
 
@@ -84,8 +84,8 @@ class SequenceWorkflow:
         cls = REGISTRY[(input.name, input.version)]
         # Decided once, first thing: the marker always sits at the start of the history,
         # wherever the first split of the enrolment comes.
-        self._facts_log = workflow.patched(FACTS_LOG_PATCH)
-        self._config_ref = workflow.patched(CONFIG_REF_PATCH)
+        patches = decide_patches()
+        self._facts_log, self._config_ref = patches.facts_log, patches.config_ref
         self._policy = await self._sending_policy()
         steps = asyncio.create_task(cls(self).steps())
         try:

@@ -30,16 +30,19 @@ from nurture.domain.lead.messages import LeadMessage
 from tests.replay.record import CONFIG
 from workflows.config import CONFIG_REF_PATCH
 from workflows.lead_facts import FACTS_LOG_PATCH
+from workflows.patches import RUN_PATCH
 from workflows.sequences import REGISTRY
 
 HERE = Path(__file__).parent
 SNAPSHOTS = sorted((HERE / CONFIG).glob("*.json"))
 """The configuration snapshots the corpus names by digest, as a worker's database holds them."""
 HISTORIES = sorted(p for p in HERE.glob("**/*.json") if p not in SNAPSHOTS)
-"""The corpus; in ``before_facts_log/`` leads recorded before the facts log (c8a8952), and
-in ``before_config_ref/`` the corpus recorded before the configuration was referenced by
-digest (d47e967): runs in flight on an upgrade must go on
-(``workflows.lead_facts.FACTS_LOG_PATCH``, ``workflows.config.CONFIG_REF_PATCH``)."""
+"""The corpus; in ``before_facts_log/`` leads recorded before the facts log (c8a8952), in
+``before_config_ref/`` the corpus recorded before the configuration was referenced by
+digest (d47e967), and in ``before_run_patch/`` the corpus recorded with one marker per
+patch (7c3365c): runs in flight on an upgrade must go on
+(``workflows.lead_facts.FACTS_LOG_PATCH``, ``workflows.config.CONFIG_REF_PATCH``,
+``workflows.patches.RUN_PATCH``)."""
 LOADED = {path: WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES}
 WORKFLOWS = [
     cls
@@ -241,6 +244,8 @@ class TestConfigSnapshots:
             (CONFIG_REF_PATCH, "SequenceWorkflow"),
             # Only lead histories were kept from before the facts log.
             (FACTS_LOG_PATCH, "LeadWorkflow"),
+            (RUN_PATCH, "LeadWorkflow"),
+            (RUN_PATCH, "SequenceWorkflow"),
         ],
     )
     def test_both_sides_of_each_patch(self, patch: str, workflow_type: str) -> None:

@@ -1,0 +1,41 @@
+"""The patches a lead's or a sequence's run decides first thing, in one marker.
+
+Each ``workflow.patched`` call that records a marker also makes the SDK upsert the
+``TemporalChangeVersion`` search attribute: one more history event and one more write to
+the server's visibility store, in every run (every new lead, every sequence, every
+continue-as-new). A run that starts on this code records :data:`RUN_PATCH` alone, which
+stands for both of the patches before it; a run that began earlier finds its own markers
+on replay (``RUN_PATCH`` is then not in its history) and goes on as it began.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import workflow
+
+from workflows.config import CONFIG_REF_PATCH
+from workflows.lead_facts import FACTS_LOG_PATCH
+
+__all__ = ["RUN_PATCH", "RunPatches", "decide_patches"]
+
+RUN_PATCH = "facts-log+config-ref"
+"""One marker for :data:`FACTS_LOG_PATCH` and :data:`CONFIG_REF_PATCH` together."""
+
+
+@dataclass(frozen=True)
+class RunPatches:
+    """Which of the changes this run has (a run that began before one lacks it)."""
+
+    facts_log: bool
+    config_ref: bool
+
+
+def decide_patches() -> RunPatches:
+    """Call first thing in ``run()``, once: the markers' place never moves."""
+    if workflow.patched(RUN_PATCH):
+        return RunPatches(facts_log=True, config_ref=True)
+    return RunPatches(
+        facts_log=workflow.patched(FACTS_LOG_PATCH),
+        config_ref=workflow.patched(CONFIG_REF_PATCH),
+    )
