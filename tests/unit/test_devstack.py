@@ -118,3 +118,9 @@ class TestDevServerArgv:
         flags = list(itertools.pairwise(argv))
         assert ("--dynamic-config-value", "matching.numTaskqueueWritePartitions=1") in flags
         assert not any("ReadPartitions" in arg for arg in argv)
+
+    def test_extra_flags_last(self, tmp_path: Path) -> None:
+        """A benchmark's own dynamic configuration follows the stack's."""
+        extra = ("--dynamic-config-value", "matching.useNewMatcher=false")
+        argv = temporal_dev_server_argv(tmp_path / "t.sqlite", 7233, None, extra)
+        assert argv[-3:] == [*extra, "--headless"]
