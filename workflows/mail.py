@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from nurture.domain.lead.state import EmailRecord
 
-from workflows import activities
+from workflows import activities, priorities
 
 __all__ = ["SEND_HEARTBEAT", "SEND_RETRY", "SEND_TIMEOUT", "send_email"]
 
@@ -66,6 +66,8 @@ async def send_email(
             activities.send_email,
             input,
             task_queue=mail_task_queue(workflow.info().task_queue),
+            # A thank-you waiting for a relay connection goes ahead of a campaign's sends.
+            priority=priorities.MAIL[input.kind],
             start_to_close_timeout=SEND_TIMEOUT,
             heartbeat_timeout=SEND_HEARTBEAT,
             retry_policy=SEND_RETRY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nurture.devtools.stack import die_with_parent, wait_for_port
+from nurture.devtools.stack import die_with_parent, temporal_dev_server_argv, wait_for_port
 from nurture.testing import free_port
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG")
@@ -106,3 +107,20 @@ class TestHangup:
         finally:
             sink.terminate()
         assert sink.wait(10) == 0
+
+
+class TestDevServerArgv:
+    """The embedded dev server writes every task of a queue to one partition, where
+    priorities order them (reads keep the default, so older tasks still drain)."""
+
+    def test_one_write_partition(self, tmp_path: Path) -> None:
+        argv = temporal_dev_server_argv(tmp_path / "t.sqlite", 7233, None)
+        flags = list(itertools.pairwise(argv))
+        assert ("--dynamic-config-value", "matching.numTaskqueueWritePartitions=1") in flags
+        assert not any("ReadPartitions" in arg for arg in argv)
+
+    def test_extra_flags_last(self, tmp_path: Path) -> None:
+        """A benchmark's own dynamic configuration follows the stack's."""
+        extra = ("--dynamic-config-value", "matching.useNewMatcher=false")
+        argv = temporal_dev_server_argv(tmp_path / "t.sqlite", 7233, None, extra)
+        assert argv[-3:] == [*extra, "--headless"]

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -52,8 +52,11 @@ class DevPorts:
     smtp: int = 1025
 
 
-def temporal_dev_server_argv(db_file: Path, port: int, ui_port: int | None) -> list[str]:
-    """``temporal server start-dev`` persisted to SQLite in WAL mode, attributes registered.
+def temporal_dev_server_argv(
+    db_file: Path, port: int, ui_port: int | None, extra: Sequence[str] = ()
+) -> list[str]:
+    """``temporal server start-dev`` persisted to SQLite in WAL mode, attributes registered,
+    and ``extra`` flags.
 
     WAL with ``synchronous=normal`` doubles throughput over the defaults and survives a
     process crash; a power cut may lose the last transactions (fine for development).
@@ -75,6 +78,7 @@ def temporal_dev_server_argv(db_file: Path, port: int, ui_port: int | None) -> l
         "--log-level",
         "warn",
         *dev_server_flags(),
+        *extra,
     ]
     return [*argv, "--ui-port", str(ui_port)] if ui_port else [*argv, "--headless"]
 
@@ -208,6 +212,8 @@ class DevStack:
     sink: bool = True
     """Run the local SMTP sink; off when something else listens on ``ports.smtp``."""
     extra_env: dict[str, str] = field(default_factory=dict)
+    temporal_flags: tuple[str, ...] = ()
+    """More ``temporal server start-dev`` flags (a benchmark's dynamic configuration)."""
     processes: list[ManagedProcess] = field(default_factory=list)
 
     @property
@@ -250,6 +256,7 @@ class DevStack:
                 self.data / "temporal.sqlite",
                 self.ports.temporal,
                 self.ports.ui if self.ui else None,
+                self.temporal_flags,
             ),
             logs / "temporal.log",
         )

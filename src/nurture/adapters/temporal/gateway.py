@@ -34,7 +34,7 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
 from nurture.errors import NurtureError
-from workflows import search_attributes
+from workflows import priorities, search_attributes
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
 
 log = logging.getLogger("nurture.leads")
@@ -132,6 +132,7 @@ class TemporalLeadGateway:
             start_signal=LEAD_SIGNAL,
             start_signal_args=[FormPosted(form=form)],
             search_attributes=initial,
+            priority=priorities.LEAD,
         )
 
     async def tell(self, lead_id: str, message: LeadMessage) -> None:
