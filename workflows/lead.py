@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.lead import journey
     from nurture.domain.lead.compaction import compact
     from nurture.domain.lead.engagement import apply_silence
+    from nurture.domain.lead.enrolments import sequence_workflow_ids
     from nurture.domain.lead.facts import LeadFacts, lead_facts
     from nurture.domain.lead.input import ErasureFacts, LeadWorkflowInput
     from nurture.domain.lead.mail_plan import due_emails, record_email, send_input, why_not_send
@@ -167,7 +168,7 @@ class LeadWorkflow:
     def erasure_facts(self) -> ErasureFacts:
         """The address and every workflow id of this lead, for erasure (never shown)."""
         state = self._known_state()
-        children = tuple(e.workflow_id for e in state.enrolments) if state else ()
+        children = sequence_workflow_ids(state) if state else ()
         email = state.lead.email if state and state.lead else None
         return ErasureFacts(email=email, workflow_ids=(workflow.info().workflow_id, *children))
 

@@ -16,6 +16,7 @@ from nurture.domain.lead.compaction import (
     TRANSITIONS_KEPT,
     compact,
 )
+from nurture.domain.lead.enrolments import sequence_workflow_ids
 from nurture.domain.lead.facts import RECENT_SENDS, lead_facts, lead_snapshot
 from nurture.domain.lead.state import (
     Archived,
@@ -214,6 +215,14 @@ class TestTheJourneyDecidesAlike:
         assert [e for e in kept.enrolments if e.sequence == "reengage"] == [
             e for e in state.enrolments if e.sequence == "reengage"
         ]
+
+    def test_erasure_still_finds_every_sequence_run(self) -> None:
+        """The ids of the sequences no longer carried are still known: erasure deletes
+        them even where the server cannot list a lead's workflows."""
+        state = long_life()
+        kept = compact(state)
+        assert len(kept.enrolments) < len(state.enrolments)
+        assert set(sequence_workflow_ids(kept)) == {e.workflow_id for e in state.enrolments}
 
     def test_the_kept_records_keep_their_facts(self) -> None:
         """The facts log has every record; those carried derive the same facts (same ids),

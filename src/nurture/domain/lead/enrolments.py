@@ -9,8 +9,27 @@ from __future__ import annotations
 from datetime import datetime
 
 from nurture.domain.lead.state import Enrolment, LeadState, PlannedStart
+from nurture.domain.sequences.models import sequence_workflow_id
 
-__all__ = ["drop_start", "due_starts", "end_enrolment", "record_progress", "start_enrolment"]
+__all__ = [
+    "drop_start",
+    "due_starts",
+    "end_enrolment",
+    "record_progress",
+    "sequence_workflow_ids",
+    "start_enrolment",
+]
+
+
+def sequence_workflow_ids(state: LeadState) -> tuple[str, ...]:
+    """The workflow id of every sequence the lead ever entered, those its state no longer
+    carries (``archived``) too: each sequence's entries are numbered from 1 without gaps."""
+    ids = dict.fromkeys(e.workflow_id for e in state.enrolments)
+    names = dict.fromkeys([*state.archived.enrolments, *(e.sequence for e in state.enrolments)])
+    for name in names:
+        for number in range(1, state.next_enrolment_number(name)):
+            ids.setdefault(sequence_workflow_id(state.lead_id, name, number))
+    return tuple(ids)
 
 
 def due_starts(state: LeadState, now: datetime) -> list[PlannedStart]:
