@@ -99,7 +99,9 @@ def _name(pid: int) -> str:
         return "temporal"
     if any(arg.endswith("worker.py") for arg in argv):
         return "worker"
-    return next((arg for arg in argv if arg in {"sink", "api"}), " ".join(argv))
+    # `nurture worker` before it execs worker.py (a loaded machine may still be there when
+    # the API already answers): the same process, the same pid.
+    return next((arg for arg in argv if arg in {"sink", "api", "worker"}), " ".join(argv))
 
 
 def _bindable(port: int) -> bool:
