@@ -174,8 +174,11 @@ class TestBackfill:
             lead_when(api, lead_id, lambda v: v["stage"] == "mql" and bool(v["sequence"]), 30)
 
         def settled() -> bool:
-            state = {f.id: f for lead_id in leads for f in asyncio.run(logged(stack, lead_id))}
-            have = {f.id: f for f in asyncio.run(stored(stack, set(leads))) if f.kind not in TOLD}
+            # Every lead of the shared stack, not only these two: the backfill reads them
+            # all, and one still writing (its sequence's email, say) would differ.
+            everyone = set(leads) | {f.lead_id for f in asyncio.run(stored(stack))}
+            state = {f.id: f for lead_id in everyone for f in asyncio.run(logged(stack, lead_id))}
+            have = {f.id: f for f in asyncio.run(stored(stack, everyone)) if f.kind not in TOLD}
             return have == state
 
         wait_until(settled, within=30)
