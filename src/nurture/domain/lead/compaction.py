@@ -26,10 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from nurture.domain.emails import EmailKind
-from nurture.domain.lead.facts import RECENT_SENDS
-from nurture.domain.lead.state import Archived, EmailRecord, Enrolment, LeadState, Transition
-from nurture.domain.lifecycle import Stage
+from nurture.domain.lead.facts import recent_marketing_sends
+from nurture.domain.lead.state import Archived, Enrolment, LeadState
+from nurture.domain.sales.handoff import last_sql_move
 
 __all__ = [
     "EMAILS_KEPT",
@@ -58,8 +57,9 @@ def compact(state: LeadState) -> LeadState:
     """``state`` with its long records cut to their newest entries and what the journey
     still reads; the counts of what was dropped added to ``archived``. A state within
     every limit is returned as it is."""
-    emails = _newest(state.emails, EMAILS_KEPT, _recent_marketing(state.emails))
-    transitions = _newest(state.transitions, TRANSITIONS_KEPT, _last_sql_move(state.transitions))
+    emails = _newest(state.emails, EMAILS_KEPT, recent_marketing_sends(state.emails))
+    move = last_sql_move(state.transitions)
+    transitions = _newest(state.transitions, TRANSITIONS_KEPT, [move] if move else [])
     sales_log = state.sales_log[-SALES_LOG_KEPT:]
     handoffs = state.handoffs[-HANDOFFS_KEPT:]
     enrolments = _newest(state.enrolments, ENROLMENTS_KEPT, _enrolments_read(state.enrolments))
@@ -96,17 +96,6 @@ def _newest(items: tuple[_T, ...], count: int, also: Iterable[_T]) -> tuple[_T, 
         return items
     keep = {id(item) for item in items[-count:]} | {id(item) for item in also}
     return tuple(item for item in items if id(item) in keep)
-
-
-def _recent_marketing(emails: tuple[EmailRecord, ...]) -> list[EmailRecord]:
-    return [e for e in emails if e.kind is EmailKind.MARKETING and e.status == "sent"][
-        -RECENT_SENDS:
-    ]
-
-
-def _last_sql_move(transitions: tuple[Transition, ...]) -> list[Transition]:
-    moves = [t for t in transitions if t.field == "stage" and t.to_value == Stage.SQL]
-    return moves[-1:]
 
 
 def _enrolments_read(enrolments: tuple[Enrolment, ...]) -> list[Enrolment]:

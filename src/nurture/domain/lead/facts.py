@@ -12,12 +12,12 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.emails import EmailKind
-from nurture.domain.lead.state import LeadState
+from nurture.domain.lead.state import EmailRecord, LeadState
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.scoring import Grade, Heat, ScoringModel, grade_for, temperature_for
 from nurture.domain.sequences.models import LeadSnapshot
 
-__all__ = ["RECENT_SENDS", "LeadFacts", "lead_facts", "lead_snapshot"]
+__all__ = ["RECENT_SENDS", "LeadFacts", "lead_facts", "lead_snapshot", "recent_marketing_sends"]
 
 RECENT_SENDS = 50
 """Marketing sends a sequence is told about, for its frequency cap."""
@@ -58,14 +58,18 @@ def lead_facts(state: LeadState, model: ScoringModel, now: datetime) -> LeadFact
     )
 
 
+def recent_marketing_sends(emails: tuple[EmailRecord, ...]) -> tuple[EmailRecord, ...]:
+    """The last :data:`RECENT_SENDS` marketing emails sent: what the frequency cap counts."""
+    sent = tuple(e for e in emails if e.kind is EmailKind.MARKETING and e.status == "sent")
+    return sent[-RECENT_SENDS:]
+
+
 def lead_snapshot(state: LeadState, facts: LeadFacts) -> LeadSnapshot:
     """The lead as its sequence sees it."""
     lead = state.lead
     if lead is None:
         raise ValueError(f"lead {state.lead_id} has no profile yet")
-    marketing = tuple(
-        e.at for e in state.emails if e.kind is EmailKind.MARKETING and e.status == "sent"
-    )[-RECENT_SENDS:]
+    marketing = tuple(e.at for e in recent_marketing_sends(state.emails))
     return LeadSnapshot(
         lead_id=state.lead_id,
         email=lead.email,

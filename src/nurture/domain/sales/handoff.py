@@ -29,6 +29,7 @@ __all__ = [
     "begin_handoff",
     "current_handoff",
     "hand_raise",
+    "last_sql_move",
     "needs_handoff",
     "record_assignment",
     "record_escalation",
@@ -59,15 +60,23 @@ def hand_raise(state: LeadState, event_type: str, now: datetime) -> LeadState:
     return _move(state, Stage.SQL, now, f"hand-raise: {event_type}", f"hand-raise {event_type}")
 
 
+def last_sql_move(transitions: tuple[Transition, ...]) -> Transition | None:
+    """The lead's latest move to SQL: what a hand-off starts from."""
+    return next(
+        (t for t in reversed(transitions) if t.field == "stage" and t.to_value == Stage.SQL),
+        None,
+    )
+
+
 def needs_handoff(state: LeadState) -> str | None:
     """Why a hand-off must start now (the lead is an SQL with none in progress), or None."""
     if state.stage is not Stage.SQL or current_handoff(state) is not None:
         return None
     last = state.handoffs[-1] if state.handoffs else None
-    moves = [t for t in state.transitions if t.field == "stage" and t.to_value == Stage.SQL]
-    if not moves or (last is not None and moves[-1].at <= last.started_at):
+    move = last_sql_move(state.transitions)
+    if move is None or (last is not None and move.at <= last.started_at):
         return None
-    return moves[-1].reason
+    return move.reason
 
 
 def sla_next_deadline(state: LeadState) -> datetime | None:
@@ -82,7 +91,7 @@ def sla_next_deadline(state: LeadState) -> datetime | None:
 def begin_handoff(state: LeadState, trigger: str, now: datetime) -> LeadState:
     """The lead just became an SQL: open a hand-off, to be routed."""
     handoff = HandOff(number=state.next_handoff_number(), started_at=now, trigger=trigger)
-    moves = [t for t in state.transitions if t.field == "stage" and t.to_value == Stage.SQL]
+    move = last_sql_move(state.transitions)
     return _log(
         state.model_copy(update={"handoffs": (*state.handoffs, handoff)}),
         now,
@@ -90,7 +99,7 @@ def begin_handoff(state: LeadState, trigger: str, now: datetime) -> LeadState:
         "nurture",
         trigger,
         handoff=handoff.number,
-        reason=moves[-1].cause if moves else None,
+        reason=move.cause if move else None,
     )
 
 
