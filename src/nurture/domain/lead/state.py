@@ -170,11 +170,6 @@ class Archived(BaseModel):
     enrolments: dict[str, int] = {}
     """Per sequence: the entries no longer carried (the next entry's number counts them)."""
 
-    def __bool__(self) -> bool:
-        return bool(
-            self.emails or self.transitions or self.sales_log or self.handoffs or self.enrolments
-        )
-
 
 class LeadState(BaseModel):
     """Everything a lead's workflow knows; carried intact through continue-as-new."""
