@@ -275,12 +275,11 @@ class DevStack:
     def start_worker(self) -> ManagedProcess:
         """Start (or restart) the worker, as ``nurture worker`` runs it."""
         self.processes = [p for p in self.processes if p.name != "worker"]
-        argv = [sys.executable, "-m", "nurture.cli", "worker"]
-        return self._spawn("worker", argv, self.data / "logs/worker.log")
+        return self.add_worker("worker")
 
     def add_worker(self, name: str) -> ManagedProcess:
-        """Start one more worker process beside the first (scaling out on one machine: the
-        workers share the task queues, the ledger and Temporal)."""
+        """Start a worker process named ``name``, beside any other (scaling out on one
+        machine: the workers share the task queues, the ledger and Temporal)."""
         argv = [sys.executable, "-m", "nurture.cli", "worker"]
         return self._spawn(name, argv, self.data / f"logs/{name}.log")
 
