@@ -86,11 +86,14 @@ def campaign_config(folder: Path, delay: float) -> Path:
     form whose welcome email is due ``delay`` seconds after the thank-you."""
     head, _, tail = (ROOT / "config" / "nurture.toml").read_text().partition("[sending.window]")
     path = folder / "nurture.toml"
-    path.write_text(
-        head
-        + WINDOW
-        + tail[tail.index("[sending.cap]") :]
-        + f"""
+    path.write_text(head + WINDOW + tail[tail.index("[sending.cap]") :] + campaign_form(delay))
+    return path
+
+
+def campaign_form(delay: float) -> str:
+    """``nurture.toml``'s ``[forms.campaign]``: a form whose welcome email (marketing) is
+    due ``delay`` seconds after its thank-you."""
+    return f"""
 [forms.campaign]
 event = "content_downloaded"
 source = "inbound"
@@ -98,8 +101,6 @@ second_conversion_delay = "{delay:g}s"
 offer = {{ title = "The campaign guide", url = "https://www.example.com/guides/campaign.pdf" }}
 related = [{{ title = "The long guide", url = "https://www.example.com/guides/long.pdf" }}]
 """
-    )
-    return path
 
 
 async def until(check: Callable[[], bool], within: float) -> None:

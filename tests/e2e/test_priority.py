@@ -14,6 +14,7 @@ import httpx
 import pytest
 from temporalio.api.history.v1 import HistoryEvent
 
+from bench.backlog import campaign_form
 from nurture.adapters.temporal.client import connect
 from nurture.config.settings import TemporalSettings
 from nurture.devtools.stack import DevStack
@@ -43,17 +44,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``DELAY`` seconds after the post."""
     home = make_project_home(tmp_path_factory)
     config = home / "config" / "nurture.toml"
-    config.write_text(
-        config.read_text()
-        + f"""
-[forms.campaign]
-event = "content_downloaded"
-source = "inbound"
-second_conversion_delay = "{DELAY:g}s"
-offer = {{ title = "The campaign guide", url = "https://www.example.com/guides/campaign.pdf" }}
-related = [{{ title = "The long guide", url = "https://www.example.com/guides/long.pdf" }}]
-"""
-    )
+    config.write_text(config.read_text() + campaign_form(DELAY))
     return home
 
 
