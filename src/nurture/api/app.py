@@ -20,6 +20,7 @@ from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
 from nurture.api.deps import ApiContext
 from nurture.api.errors import install_error_handlers
+from nurture.api.pages import PageRenderer
 from nurture.api.routes import (
     confirm,
     dashboard,
@@ -64,6 +65,7 @@ def create_app(
         api_keys=parse_api_keys(settings.api.keys),
         signer=signer,
         tracker=Tracker(signer, settings.public_url, project.tracking),
+        pages=PageRenderer(project.brand.company, project.defaults.locale),
         outbox=settings.path(settings.outbox_dir) if settings.outbox_dir else None,
         webhook_secret=(
             settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None

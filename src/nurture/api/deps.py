@@ -15,6 +15,7 @@ from nurture.adapters.ledger import SendLedger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
 from nurture.adapters.temporal.gateway import LeadGateway
+from nurture.api.pages import PageRenderer
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
 from nurture.config.project import ProjectConfig
 from nurture.config.watched import Watched
@@ -50,6 +51,8 @@ class ApiContext:
     """Checks the tokens of links in emails (unsubscribe, confirmation)."""
     tracker: Tracker
     """Reads open and click tokens."""
+    pages: PageRenderer
+    """Renders the pages people see in a browser, in their language."""
     outbox: Path | None = None
     """The local SMTP sink's folder, if any (erasure cleans it)."""
     webhook_secret: bytes | None = None

@@ -19,7 +19,7 @@ from nurture.adapters.links.links import CONFIRM
 from nurture.adapters.links.tokens import TokenError, TokenExpired
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, client_address, get_context, get_gateway, rate_limited
-from nurture.api.pages import Token, invalid_link, page
+from nurture.api.pages import Token
 from nurture.domain.lead.messages import OptInConfirmed
 
 __all__ = ["router"]
@@ -54,7 +54,7 @@ async def confirm_page(
         "of them with one click.</p>"
         '<form method="post"><button type="submit">Confirm my subscription</button></form>'
     )
-    return page(company, body)
+    return context.pages.legacy(body)
 
 
 @router.post(
@@ -83,28 +83,32 @@ async def confirm_now(
     try:
         await gateway.tell(str(fields["l"]), confirmed)
     except LeadNotFound:
-        return _expired(company)
+        return _expired(context)
     done = (
         "<h1>Thank you, you are subscribed</h1>"
         f"<p>{escape(company)} will send you what you asked for shortly.</p>"
     )
-    return page(company, done)
+    return context.pages.legacy(done)
 
 
 def _verified(token: str, context: ApiContext) -> dict[str, Any] | HTMLResponse:
     """The fields of a live confirmation token, else the page saying what is wrong."""
-    company = context.project.brand.company
     try:
         return context.signer.verify(token, CONFIRM, datetime.now(UTC))
     except TokenExpired:
-        return _expired(company)
+        return _expired(context)
     except TokenError:
-        return invalid_link(company, "post the form again to get a new one.")
+        body = (
+            "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from "
+            "the email, or post the form again to get a new one.</p>"
+        )
+        return context.pages.legacy(body, 400)
 
 
-def _expired(company: str) -> HTMLResponse:
+def _expired(context: ApiContext) -> HTMLResponse:
+    company = context.project.brand.company
     body = (
         "<h1>This link has expired</h1><p>Nothing was kept from your request. Post the form "
         f"again and {escape(company)} will send you a new link.</p>"
     )
-    return page(company, body, 410)
+    return context.pages.legacy(body, 410)

@@ -10,7 +10,6 @@ in its own form so that changing the range keeps the access.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from html import escape
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Security
@@ -29,7 +28,6 @@ from nurture.api.dashboard.page import (
     render_dashboard,
 )
 from nurture.api.deps import ApiContext, get_context, get_fact_store
-from nurture.api.pages import page
 from nurture.services.dashboard_link import verify_dashboard_token
 from nurture.services.reports import ReportParamError
 
@@ -92,8 +90,8 @@ async def reports_dashboard(
     denial = _denied(context, key, token)
     if denial is not None:
         status, why = denial
-        title, text = escape(language.t("denied.title")), escape(language.t(why))
-        return page(company, f"<h1>{title}</h1><p>{text}</p>", status)
+        title, text = language.t("denied.title"), language.t(why)
+        return context.pages.message(language.code, title, text, status)
     ask = DashboardRequest(
         since=since or None,
         until=until or None,

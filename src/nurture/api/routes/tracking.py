@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from temporalio.service import RPCError
 
 from nurture.adapters.links.tokens import TokenError
 from nurture.adapters.links.tracking import CLICK, OPEN, PIXEL_GIF
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, client_address, get_context, get_gateway
-from nurture.api.pages import Token, invalid_link
+from nurture.api.pages import Token, words
 from nurture.domain.lead.messages import EventReceived
 from nurture.domain.models import LeadEvent
 from nurture.domain.tracking import Fetch, click_event, machine_click, machine_open, open_event
@@ -81,8 +81,7 @@ async def click_redirect(
     try:
         clicked = context.tracker.read(token, CLICK, now)
     except TokenError:
-        company = context.project.brand.company
-        return invalid_link(company, f"visit {context.project.brand.website} instead.")
+        return _invalid(context, request)
     assert clicked.url is not None
     if _within_rate(request, context):
         machine = machine_click(clicked, _fetch(request, now), context.project.tracking)
@@ -112,3 +111,12 @@ async def _record(gateway: LeadGateway, lead_id: str, event: LeadEvent) -> None:
         pass  # erased, or an expired unconfirmed lead: nothing to tell
     except RPCError as exc:
         log.error("%s not recorded for lead %s: %s", event.type, lead_id, exc.message)
+
+
+def _invalid(context: ApiContext, request: Request) -> HTMLResponse:
+    """The page of a tracking link that does not verify, in the browser's language."""
+    pages = context.pages
+    lang = pages.language(None, request.headers.get("accept-language"))
+    website = context.project.brand.website
+    text = words(lang, "tracking.invalid_body", website=website)
+    return pages.message(lang, words(lang, "common.invalid_title"), text, 400)

@@ -21,7 +21,7 @@ from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenError
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, rate_limited
-from nurture.api.pages import Token, invalid_link, page
+from nurture.api.pages import Token
 from nurture.services.unsubscribe import unsubscribe
 
 __all__ = ["router"]
@@ -47,7 +47,7 @@ async def unsubscribe_page(
     try:
         context.signer.verify(token, UNSUBSCRIBE, datetime.now(UTC))
     except TokenError:
-        return _invalid(company)
+        return _invalid(context)
     body = (
         f"<h1>Unsubscribe from {escape(company)}</h1>"
         "<p>You will get no more marketing emails from us. Emails you ask for (a download "
@@ -55,7 +55,7 @@ async def unsubscribe_page(
         '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>'
     )
-    return page(company, body)
+    return context.pages.legacy(body)
 
 
 @router.post(
@@ -78,13 +78,18 @@ async def unsubscribe_now(
     try:
         await unsubscribe(token, channel, context.signer, ledger, gateway, datetime.now(UTC))
     except TokenError:
-        return _invalid(company)
+        return _invalid(context)
     done = (
         "<h1>You are unsubscribed</h1>"
         f"<p>{escape(company)} will send you no more marketing emails.</p>"
     )
-    return page(company, done)
+    return context.pages.legacy(done)
 
 
-def _invalid(company: str) -> HTMLResponse:
-    return invalid_link(company, f"reply to it asking {company} to unsubscribe you.")
+def _invalid(context: ApiContext) -> HTMLResponse:
+    company = context.project.brand.company
+    body = (
+        "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from the "
+        f"email, or reply to it asking {escape(company)} to unsubscribe you.</p>"
+    )
+    return context.pages.legacy(body, 400)
