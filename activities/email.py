@@ -262,6 +262,18 @@ class EmailActivities:
             raise self._refused(input, MESSAGE_FAILURE, exc) from exc
         return message
 
+    def _signed_sales_links(self, input: SendEmailInput, now: datetime) -> dict[str, Any]:
+        """The mail's sales summary with its links signed for the recipient: the lead's
+        page (``link``) and, for a rep, their leads and the pool (``desk_link``)."""
+        link = input.sales_link
+        assert link is not None
+        sales = dict(input.context.get("sales") or {})
+        sales["link"] = self._links.rep_lead_url(link.app_url, link.rep_id, input.lead_id, now)
+        sales["desk_link"] = (
+            self._links.rep_desk_url(link.app_url, link.rep_id, now) if link.rep_id else None
+        )
+        return sales
+
     def _compose(
         self, input: SendEmailInput, message_id: str, now: datetime, address_hash: str | None
     ) -> Outgoing:
@@ -275,6 +287,8 @@ class EmailActivities:
             link = input.confirm
             url = self._links.confirm_url(input.lead_id, link.submission_id, link.expires_at)
             context["confirm_url"] = url
+        if input.sales_link is not None:
+            context["sales"] = self._signed_sales_links(input, now)
         if address_hash is not None:
             token = self._links.unsubscribe_token(input.lead_id, address_hash)
             context["unsubscribe_url"] = self._links.unsubscribe_url(token)

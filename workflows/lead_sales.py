@@ -14,7 +14,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from nurture.domain.emails import EmailKind, SendEmailInput, idempotency_key, lead_context
+    from nurture.domain.emails import (
+        EmailKind,
+        SalesLink,
+        SendEmailInput,
+        idempotency_key,
+        lead_context,
+    )
     from nurture.domain.lead.facts import LeadFacts
     from nurture.domain.lead.state import LeadState
     from nurture.domain.sales import handoff
@@ -58,7 +64,13 @@ class SalesDesk:
             return await self._escalate(state, facts, current)
         if not current.reminded and current.remind_at is not None and now >= current.remind_at:
             state = await self._mail(
-                state, facts, current, "sales_reminder", current.owner_email, current.owner_name
+                state,
+                facts,
+                current,
+                "sales_reminder",
+                current.owner_email,
+                current.owner_name,
+                rep_id=current.owner,
             )
             return handoff.record_reminder(state, now)
         return state
@@ -108,7 +120,13 @@ class SalesDesk:
             )
             current = handoff.current_handoff(state)  # type: ignore[assignment]
             state = await self._mail(
-                state, facts, current, "sales_alert", assignment.rep_email, assignment.rep_name
+                state,
+                facts,
+                current,
+                "sales_alert",
+                assignment.rep_email,
+                assignment.rep_name,
+                rep_id=assignment.rep_id,
             )
         await self._webhook(state, facts, current)
         return state
@@ -182,9 +200,11 @@ class SalesDesk:
         template: str,
         to: str | None,
         to_name: str | None = None,
+        rep_id: str | None = None,
     ) -> LeadState:
-        """Mail sales; one that cannot be delivered is in the sales log, and the hand-off goes
-        on (reminder, escalation, the pool) while an operator fixes the address."""
+        """Mail sales (the rep ``rep_id``, else the manager); one that cannot be delivered is
+        in the sales log, and the hand-off goes on (reminder, escalation, the pool) while an
+        operator fixes the address."""
         if to is None:
             return state
         lead = state.lead
@@ -205,6 +225,7 @@ class SalesDesk:
                 template=template,
                 kind=EmailKind.TRANSACTIONAL,
                 context=context,
+                sales_link=SalesLink(rep_id=rep_id, app_url=str(self.team.app_url)),
             ),
             f"{template} to sales",
         )

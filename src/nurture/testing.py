@@ -240,6 +240,8 @@ class MemoryLeadGateway:
     erased: list[str] = field(default_factory=list)
     refuse: str | None = None
     """Set to make the next actions refused with this reason."""
+    open_counts: dict[str, int] = field(default_factory=dict)
+    """What ``open_leads`` answers: open leads per rep."""
 
     def _require(self, lead_id: str) -> None:
         """:class:`LeadNotFound` unless a form created the lead or it has a view."""
@@ -277,6 +279,9 @@ class MemoryLeadGateway:
         self.forms = [(known_id, f) for known_id, f in self.forms if known_id != lead_id]
         self.erased.append(lead_id)
         return 1 if known else 0
+
+    async def open_leads(self) -> dict[str, int]:
+        return dict(self.open_counts)
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

@@ -28,13 +28,14 @@ from nurture.api.routes import (
     forms,
     leads,
     reports,
+    sales_pages,
     tracking,
     unsubscribe,
     webhooks,
 )
 from nurture.api.security import BodyLimit, RateLimiter, parse_api_keys, parse_rate
 from nurture.config.check import require_valid_configuration
-from nurture.config.files import load_project_config, watched_vocabulary
+from nurture.config.files import load_project_config, watched_sales_team, watched_vocabulary
 from nurture.config.settings import Settings
 from nurture.services.reports import load_report_config
 
@@ -85,6 +86,7 @@ def create_app(
             settings.path(settings.sales_file),
         ),
         report_config=load_report_config(settings),
+        sales_team=watched_sales_team(settings.path(settings.sales_file)),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -143,7 +145,18 @@ def create_app(
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    modules = (forms, events, leads, unsubscribe, confirm, tracking, webhooks, reports, dashboard)
+    modules = (
+        forms,
+        events,
+        leads,
+        unsubscribe,
+        confirm,
+        tracking,
+        webhooks,
+        reports,
+        dashboard,
+        sales_pages,
+    )
     for module in modules:
         app.include_router(module.router)
 

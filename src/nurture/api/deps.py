@@ -20,6 +20,7 @@ from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
 from nurture.config.project import ProjectConfig
 from nurture.config.watched import Watched
 from nurture.domain.identity import lead_id_for
+from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.vocabulary import EventVocabulary
 from nurture.services.report_cache import ReportCache
 from nurture.services.reports import ReportConfig
@@ -67,6 +68,8 @@ class ApiContext:
     """The relay takes addresses whose local part is not ASCII (``SMTP_SMTPUTF8``)."""
     event_types: Watched[EventVocabulary] | None = None
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
+    sales_team: Watched[SalesTeam] | None = None
+    """``config/sales.toml`` as it is now: who may use the sales pages' links."""
     report_config: ReportConfig = field(default_factory=ReportConfig)
     """The spend and the SLA the reports show."""
     report_cache: ReportCache = field(default_factory=ReportCache)

@@ -27,6 +27,7 @@ __all__ = [
     "load_project_config",
     "load_sales_team",
     "load_scoring_model",
+    "watched_sales_team",
     "watched_vocabulary",
 ]
 
@@ -75,6 +76,14 @@ def load_event_vocabulary(
         load_scoring_model(scoring_file),
         load_sales_team(sales_file),
     )
+
+
+def watched_sales_team(sales_file: Path) -> Watched[SalesTeam]:
+    """``config/sales.toml``, re-read when it changes (a rep who leaves loses their links at
+    once); an edit that breaks it keeps the last good team, with an error in the log."""
+    watched = Watched(lambda: load_sales_team(sales_file), sales_file)
+    watched.prime()
+    return watched
 
 
 def watched_vocabulary(

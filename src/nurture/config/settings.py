@@ -189,6 +189,8 @@ class Settings(BaseSettings):
     unsubscribe_mailbox: str | None = None
     """The mailto of ``List-Unsubscribe``; default ``unsubscribe@`` the sender's domain."""
     max_inbound_per_run: int = Field(default=2000, ge=1)
+    rep_link_days: int = Field(default=14, ge=1, le=90)
+    """How long the links of mails to sales (a lead's page, the rep's leads) stay valid."""
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     dkim: DkimSettings = Field(default_factory=DkimSettings)

@@ -108,7 +108,8 @@ _SALES: dict[str, Any] = {
     "explanation": [{"label": "Demo requested", "points": 5}],
     "recent": [{"at": "2026-11-23 10:00", "what": "hand-raise: demo_requested"}],
     "accept_by": "2026-11-23 11:00 UTC",
-    "link": "https://nurture.example.com/v1/leads/3f2a",
+    "link": "https://nurture.example.com/s/lead/c2FtcGxl.dG9rZW4",
+    "desk_link": "https://nurture.example.com/s/desk/c2FtcGxl.dG9rZW4",
 }
 """A lead as a sales alert shows it."""
 
@@ -136,6 +137,7 @@ def _contexts(brand: Brand, locale: str) -> list[dict[str, Any]]:
         | {
             "owner": None,
             "accept_by": None,
+            "desk_link": None,
             "explanation": [],
             "recent": [],
         },

@@ -28,6 +28,7 @@ __all__ = [
     "TEMPLATE_FAILURE",
     "ConfirmLink",
     "EmailKind",
+    "SalesLink",
     "SendEmailInput",
     "SendEmailResult",
     "failed_send_status",
@@ -118,6 +119,18 @@ class ConfirmLink(BaseModel):
     expires_at: AwareDatetime
 
 
+class SalesLink(BaseModel):
+    """A mail to sales links to the lead's page (and to the recipient's leads), signed by
+    the send activity for whoever the mail goes to: ``rep_id``, or the manager when
+    ``None`` (who may look, not act)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rep_id: str | None
+    app_url: str
+    """Where the pages are served (``app_url`` of ``config/sales.toml``)."""
+
+
 class SendEmailInput(BaseModel):
     """Everything the send activity needs; the brand and addresses come from the worker."""
 
@@ -133,6 +146,8 @@ class SendEmailInput(BaseModel):
     context: dict[str, Any] = {}
     confirm: ConfirmLink | None = None
     """A confirmation email: the activity adds ``confirm_url`` to the context."""
+    sales_link: SalesLink | None = None
+    """A mail to sales: the activity signs ``sales.link`` and ``sales.desk_link``."""
     track: bool = False
     """Track opens and clicks (marketing mail to a lead that consented)."""
 

@@ -10,28 +10,52 @@ URL only shows a page with a button, so a link scanner following it unsubscribes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.config.project import Brand
 from nurture.config.settings import Settings
 
-__all__ = ["CONFIRM", "UNSUBSCRIBE", "Links", "links_for"]
+__all__ = ["CONFIRM", "REP_DESK", "REP_LEAD", "UNSUBSCRIBE", "Links", "links_for"]
 
 UNSUBSCRIBE = "unsubscribe"
 """Token purpose of unsubscribe links: fields ``l`` (lead id) and ``h`` (address hash)."""
 CONFIRM = "confirm"
 """Token purpose of double opt-in links: ``l`` (lead id), ``s`` (submission id); they expire."""
+REP_LEAD = "rep-lead"
+"""Token purpose of a sales rep's link to one lead: ``r`` (rep id, ``""`` for the manager,
+who may look but not act) and ``l`` (lead id); they expire."""
+REP_DESK = "rep-desk"
+"""Token purpose of a rep's link to their open leads and the pool: ``r``; they expire."""
 
 
 class Links:
     """Builds the signed URLs of one deployment."""
 
-    def __init__(self, signer: TokenSigner, public_url: str, unsubscribe_mailbox: str) -> None:
+    def __init__(
+        self,
+        signer: TokenSigner,
+        public_url: str,
+        unsubscribe_mailbox: str,
+        rep_link_validity: timedelta = timedelta(days=14),
+    ) -> None:
         self.signer = signer
         self.public_url = public_url.rstrip("/")
         self._mailbox = unsubscribe_mailbox
+        self.rep_link_validity = rep_link_validity
+
+    def rep_lead_url(self, app_url: str, rep_id: str | None, lead_id: str, now: datetime) -> str:
+        """The page of one lead for one rep (``None``: the manager), without API key or
+        login: the token names both and expires after ``rep_link_validity``."""
+        fields = {"r": rep_id or "", "l": lead_id}
+        token = self.signer.sign(REP_LEAD, fields, now + self.rep_link_validity)
+        return f"{app_url.rstrip('/')}/s/lead/{token}"
+
+    def rep_desk_url(self, app_url: str, rep_id: str, now: datetime) -> str:
+        """A rep's open leads with their deadlines, and the pool they may claim from."""
+        token = self.signer.sign(REP_DESK, {"r": rep_id}, now + self.rep_link_validity)
+        return f"{app_url.rstrip('/')}/s/desk/{token}"
 
     def unsubscribe_token(self, lead_id: str, address_hash: str) -> str:
         """The token of a lead's unsubscribe links; it never expires (RFC 8058 links must
@@ -64,4 +88,5 @@ class Links:
 def links_for(settings: Settings, brand: Brand) -> Links:
     """The links of the deployment these settings describe."""
     mailbox = settings.unsubscribe_mailbox or f"unsubscribe@{brand.from_email.rpartition('@')[2]}"
-    return Links(TokenSigner(settings.secret()), settings.public_url, mailbox)
+    validity = timedelta(days=settings.rep_link_days)
+    return Links(TokenSigner(settings.secret()), settings.public_url, mailbox, validity)

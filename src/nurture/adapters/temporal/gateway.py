@@ -33,9 +33,11 @@ from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadMessage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
+from nurture.domain.sales.router import router_workflow_id
 from nurture.errors import NurtureError
 from workflows import priorities, search_attributes
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
+from workflows.router import RouterWorkflow
 
 log = logging.getLogger("nurture.leads")
 
@@ -105,6 +107,9 @@ class LeadGateway(Protocol):
 
     async def delete_workflows(self, lead_id: str, workflow_ids: tuple[str, ...]) -> int:
         """Terminate and delete every run of the lead's workflows; how many were deleted."""
+
+    async def open_leads(self) -> dict[str, int]:
+        """How many leads each rep has open now, as the router counts them for capacity."""
 
 
 class TemporalLeadGateway:
@@ -240,6 +245,19 @@ class TemporalLeadGateway:
             raise ActionRefused(getattr(cause, "message", None) or str(cause)) from exc
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
+
+    async def open_leads(self) -> dict[str, int]:
+        """The router's count (none yet when no lead ever reached sales)."""
+        handle = self._client.get_workflow_handle_for(
+            RouterWorkflow.run, router_workflow_id(self._task_queue)
+        )
+        try:
+            rotation = await handle.query(RouterWorkflow.rotation)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return {}
+            raise
+        return rotation.get("open", {})
 
     def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
         return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))

@@ -18,7 +18,7 @@ from nurture.domain.lead.state import (
     Transition,
 )
 from nurture.domain.lifecycle import Condition, Stage
-from nurture.domain.models import Consent
+from nurture.domain.models import Consent, ContactDetails
 from nurture.domain.sales.handoff import sla_next_deadline
 from nurture.domain.sales.records import HandOff, SalesEntry
 from nurture.domain.scoring import Grade, Heat, ScoreLine, ScoringModel
@@ -34,6 +34,8 @@ class LeadView(BaseModel):
     lead_id: str
     stage: Stage
     conditions: tuple[Condition, ...]
+    person: ContactDetails | None = None
+    """Who the lead is, for sales to reach them (name, company, address, phone)."""
     score: int
     explanation: tuple[ScoreLine, ...]
     grade: Grade
@@ -75,6 +77,7 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
     return LeadView(
         lead_id=state.lead_id,
         stage=facts.stage,
+        person=_person(state),
         conditions=facts.conditions,
         score=facts.score,
         explanation=state.score.lines,
@@ -101,6 +104,15 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         awaiting_confirmation=tuple(p.form.form_id for p in state.unconfirmed),
         archived=state.archived,
     )
+
+
+def _person(state: LeadState) -> ContactDetails | None:
+    if state.lead is None:
+        return None
+    return ContactDetails.model_validate(state.lead.model_dump(include=_CONTACT_FIELDS))
+
+
+_CONTACT_FIELDS = set(ContactDetails.model_fields)
 
 
 def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:

@@ -11,6 +11,7 @@ step lands in ``LeadState.sales_log`` with its actor and reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
 from nurture.domain.lead.state import EmailRecord, LeadState, Transition
@@ -31,10 +32,12 @@ __all__ = [
     "hand_raise",
     "last_sql_move",
     "needs_handoff",
+    "open_handoff",
     "record_assignment",
     "record_escalation",
     "record_reminder",
     "record_undelivered",
+    "refusal",
     "sla_deadline",
     "sla_next_deadline",
     "why_not",
@@ -43,7 +46,12 @@ __all__ = [
 
 def current_handoff(state: LeadState) -> HandOff | None:
     """The hand-off in progress, if any."""
-    last = state.handoffs[-1] if state.handoffs else None
+    return open_handoff(state.handoffs)
+
+
+def open_handoff(handoffs: Sequence[HandOff]) -> HandOff | None:
+    """The last of ``handoffs`` if it has not ended (a lead's or a view's)."""
+    last = handoffs[-1] if handoffs else None
     return last if last is not None and last.ended_at is None else None
 
 
@@ -182,22 +190,27 @@ def why_not(state: LeadState, action: SalesAction) -> str | None:
 
     The rules that do not depend on the state (a return's reason, say) are the action
     model's own: a :class:`SalesAction` that exists already follows them."""
-    stage, handoff = state.stage, current_handoff(state)
-    if action.action == "accept":
+    return refusal(state.stage, current_handoff(state), action.action)
+
+
+def refusal(stage: Stage, handoff: HandOff | None, action: str) -> str | None:
+    """Why sales ``action`` is not allowed at ``stage`` with ``handoff`` in progress (the
+    same rules for the lead workflow and the pages that offer only what is allowed)."""
+    if action == "accept":
         if stage is not Stage.SQL or handoff is None:
             return f"only an SQL waiting for its owner can be accepted; the lead is '{stage}'"
         if handoff.accepted_at is not None:
             return f"already accepted by {handoff.owner} at {handoff.accepted_at:%Y-%m-%d %H:%M}"
         return None
-    if action.action == "return_to_nurture":
+    if action == "return_to_nurture":
         if stage is not Stage.SQL:
             return f"only an SQL can be returned to nurture; the lead is '{stage}'"
         return None
-    target = _TARGETS[action.action]
+    target = _TARGETS[action]
     if target is Stage.OPPORTUNITY and (handoff is None or handoff.accepted_at is None):
         return "accept the lead before converting it"
     if target not in _ALLOWED_FROM.get(stage, frozenset()):
-        return f"'{action.action}' is not possible from stage '{stage}'"
+        return f"'{action}' is not possible from stage '{stage}'"
     return None
 
 

@@ -1,0 +1,224 @@
+"""The sales rep's page of a lead, reached from the alert's signed link: what it shows,
+which buttons it offers, and that only a genuine, live link and a form served for it
+change anything."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from nurture.adapters.links.links import Links
+from nurture.adapters.links.tokens import TokenSigner
+from nurture.config.settings import Settings
+from nurture.domain.lead import journey
+from nurture.domain.lead.state import LeadState, start_state
+from nurture.domain.lead.view import lead_view
+from nurture.domain.sales import handoff
+from nurture.domain.sales.records import Assignment
+from nurture.testing import MemoryLeadGateway
+from tests.helpers import ROOT, T0, scoring_model, submission
+
+MODEL = scoring_model()
+APP = "http://testserver"
+
+
+def routed(rep_id: str | None) -> LeadState:
+    """Ada, an SQL after a demo request, given to ``rep_id`` (or to the pool)."""
+    state = journey.apply_submission(start_state("L1", MODEL), submission(), MODEL, T0)
+    state = handoff.hand_raise(state, "demo_requested", T0)
+    state = handoff.begin_handoff(state, handoff.needs_handoff(state) or "", T0)
+    who = {"rep_name": "Camille Martin", "rep_email": "c@example.com"} if rep_id else {}
+    assignment = Assignment(rep_id=rep_id, reason="match", **who)
+    state = handoff.record_assignment(state, assignment, T0)
+    if rep_id:
+        state = handoff.sla_deadline(
+            state, remind_at=T0 + timedelta(minutes=30), accept_by=T0 + timedelta(hours=1)
+        )
+    return state
+
+
+def links(validity: timedelta = timedelta(days=14)) -> Links:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NURTURE_HOME", str(ROOT))
+        secret = Settings().secret()
+    return Links(TokenSigner(secret), APP, "u@example.com", validity)
+
+
+def path_of(url: str) -> str:
+    return url.removeprefix(APP)
+
+
+def lead_link(rep_id: str | None, now: datetime | None = None) -> str:
+    return path_of(links().rep_lead_url(APP, rep_id, "L1", now or datetime.now(UTC)))
+
+
+def form_of(html: str, action: str) -> dict[str, str]:
+    """The hidden fields of the form of one button, as the browser would post them."""
+    start = html.index(f'name="action" value="{action}"')
+    chunk = html[html.rindex("<form", 0, start) : html.index("</form>", start)]
+    return dict(re.findall(r'name="(\w+)" value="([^"]*)"', chunk))
+
+
+@pytest.fixture
+def owned(gateway: MemoryLeadGateway) -> str:
+    gateway.views["L1"] = lead_view(routed("camille"), MODEL, T0)
+    return lead_link("camille")
+
+
+class TestThePage:
+    """The page shows who the lead is, the score's reasons, the deadline and the buttons."""
+
+    def test_shows_the_lead_and_the_actions_allowed_now(
+        self, client: TestClient, owned: str
+    ) -> None:
+        page = client.get(owned)
+        assert page.status_code == 200
+        html = page.text
+        assert "Ada Lovelace" in html and "Globex" in html and "ada@globex.example" in html
+        assert "Accept by" in html and "demo_requested" in html  # the deadline, the trigger
+        assert 'id="action-accept"' in html and 'id="action-return_to_nurture"' in html
+        assert 'id="action-won"' not in html  # not before an opportunity
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "no-referrer"
+
+    def test_in_the_reps_language_when_the_browser_asks(
+        self, client: TestClient, owned: str
+    ) -> None:
+        html = client.get(owned, headers={"Accept-Language": "fr-FR,fr;q=0.9"}).text
+        assert "Accepter" in html and "Pourquoi ce score" in html
+
+    def test_the_manager_only_looks(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        gateway.views["L1"] = lead_view(routed("camille"), MODEL, T0)
+        html = client.get(lead_link(None)).text
+        assert "Ada Lovelace" in html and 'id="action-' not in html
+
+    def test_another_reps_lead_has_no_buttons(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        gateway.views["L1"] = lead_view(routed("camille"), MODEL, T0)
+        assert 'id="action-' not in client.get(lead_link("hugo")).text
+
+    def test_a_pool_lead_offers_accept_only(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        gateway.views["L1"] = lead_view(routed(None), MODEL, T0)
+        html = client.get(lead_link("hugo")).text
+        assert 'id="action-accept"' in html and 'id="action-disqualify"' not in html
+
+
+class TestActing:
+    """A button applies its action through the gateway, once, as the link's rep."""
+
+    def test_accept_then_back_to_the_page(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "accept")
+        answer = client.post(owned, data=fields, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].endswith("?done=accept")
+        [(lead_id, action)] = gateway.actions
+        assert (lead_id, action.action, action.actor) == ("L1", "accept", "camille")
+        assert "the lead is yours" in client.get(answer.headers["location"]).text
+
+    def test_a_double_click_carries_one_action_id(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "accept")
+        client.post(owned, data=fields, follow_redirects=False)
+        client.post(owned, data=fields, follow_redirects=False)
+        ids = {action.action_id for _, action in gateway.actions}
+        assert len(ids) == 1 and None not in ids  # the workflow applies an id once
+
+    def test_return_takes_a_bant_reason_and_a_date(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "return_to_nurture")
+        fields |= {"reason": "timing", "note": "call in spring", "revisit_after": "2027-03-01"}
+        assert client.post(owned, data=fields, follow_redirects=False).status_code == 303
+        [(_, action)] = gateway.actions
+        assert (action.reason, str(action.revisit_after)) == ("timing", "2027-03-01")
+
+    def test_a_bad_field_is_named_and_nothing_applied(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "return_to_nurture") | {"reason": "bored"}
+        answer = client.post(owned, data=fields)
+        assert answer.status_code == 409 and "reason" in answer.text
+        assert gateway.actions == []
+
+    def test_a_refusal_shows_its_reason(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "accept")
+        gateway.refuse = "already accepted by camille at 2026-11-23 10:00"
+        answer = client.post(owned, data=fields)
+        assert answer.status_code == 409 and "already accepted by camille" in answer.text
+
+    def test_a_pool_claim_respects_capacity(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        gateway.views["L1"] = lead_view(routed(None), MODEL, T0)
+        link = lead_link("hugo")
+        fields = form_of(client.get(link).text, "accept")
+        gateway.open_counts = {"hugo": 10_000}
+        answer = client.post(link, data=fields)
+        assert answer.status_code == 409 and "capacity" in answer.text
+        gateway.open_counts = {}
+        assert client.post(link, data=fields, follow_redirects=False).status_code == 303
+        assert [a.actor for _, a in gateway.actions] == ["hugo"]
+
+
+class TestForgery:
+    """A forged, expired or replayed link or form shows a clear page and changes nothing."""
+
+    def test_no_form_token(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        answer = client.post(owned, data={"action": "accept"})
+        assert answer.status_code == 403 and "not accepted" in answer.text
+        assert gateway.actions == []
+
+    def test_a_form_token_of_another_link(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "accept")
+        other = lead_link("camille", datetime.now(UTC) - timedelta(seconds=5))
+        assert client.post(other, data=fields).status_code == 403
+        assert gateway.actions == []
+
+    def test_a_cross_site_post(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        fields = form_of(client.get(owned).text, "accept")
+        answer = client.post(owned, data=fields, headers={"Sec-Fetch-Site": "cross-site"})
+        assert answer.status_code == 403 and gateway.actions == []
+
+    def test_an_altered_link(
+        self, client: TestClient, gateway: MemoryLeadGateway, owned: str
+    ) -> None:
+        body, _, signature = owned.rpartition(".")
+        forged = f"{body[:-2]}xx.{signature}"
+        page = client.get(forged)
+        assert page.status_code == 400 and "not valid" in page.text
+        assert client.post(forged, data={"action": "accept"}).status_code == 400
+        assert gateway.actions == []
+
+    def test_an_expired_link(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        gateway.views["L1"] = lead_view(routed("camille"), MODEL, T0)
+        old = lead_link("camille", datetime.now(UTC) - timedelta(days=15))
+        page = client.get(old, headers={"Accept-Language": "fr"})
+        assert page.status_code == 410 and "Ce lien a expiré" in page.text
+
+    def test_a_rep_who_left_the_team(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        gateway.views["L1"] = lead_view(routed("camille"), MODEL, T0)
+        assert client.get(lead_link("someone-gone")).status_code == 400
+
+    def test_an_unsubscribe_token_is_no_rep_link(self, client: TestClient) -> None:
+        token = links().unsubscribe_token("L1", "abc")
+        assert client.get(f"/s/lead/{token}").status_code == 400
+
+    def test_an_erased_lead(self, client: TestClient) -> None:
+        page = client.get(lead_link("camille"))
+        assert page.status_code == 404 and "no longer exists" in page.text
