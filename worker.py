@@ -50,7 +50,10 @@ async def main() -> None:
         mailer.answer_timeout,
     )
     sales = SalesActivities(
-        client, settings.temporal.task_queue, settings.path(settings.sales_file)
+        client,
+        settings.temporal.task_queue,
+        settings.path(settings.sales_file),
+        links_for(settings, project.brand),
     )
     config_store = open_config_store(settings.ledger_url, settings.home)
     config = ConfigActivities(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
+from nurture.adapters.links.links import Links
 from nurture.config.files import load_sales_team
 from nurture.config.watched import Watched
 from nurture.domain.sales.records import Assignment, WebhookMessage
@@ -36,9 +38,13 @@ class SalesActivities:
     The team file is loaded when this is made: a broken one is refused here (a
     :class:`ConfigError` naming file and line); later breakage keeps the last good team."""
 
-    def __init__(self, client: Client, task_queue: str, team_file: Path) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, team_file: Path, links: Links | None = None
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._links = links
+        """Signs the lead's link in webhook messages (left as it is without)."""
         self._team = Watched(lambda: load_sales_team(team_file), team_file)
         self._team.prime()
 
@@ -96,6 +102,15 @@ class SalesActivities:
         router = await self._router()
         await router.execute_update(RouterWorkflow.release, request, id=request.key)
 
+    def _posted(self, message: WebhookMessage) -> str:
+        """The message as posted: its link to the lead signed (read-only), if it has one."""
+        text = json.dumps(message.model_dump(exclude={"lead_id", "app_url"}))
+        if self._links is None or not message.lead_id or not message.app_url:
+            return text
+        plain = f"{message.app_url.rstrip('/')}/v1/leads/{message.lead_id}"
+        signed = self._links.rep_lead_url(message.app_url, None, message.lead_id, datetime.now(UTC))
+        return text.replace(json.dumps(plain)[1:-1], json.dumps(signed)[1:-1])
+
     async def _router(self) -> WorkflowHandle[Any, Any]:
         """The router's handle, started if it is not running (a no-op if it is)."""
         from workflows.router import RouterWorkflow
@@ -117,7 +132,7 @@ class SalesActivities:
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(
                 str(team.webhook_url),
-                content=json.dumps(message.model_dump()),
+                content=self._posted(message),
                 headers={"Content-Type": "application/json"},
             )
         if response.status_code >= 500 or response.status_code == 429:

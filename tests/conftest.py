@@ -35,7 +35,7 @@ from nurture.testing import (
     RecordingMailer,
     ScriptedSmtpServer,
 )
-from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities
+from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities, links
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
@@ -149,7 +149,7 @@ class Harness:
         self.started: list[str] = []
         """Other workflow ids a test started directly, terminated at the end too."""
         emails = email_activities(mailer or self.mailer, self.ledger)
-        self.sales = SalesActivities(client, self.task_queue, sales_file)
+        self.sales = SalesActivities(client, self.task_queue, sales_file, links())
         self.config_store = config_store or MemoryConfigStore()
         """Where the configuration snapshots the runs use are stored (memory by default)."""
         self.config = ConfigActivities(

@@ -239,7 +239,9 @@ class SalesDesk:
             return
         await workflow.execute_activity(
             notify_webhook,
-            webhook_message(self._summary(state, facts, current)),
+            webhook_message(self._summary(state, facts, current)).model_copy(
+                update={"lead_id": state.lead_id, "app_url": str(self.team.app_url)}
+            ),
             start_to_close_timeout=_ACTIVITY,
             summary="webhook",
         )

@@ -4,15 +4,17 @@ failure, and an alert that bounces is logged while the hand-off goes on."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
+from nurture.adapters.links.links import REP_LEAD
 from nurture.adapters.mail.smtp import PermanentDeliveryError
 from nurture.domain.lead.messages import EventReceived
 from nurture.testing import HttpRecorder
-from tests.helpers import event, submission
+from tests.helpers import event, links, submission
 from tests.waiting import eventually, sent, view_when
 from tests.workflow.handoff.handofftools import TEAM, act, log, make_sql
 
@@ -42,7 +44,11 @@ async def test_webhook_posts_the_slack_message_once_despite_a_failure(
     assert str(body["text"]).startswith("New SQL for Ana Lima: ")
     blocks = json.dumps(body["blocks"])
     assert "Why this score" in blocks and "Recent activity" in blocks
-    assert "https://crm.example.com/v1/leads/ho-hook" in blocks
+    # The button opens the lead's page by a signed, read-only link (a channel is no rep).
+    [link] = re.findall(r"https://crm\.example\.com/s/lead/[\w-]+\.[\w-]+", blocks)
+    fields = links().signer.verify(link.rpartition("/")[2], REP_LEAD, datetime.now(UTC))
+    assert fields == {"r": "", "l": "ho-hook"} and "/v1/leads/" not in raw.decode()
+    assert "lead_id" not in body and "app_url" not in body
 
 
 class TestUndeliverableAlert:

@@ -171,6 +171,10 @@ class WebhookMessage(BaseModel):
 
     text: str
     blocks: list[dict[str, Any]] = []
+    lead_id: str | None = None
+    """With ``app_url``: the lead whose link the send activity signs (a read-only link: a
+    channel is no one rep); neither is posted."""
+    app_url: str | None = None
 
 
 def webhook_message(summary: dict[str, Any]) -> WebhookMessage:
