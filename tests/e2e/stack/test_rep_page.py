@@ -1,14 +1,18 @@
 """A sales rep acts from the alert on the dev server, in a real browser: the link in the
 alert opens the lead's page (no API key, no login), Accept accepts it, and the CLI then
-says so; an altered link shows a clear page and changes nothing."""
+says so; an altered link shows a clear page and changes nothing.
+
+Set ``NURTURE_SCREENSHOTS`` to a folder to keep the screenshots the test takes."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
@@ -30,7 +34,7 @@ class TestFromTheAlert:
     """From the alert in the SMTP sink to an accepted lead, through the rep's page."""
 
     def test_open_the_link_click_accept(
-        self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack
+        self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack, tmp_path: Path
     ) -> None:
         lead_id = post_form(
             api, "grace@rep-page.example", first_name="Grace", country="FR", company_size="30"
@@ -48,7 +52,8 @@ class TestFromTheAlert:
         assert path is not None
         base = str(api.base_url).rstrip("/")
         forged = _altered(path)
-        texts = asyncio.run(_accept_in_browser(base, path, forged))
+        shots = Path(os.environ.get("NURTURE_SCREENSHOTS") or tmp_path)
+        texts = asyncio.run(_accept_in_browser(base, path, forged, shots))
         assert "Grace" in texts["page"] and "Accept" in texts["page"]
         assert "not valid" in texts["forged"] and "Nothing was changed" in texts["forged"]
         assert "the lead is yours" in texts["after"], texts["after"]
@@ -84,15 +89,23 @@ def _altered(path: str) -> str:
     return f"{body[:-1]}{'A' if body[-1] != 'A' else 'B'}.{signature}"
 
 
-async def _accept_in_browser(base: str, path: str, forged: str) -> dict[str, str]:
+async def _accept_in_browser(base: str, path: str, forged: str, shots: Path) -> dict[str, str]:
     async with open_page(base) as page:
         await page.goto(base + forged)
         texts = {"forged": await _body(page)}
+        await _keep(page, shots / "rep-forged.png")
         await page.goto(base + path)
         texts["page"] = await _body(page)
+        await _keep(page, shots / "rep-lead.png")
         await page.submit("document.getElementById('action-accept').click()")
         texts["after"] = await _body(page)
+        await _keep(page, shots / "rep-accepted.png")
         return texts
+
+
+async def _keep(page: Page, path: Path) -> None:
+    png = await page.screenshot(width=1000)
+    await asyncio.to_thread(path.write_bytes, png)
 
 
 async def _body(page: Page) -> str:
