@@ -25,6 +25,7 @@ from nurture.api.routes import (
     confirm,
     dashboard,
     events,
+    form_pages,
     forms,
     leads,
     reports,
@@ -134,7 +135,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["POST"],
+            allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
             max_age=600,
         )
@@ -143,7 +144,18 @@ def create_app(
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
-    modules = (forms, events, leads, unsubscribe, confirm, tracking, webhooks, reports, dashboard)
+    modules = (
+        forms,
+        form_pages,
+        events,
+        leads,
+        unsubscribe,
+        confirm,
+        tracking,
+        webhooks,
+        reports,
+        dashboard,
+    )
     for module in modules:
         app.include_router(module.router)
 

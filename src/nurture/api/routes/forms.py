@@ -20,8 +20,11 @@ from nurture.api.deps import (
 )
 from nurture.api.errors import body_errors
 from nurture.api.retry import RetryKey, retry_key, retry_key_responses
+from nurture.api.routes.form_pages import error_page, thanks_redirect, wants_page
 from nurture.api.security import check_signature
+from nurture.config.project import FormConfig
 from nurture.domain.identity import lead_id_for
+from nurture.services.form_guard import FormTokenProblem, spam_reason
 from nurture.services.intake import (
     Client,
     FormPost,
@@ -108,18 +111,56 @@ async def submit_form(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     key: Annotated[RetryKey, Depends(submission_key)],
-) -> Accepted:
+) -> Accepted | Response:
     """Accept a form post (JSON or urlencoded); 202 once Temporal durably holds it. Every
-    answer, errors included, carries the submission id to retry with."""
+    answer, errors included, carries the submission id to retry with. A browser's post
+    (see ``form_pages``) gets a 303 to the thank-you page, or a page naming bad fields."""
     form = context.project.forms.get(form_id)
-    if form is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
-    data = await _body(request)
-    key.adopt(data.get("submission_id"))
+    browser = wants_page(request)
+    data: dict[str, Any] = {}
+    try:
+        if form is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
+        data = await _body(request)
+        key.adopt(data.get("submission_id"))
+        accepted, locale = await _accept(form_id, form, data, request, context, gateway, key)
+    except (RequestValidationError, HTTPException) as exc:
+        if not browser:
+            raise
+        asked = data.get("locale") or (form.locale if form else None)
+        lang = context.pages.language(str(asked or ""), request.headers.get("accept-language"))
+        page = error_page(context, request, lang, exc)
+        key.stamp(page)
+        return page
+    if browser and form is not None:
+        lang = context.pages.language(locale, request.headers.get("accept-language"))
+        redirect = thanks_redirect(form_id, form, lang)
+        key.stamp(redirect)
+        return redirect
+    key.stamp(response)
+    return accepted
+
+
+async def _accept(
+    form_id: str,
+    form: FormConfig,
+    data: dict[str, Any],
+    request: Request,
+    context: ApiContext,
+    gateway: LeadGateway,
+    key: RetryKey,
+) -> tuple[Accepted, str]:
+    """The lead the post lands on, and its locale; a bot's post (``form_guard``) gets the
+    same answer, but no lead hears of it."""
     post = _validated(data)
     problem = address_problem(post.email, context.smtputf8)
     if problem:
         raise _invalid("email", problem)
+    signed = getattr(request.state, "signed", False)
+    try:
+        spam = spam_reason(form_id, form, data, context.signer, datetime.now(UTC), signed=signed)
+    except FormTokenProblem as exc:
+        raise _invalid(exc.field, exc.message) from exc
     locale = choose_locale(
         post.locale,
         form,
@@ -127,6 +168,23 @@ async def submit_form(
         context.locales,
         context.project.defaults,
     )
+    lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
+    if spam is None:
+        submission = to_submission(
+            post,
+            form_id,
+            form,
+            locale,
+            context.project.defaults,
+            datetime.now(UTC),
+            _client(request),
+            submission_id=key.value,
+        )
+        await gateway.submit_form(lead_id, submission)
+    return Accepted(lead_id=lead_id, submission_id=key.value), locale
+
+
+def _client(request: Request) -> Client:
     client = Client(
         ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
@@ -137,20 +195,7 @@ async def submit_form(
             ip=request.headers.get("x-nurture-client-ip") or client.ip,
             user_agent=request.headers.get("x-nurture-client-user-agent") or client.user_agent,
         )
-    submission = to_submission(
-        post,
-        form_id,
-        form,
-        locale,
-        context.project.defaults,
-        datetime.now(UTC),
-        client,
-        submission_id=key.value,
-    )
-    lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
-    await gateway.submit_form(lead_id, submission)
-    key.stamp(response)
-    return Accepted(lead_id=lead_id, submission_id=key.value)
+    return client
 
 
 async def _body(request: Request) -> dict[str, Any]:
