@@ -99,15 +99,17 @@ class TestBrowserErrors:
     def test_lists_each_bad_field(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
         response = client.post(
             "/v1/forms/contact",
-            data={"email": "not-an-address", "first_name": "x" * 500},
+            data={"email": "not-an-address", "first_name": "x" * 500, "country": "ZZZ"},
             headers={**BROWSER, "Referer": "https://www.example.com/contact"},
         )
         assert response.status_code == 422 and gateway.forms == []
         assert response.headers["content-type"].startswith("text/html")
         assert "Email address</strong> is not a valid email address" in response.text
-        assert "First name</strong> is too long" in response.text
+        assert "First name</strong> is too long: 200 characters at most" in response.text
+        assert "Country</strong> should be a two-letter country code" in response.text
+        assert "^[A-Z]" not in response.text  # no pattern shown to a person
         assert 'href="https://www.example.com/contact"' in response.text
-        assert "2 fields need your attention" in response.text
+        assert "3 fields need your attention" in response.text
 
     def test_in_french_without_a_referer(self, client: TestClient) -> None:
         response = client.post(
@@ -215,6 +217,14 @@ class TestSpamDefences:
         )
         assert response.status_code == 422 and gateway.forms == []
         assert says in fields(response)["nurture_rendered"]
+
+    def test_a_browser_without_its_token_is_told_to_reload(self, guarded: TestClient) -> None:
+        response = guarded.post(
+            "/v1/forms/guarded",
+            data={"email": "a@b.example"},
+            headers={**BROWSER, "Accept-Language": "fr"},
+        )
+        assert response.status_code == 422 and "rechargez la page" in response.text
 
     def test_the_token_of_an_unknown_form(self, guarded: TestClient) -> None:
         assert guarded.get("/v1/forms/nope/token").status_code == 404

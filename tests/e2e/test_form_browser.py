@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -45,7 +46,9 @@ def readme_form() -> str:
     """The plain HTML form of the README, exactly as written there."""
     text = (ROOT / "README.md").read_text()
     after = text[text.index("A plain HTML form works as is") :]
-    return re.search(r"```html\n(<form.*?</form>)\n```", after, re.DOTALL)[1]  # type: ignore[index]
+    found = re.search(r"```html\n(<form.*?</form>)\n```", after, re.DOTALL)
+    assert found is not None, "the README lost its plain HTML form"
+    return found[1]
 
 
 @dataclass
@@ -57,8 +60,9 @@ class Site:
     gateway: MemoryLeadGateway
 
 
-async def _serve(app: object) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))  # type: ignore[arg-type]
+async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:

@@ -29,9 +29,20 @@ PUBLIC: dict[str, dict[str, str]] = {
         ),
         "form_errors.other": "The form could not be sent",
         "form_errors.missing": "is required",
-        "form_errors.email": "is not a valid email address",
-        "form_errors.too_long": "is too long",
+        "form_errors.too_long": "is too long: {limit} characters at most",
         "form_errors.invalid": "is not valid",
+        "form_errors.field.email": "is not a valid email address",
+        "form_errors.field.country": "should be a two-letter country code, such as FR or US",
+        "form_errors.field.phone": "should be a phone number, such as +33 1 23 45 67 89",
+        "form_errors.field.timezone": "should be a time zone, such as Europe/Paris",
+        "form_errors.field.locale": "should be a language code, such as fr or fr-CA",
+        "form_errors.own.email": (
+            "has accented or non-Latin characters before the @, which we cannot send email "
+            "to: use another address"
+        ),
+        "form_errors.own.nurture_rendered": (
+            "is missing or too old: reload the page and send the form again"
+        ),
         "field.email": "Email address",
         "field.first_name": "First name",
         "field.last_name": "Last name",
@@ -40,6 +51,7 @@ PUBLIC: dict[str, dict[str, str]] = {
         "field.phone": "Phone",
         "field.country": "Country",
         "field.timezone": "Time zone",
+        "field.locale": "Language",
         "field.nurture_rendered": "Form token",
         "unsubscribe.title": "Unsubscribe from {company}",
         "unsubscribe.body": (
@@ -94,9 +106,20 @@ PUBLIC: dict[str, dict[str, str]] = {
         ),
         "form_errors.other": "Le formulaire n'a pas pu être envoyé",
         "form_errors.missing": "est obligatoire",
-        "form_errors.email": "n'est pas une adresse e-mail valide",
-        "form_errors.too_long": "est trop long",
+        "form_errors.too_long": "est trop long : {limit} caractères au plus",
         "form_errors.invalid": "n'est pas valide",
+        "form_errors.field.email": "n'est pas une adresse e-mail valide",
+        "form_errors.field.country": "doit être un code pays à deux lettres, comme FR ou US",
+        "form_errors.field.phone": "doit être un numéro de téléphone, comme +33 1 23 45 67 89",
+        "form_errors.field.timezone": "doit être un fuseau horaire, comme Europe/Paris",
+        "form_errors.field.locale": "doit être un code de langue, comme fr ou fr-CA",
+        "form_errors.own.email": (
+            "contient des caractères accentués ou non latins avant le @, auxquels nous ne "
+            "pouvons pas écrire : utilisez une autre adresse"
+        ),
+        "form_errors.own.nurture_rendered": (
+            "manque ou est trop ancien : rechargez la page et envoyez de nouveau le formulaire"
+        ),
         "field.email": "Adresse e-mail",
         "field.first_name": "Prénom",
         "field.last_name": "Nom",
@@ -105,6 +128,7 @@ PUBLIC: dict[str, dict[str, str]] = {
         "field.phone": "Téléphone",
         "field.country": "Pays",
         "field.timezone": "Fuseau horaire",
+        "field.locale": "Langue",
         "field.nurture_rendered": "Jeton du formulaire",
         "unsubscribe.title": "Se désinscrire de {company}",
         "unsubscribe.body": (

@@ -10,6 +10,7 @@ and every JSON client keep the JSON answers.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -29,11 +30,7 @@ from nurture.services.form_guard import form_token
 __all__ = ["FormToken", "error_page", "router", "thanks_redirect", "wants_page"]
 
 _FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_RULES = {
-    "missing": "form_errors.missing",
-    "string_too_long": "form_errors.too_long",
-    "value_error": "form_errors.invalid",
-}
+_AT_MOST = re.compile(r"at most (\d+)")
 
 router = APIRouter(tags=["forms"])
 
@@ -106,17 +103,25 @@ def error_page(
 
 
 def _problem(lang: str, error: dict[str, Any]) -> _Problem:
+    """A field's label and rule in ``lang``; pydantic's own words (English) are a detail
+    for English readers."""
     field = ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0])
     label = words(lang, f"field.{field}") if f"field.{field}" in TEXTS["en"] else field
-    message = str(error["msg"])
-    key = _RULES.get(str(error["type"]))
-    if field == "email" and error["type"] != "missing":
-        key = "form_errors.email"
-    if key is None:  # a rule of nurture's own, already a sentence
-        return _Problem(label, message, None)
-    # pydantic's own wording is English: a detail for English readers only.
-    detail = message if lang == "en" and key != _RULES["missing"] else None
-    return _Problem(label, words(lang, key), detail)
+    message, kind = str(error["msg"]), str(error["type"])
+    english = lang == "en"
+    if kind == "missing":
+        return _Problem(label, words(lang, "form_errors.missing"), None)
+    if kind == "invalid":  # a rule of nurture's own, an English sentence
+        own = f"form_errors.own.{field}"
+        rule = message if english or own not in TEXTS["en"] else words(lang, own)
+        return _Problem(label, rule, None)
+    if f"form_errors.field.{field}" in TEXTS["en"]:
+        detail = message if english and field == "email" else None
+        return _Problem(label, words(lang, f"form_errors.field.{field}"), detail)
+    limit = _AT_MOST.search(message)
+    if kind == "string_too_long" and limit:
+        return _Problem(label, words(lang, "form_errors.too_long", limit=limit[1]), None)
+    return _Problem(label, words(lang, "form_errors.invalid"), message if english else None)
 
 
 @router.get(

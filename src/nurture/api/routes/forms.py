@@ -99,8 +99,9 @@ class Accepted(BaseModel):
         }
     },
     responses={
+        303: {"description": "A browser's post: to the thank-you page (or thank_you_url)"},
         404: {"description": "Unknown form"},
-        422: {"description": "Invalid field"},
+        422: {"description": "Invalid field (a page naming them, for a browser)"},
         **retry_key_responses("submission_id", SUBMISSION_HEADER),
     },
 )
