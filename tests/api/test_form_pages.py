@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.api import create_app
 from nurture.config.project import RESERVED_FIELDS, FormConfig
-from nurture.config.settings import Settings
+from nurture.config.settings import ApiSettings, Settings
 from nurture.services.form_guard import SPAM_COUNTS, form_token
 from nurture.services.intake import FormPost
 from nurture.testing import MemoryLeadGateway, MemoryLedger
@@ -36,13 +37,21 @@ class TestBrowserPost:
     """A browser's good post is a 303 to a GET page (a reload never posts again) showing
     the content its thank-you email offers, in the visitor's language."""
 
+    @pytest.mark.parametrize(
+        "accept",
+        [
+            CHROMIUM_ACCEPT,
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  # Firefox
+            "text/*, application/json;q=0.5",
+        ],
+    )
     def test_redirects_to_the_thank_you_page(
-        self, client: TestClient, gateway: MemoryLeadGateway
+        self, client: TestClient, gateway: MemoryLeadGateway, accept: str
     ) -> None:
         response = client.post(
             "/v1/forms/white-paper",
             data={"email": "ada@globex.example"},
-            headers=BROWSER,
+            headers={"Accept": accept},
             follow_redirects=False,
         )
         assert response.status_code == 303
@@ -123,8 +132,28 @@ class TestBrowserErrors:
 
     def test_unknown_form(self, client: TestClient) -> None:
         response = client.post("/v1/forms/nope", data={"email": "a@b.example"}, headers=BROWSER)
-        assert response.status_code == 404 and "unknown form" in response.text
+        assert response.status_code == 404 and "This form does not exist" in response.text
         assert response.headers["content-type"].startswith("text/html")
+
+    def test_temporal_down_says_to_send_again(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Temporal did not answer: a person gets a page saying to send the form again,
+        not the JSON a script would retry from."""
+        gateway = MemoryLeadGateway()
+
+        async def lost(lead_id: str, form: object) -> None:
+            raise RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b"")
+
+        monkeypatch.setattr(gateway, "submit_form", lost)
+        settings = Settings(home=ROOT, api=ApiSettings(keys=KEY))
+        app = create_app(settings, gateway=gateway, ledger=MemoryLedger())
+        with TestClient(app) as client:
+            response = client.post(
+                "/v1/forms/white-paper",
+                data={"email": "a@b.example"},
+                headers={**BROWSER, "Accept-Language": "fr"},
+            )
+        assert response.status_code == 503
+        assert "envoyez de nouveau le formulaire" in response.text
 
 
 @pytest.fixture

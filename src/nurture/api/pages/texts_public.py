@@ -28,6 +28,10 @@ PUBLIC: dict[str, dict[str, str]] = {
             "Or use your browser's Back button: what you typed is still there."
         ),
         "form_errors.other": "The form could not be sent",
+        "form_errors.status.404": "This form does not exist (any more): tell the site's owner.",
+        "form_errors.status.503": (
+            "Our service did not answer in time: wait a moment, then send the form again."
+        ),
         "form_errors.missing": "is required",
         "form_errors.too_long": "is too long: {limit} characters at most",
         "form_errors.invalid": "is not valid",
@@ -105,6 +109,13 @@ PUBLIC: dict[str, dict[str, str]] = {
             "encore."
         ),
         "form_errors.other": "Le formulaire n'a pas pu être envoyé",
+        "form_errors.status.404": (
+            "Ce formulaire n'existe pas (ou plus) : prévenez le responsable du site."
+        ),
+        "form_errors.status.503": (
+            "Notre service n'a pas répondu à temps : patientez un instant, puis envoyez de "
+            "nouveau le formulaire."
+        ),
         "form_errors.missing": "est obligatoire",
         "form_errors.too_long": "est trop long : {limit} caractères au plus",
         "form_errors.invalid": "n'est pas valide",

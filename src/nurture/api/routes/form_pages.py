@@ -92,7 +92,9 @@ def error_page(
 ) -> HTMLResponse:
     """The page naming each bad field and its rule, with a way back to the form."""
     if isinstance(exc, HTTPException):
-        problems = [_Problem(words(lang, "form_errors.other"), str(exc.detail), None)]
+        known = f"form_errors.status.{exc.status_code}"
+        text = words(lang, known) if known in TEXTS["en"] else str(exc.detail)
+        problems = [_Problem(words(lang, "form_errors.other"), text, None)]
         code = exc.status_code
     else:
         problems = [_problem(lang, error) for error in exc.errors()]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
@@ -35,6 +37,8 @@ from nurture.services.intake import (
 )
 
 __all__ = ["SUBMISSION_HEADER", "router"]
+
+log = logging.getLogger("nurture.api")
 
 
 async def signed_post(
@@ -125,9 +129,12 @@ async def submit_form(
         data = await _body(request)
         key.adopt(data.get("submission_id"))
         accepted, locale = await _accept(form_id, form, data, request, context, gateway, key)
-    except (RequestValidationError, HTTPException) as exc:
+    except (RequestValidationError, HTTPException, RPCError) as exc:
         if not browser:
             raise
+        if isinstance(exc, RPCError):  # a person cannot retry with the id: say to send again
+            log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
+            exc = HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable")
         asked = data.get("locale") or (form.locale if form else None)
         lang = context.pages.language(str(asked or ""), request.headers.get("accept-language"))
         page = error_page(context, request, lang, exc)
