@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from nurture.api import create_app
 from nurture.config.settings import ApiSettings, Settings
 from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.api.apitools import KEY
+from tests.conftest import write_always_open_config
 from tests.e2e.browser import Page, chromium_binary, open_page
 from tests.helpers import ROOT
 from tests.waiting import eventually
@@ -42,13 +44,23 @@ pytestmark = pytest.mark.skipif(
 GUIDE_URL = "https://www.example.com/guides/buying-guide.pdf"
 
 
+def _readme_block(after: str, starts: str) -> str:
+    """The first html block of the README after ``after`` that starts with ``starts``."""
+    text = (ROOT / "README.md").read_text()
+    rest = text[text.index(after) :]
+    found = re.search(rf"```html\n({re.escape(starts)}.*?)\n```", rest, re.DOTALL)
+    assert found is not None, f"the README lost its block after {after!r}"
+    return found[1]
+
+
 def readme_form() -> str:
     """The plain HTML form of the README, exactly as written there."""
-    text = (ROOT / "README.md").read_text()
-    after = text[text.index("A plain HTML form works as is") :]
-    found = re.search(r"```html\n(<form.*?</form>)\n```", after, re.DOTALL)
-    assert found is not None, "the README lost its plain HTML form"
-    return found[1]
+    return _readme_block("A plain HTML form works as is", "<form")
+
+
+def readme_token_script() -> str:
+    """The README's script putting a form's rendered-at token in a static page."""
+    return _readme_block("on a static page", "<script>")
 
 
 @dataclass
@@ -73,28 +85,40 @@ async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     return server, task, f"http://127.0.0.1:{port}"
 
 
-@pytest_asyncio.fixture
-async def site() -> AsyncIterator[Site]:
-    gateway = MemoryLeadGateway()
-    settings = Settings(home=ROOT, api=ApiSettings(keys=KEY))
-    api, api_task, api_origin = await _serve(
-        create_app(settings, gateway=gateway, ledger=MemoryLedger())
-    )
-    form = readme_form().replace("http://127.0.0.1:8000", api_origin)
+@asynccontextmanager
+async def _site(page: str, config_file: Path | None = None) -> AsyncIterator[Site]:
+    """The landing page (``page``, its API origin ``http://127.0.0.1:8000`` as in the
+    README) and the API, which lets the landing page's origin fetch (CORS)."""
+    body: list[str] = []
 
     async def landing_page(request: Request) -> HTMLResponse:
         return HTMLResponse(
             '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
-            f"</head><body>{form}</body></html>"
+            f"</head><body>{body[0]}</body></html>"
         )
 
     landing, landing_task, landing_origin = await _serve(
         Starlette(routes=[Route("/", landing_page)])
     )
-    yield Site(api_origin, f"{landing_origin}/", gateway)
-    for server, task in ((api, api_task), (landing, landing_task)):
-        server.should_exit = True
-        await task
+    gateway = MemoryLeadGateway()
+    settings = Settings(home=ROOT, api=ApiSettings(keys=KEY, cors_origins=landing_origin))
+    if config_file is not None:
+        settings = settings.model_copy(update={"config_file": config_file})
+    app = create_app(settings, gateway=gateway, ledger=MemoryLedger())
+    api, api_task, api_origin = await _serve(app)
+    body.append(page.replace("http://127.0.0.1:8000", api_origin))
+    try:
+        yield Site(api_origin, f"{landing_origin}/", gateway)
+    finally:
+        for server, task in ((api, api_task), (landing, landing_task)):
+            server.should_exit = True
+            await task
+
+
+@pytest_asyncio.fixture
+async def site() -> AsyncIterator[Site]:
+    async with _site(readme_form()) as started:
+        yield started
 
 
 async def _speak(page: Page, language: str) -> None:
@@ -195,3 +219,33 @@ class TestUnsubscribeInBrowser:
             assert await page.evaluate("document.querySelector('h1').textContent") == done
             await _screenshot(page, f"unsubscribed-{locale}", tmp_path)
             assert page.problems == []
+
+
+class TestMinimumFillTime:
+    """A static page with the README's token script: a person who takes their time gets
+    through; a post sent at once is answered the same but creates nothing."""
+
+    async def test_the_readme_script(self, tmp_path: Path) -> None:
+        config = write_always_open_config(tmp_path)
+        config.write_text(
+            config.read_text().replace(
+                'honeypot = "website"', 'honeypot = "website"\nmin_fill_seconds = 2'
+            )
+        )
+        page_html = readme_form() + readme_token_script()
+        async with _site(page_html, config) as site, open_page(site.api) as page:
+            for wait, created in ((0, 0), (2.5, 1)):
+                await page.goto(site.landing)
+                await eventually(lambda: _has_token(page))
+                await asyncio.sleep(wait)
+                await page.submit(
+                    "document.querySelector('input[name=email]').value = 'a@b.example';"
+                    "document.querySelector('form button').click(); true"
+                )
+                assert await page.evaluate("location.pathname") == "/thanks/white-paper"
+                assert len(site.gateway.forms) == created
+            assert _problems(page, site.landing) == []
+
+
+async def _has_token(page: Page) -> bool:
+    return bool(await page.evaluate("!!document.querySelector('input[name=nurture_rendered]')"))
