@@ -132,12 +132,8 @@ async def submit_form(
     except (RequestValidationError, HTTPException, RPCError) as exc:
         if not browser:
             raise
-        if isinstance(exc, RPCError):  # a person cannot retry with the id: say to send again
-            log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
-            exc = HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable")
         asked = data.get("locale") or (form.locale if form else None)
-        lang = context.pages.language(str(asked or ""), request.headers.get("accept-language"))
-        page = error_page(context, request, lang, exc)
+        page = _error_page(exc, str(asked or ""), request, context)
         key.stamp(page)
         return page
     if browser and form is not None:
@@ -147,6 +143,20 @@ async def submit_form(
         return redirect
     key.stamp(response)
     return accepted
+
+
+def _error_page(
+    exc: RequestValidationError | HTTPException | RPCError,
+    asked: str,
+    request: Request,
+    context: ApiContext,
+) -> Response:
+    """What a browser gets instead of an error's JSON, in the visitor's language."""
+    if isinstance(exc, RPCError):  # a person cannot retry with the id: say to send again
+        log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
+        exc = HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable")
+    lang = context.pages.language(asked, request.headers.get("accept-language"))
+    return error_page(context, request, lang, exc)
 
 
 async def _accept(
