@@ -285,12 +285,14 @@ class EmailActivities:
         footer = None
         if input.confirm is not None:
             link = input.confirm
-            url = self._links.confirm_url(input.lead_id, link.submission_id, link.expires_at)
+            url = self._links.confirm_url(
+                input.lead_id, link.submission_id, link.expires_at, input.locale
+            )
             context["confirm_url"] = url
         if input.sales_link is not None:
             context["sales"] = self._signed_sales_links(input, now)
         if address_hash is not None:
-            token = self._links.unsubscribe_token(input.lead_id, address_hash)
+            token = self._links.unsubscribe_token(input.lead_id, address_hash, input.locale)
             context["unsubscribe_url"] = self._links.unsubscribe_url(token)
             headers.update(self._links.unsubscribe_headers(token))
             footer = "_unsubscribe"

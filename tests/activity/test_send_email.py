@@ -132,6 +132,7 @@ class TestUnsubscribeHeaders:
         assert links().signer.verify(token, UNSUBSCRIBE, datetime.now(UTC)) == {
             "l": "L1",
             "h": email_hash("ada@globex.example", SECRET),
+            "lc": "fr",  # the lead's locale: the unsubscribe page speaks it
         }
         assert token in mailto  # the same token travels in the mailto's subject
         text = message.get_body(("plain",)).get_content()

@@ -71,6 +71,20 @@ class TestEveryProblem:
         assert (error.line, error.field) == (line, "brand.from_email")
         assert "'hello at example.com' is not a deliverable address" in error.message
 
+    def test_a_forms_browser_settings(self, home: Path) -> None:
+        """A relative thank-you URL and a honeypot named like a real field: both at their
+        lines, saying why."""
+        config = home / "config" / "nurture.toml"
+        url = break_file(
+            config, 'honeypot = "website"', 'honeypot = "email"\nthank_you_url = "/merci"'
+        )
+        report = check_configuration(Settings(home=home))
+        found = {p.field: (p.line, p.message) for p in report.errors}
+        assert found["forms.white-paper.honeypot"][0] == url
+        assert "a field forms post" in found["forms.white-paper.honeypot"][1]
+        assert found["forms.white-paper.thank_you_url"][0] == url + 1
+        assert "not an absolute http(s) URL" in found["forms.white-paper.thank_you_url"][1]
+
     def test_a_broken_file_does_not_hide_the_others(self, home: Path) -> None:
         """nurture.toml is not TOML: its syntax error, and the other files still checked."""
         config = home / "config"

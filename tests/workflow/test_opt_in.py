@@ -48,7 +48,7 @@ async def test_nothing_but_the_confirmation_until_the_link_is_used(
         assert h.templates() == ["confirm_subscription"]
         assert "List-Unsubscribe" not in h.mailer.sent[0]  # transactional, no marketing
         fields = links().signer.verify(confirm_token(h), CONFIRM, await h.now())
-        assert fields == {"l": "doi-1", "s": "doi-1"}
+        assert fields == {"l": "doi-1", "s": "doi-1", "lc": "en"}  # lc: the page language
         view = await view_when(h, "doi-1", lambda v: v.awaiting_confirmation == ("newsletter",))
         assert view.conditions == ("unconfirmed",) and view.forms == () and view.score == 0
 

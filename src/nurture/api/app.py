@@ -25,6 +25,7 @@ from nurture.api.routes import (
     confirm,
     dashboard,
     events,
+    form_pages,
     forms,
     leads,
     reports,
@@ -136,7 +137,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["POST"],
+            allow_methods=["GET", "POST"],
             allow_headers=["Content-Type"],
             max_age=600,
         )
@@ -147,6 +148,7 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     modules = (
         forms,
+        form_pages,
         events,
         leads,
         unsubscribe,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from nurture.domain.models import (
     AcquisitionSource,
+    ContactDetails,
     ContentLink,
     EventType,
     Locale,
@@ -25,9 +27,37 @@ from nurture.domain.sequences.rules import EnrolmentRule
 from nurture.domain.text import ShortText
 from nurture.domain.tracking import TrackingPolicy
 
-__all__ = ["Brand", "FormConfig", "ProjectConfig"]
+__all__ = ["RENDERED_FIELD", "RESERVED_FIELDS", "Brand", "FormConfig", "ProjectConfig"]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+
+RENDERED_FIELD = "nurture_rendered"
+"""The field carrying a form's signed rendered-at token (``min_fill_seconds``)."""
+RESERVED_FIELDS = frozenset(
+    {
+        *ContactDetails.model_fields,
+        *(f"utm_{part}" for part in ("source", "medium", "campaign", "term", "content")),
+        "timezone",
+        "consent",
+        "consent_wording",
+        "submission_id",
+        RENDERED_FIELD,
+    }
+)
+"""The names a form post reads (``nurture.services.intake.FormPost``): no honeypot's."""
+
+
+def _absolute_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL (https://example.com/thanks)")
+    return value
+
+
+def _honeypot_name(value: str) -> str:
+    if value in RESERVED_FIELDS:
+        raise ValueError(f"{value!r} is a field forms post: a person would fill it")
+    return value
 
 
 class Brand(BaseModel):
@@ -81,6 +111,21 @@ class FormConfig(BaseModel):
     signed: bool = False
     """Take only posts signed with ``NURTURE_FORM_WEBHOOK_SECRET`` (a form builder's or a
     backend's webhook), never a browser's."""
+    thank_you_url: Annotated[str, AfterValidator(_absolute_http_url)] | None = None
+    """Where a browser goes after a good post (``303``); else nurture's own thank-you page."""
+    honeypot: (
+        Annotated[
+            str,
+            Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"),
+            AfterValidator(_honeypot_name),
+        ]
+        | None
+    ) = None
+    """A field the page hides from people: a post that fills it is a bot's, answered as a
+    success but dropped."""
+    min_fill_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
+    """A post sooner than this after the form was shown (its signed ``nurture_rendered``
+    field) is a bot's, answered as a success but dropped."""
 
 
 class ProjectConfig(BaseModel):

@@ -29,6 +29,8 @@ class Unsubscribed:
     lead_told: bool
     """False when the lead's workflow is gone (erased) or unreachable: the suppression
     still holds, and the lead is told on the next unsubscribe or never needs to be."""
+    locale: str | None = None
+    """The lead's locale, when the link carries it (the language of the page)."""
 
 
 async def unsubscribe(
@@ -47,4 +49,10 @@ async def unsubscribe(
         Suppression(address_hash=address_hash, reason="unsubscribed", recorded_at=now)
     )
     told = await tell_lead(gateway.tell(lead_id, OptOut(channel=channel, at=kept.recorded_at)))
-    return Unsubscribed(lead_id=lead_id, suppression=kept, lead_told=told)
+    locale = fields.get("lc")
+    return Unsubscribed(
+        lead_id=lead_id,
+        suppression=kept,
+        lead_told=told,
+        locale=locale if isinstance(locale, str) else None,
+    )

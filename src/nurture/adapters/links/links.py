@@ -20,9 +20,11 @@ from nurture.config.settings import Settings
 __all__ = ["CONFIRM", "REP_DESK", "REP_LEAD", "UNSUBSCRIBE", "Links", "links_for"]
 
 UNSUBSCRIBE = "unsubscribe"
-"""Token purpose of unsubscribe links: fields ``l`` (lead id) and ``h`` (address hash)."""
+"""Token purpose of unsubscribe links: fields ``l`` (lead id), ``h`` (address hash) and,
+when known, ``lc`` (the lead's locale, the language of the pages; older links lack it)."""
 CONFIRM = "confirm"
-"""Token purpose of double opt-in links: ``l`` (lead id), ``s`` (submission id); they expire."""
+"""Token purpose of double opt-in links: ``l`` (lead id), ``s`` (submission id), optionally
+``lc`` (locale); they expire."""
 REP_LEAD = "rep-lead"
 """Token purpose of a sales rep's link to one lead: ``r`` (rep id, ``""`` for the manager,
 who may look but not act) and ``l`` (lead id); they expire."""
@@ -57,14 +59,17 @@ class Links:
         token = self.signer.sign(REP_DESK, {"r": rep_id}, now + self.rep_link_validity)
         return f"{app_url.rstrip('/')}/s/desk/{token}"
 
-    def unsubscribe_token(self, lead_id: str, address_hash: str) -> str:
+    def unsubscribe_token(self, lead_id: str, address_hash: str, locale: str | None = None) -> str:
         """The token of a lead's unsubscribe links; it never expires (RFC 8058 links must
         keep working for as long as the mail may be read)."""
-        return self.signer.sign(UNSUBSCRIBE, {"l": lead_id, "h": address_hash})
+        return self.signer.sign(UNSUBSCRIBE, _located({"l": lead_id, "h": address_hash}, locale))
 
-    def confirm_url(self, lead_id: str, submission_id: str, expires_at: datetime) -> str:
+    def confirm_url(
+        self, lead_id: str, submission_id: str, expires_at: datetime, locale: str | None = None
+    ) -> str:
         """The double opt-in link: GET shows a page, POST (its button) confirms."""
-        token = self.signer.sign(CONFIRM, {"l": lead_id, "s": submission_id}, expires_at)
+        fields = _located({"l": lead_id, "s": submission_id}, locale)
+        token = self.signer.sign(CONFIRM, fields, expires_at)
         return f"{self.public_url}/c/{token}"
 
     def unsubscribe_url(self, token: str) -> str:
@@ -83,6 +88,10 @@ class Links:
             ),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+
+
+def _located(fields: dict[str, str], locale: str | None) -> dict[str, str]:
+    return {**fields, "lc": locale} if locale else fields
 
 
 def links_for(settings: Settings, brand: Brand) -> Links:

@@ -31,7 +31,12 @@ class TokenError(NurtureError):
 
 
 class TokenExpired(TokenError):
-    """A genuine token past its expiry."""
+    """A genuine token past its expiry; its ``fields`` are still the signer's (a page
+    saying it expired may speak the lead's language)."""
+
+    def __init__(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 def email_hash(email: str, secret: bytes) -> str:
@@ -76,9 +81,9 @@ class TokenSigner:
         if not isinstance(payload, dict) or payload.get("p") != purpose:
             raise TokenError("invalid token: made for another purpose")
         expiry = payload.pop("x", None)
-        if expiry is not None and now.timestamp() >= expiry:
-            raise TokenExpired("expired token")
         payload.pop("p")
+        if expiry is not None and now.timestamp() >= expiry:
+            raise TokenExpired("expired token", payload)
         return payload
 
     def _mac(self, purpose: str, body: str) -> bytes:

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from nurture.api.pages.texts import MONTHS, PAGE_LANGUAGES, TEXTS, WEEKDAYS
 from nurture.services.intake import browser_locale
@@ -132,7 +131,3 @@ class PageRenderer:
     ) -> HTMLResponse:
         """A page saying one thing: ``title`` and ``text`` are already in ``lang``."""
         return self.render("message.html", lang, status_code, title=title, text=text, **values)
-
-    def legacy(self, body: str, status_code: int = 200) -> HTMLResponse:
-        """A page around ``body``, HTML its caller escaped (pages not yet templated)."""
-        return self.render("legacy.html", "en", status_code, body=Markup(body))

@@ -9,7 +9,6 @@ which browser the confirmation came, as the evidence of consent.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +18,7 @@ from nurture.adapters.links.links import CONFIRM
 from nurture.adapters.links.tokens import TokenError, TokenExpired
 from nurture.adapters.temporal.gateway import LeadGateway, LeadNotFound
 from nurture.api.deps import ApiContext, client_address, get_context, get_gateway, rate_limited
-from nurture.api.pages import Token
+from nurture.api.pages import Token, words
 from nurture.domain.lead.messages import OptInConfirmed
 
 __all__ = ["router"]
@@ -41,20 +40,13 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
     responses=_RESPONSES,
 )
 async def confirm_page(
-    token: Token, context: Annotated[ApiContext, Depends(get_context)]
+    token: Token, request: Request, context: Annotated[ApiContext, Depends(get_context)]
 ) -> HTMLResponse:
-    """A page with one button that POSTs to this same URL."""
-    company = context.project.brand.company
-    fields = _verified(token, context)
+    """A page with one button that POSTs to this same URL, in the lead's language."""
+    fields = _verified(token, context, request)
     if isinstance(fields, HTMLResponse):
         return fields
-    body = (
-        f"<h1>Confirm your subscription to {escape(company)}</h1>"
-        "<p>Press the button to start receiving our emails. You can unsubscribe from any "
-        "of them with one click.</p>"
-        '<form method="post"><button type="submit">Confirm my subscription</button></form>'
-    )
-    return context.pages.legacy(body)
+    return context.pages.render("confirm.html", _language(context, request, fields), done=False)
 
 
 @router.post(
@@ -70,8 +62,7 @@ async def confirm_now(
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
 ) -> HTMLResponse:
     """Tell the lead its address confirmed; a repeat answers the same and changes nothing."""
-    company = context.project.brand.company
-    fields = _verified(token, context)
+    fields = _verified(token, context, request)
     if isinstance(fields, HTMLResponse):
         return fields
     confirmed = OptInConfirmed(
@@ -80,35 +71,35 @@ async def confirm_now(
         ip=client_address(request),
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
     )
+    lang = _language(context, request, fields)
     try:
         await gateway.tell(str(fields["l"]), confirmed)
     except LeadNotFound:
-        return _expired(context)
-    done = (
-        "<h1>Thank you, you are subscribed</h1>"
-        f"<p>{escape(company)} will send you what you asked for shortly.</p>"
-    )
-    return context.pages.legacy(done)
+        return _expired(context, lang)
+    return context.pages.render("confirm.html", lang, done=True)
 
 
-def _verified(token: str, context: ApiContext) -> dict[str, Any] | HTMLResponse:
+def _language(context: ApiContext, request: Request, fields: dict[str, Any]) -> str:
+    """The lead's language when the link says it, else the browser's, else the default."""
+    locale = fields.get("lc")
+    asked = locale if isinstance(locale, str) else None
+    return context.pages.language(asked, request.headers.get("accept-language"))
+
+
+def _verified(token: str, context: ApiContext, request: Request) -> dict[str, Any] | HTMLResponse:
     """The fields of a live confirmation token, else the page saying what is wrong."""
     try:
         return context.signer.verify(token, CONFIRM, datetime.now(UTC))
-    except TokenExpired:
-        return _expired(context)
+    except TokenExpired as exc:  # still signed by us: its locale may be trusted
+        return _expired(context, _language(context, request, exc.fields))
     except TokenError:
-        body = (
-            "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from "
-            "the email, or post the form again to get a new one.</p>"
-        )
-        return context.pages.legacy(body, 400)
+        lang = _language(context, request, {})
+        title, text = words(lang, "common.invalid_title"), words(lang, "confirm.invalid_body")
+        return context.pages.message(lang, title, text, 400)
 
 
-def _expired(context: ApiContext) -> HTMLResponse:
+def _expired(context: ApiContext, lang: str) -> HTMLResponse:
     company = context.project.brand.company
-    body = (
-        "<h1>This link has expired</h1><p>Nothing was kept from your request. Post the form "
-        f"again and {escape(company)} will send you a new link.</p>"
-    )
-    return context.pages.legacy(body, 410)
+    title = words(lang, "common.expired_title")
+    text = words(lang, "confirm.expired_body", company=company)
+    return context.pages.message(lang, title, text, 410)

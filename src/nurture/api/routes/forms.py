@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
@@ -20,8 +22,11 @@ from nurture.api.deps import (
 )
 from nurture.api.errors import body_errors
 from nurture.api.retry import RetryKey, retry_key, retry_key_responses
+from nurture.api.routes.form_pages import error_page, thanks_redirect, wants_page
 from nurture.api.security import check_signature
+from nurture.config.project import FormConfig
 from nurture.domain.identity import lead_id_for
+from nurture.services.form_guard import FormTokenProblem, spam_reason
 from nurture.services.intake import (
     Client,
     FormPost,
@@ -32,6 +37,8 @@ from nurture.services.intake import (
 )
 
 __all__ = ["SUBMISSION_HEADER", "router"]
+
+log = logging.getLogger("nurture.api")
 
 
 async def signed_post(
@@ -96,8 +103,9 @@ class Accepted(BaseModel):
         }
     },
     responses={
+        303: {"description": "A browser's post: to the thank-you page (or thank_you_url)"},
         404: {"description": "Unknown form"},
-        422: {"description": "Invalid field"},
+        422: {"description": "Invalid field (a page naming them, for a browser)"},
         **retry_key_responses("submission_id", SUBMISSION_HEADER),
     },
 )
@@ -108,18 +116,69 @@ async def submit_form(
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     key: Annotated[RetryKey, Depends(submission_key)],
-) -> Accepted:
+) -> Accepted | Response:
     """Accept a form post (JSON or urlencoded); 202 once Temporal durably holds it. Every
-    answer, errors included, carries the submission id to retry with."""
+    answer, errors included, carries the submission id to retry with. A browser's post
+    (see ``form_pages``) gets a 303 to the thank-you page, or a page naming bad fields."""
     form = context.project.forms.get(form_id)
-    if form is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
-    data = await _body(request)
-    key.adopt(data.get("submission_id"))
+    browser = wants_page(request)
+    data: dict[str, Any] = {}
+    try:
+        if form is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown form {form_id!r}")
+        data = await _body(request)
+        key.adopt(data.get("submission_id"))
+        accepted, locale = await _accept(form_id, form, data, request, context, gateway, key)
+    except (RequestValidationError, HTTPException, RPCError) as exc:
+        if not browser:
+            raise
+        asked = data.get("locale") or (form.locale if form else None)
+        page = _error_page(exc, str(asked or ""), request, context)
+        key.stamp(page)
+        return page
+    if browser and form is not None:
+        lang = context.pages.language(locale, request.headers.get("accept-language"))
+        redirect = thanks_redirect(form_id, form, lang)
+        key.stamp(redirect)
+        return redirect
+    key.stamp(response)
+    return accepted
+
+
+def _error_page(
+    exc: RequestValidationError | HTTPException | RPCError,
+    asked: str,
+    request: Request,
+    context: ApiContext,
+) -> Response:
+    """What a browser gets instead of an error's JSON, in the visitor's language."""
+    if isinstance(exc, RPCError):  # a person cannot retry with the id: say to send again
+        log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
+        exc = HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable")
+    lang = context.pages.language(asked, request.headers.get("accept-language"))
+    return error_page(context, request, lang, exc)
+
+
+async def _accept(
+    form_id: str,
+    form: FormConfig,
+    data: dict[str, Any],
+    request: Request,
+    context: ApiContext,
+    gateway: LeadGateway,
+    key: RetryKey,
+) -> tuple[Accepted, str]:
+    """The lead the post lands on, and its locale; a bot's post (``form_guard``) gets the
+    same answer, but no lead hears of it."""
     post = _validated(data)
     problem = address_problem(post.email, context.smtputf8)
     if problem:
         raise _invalid("email", problem)
+    signed = getattr(request.state, "signed", False)
+    try:
+        spam = spam_reason(form_id, form, data, context.signer, datetime.now(UTC), signed=signed)
+    except FormTokenProblem as exc:
+        raise _invalid(exc.field, exc.message) from exc
     locale = choose_locale(
         post.locale,
         form,
@@ -127,6 +186,23 @@ async def submit_form(
         context.locales,
         context.project.defaults,
     )
+    lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
+    if spam is None:
+        submission = to_submission(
+            post,
+            form_id,
+            form,
+            locale,
+            context.project.defaults,
+            datetime.now(UTC),
+            _client(request),
+            submission_id=key.value,
+        )
+        await gateway.submit_form(lead_id, submission)
+    return Accepted(lead_id=lead_id, submission_id=key.value), locale
+
+
+def _client(request: Request) -> Client:
     client = Client(
         ip=client_address(request),
         user_agent=request.headers.get("user-agent"),
@@ -137,20 +213,7 @@ async def submit_form(
             ip=request.headers.get("x-nurture-client-ip") or client.ip,
             user_agent=request.headers.get("x-nurture-client-user-agent") or client.user_agent,
         )
-    submission = to_submission(
-        post,
-        form_id,
-        form,
-        locale,
-        context.project.defaults,
-        datetime.now(UTC),
-        client,
-        submission_id=key.value,
-    )
-    lead_id = lead_id_for(post.email, context.id_key, post.crm_id)
-    await gateway.submit_form(lead_id, submission)
-    key.stamp(response)
-    return Accepted(lead_id=lead_id, submission_id=key.value)
+    return client
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -10,7 +10,6 @@ prefetchers, which only GET, unsubscribe nobody.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from html import escape
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -21,7 +20,7 @@ from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenError
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger, rate_limited
-from nurture.api.pages import Token
+from nurture.api.pages import Token, words
 from nurture.services.unsubscribe import unsubscribe
 
 __all__ = ["router"]
@@ -40,22 +39,15 @@ _ONE_CLICK = b"List-Unsubscribe=One-Click"
     responses={400: {"description": "Invalid link"}},
 )
 async def unsubscribe_page(
-    token: Token, context: Annotated[ApiContext, Depends(get_context)]
+    token: Token, request: Request, context: Annotated[ApiContext, Depends(get_context)]
 ) -> HTMLResponse:
-    """A page with one button that POSTs to this same URL."""
-    company = context.project.brand.company
+    """A page with one button that POSTs to this same URL, in the lead's language."""
     try:
-        context.signer.verify(token, UNSUBSCRIBE, datetime.now(UTC))
+        fields = context.signer.verify(token, UNSUBSCRIBE, datetime.now(UTC))
     except TokenError:
-        return _invalid(context)
-    body = (
-        f"<h1>Unsubscribe from {escape(company)}</h1>"
-        "<p>You will get no more marketing emails from us. Emails you ask for (a download "
-        "you request, say) still reach you.</p>"
-        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit">Unsubscribe</button></form>'
-    )
-    return context.pages.legacy(body)
+        return _invalid(context, request)
+    lang = _language(context, request, fields.get("lc"))
+    return context.pages.render("unsubscribe.html", lang, done=False)
 
 
 @router.post(
@@ -72,24 +64,29 @@ async def unsubscribe_now(
     ledger: Annotated[SendLedger, Depends(get_ledger)],
 ) -> HTMLResponse:
     """Suppress the address and tell the lead; a repeat answers the same."""
-    company = context.project.brand.company
     body = await request.body()
     channel: Literal["one-click", "page"] = "one-click" if body.strip() == _ONE_CLICK else "page"
     try:
-        await unsubscribe(token, channel, context.signer, ledger, gateway, datetime.now(UTC))
+        done = await unsubscribe(token, channel, context.signer, ledger, gateway, datetime.now(UTC))
     except TokenError:
-        return _invalid(context)
-    done = (
-        "<h1>You are unsubscribed</h1>"
-        f"<p>{escape(company)} will send you no more marketing emails.</p>"
-    )
-    return context.pages.legacy(done)
+        return _invalid(context, request)
+    lang = _language(context, request, done.locale)
+    return context.pages.render("unsubscribe.html", lang, done=True)
 
 
-def _invalid(context: ApiContext) -> HTMLResponse:
+def _language(context: ApiContext, request: Request, locale: object) -> str:
+    """The lead's language when the link says it, else the browser's, else the default."""
+    asked = locale if isinstance(locale, str) else None
+    return context.pages.language(asked, request.headers.get("accept-language"))
+
+
+def _invalid(context: ApiContext, request: Request) -> HTMLResponse:
+    """A link that does not verify says nothing about its lead: the browser's language."""
+    lang = _language(context, request, None)
     company = context.project.brand.company
-    body = (
-        "<h1>This link is not valid</h1><p>It may be incomplete: copy the whole link from the "
-        f"email, or reply to it asking {escape(company)} to unsubscribe you.</p>"
+    return context.pages.message(
+        lang,
+        words(lang, "common.invalid_title"),
+        words(lang, "unsubscribe.invalid_body", company=company),
+        400,
     )
-    return context.pages.legacy(body, 400)
