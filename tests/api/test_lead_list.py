@@ -23,6 +23,7 @@ HOSTILE = [
     ("owner", 'ana" OR "1"="1'),
     ("owner", "ana\\"),
     ("owner", "Ana Smith"),
+    ("owner", "ana\n"),
     ("sequence", "welcome') OR ('1'='1"),
     ("sequence", "welcome AND NurtureScore > 0"),
     ("min_score", "1 OR 1=1"),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from nurture.cli import app
@@ -18,6 +21,7 @@ COMMANDS = {
     "submit": [],
     "event": [],
     "lead": ["show", "act", "erase"],
+    "leads": ["list"],
     "sequences": [],
     "outbox": [],
     "report": ["funnel", "velocity", "sales", "emails", "experiments", "cost"],
@@ -30,6 +34,46 @@ COMMANDS = {
 }
 """Every command, with its subcommands."""
 ARGVS = [[name, *([sub] if sub else [])] for name, subs in COMMANDS.items() for sub in subs or [""]]
+
+
+def _every_command(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """The command and every command under it (Typer's groups are its own click's, not the
+    ``click`` package's: found by their ``commands``)."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _every_command(sub, f"{path} {name}")
+
+
+def _without_help(cli: typer.Typer) -> list[str]:
+    """Every parameter of every command, at every level, that has no help text."""
+    return [
+        f"{path} {param.name}"
+        for path, command in _every_command(typer.main.get_command(cli), "nurture")
+        for param in command.params
+        if not getattr(param, "help", None)
+    ]
+
+
+class TestHelpTexts:
+    """Every option and argument of every command says what it is for in ``--help``."""
+
+    def test_every_parameter_has_help(self) -> None:
+        assert _without_help(app) == []
+
+    def test_a_bare_option_in_a_subgroup_is_caught(self) -> None:
+        """The check walks groups within groups."""
+        bare, group = typer.Typer(), typer.Typer()
+
+        @group.command()
+        def one(flag: bool = False, shown: bool = typer.Option(False, help="Shown.")) -> None:
+            """A command with one bare option."""
+
+        @bare.command()
+        def other() -> None:
+            """Another command, so ``bare`` is a group."""
+
+        bare.add_typer(group, name="grp")
+        assert _without_help(bare) == ["nurture grp one flag"]
 
 
 class Executed(Exception):

@@ -8,20 +8,49 @@ safe shape, so a query built from them cannot be turned into another query.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from nurture.domain.lifecycle import Stage
-from nurture.domain.sales.routing import RepId
 from nurture.domain.scoring import Grade
 
-__all__ = ["MAX_PAGE_SIZE", "LeadFilters", "LeadPage", "LeadRow", "SequenceName"]
+__all__ = ["MAX_PAGE_SIZE", "LeadFilters", "LeadPage", "LeadRow", "OwnerId", "SequenceName"]
 
 MAX_PAGE_SIZE = 100
 """The most rows one page holds: enough for a screen, small for the visibility store."""
 
-SequenceName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+
+_OWNER = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_SEQUENCE = r"^[a-z][a-z0-9_-]{0,63}$"
+
+
+def _shaped(pattern: str, refusal: str) -> AfterValidator:
+    """Refuse a string not of ``pattern`` in words a person reads (pydantic's own message
+    quotes the pattern); the pattern itself stays in the schema for clients."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("shape", refusal)
+        return value
+
+    return AfterValidator(check)
+
+
+OwnerId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": _OWNER}),
+    _shaped(_OWNER, "not a rep id (lowercase letters, digits, '.', '_' and '-', e.g. ana.lopez)"),
+]
+"""A rep's id, of the shape ``config/sales.toml`` accepts."""
+SequenceName = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": _SEQUENCE}),
+    _shaped(_SEQUENCE, "not a sequence name (lowercase letters, digits, '_' and '-')"),
+]
 """A sequence's name, of the shape ``@sequence`` accepts."""
 
 
@@ -34,7 +63,7 @@ class LeadFilters(BaseModel):
     min_score: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] | None = None
     """Leads whose score is at least this."""
     grade: Grade | None = None
-    owner: RepId | None = None
+    owner: OwnerId | None = None
     """The id of the rep who owns the lead now (``config/sales.toml``)."""
     sequence: SequenceName | None = None
     """The sequence the lead is in now."""
