@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from nurture.adapters.temporal.visibility import InvalidPageToken
+from nurture.adapters.temporal.visibility import InvalidPageToken, ListRefused
 from nurture.domain.lead.listing import LeadFilters, LeadPage, LeadRow
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
@@ -116,3 +116,17 @@ class TestRows:
         response = client.get("/v1/leads", params={"page_token": "abc"}, headers=AUTH)
         assert response.status_code == 422
         assert "start again without one" in fields(response)["page_token"]
+
+    def test_server_that_cannot_list(
+        self, client: TestClient, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Search attributes missing on the server: 503 saying how to register them."""
+
+        async def refuse(*_: object) -> LeadPage:
+            raise ListRefused("invalid search attribute: NurtureOwner")
+
+        monkeypatch.setattr(gateway, "list_leads", refuse)
+        response = client.get("/v1/leads", params={"owner": "ana"}, headers=AUTH)
+        assert response.status_code == 503
+        assert "NurtureOwner" in response.json()["detail"]
+        assert "nurture setup" in response.json()["detail"]

@@ -26,7 +26,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.adapters.temporal.gateway import TemporalLeadGateway
-from nurture.adapters.temporal.visibility import InvalidPageToken
+from nurture.adapters.temporal.visibility import InvalidPageToken, ListRefused
 from nurture.domain.lead.listing import LeadFilters, LeadRow
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
@@ -196,3 +196,14 @@ class TestRows:
                 last_activity_at=T0,
             ),
         )
+
+
+class TestRefusal:
+    """A query the server cannot run (an attribute it does not know) says what to do
+    instead of passing for an outage to retry."""
+
+    async def test_unknown_attribute(self, leads: Leads, monkeypatch: pytest.MonkeyPatch) -> None:
+        unknown = SearchAttributeKey.for_keyword("NurtureNoSuchAttribute")
+        monkeypatch.setattr(sa, "OWNER", unknown)
+        with pytest.raises(ListRefused, match="nurture setup"):
+            await leads.gateway.list_leads(LeadFilters(owner="ana"), 5, None)

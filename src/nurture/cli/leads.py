@@ -181,9 +181,13 @@ def lead_erase(
 
 @leads_app.command("list")
 def leads_list(
-    stage: Annotated[Stage | None, typer.Option(help="Only leads in this stage.")] = None,
+    stage: Annotated[
+        Stage | None, typer.Option(case_sensitive=False, help="Only leads in this stage.")
+    ] = None,
     min_score: Annotated[int | None, typer.Option(help="Only leads scoring at least this.")] = None,
-    grade: Annotated[Grade | None, typer.Option(help="Only leads of this grade.")] = None,
+    grade: Annotated[
+        Grade | None, typer.Option(case_sensitive=False, help="Only leads of this grade.")
+    ] = None,
     owner: Annotated[
         str | None, typer.Option(help="Only leads owned by this rep id (config/sales.toml).")
     ] = None,
@@ -231,7 +235,10 @@ def leads_list(
         return
     console.print(leads_table(listed, zone))
     if listed.next_page_token:
-        console.print(f"More: the same command with --page {listed.next_page_token}")
+        # One unbroken line (the terminal wraps it), so the token copies whole.
+        console.print(
+            f"More: the same command with --page {listed.next_page_token}", soft_wrap=True
+        )
 
 
 def _moment(text: str | None, zone: tzinfo) -> str | None:

@@ -14,6 +14,7 @@ from rich import box
 from rich.console import RenderableType
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from nurture.domain.lead.listing import LeadPage
 from nurture.domain.lead.view import LeadView
@@ -91,21 +92,21 @@ def _overview(view: LeadView, zone: tzinfo, email: str | None) -> Panel:
         rows.append(("", "", "Revisit after", when(view.revisit_after, zone)))
     for row in rows:
         grid.add_row(*row)
-    return Panel(grid, title=f"Lead {view.lead_id}", title_align="left")
+    return Panel(grid, title=f"Lead {view.lead_id}", title_align="left", expand=False)
 
 
 def _buying(view: LeadView) -> str:
     return f"{view.buying_stage} ({view.buying_stage_points}/{view.buying_stage_target} points)"
 
 
-def _score(view: LeadView) -> Table:
+def _score(view: LeadView) -> Table | Text:
+    if not view.explanation:
+        return Text.assemble((f"Score {view.score}", "bold"), ": no rule has fired yet")
     table = _table(
         f"Score {view.score}: why", "Rule", "Kind", "Points", "Hits", right=("Points", "Hits")
     )
     for line in view.explanation:
         table.add_row(line.label, line.kind, f"{line.points:+d}", str(line.hits))
-    if not view.explanation:
-        table.add_row("no rule has fired yet", "", "", "")
     return table
 
 
@@ -114,6 +115,8 @@ def _sales(view: LeadView, zone: tzinfo, now: datetime) -> Panel | None:
     if handoff is None:
         return None
     owner = handoff.owner_name or handoff.owner or "the pool (no owner yet)"
+    if handoff.owner_name and handoff.owner:
+        owner += f" ({handoff.owner})"
     lines = [
         f"Hand-off {handoff.number} ({handoff.trigger}) since {when(handoff.started_at, zone)}"
     ]
@@ -122,7 +125,7 @@ def _sales(view: LeadView, zone: tzinfo, now: datetime) -> Panel | None:
     if handoff.reassignments:
         lines.append(f"Reassigned {handoff.reassignments} times")
     title = "Sales" if handoff.ended_at is None else "Sales (last hand-off, ended)"
-    return Panel("\n".join(lines), title=title, title_align="left")
+    return Panel("\n".join(lines), title=title, title_align="left", expand=False)
 
 
 def _deadline(handoff: HandOff, zone: tzinfo, now: datetime) -> str:
@@ -149,23 +152,29 @@ def _sequences(view: LeadView, zone: tzinfo) -> Table | None:
     return table
 
 
-def _transitions(view: LeadView, zone: tzinfo) -> Table:
+def _none(title: str) -> Text:
+    return Text.assemble((title, "bold"), ": none yet")
+
+
+def _transitions(view: LeadView, zone: tzinfo) -> Table | Text:
     earlier = f" (and {view.archived.transitions} earlier)" if view.archived.transitions else ""
-    table = _table(f"Stage changes{earlier}", "When", "What", "Change", "Why", "Score")
-    table.columns[-1].justify = "right"
+    if not view.transitions:
+        return _none(f"Stage changes{earlier}")
+    columns = ("When", "What", "Change", "Why", "Score")
+    table = _table(f"Stage changes{earlier}", *columns, right=("Score",))
     for change in view.transitions:
         moved = f"{change.from_value or _MISSING} → {change.to_value}"
         score = _MISSING if change.score is None else str(change.score)
         table.add_row(
             when(change.at, zone), change.field.replace("_", " "), moved, change.reason, score
         )
-    if not view.transitions:
-        table.add_row("none yet", "", "", "", "")
     return table
 
 
-def _emails(view: LeadView, zone: tzinfo) -> Table:
+def _emails(view: LeadView, zone: tzinfo) -> Table | Text:
     earlier = f" (and {view.archived.emails} earlier)" if view.archived.emails else ""
+    if not (view.emails or view.planned):
+        return _none(f"Emails{earlier}")
     table = _table(f"Emails{earlier}", "When", "Template", "From", "Status")
     for sent in view.emails:
         origin = f"{sent.sequence} v{sent.version}" if sent.sequence else "the lead's own"
@@ -173,8 +182,6 @@ def _emails(view: LeadView, zone: tzinfo) -> Table:
         table.add_row(when(sent.at, zone), sent.template, origin, status)
     for planned in view.planned:
         table.add_row(when(planned.due_at, zone), planned.template, "the lead's own", "planned")
-    if not (view.emails or view.planned):
-        table.add_row("none yet", "", "", "")
     return table
 
 

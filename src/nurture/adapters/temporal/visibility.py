@@ -29,7 +29,7 @@ from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadFilters, LeadPage, Le
 from nurture.errors import NurtureError
 from workflows import search_attributes as sa
 
-__all__ = ["InvalidPageToken", "lead_query", "list_leads"]
+__all__ = ["InvalidPageToken", "ListRefused", "lead_query", "list_leads"]
 
 _LEAD_PREFIX = workflow_id_for("")
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9_.:+-]+")
@@ -43,6 +43,17 @@ class InvalidPageToken(NurtureError):
     def __init__(self) -> None:
         super().__init__(
             "not a page token this list gave (with the same filters); start again without one"
+        )
+
+
+class ListRefused(NurtureError):
+    """The server cannot run the list query: most likely a search attribute it does not
+    know (registered by ``nurture setup``), so asking again will not help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Temporal cannot list leads ({reason}); register nurture's search attributes "
+            "on its namespace with `nurture setup`"
         )
 
 
@@ -83,9 +94,11 @@ async def list_leads(
     try:
         await listing.fetch_next_page()
     except RPCError as exc:
-        if token is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:
+        if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        if token is not None:
             raise InvalidPageToken from exc  # a token of ours the server no longer takes
-        raise
+        raise ListRefused(exc.message) from exc
     rows = tuple(_row(execution) for execution in listing.current_page or ())
     return LeadPage(leads=rows, next_page_token=_encoded(listing.next_page_token, query))
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.temporal.gateway import LeadGateway
-from nurture.adapters.temporal.visibility import InvalidPageToken
+from nurture.adapters.temporal.visibility import InvalidPageToken, ListRefused
 from nurture.api.deps import (
     ApiContext,
     get_context,
@@ -51,7 +51,12 @@ class LeadListQuery(LeadFilters):
     """The ``next_page_token`` of the page before."""
 
 
-@router.get("", response_model=LeadPage, summary="List leads")
+@router.get(
+    "",
+    response_model=LeadPage,
+    summary="List leads",
+    responses={503: {"description": "Temporal cannot list leads (search attributes missing)"}},
+)
 async def list_leads(
     query: Annotated[LeadListQuery, Query()],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
@@ -64,6 +69,8 @@ async def list_leads(
     except InvalidPageToken as exc:
         error = {"loc": ("query", "page_token"), "msg": str(exc), "type": "value_error"}
         raise RequestValidationError([error]) from exc
+    except ListRefused as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
 
 
 @router.get(
