@@ -141,6 +141,17 @@ class TestLeadsList:
         assert LEAD in result.output and "Times in CET." in result.output
         assert "02 Mar 10:00" in result.output and "--page bmV4dA" in result.output
 
+    def test_narrow_terminal(
+        self, cli: CliRunner, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """At 80 columns the last activity goes, and the lead id stays whole on its line."""
+        monkeypatch.setenv("COLUMNS", "80")
+        gateway.page = LeadPage(leads=(LeadRow(lead_id=LEAD, stage="opportunity", score=9),))
+        out = cli.invoke(app, ["leads", "list", *ARGS]).output
+        assert "Next touch" in out and "Last active" not in out
+        assert any(line.startswith(LEAD) for line in out.splitlines())
+        assert max(len(line) for line in out.splitlines()) <= 80
+
     def test_filters_reach_the_api(self, cli: CliRunner, gateway: MemoryLeadGateway) -> None:
         """A date is its midnight in the chosen zone."""
         argv = ["leads", "list", "--grade", "A", "--min-score", "50", "--owner", "ana"]

@@ -233,7 +233,7 @@ def leads_list(
     if not listed.leads:
         console.print("No open lead matches." if page is None else "No more leads.")
         return
-    console.print(leads_table(listed, zone))
+    console.print(leads_table(listed, zone, console.width))
     if listed.next_page_token:
         # One unbroken line (the terminal wraps it), so the token copies whole.
         console.print(

@@ -23,6 +23,8 @@ from nurture.domain.sales.records import HandOff
 __all__ = ["lead_renderables", "leads_table", "when"]
 
 _MISSING = "—"
+_FULL_WIDTH = 100
+"""The narrowest terminal the lead list shows every column in."""
 
 
 def when(moment: datetime | None, zone: tzinfo, *, named: bool = True) -> str:
@@ -193,7 +195,7 @@ def _sales_log(view: LeadView, zone: tzinfo) -> Table:
     return table
 
 
-def leads_table(page: LeadPage, zone: tzinfo) -> Table:
+def leads_table(page: LeadPage, zone: tzinfo, width: int = 100) -> Table:
     """One row per lead, its id whole (to copy into ``nurture lead show``), times short
     in ``zone`` (named in the caption), the grade beside the score, one space between
     columns: it fits 100 columns, a long name wrapping within its column."""
@@ -211,17 +213,15 @@ def leads_table(page: LeadPage, zone: tzinfo) -> Table:
     for column in ("Temp", "Owner", "Sequence"):
         table.add_column(column, overflow="fold")
     table.add_column("Next touch", no_wrap=True)
-    table.add_column("Last active", no_wrap=True)
+    wide = width >= _FULL_WIDTH
+    if wide:
+        table.add_column("Last active", no_wrap=True)
     for row in page.leads:
         score = _MISSING if row.score is None else f"{row.score} {row.grade or '?'}"
-        table.add_row(
-            row.lead_id,
-            row.stage or _MISSING,
-            score,
-            row.temperature or _MISSING,
-            row.owner or _MISSING,
-            row.sequence or _MISSING,
-            when(row.next_touch_at, zone, named=False),
-            when(row.last_activity_at, zone, named=False),
-        )
+        cells = [row.lead_id, row.stage or _MISSING, score, row.temperature or _MISSING]
+        cells += [row.owner or _MISSING, row.sequence or _MISSING]
+        cells.append(when(row.next_touch_at, zone, named=False))
+        if wide:
+            cells.append(when(row.last_activity_at, zone, named=False))
+        table.add_row(*cells)
     return table
