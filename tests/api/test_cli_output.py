@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from nurture.cli import app
 from nurture.cli.common import api_error
 from nurture.domain.lead.listing import LeadPage, LeadRow
-from nurture.domain.lead.state import EmailRecord, Transition, start_state
+from nurture.domain.lead.state import EmailRecord, Enrolment, Transition, start_state
 from nurture.domain.lead.view import LeadView, lead_view
 from nurture.domain.lifecycle import Stage
 from nurture.domain.sales.records import HandOff, SalesEntry
@@ -85,6 +85,18 @@ def _view() -> LeadView:
                     accept_by=T0 + timedelta(hours=4),
                 ),
             ),
+            "enrolments": (
+                Enrolment(
+                    sequence="discovery",
+                    version=2,
+                    number=1,
+                    priority=20,
+                    workflow_id=f"lead-{LEAD}/seq-discovery-v2-e1",
+                    started_at=T0,
+                    step="wait 3d",
+                    next_touch_at=T0 + timedelta(days=3),
+                ),
+            ),
             "sales_log": (
                 SalesEntry(at=T0, kind="assigned", actor="nurture", detail="assigned to Ana Lopez"),
             ),
@@ -110,6 +122,7 @@ class TestLeadShow:
         assert "Viewed pricing" in out and "+15" in out and "│    3 │" in out
         assert "mql → sql" in out and "score 85 reached" in out
         assert "welcome v1" in out and "Ana Lopez" in out and "assigned to Ana Lopez" in out
+        assert "discovery v2 (entry 1)" in out and "wait 3d" in out and "2026-03-05 10:00" in out
         assert "**" not in out and "| rule |" not in out  # no raw Markdown
 
     def test_times_in_the_chosen_zone(self, cli: CliRunner) -> None:
