@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +15,7 @@ import typer
 from typer.testing import CliRunner
 
 from nurture.cli import app
+from tests.helpers import ROOT
 
 COMMANDS = {
     "dev": [],
@@ -151,3 +155,26 @@ class TestWorkerCommand:
         assert result.exit_code == 1
         assert f"no worker.py in {tmp_path}" in result.stderr
         assert execs == []
+
+
+class TestTemporalUnreachable:
+    """A command that needs Temporal, run with none there, says so in a sentence and exits
+    2, without a traceback (in a process of its own: it leaves by ``os._exit``)."""
+
+    @pytest.mark.parametrize("argv", [["sequences"], ["setup"]], ids=" ".join)
+    def test_says_where_it_looked(self, argv: list[str]) -> None:
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            address = f"127.0.0.1:{closed.getsockname()[1]}"
+        env = {**os.environ, "TEMPORAL_ADDRESS": address, "NURTURE_HOME": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-m", "nurture.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"Cannot reach Temporal at {address}")
+        assert "Traceback" not in done.stderr

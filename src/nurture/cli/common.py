@@ -10,13 +10,18 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import typer
 
 from nurture.config.folder import ProjectNotFound, find_project_home, source_checkout
+
+if TYPE_CHECKING:  # the Temporal SDK loads only for the commands that talk to it
+    from temporalio.client import Client
+
+    from nurture.config.settings import TemporalSettings
 
 __all__ = [
     "DEFAULT_API",
@@ -26,6 +31,7 @@ __all__ = [
     "TimeZone",
     "api_error",
     "call_api",
+    "connect_temporal",
     "exit_skipping_teardown",
     "pairs",
     "project_home",
@@ -191,6 +197,21 @@ def _field_error(item: Any) -> str:
 def _sentence(text: str) -> str:
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+async def connect_temporal(settings: TemporalSettings) -> Client:
+    """A client for the configured Temporal server; unreachable, it exits 2 saying so
+    (skipping the teardown: the SDK's runtime threads are up, see below)."""
+    from nurture.adapters.temporal.client import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+        typer.echo(
+            f"Cannot reach Temporal at {settings.address} (is `nurture dev` running?): {exc}",
+            err=True,
+        )
+        exit_skipping_teardown(2)
 
 
 def exit_skipping_teardown(code: int = 0) -> NoReturn:
