@@ -14,12 +14,14 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 from nurture.domain.lead.view import LeadView
 
 __all__ = [
+    "ACCEPT_BY",
     "ALL",
     "BUYING_STAGE",
     "GRADE",
     "LAST_ACTIVITY",
     "MAIL_STATUS",
     "NEXT_TOUCH",
+    "OWNER",
     "SCORE",
     "SEQUENCE",
     "SEQUENCE_VERSION",
@@ -43,6 +45,8 @@ SEQUENCE = SearchAttributeKey.for_keyword("NurtureSequence")
 """On a lead: its active sequence. On a sequence workflow: which sequence it runs."""
 SEQUENCE_VERSION = SearchAttributeKey.for_int("NurtureSequenceVersion")
 """On a sequence workflow: the version it runs (leads stay on the version they started)."""
+OWNER = SearchAttributeKey.for_keyword("NurtureOwner")
+ACCEPT_BY = SearchAttributeKey.for_datetime("NurtureAcceptBy")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     STAGE,

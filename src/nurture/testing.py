@@ -31,6 +31,7 @@ from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadP
 from nurture.domain.config import ConfigSnapshot
 from nurture.domain.factlog import Fact
 from nurture.domain.lead.input import ErasureFacts
+from nurture.domain.lead.listing import LeadFilters, LeadPage
 from nurture.domain.lead.messages import LeadMessage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
@@ -243,6 +244,11 @@ class MemoryLeadGateway:
     open_counts: dict[str, int] = field(default_factory=dict)
     """What ``open_leads`` answers: open leads per rep."""
 
+    page: LeadPage = field(default_factory=lambda: LeadPage(leads=()))
+    """What every list answers (visibility's filtering is tested against a real server)."""
+    listings: list[tuple[LeadFilters, int, str | None]] = field(default_factory=list)
+    """Every list asked for: filters, page size, page token."""
+
     def _require(self, lead_id: str) -> None:
         """:class:`LeadNotFound` unless a form created the lead or it has a view."""
         if lead_id not in {known for known, _ in self.forms} | set(self.views):
@@ -282,6 +288,12 @@ class MemoryLeadGateway:
 
     async def open_leads(self) -> dict[str, int]:
         return dict(self.open_counts)
+
+    async def list_leads(
+        self, filters: LeadFilters, page_size: int, page_token: str | None
+    ) -> LeadPage:
+        self.listings.append((filters, page_size, page_token))
+        return self.page
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from nurture.cli import app
+from tests.helpers import ROOT
 
 COMMANDS = {
     "dev": [],
@@ -18,6 +25,7 @@ COMMANDS = {
     "submit": [],
     "event": [],
     "lead": ["show", "act", "erase"],
+    "leads": ["list"],
     "sequences": [],
     "outbox": [],
     "report": ["funnel", "velocity", "sales", "emails", "experiments", "cost"],
@@ -30,6 +38,46 @@ COMMANDS = {
 }
 """Every command, with its subcommands."""
 ARGVS = [[name, *([sub] if sub else [])] for name, subs in COMMANDS.items() for sub in subs or [""]]
+
+
+def _every_command(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """The command and every command under it (Typer's groups are its own click's, not the
+    ``click`` package's: found by their ``commands``)."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _every_command(sub, f"{path} {name}")
+
+
+def _without_help(cli: typer.Typer) -> list[str]:
+    """Every parameter of every command, at every level, that has no help text."""
+    return [
+        f"{path} {param.name}"
+        for path, command in _every_command(typer.main.get_command(cli), "nurture")
+        for param in command.params
+        if not getattr(param, "help", None)
+    ]
+
+
+class TestHelpTexts:
+    """Every option and argument of every command says what it is for in ``--help``."""
+
+    def test_every_parameter_has_help(self) -> None:
+        assert _without_help(app) == []
+
+    def test_a_bare_option_in_a_subgroup_is_caught(self) -> None:
+        """The check walks groups within groups."""
+        bare, group = typer.Typer(), typer.Typer()
+
+        @group.command()
+        def one(flag: bool = False, shown: bool = typer.Option(False, help="Shown.")) -> None:
+            """A command with one bare option."""
+
+        @bare.command()
+        def other() -> None:
+            """Another command, so ``bare`` is a group."""
+
+        bare.add_typer(group, name="grp")
+        assert _without_help(bare) == ["nurture grp one flag"]
 
 
 class Executed(Exception):
@@ -107,3 +155,26 @@ class TestWorkerCommand:
         assert result.exit_code == 1
         assert f"no worker.py in {tmp_path}" in result.stderr
         assert execs == []
+
+
+class TestTemporalUnreachable:
+    """A command that needs Temporal, run with none there, says so in a sentence and exits
+    2, without a traceback (in a process of its own: it leaves by ``os._exit``)."""
+
+    @pytest.mark.parametrize("argv", [["sequences"], ["setup"]], ids=" ".join)
+    def test_says_where_it_looked(self, argv: list[str]) -> None:
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            address = f"127.0.0.1:{closed.getsockname()[1]}"
+        env = {**os.environ, "TEMPORAL_ADDRESS": address, "NURTURE_HOME": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, "-m", "nurture.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"Cannot reach Temporal at {address}")
+        assert "Traceback" not in done.stderr

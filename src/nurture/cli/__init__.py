@@ -1,11 +1,11 @@
 """The ``nurture`` command, built from one module per command group.
 
 ``dev`` runs the whole stack on this machine; ``api``, ``worker`` and ``setup`` are what a
-deployment runs (``deployment``); ``submit``, ``event`` and ``lead`` reach leads through the
-API (``leads``); ``sequences``, ``outbox``/``sink`` and ``report`` look inside; ``config
-check``, ``templates check`` (``checks``), ``apikey`` (``keys``) and ``db`` (``database``)
-prepare a deployment; ``facts backfill`` (``facts``) fills the facts log for leads that
-lived before it.
+deployment runs (``deployment``); ``submit``, ``event``, ``lead`` and ``leads`` reach leads
+through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``sink`` and
+``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
+(``keys``) and ``db`` (``database``) prepare a deployment; ``facts backfill`` (``facts``)
+fills the facts log for leads that lived before it.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ app.command(rich_help_panel=_RUN)(outbox.sink)
 app.command(rich_help_panel=_LEADS)(leads.submit)
 app.command(rich_help_panel=_LEADS)(leads.event)
 app.add_typer(leads.lead_app, name="lead", rich_help_panel=_LEADS)
+app.add_typer(leads.leads_app, name="leads", rich_help_panel=_LEADS)
 app.command(rich_help_panel=_INSPECT)(sequences.sequences)
 app.command(rich_help_panel=_INSPECT)(outbox.outbox)
 reports.report_app.command("open")(dashboard.open_dashboard)

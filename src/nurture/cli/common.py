@@ -8,26 +8,37 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 import typer
 
 from nurture.config.folder import ProjectNotFound, find_project_home, source_checkout
 
+if TYPE_CHECKING:  # the Temporal SDK loads only for the commands that talk to it
+    from temporalio.client import Client
+
+    from nurture.config.settings import TemporalSettings
+
 __all__ = [
     "DEFAULT_API",
     "ApiKey",
     "ApiUrl",
     "HomeOption",
+    "TimeZone",
+    "api_error",
     "call_api",
+    "connect_temporal",
     "exit_skipping_teardown",
     "pairs",
     "project_home",
     "say",
     "show",
     "stop_requested",
+    "time_zone",
 ]
 
 ApiUrl = Annotated[str, typer.Option(envvar="NURTURE_API_URL", help="Base URL of the nurture API.")]
@@ -42,6 +53,24 @@ HomeOption = Annotated[
         "the nearest one from here up, else the checkout nurture runs from."
     ),
 ]
+
+TimeZone = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="Show times in this IANA time zone (e.g. Europe/Paris); default: this machine's.",
+    ),
+]
+
+
+def time_zone(name: str | None) -> tzinfo:
+    """The zone ``--tz`` names, else this machine's; an unknown name is a bad parameter."""
+    if name is None:
+        return datetime.now(UTC).astimezone().tzinfo or UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(f"{name!r} is not a time zone (e.g. Europe/Paris, UTC)") from exc
 
 
 def project_home(home: Path | None, program: str) -> Path:
@@ -112,18 +141,77 @@ def pairs(items: list[str]) -> dict[str, str]:
     return found
 
 
-def call_api(method: str, url: str, key: str | None, body: dict[str, Any] | None) -> Any:
-    """The API's JSON answer; an unreachable API exits 2, a refusal exits 1 saying why."""
+def call_api(
+    method: str,
+    url: str,
+    key: str | None,
+    body: dict[str, Any] | None,
+    params: dict[str, Any] | None = None,
+) -> Any:
+    """The API's JSON answer; an unreachable API exits 2, a refusal exits 1 saying why in
+    sentences (one per bad field)."""
     headers = {"X-API-Key": key} if key else {}
     try:
-        response = httpx.request(method, url, json=body, headers=headers, timeout=30)
+        response = httpx.request(method, url, json=body, params=params, headers=headers, timeout=30)
     except httpx.HTTPError as exc:
-        typer.echo(f"cannot reach the API at {url}: {exc} (is `nurture dev` running?)", err=True)
+        typer.echo(f"Cannot reach the API at {url}: {exc} (is `nurture dev` running?)", err=True)
         raise typer.Exit(2) from exc
     if response.status_code >= 400:
-        typer.echo(f"{response.status_code}: {response.text}", err=True)
+        typer.echo(api_error(response.status_code, response.text), err=True)
         raise typer.Exit(1)
     return response.json()
+
+
+_BY_STATUS = {
+    401: "The API refused the key: {}; pass --api-key or set NURTURE_API_KEY",
+    403: "The API key may not do this: {}",
+    409: "Refused, nothing was changed: {}",
+}
+
+
+def api_error(status: int, text: str) -> str:
+    """What an API error answer says, as sentences for a person: each bad field as
+    ``field: rule``, any other detail as a sentence, never the raw JSON."""
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    detail = answer.get("detail") if isinstance(answer, dict) else None
+    if isinstance(detail, list):
+        return "\n".join(_field_error(item) for item in detail)
+    if not isinstance(detail, str) or not detail:
+        return f"The API answered {status} with no explanation."
+    detail = _BY_STATUS.get(status, "{}").format(detail)
+    if isinstance(answer, dict) and answer.get("error_id"):
+        detail += f" (error id {answer['error_id']}, in the API's log)"
+    return _sentence(detail)
+
+
+def _field_error(item: Any) -> str:
+    if isinstance(item, dict) and "message" in item:
+        field = item.get("field") or "request"
+        return f"{field}: {item['message']}"
+    return _sentence(str(item))
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+async def connect_temporal(settings: TemporalSettings) -> Client:
+    """A client for the configured Temporal server; unreachable, it exits 2 saying so
+    (skipping the teardown: the SDK's runtime threads are up, see below)."""
+    from nurture.adapters.temporal.client import connect
+
+    try:
+        return await connect(settings)
+    except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+        typer.echo(
+            f"Cannot reach Temporal at {settings.address} (is `nurture dev` running?): {exc}",
+            err=True,
+        )
+        exit_skipping_teardown(2)
 
 
 def exit_skipping_teardown(code: int = 0) -> NoReturn:

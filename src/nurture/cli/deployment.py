@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from nurture.cli.common import HomeOption, exit_skipping_teardown, project_home
+from nurture.cli.common import HomeOption, connect_temporal, exit_skipping_teardown, project_home
 from nurture.config.settings import Settings
 from nurture.errors import ConfigError
 
@@ -59,11 +59,11 @@ def worker(home: HomeOption = None) -> None:
 
 def setup() -> None:
     """Register nurture's search attributes on the configured Temporal namespace."""
-    from nurture.adapters.temporal.client import connect, register_search_attributes
+    from nurture.adapters.temporal.client import register_search_attributes
 
     async def run() -> None:
         settings = Settings()
-        client = await connect(settings.temporal)
+        client = await connect_temporal(settings.temporal)
         await register_search_attributes(client, settings.temporal.namespace)
 
     asyncio.run(run())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -18,10 +19,10 @@ __all__ = ["dev"]
 
 def dev(
     home: HomeOption = None,
-    temporal_port: int = 7233,
-    ui_port: int = 8233,
-    api_port: int = 8000,
-    smtp_port: int = 1025,
+    temporal_port: Annotated[int, typer.Option(help="Port of the Temporal server.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Port of the Temporal Web UI.")] = 8233,
+    api_port: Annotated[int, typer.Option(help="Port of the nurture API.")] = 8000,
+    smtp_port: Annotated[int, typer.Option(help="Port of the SMTP sink.")] = 1025,
 ) -> None:
     """Run Temporal (with its Web UI), the SMTP sink, the worker and the API until Ctrl-C,
     SIGTERM or SIGHUP (the terminal closed); every child stops with it."""

@@ -31,7 +31,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from nurture.cli.common import exit_skipping_teardown
+from nurture.cli.common import connect_temporal, exit_skipping_teardown
 from nurture.config.settings import Settings
 
 if TYPE_CHECKING:
@@ -143,13 +143,12 @@ def backfill(
     """Write the facts every running lead's state proves to the facts log: for leads that
     lived before it. Safe to run again (it adds only what is missing)."""
     from nurture.adapters.factlog import open_fact_store
-    from nurture.adapters.temporal.client import connect
 
     settings = Settings()
     console = Console(stderr=True)
 
     async def run() -> Backfill:
-        client = await connect(settings.temporal)
+        client = await connect_temporal(settings.temporal)
         store = open_fact_store(settings.ledger_url, settings.home)
         total = (await client.count_workflows(RUNNING_LEADS)).count
         columns = (

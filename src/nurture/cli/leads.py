@@ -1,29 +1,53 @@
 """Leads from the command line, through the API: submit a form, record an event, show a
-lead, act on it as sales, erase it."""
+lead, act on it as sales, erase it, list leads."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, tzinfo
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
-from nurture.cli.common import DEFAULT_API, ApiKey, ApiUrl, call_api, pairs, show
+from nurture.cli.common import (
+    DEFAULT_API,
+    ApiKey,
+    ApiUrl,
+    TimeZone,
+    call_api,
+    pairs,
+    show,
+    time_zone,
+)
+from nurture.cli.leadview import lead_renderables, leads_table
 from nurture.devtools.stack import DEV_API_KEY
+from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadPage
+from nurture.domain.lead.view import LeadView
+from nurture.domain.lifecycle import Stage
+from nurture.domain.scoring import Grade
 
-__all__ = ["event", "lead_app", "submit"]
+__all__ = ["event", "lead_app", "leads_app", "submit"]
 
 lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_help=True)
+leads_app = typer.Typer(help="List leads.", no_args_is_help=True)
+
+Who = Annotated[str, typer.Argument(help="An email or a lead id.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer, for scripts.")]
 
 
 def submit(
     form_id: Annotated[str, typer.Argument(help="A form id from config/nurture.toml.")],
     email: Annotated[str, typer.Option(help="The lead's email.")],
-    first_name: str | None = None,
-    last_name: str | None = None,
-    company: str | None = None,
-    job_title: str | None = None,
-    locale: str | None = None,
-    submission_id: str | None = None,
+    first_name: Annotated[str | None, typer.Option(help="The lead's first name.")] = None,
+    last_name: Annotated[str | None, typer.Option(help="The lead's last name.")] = None,
+    company: Annotated[str | None, typer.Option(help="The lead's company.")] = None,
+    job_title: Annotated[str | None, typer.Option(help="The lead's job title.")] = None,
+    locale: Annotated[
+        str | None, typer.Option(help="The lead's language for emails, e.g. fr.")
+    ] = None,
+    submission_id: Annotated[
+        str | None, typer.Option(help="Retries with the same id count once.")
+    ] = None,
     field: Annotated[list[str] | None, typer.Option(help="Any other field, as name=value.")] = None,
     api_url: ApiUrl = DEFAULT_API,
 ) -> None:
@@ -44,10 +68,12 @@ def submit(
 
 def event(
     event_type: Annotated[str, typer.Argument(help="Event type, e.g. page_viewed.")],
-    email: str | None = None,
-    lead_id: str | None = None,
+    email: Annotated[str | None, typer.Option(help="The lead's email (or --lead-id).")] = None,
+    lead_id: Annotated[str | None, typer.Option(help="The lead's id (or --email).")] = None,
     prop: Annotated[list[str] | None, typer.Option(help="A property, as name=value.")] = None,
-    event_id: str | None = None,
+    event_id: Annotated[
+        str | None, typer.Option(help="Retries with the same id count once.")
+    ] = None,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
 ) -> None:
@@ -65,12 +91,15 @@ def event(
 
 @lead_app.command("show")
 def lead_show(
-    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON.")] = False,
+    who: Who,
+    as_json: Json = False,
+    tz: TimeZone = None,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
 ) -> None:
-    """Show a lead's stage, score with its explanation, transitions and emails."""
+    """Show a lead: who, stage, score with its explanation, sales hand-off and deadline,
+    sequence, stage changes, emails and sales log."""
+    zone = time_zone(tz)
     if "@" in who:
         view = call_api("POST", f"{api_url}/v1/leads/lookup", api_key, {"email": who})
     else:
@@ -78,9 +107,13 @@ def lead_show(
     if as_json:
         show(view)
         return
-    from nurture.domain.lead.view import LeadView, summary_markdown
+    _print_lead(view, zone, who if "@" in who else None)
 
-    typer.echo(summary_markdown(LeadView.model_validate(view)))
+
+def _print_lead(answer: dict[str, Any], zone: tzinfo, email: str | None) -> None:
+    console = Console(highlight=False)
+    for part in lead_renderables(LeadView.model_validate(answer), zone, email):
+        console.print(part)
 
 
 @lead_app.command("act")
@@ -91,7 +124,7 @@ def lead_act(
             help="accept, return-to-nurture, disqualify, convert, won or lost.",
         ),
     ],
-    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
+    who: Who,
     actor: Annotated[str, typer.Option(help="Who acts (a rep id or name).")],
     reason: Annotated[
         str | None,
@@ -99,14 +132,17 @@ def lead_act(
             help="return-to-nurture: budget, authority, need, timing, no_response, other."
         ),
     ] = None,
-    note: str | None = None,
+    note: Annotated[str | None, typer.Option(help="A note for the sales log.")] = None,
     revisit_after: Annotated[
         str | None, typer.Option(help="return-to-nurture: no new hand-off before YYYY-MM-DD.")
     ] = None,
+    as_json: Json = False,
+    tz: TimeZone = None,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
 ) -> None:
     """Act on a lead as sales; a refused action prints why and changes nothing."""
+    zone = time_zone(tz)
     lead_id = who
     if "@" in who:
         lookup = call_api("POST", f"{api_url}/v1/leads/lookup", api_key, {"email": who})
@@ -114,14 +150,15 @@ def lead_act(
     body = {"actor": actor, "reason": reason, "note": note, "revisit_after": revisit_after}
     body = {k: v for k, v in body.items() if v is not None}
     view = call_api("POST", f"{api_url}/v1/leads/{lead_id}/{action}", api_key, body)
-    from nurture.domain.lead.view import LeadView, summary_markdown
-
-    typer.echo(summary_markdown(LeadView.model_validate(view)))
+    if as_json:
+        show(view)
+        return
+    _print_lead(view, zone, who if "@" in who else None)
 
 
 @lead_app.command("erase")
 def lead_erase(
-    who: Annotated[str, typer.Argument(help="An email or a lead id.")],
+    who: Who,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
@@ -140,3 +177,84 @@ def lead_erase(
         f"{report['outbox_messages_deleted']} outbox messages deleted; "
         + ("address suppressed" if report["suppressed"] else "no address was known")
     )
+
+
+@leads_app.command("list")
+def leads_list(
+    stage: Annotated[
+        Stage | None, typer.Option(case_sensitive=False, help="Only leads in this stage.")
+    ] = None,
+    min_score: Annotated[int | None, typer.Option(help="Only leads scoring at least this.")] = None,
+    grade: Annotated[
+        Grade | None, typer.Option(case_sensitive=False, help="Only leads of this grade.")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="Only leads owned by this rep id (config/sales.toml).")
+    ] = None,
+    sequence: Annotated[str | None, typer.Option(help="Only leads in this sequence.")] = None,
+    next_touch_before: Annotated[
+        str | None,
+        typer.Option(
+            help="Only leads nurture acts on before this moment: YYYY-MM-DD (midnight) or "
+            "YYYY-MM-DDTHH:MM, in the --tz zone."
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=MAX_PAGE_SIZE, help="How many leads a page shows.")
+    ] = 25,
+    page: Annotated[
+        str | None, typer.Option(help="The next-page token a previous list printed.")
+    ] = None,
+    as_json: Json = False,
+    tz: TimeZone = None,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = DEV_API_KEY,
+) -> None:
+    """List the open leads matching every filter given, a page at a time (no addresses:
+    show one with `nurture lead show`)."""
+    zone = time_zone(tz)
+    params: dict[str, Any] = {
+        "stage": stage,
+        "min_score": min_score,
+        "grade": grade,
+        "owner": owner,
+        "sequence": sequence,
+        "next_touch_before": _moment(next_touch_before, zone),
+        "page_size": limit,
+        "page_token": page,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    answer = call_api("GET", f"{api_url}/v1/leads", api_key, None, params)
+    if as_json:
+        show(answer)
+        return
+    listed = LeadPage.model_validate(answer)
+    console = Console(highlight=False)
+    if not listed.leads:
+        console.print("No open lead matches." if page is None else "No more leads.")
+        return
+    console.print(leads_table(listed, zone, console.width))
+    if listed.next_page_token:
+        # One unbroken line (the terminal wraps it), so the token copies whole.
+        console.print(
+            f"More: the same command with --page {listed.next_page_token}", soft_wrap=True
+        )
+
+
+def _moment(text: str | None, zone: tzinfo) -> str | None:
+    """``--next-touch-before`` as an ISO moment with its offset (a date is its midnight)."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), time())
+        except ValueError as exc:
+            raise typer.BadParameter(
+                f"{text!r} is not a date (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM)",
+                param_hint="--next-touch-before",
+            ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()

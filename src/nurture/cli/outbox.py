@@ -20,8 +20,8 @@ def sink(
     folder: Annotated[
         Path | None, typer.Option(help="Where to keep messages; default: what outbox reads.")
     ] = None,
-    host: str = "127.0.0.1",
-    port: int = 1025,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 1025,
 ) -> None:
     """Run the local SMTP sink, keeping every message it receives."""
     from nurture.adapters.mail.sink import serve_sink

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from nurture.cli.common import exit_skipping_teardown, show
+from nurture.cli.common import connect_temporal, exit_skipping_teardown, show
 from nurture.config.settings import Settings
 
 __all__ = ["sequences"]
@@ -17,11 +17,11 @@ def sequences(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List every sequence and version, with how many leads run each right now."""
-    from nurture.adapters.temporal.client import connect, count_sequence_runs
+    from nurture.adapters.temporal.client import count_sequence_runs
     from workflows.sequences import REGISTRY
 
     async def run() -> list[dict[str, Any]]:
-        client = await connect(Settings().temporal)
+        client = await connect_temporal(Settings().temporal)
         counts = await count_sequence_runs(client, sorted(REGISTRY))
         return [
             {

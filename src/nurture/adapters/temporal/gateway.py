@@ -27,8 +27,10 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from nurture.adapters.temporal import visibility
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.input import ErasureFacts
+from nurture.domain.lead.listing import LeadFilters, LeadPage
 from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadMessage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
@@ -110,6 +112,12 @@ class LeadGateway(Protocol):
 
     async def open_leads(self) -> dict[str, int]:
         """How many leads each rep has open now, as the router counts them for capacity."""
+
+    async def list_leads(
+        self, filters: LeadFilters, page_size: int, page_token: str | None
+    ) -> LeadPage:
+        """One page of the open leads matching ``filters``, or raise
+        :class:`~nurture.adapters.temporal.visibility.InvalidPageToken`."""
 
 
 class TemporalLeadGateway:
@@ -258,6 +266,12 @@ class TemporalLeadGateway:
                 return {}
             raise
         return rotation.get("open", {})
+
+    async def list_leads(
+        self, filters: LeadFilters, page_size: int, page_token: str | None
+    ) -> LeadPage:
+        """From visibility: the leads' search attributes, never a workflow query."""
+        return await visibility.list_leads(self._client, filters, page_size, page_token)
 
     def _handle(self, lead_id: str) -> WorkflowHandle[LeadWorkflow, None]:
         return self._client.get_workflow_handle_for(LeadWorkflow.run, workflow_id_for(lead_id))

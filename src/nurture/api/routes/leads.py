@@ -1,16 +1,18 @@
-"""``/v1/leads``: what sales and admins read about a lead (API key required)."""
+"""``/v1/leads``: what sales and admins read about leads (API key required)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.temporal.gateway import LeadGateway
+from nurture.adapters.temporal.visibility import InvalidPageToken, ListRefused
 from nurture.api.deps import (
     ApiContext,
     get_context,
@@ -21,6 +23,7 @@ from nurture.api.deps import (
     require_scope,
 )
 from nurture.api.errors import body_errors
+from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadFilters, LeadPage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import NormalisedEmail
 from nurture.domain.sales.records import SalesAction
@@ -38,6 +41,36 @@ class Lookup(BaseModel):
     """Find a lead by email (in the body, so addresses stay out of URLs and access logs)."""
 
     email: NormalisedEmail
+
+
+class LeadListQuery(LeadFilters):
+    """The filters, and which page of the list."""
+
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 25
+    page_token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,4096}$")] | None = None
+    """The ``next_page_token`` of the page before."""
+
+
+@router.get(
+    "",
+    response_model=LeadPage,
+    summary="List leads",
+    responses={503: {"description": "Temporal cannot list leads (search attributes missing)"}},
+)
+async def list_leads(
+    query: Annotated[LeadListQuery, Query()],
+    gateway: Annotated[LeadGateway, Depends(get_gateway)],
+) -> LeadPage:
+    """The open leads matching every filter given, a page at a time, from Temporal
+    visibility: each row is the lead's search attributes (no email address)."""
+    filters = LeadFilters.model_validate(query.model_dump(exclude={"page_size", "page_token"}))
+    try:
+        return await gateway.list_leads(filters, query.page_size, query.page_token)
+    except InvalidPageToken as exc:
+        error = {"loc": ("query", "page_token"), "msg": str(exc), "type": "value_error"}
+        raise RequestValidationError([error]) from exc
+    except ListRefused as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
 
 
 @router.get(
