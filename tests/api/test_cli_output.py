@@ -16,6 +16,7 @@ from nurture.domain.lead.listing import LeadPage, LeadRow
 from nurture.domain.lead.state import EmailRecord, Enrolment, Transition, start_state
 from nurture.domain.lead.view import LeadView, lead_view
 from nurture.domain.lifecycle import Stage
+from nurture.domain.models import ContactDetails
 from nurture.domain.sales.records import HandOff, SalesEntry
 from nurture.domain.scoring import ScoreLine
 from nurture.testing import MemoryLeadGateway
@@ -43,6 +44,9 @@ def _view() -> LeadView:
     return base.model_copy(
         update={
             "stage": Stage.SQL,
+            "person": ContactDetails(
+                email="ada@globex.example", first_name="Ada", company="Globex", job_title="CTO"
+            ),
             "score": 85,
             "explanation": (
                 ScoreLine(rule="title", label="Job title: director", kind="fit", points=20),
@@ -119,6 +123,7 @@ class TestLeadShow:
         assert result.exit_code == 0, result.output
         out = result.output
         assert f"Lead {LEAD}" in out and "sql" in out and "85 (grade" in out
+        assert "Ada (CTO)" in out and "Globex" in out and "ada@globex.example" in out
         assert "Viewed pricing" in out and "+15" in out and "│    3 │" in out
         assert "mql → sql" in out and "score 85 reached" in out
         assert "welcome v1" in out and "Ana Lopez" in out and "assigned to Ana Lopez" in out

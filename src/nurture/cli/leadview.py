@@ -77,7 +77,10 @@ def _overview(view: LeadView, zone: tzinfo, email: str | None) -> Panel:
     agreed = "marketing agreed" if consent and consent.marketing else "no marketing consent"
     if consent and consent.double_opt_in:
         agreed += ", confirmed" if consent.confirmed else ", not confirmed yet"
+    person = view.person
+    email = email or (str(person.email) if person else None)
     rows = [
+        ("Name", _name(view), "Company", (person.company if person else None) or "-"),
         ("Email" if email else "", email or "", "Stage", f"{view.stage}{conditions}"),
         ("Source", view.source or "unknown", "Score", f"{view.score} (grade {view.grade})"),
         ("Forms", ", ".join(view.forms) or "none", "Temperature", str(view.temperature)),
@@ -95,6 +98,13 @@ def _overview(view: LeadView, zone: tzinfo, email: str | None) -> Panel:
     for row in rows:
         grid.add_row(*row)
     return Panel(grid, title=f"Lead {view.lead_id}", title_align="left", expand=False)
+
+
+def _name(view: LeadView) -> str:
+    person = view.person
+    parts = [p for p in (person.first_name, person.last_name) if p] if person else []
+    title = f" ({person.job_title})" if person and person.job_title else ""
+    return (" ".join(parts) or "-") + title
 
 
 def _buying(view: LeadView) -> str:
