@@ -68,6 +68,8 @@ def lead_query(filters: LeadFilters) -> str:
         (sa.SEQUENCE, filters.sequence),
     ]
     clauses += [f"{key.name} = {_quoted(value)}" for key, value in equal if value is not None]
+    if filters.unowned is not None:
+        clauses.append(f"{sa.OWNER.name} {'IS NULL' if filters.unowned else 'IS NOT NULL'}")
     if filters.min_score is not None:
         clauses.append(f"{sa.SCORE.name} >= {int(filters.min_score)}")
     if filters.next_touch_before is not None:
@@ -115,6 +117,7 @@ def _row(execution: WorkflowExecution) -> LeadRow:
         sequence=found.get(sa.SEQUENCE),
         next_touch_at=found.get(sa.NEXT_TOUCH),
         last_activity_at=found.get(sa.LAST_ACTIVITY),
+        accept_by=found.get(sa.ACCEPT_BY),
     )
 
 

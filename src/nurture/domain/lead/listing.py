@@ -69,6 +69,9 @@ class LeadFilters(BaseModel):
     """The sequence the lead is in now."""
     next_touch_before: AwareDatetime | None = None
     """Leads that nurture acts on next (an email, a step, an SLA deadline) before this."""
+    unowned: bool | None = None
+    """``true``: leads no rep owns now (with ``stage=sql``, the pool reps take leads from);
+    ``false``: leads a rep owns."""
 
 
 class LeadRow(BaseModel):
@@ -86,6 +89,8 @@ class LeadRow(BaseModel):
     sequence: str | None = None
     next_touch_at: AwareDatetime | None = None
     last_activity_at: AwareDatetime | None = None
+    accept_by: AwareDatetime | None = None
+    """When its owner must have accepted it (the hand-off's deadline; unset once accepted)."""
 
 
 class LeadPage(BaseModel):
