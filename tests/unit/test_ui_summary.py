@@ -137,6 +137,13 @@ class TestMarkdown:
                 [],
             )
 
+    def test_moments_do_not_wrap(self) -> None:
+        """The sales log's moments keep their no-break hyphens and space."""
+        (_, _, *rows) = _tables(self._markdown())[1]
+        assert all(
+            re.fullmatch(r"\d{4}\u2011\d\d\u2011\d\d\u00a0\d\d:\d\d", _cells(r)[0]) for r in rows
+        )
+
     def test_points_and_hits_are_cells_of_their_own(self) -> None:
         """Rendered as GFM, the score's table has separate points and hits cells, and a
         typed ``|`` stays text inside its cell."""

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.messages import EventReceived
+from nurture.domain.lead.naming import COLUMN_GAP
 from tests.conftest import Harness
 from tests.helpers import event, submission
 from tests.waiting import eventually, view_when
@@ -71,7 +72,7 @@ class TestUiMetadata:
             assert attributes["NurtureAcceptBy"] == view.accept_by.isoformat()
             details = await _details(h, "ui-meta")
             assert details.startswith("### Ada L. · Globex · sql · ")
-            assert "| rule | \u2003points | \u2003hits |" in details
+            assert f"| rule | {COLUMN_GAP}points | {COLUMN_GAP}hits |" in details
             await act(h, "ui-meta", action="accept", actor=view.owner)
 
             async def accepted() -> bool:

@@ -1,11 +1,11 @@
 """How admins see a lead in the Temporal UI without its address: a short label ("Ada L. ·
-Acme") and the one-line summary built on it, and the markdown the workflow's details use.
+Acme"), the summary a lead's workflow starts with, and the markdown its details are made of.
 
 The UI renders the details in a frame whose tables have no cell padding: cells written
-flush run together ("pointshits"). Every column after the first opens with an em space,
-which markdown keeps (it trims only spaces and tabs), so the columns stay apart there and
-in a terminal alike. Text a person typed (a name, a company, a rep's note) is escaped:
-it can neither break a table nor become markup.
+flush run together ("pointshits"). Every column after the first opens with no-break
+spaces, which the UI's renderer keeps (it trims ordinary spaces) and cannot break a line
+at, so the columns stay apart there and in a terminal alike. Text a person typed (a name,
+a company, a rep's note) is escaped: it can neither break a table nor become markup.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from nurture.domain.models import ContactDetails, FormSubmitted
 
 __all__ = ["COLUMN_GAP", "lead_label", "md_table", "md_text", "start_summary"]
 
-COLUMN_GAP = "\u2003"
-"""An em space: opens every cell after the first, the gap between columns."""
+COLUMN_GAP = "\u00a0" * 3
+"""No-break spaces opening every cell after the first: the gap between columns. (An em
+space would do but for the narrow panel, where a line breaks after it.)"""
 _SEPARATOR = " · "
 _MARKUP = re.compile(r"([\\`*\[\]<>|])")
 
@@ -53,7 +54,7 @@ def md_table(columns: Sequence[tuple[str, Align]], rows: Iterable[Sequence[str]]
     break in one would end the table, so it becomes a space."""
 
     def line(cells: Sequence[str]) -> str:
-        flat = [" ".join(c.split()) for c in cells]
+        flat = [" ".join(c.splitlines()) for c in cells]  # keeps the no-break spaces
         return "| " + " | ".join([flat[0], *(COLUMN_GAP + c for c in flat[1:])]) + " |"
 
     rule = "| " + " | ".join(":--" if a == "left" else "--:" for _, a in columns) + " |"

@@ -203,8 +203,9 @@ def _email_items(view: LeadView) -> list[str]:
 
 
 def _cell_when(moment: datetime) -> str:
-    """A moment in a table's UTC column, kept on one line (a no-break space)."""
-    return moment.strftime("%Y-%m-%d\u00a0%H:%M")
+    """A moment in a table's UTC column, kept on one line in the UI's narrow panel:
+    no-break hyphens and space (a hyphen is where a browser breaks a line)."""
+    return moment.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M")
 
 
 def _when(moment: datetime | None) -> str:
