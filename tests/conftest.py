@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -213,11 +218,18 @@ class Harness:
                 raise AssertionError(f"activities still pending after {within}s")
             await asyncio.sleep(0.05)
 
+    async def describe(self, workflow_id: str) -> DescribeWorkflowExecutionResponse:
+        """The raw description of a workflow's latest run. (The time-skipping server keeps
+        an unset Datetime attribute, NurtureAcceptBy once accepted, as a typed null the
+        SDK's ``describe()`` fails to decode.)"""
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self.client.namespace, execution=WorkflowExecution(workflow_id=workflow_id)
+        )
+        return await self.client.workflow_service.describe_workflow_execution(request)
+
     async def _pending(self, workflow_id: str) -> bool:
         with suppress(RPCError):
-            described = (
-                await self.client.get_workflow_handle(workflow_id).describe()
-            ).raw_description
+            described = await self.describe(workflow_id)
             return bool(described.pending_activities) or described.HasField("pending_workflow_task")
         return False
 

@@ -81,6 +81,7 @@ class LeadWorkflow:
         self._ready = False
         self._facts_log = False
         self._config_ref = False
+        self._owner_attributes = False
 
     @workflow.run
     async def run(self, input: LeadWorkflowInput) -> None:
@@ -88,6 +89,7 @@ class LeadWorkflow:
         # on how the first pass went (a replay then finds it where it looks for it).
         patches = decide_patches()
         self._facts_log, self._config_ref = patches.facts_log, patches.config_ref
+        self._owner_attributes = patches.owner_attributes
         await self._load()
         while True:
             self._apply_inbox()
@@ -305,6 +307,10 @@ class LeadWorkflow:
         view = lead_view(self._state, self._model, workflow.now())
         workflow.set_current_details(summary_markdown(view))
         wanted = search_attributes.for_view(view)
+        if not self._owner_attributes:
+            wanted = {
+                k: v for k, v in wanted.items() if k not in search_attributes.OWNER_ATTRIBUTES
+            }
         updates = search_attributes.updates_between(self._published, wanted)
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -22,6 +22,7 @@ __all__ = [
     "MAIL_STATUS",
     "NEXT_TOUCH",
     "OWNER",
+    "OWNER_ATTRIBUTES",
     "SCORE",
     "SEQUENCE",
     "SEQUENCE_VERSION",
@@ -41,12 +42,14 @@ MAIL_STATUS = SearchAttributeKey.for_keyword("NurtureMailStatus")
 SCORE = SearchAttributeKey.for_int("NurtureScore")
 LAST_ACTIVITY = SearchAttributeKey.for_datetime("NurtureLastActivity")
 NEXT_TOUCH = SearchAttributeKey.for_datetime("NurtureNextTouch")
+OWNER = SearchAttributeKey.for_keyword("NurtureOwner")
+"""On a lead: the rep id owning its open hand-off; unset in the pool or with none open."""
+ACCEPT_BY = SearchAttributeKey.for_datetime("NurtureAcceptBy")
+"""On a lead: when its open hand-off must be accepted; unset once accepted or ended."""
 SEQUENCE = SearchAttributeKey.for_keyword("NurtureSequence")
 """On a lead: its active sequence. On a sequence workflow: which sequence it runs."""
 SEQUENCE_VERSION = SearchAttributeKey.for_int("NurtureSequenceVersion")
 """On a sequence workflow: the version it runs (leads stay on the version they started)."""
-OWNER = SearchAttributeKey.for_keyword("NurtureOwner")
-ACCEPT_BY = SearchAttributeKey.for_datetime("NurtureAcceptBy")
 
 ALL: tuple[SearchAttributeKey[Any], ...] = (
     STAGE,
@@ -60,7 +63,13 @@ ALL: tuple[SearchAttributeKey[Any], ...] = (
     NEXT_TOUCH,
     SEQUENCE,
     SEQUENCE_VERSION,
+    OWNER,
+    ACCEPT_BY,
 )
+
+OWNER_ATTRIBUTES: frozenset[str] = frozenset({OWNER.name, ACCEPT_BY.name})
+"""The attributes a lead's run publishes only if it began on code that has them (a run
+that began earlier must upsert on replay exactly what it did)."""
 
 
 def for_view(view: LeadView) -> dict[str, Any]:
@@ -76,6 +85,8 @@ def for_view(view: LeadView) -> dict[str, Any]:
         LAST_ACTIVITY.name: view.last_activity_at,
         NEXT_TOUCH.name: view.next_touch_at,
         SEQUENCE.name: view.sequence.sequence if view.sequence else None,
+        OWNER.name: view.owner,
+        ACCEPT_BY.name: view.accept_by,
     }
 
 

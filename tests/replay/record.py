@@ -152,7 +152,7 @@ class Recording:
 
     async def _runs(self, workflow_id: str) -> list[WorkflowHistory]:
         """The continue-as-new chain walked back from the latest run, oldest first."""
-        run_id = (await self.h.client.get_workflow_handle(workflow_id).describe()).run_id
+        run_id = (await self.h.describe(workflow_id)).workflow_execution_info.execution.run_id
         runs = []
         while run_id:
             handle = self.h.client.get_workflow_handle(workflow_id, run_id=run_id)

@@ -28,9 +28,10 @@ from nurture.adapters.temporal.runner import workflow_runner
 from nurture.domain.config import CATALOG, ConfigSnapshot
 from nurture.domain.lead.messages import LeadMessage
 from tests.replay.record import CONFIG
+from workflows import search_attributes
 from workflows.config import CONFIG_REF_PATCH
 from workflows.lead_facts import FACTS_LOG_PATCH
-from workflows.patches import RUN_PATCH
+from workflows.patches import FACTS_CONFIG_PATCH, RUN_PATCH
 from workflows.sequences import REGISTRY
 
 HERE = Path(__file__).parent
@@ -39,10 +40,11 @@ SNAPSHOTS = sorted((HERE / CONFIG).glob("*.json"))
 HISTORIES = sorted(p for p in HERE.glob("**/*.json") if p not in SNAPSHOTS)
 """The corpus; in ``before_facts_log/`` leads recorded before the facts log (c8a8952), in
 ``before_config_ref/`` the corpus recorded before the configuration was referenced by
-digest (d47e967), and in ``before_run_patch/`` the corpus recorded with one marker per
-patch (7c3365c): runs in flight on an upgrade must go on
+digest (d47e967), in ``before_run_patch/`` the corpus recorded with one marker per
+patch (7c3365c), and in ``before_owner_attributes/`` the corpus recorded before leads
+published their owner (2c5a736): runs in flight on an upgrade must go on
 (``workflows.lead_facts.FACTS_LOG_PATCH``, ``workflows.config.CONFIG_REF_PATCH``,
-``workflows.patches.RUN_PATCH``)."""
+``workflows.patches.FACTS_CONFIG_PATCH``, ``workflows.patches.RUN_PATCH``)."""
 LOADED = {path: WorkflowHistory.from_json(path.stem, path.read_text()) for path in HISTORIES}
 WORKFLOWS = [
     cls
@@ -244,6 +246,8 @@ class TestConfigSnapshots:
             (CONFIG_REF_PATCH, "SequenceWorkflow"),
             # Only lead histories were kept from before the facts log.
             (FACTS_LOG_PATCH, "LeadWorkflow"),
+            (FACTS_CONFIG_PATCH, "LeadWorkflow"),
+            (FACTS_CONFIG_PATCH, "SequenceWorkflow"),
             (RUN_PATCH, "LeadWorkflow"),
             (RUN_PATCH, "SequenceWorkflow"),
         ],
@@ -253,6 +257,35 @@ class TestConfigSnapshots:
             patch in _patches(h) for h in LOADED.values() if _workflow_type(h) == workflow_type
         }
         assert sides == {True, False}
+
+
+class TestOwnerAttributes:
+    """Leads recorded on today's code publish their owner and acceptance deadline and
+    unset the deadline once accepted; leads recorded before never upsert them (their
+    replay proves the new code does not either)."""
+
+    @staticmethod
+    def _upserts(history: WorkflowHistory) -> list[tuple[str, bool]]:
+        """Each owner attribute upserted, in order, with whether it was set (not unset)."""
+        names = search_attributes.OWNER_ATTRIBUTES
+        return [
+            (name, payload.metadata.get("encoding") != b"binary/null")
+            for e in history.events
+            if e.HasField("upsert_workflow_search_attributes_event_attributes")
+            for name, payload in (
+                e.upsert_workflow_search_attributes_event_attributes.search_attributes
+            ).indexed_fields.items()
+            if name in names
+        ]
+
+    def test_set_then_accepted(self) -> None:
+        upserts = [u for p, h in LOADED.items() if p.parent == HERE for u in self._upserts(h)]
+        assert ("NurtureOwner", True) in upserts
+        assert ("NurtureAcceptBy", True) in upserts and ("NurtureAcceptBy", False) in upserts
+
+    def test_never_in_runs_begun_before(self) -> None:
+        before = [h for p, h in LOADED.items() if p.parent.name.startswith("before_")]
+        assert before and not any(self._upserts(h) for h in before)
 
 
 def _has_parent(history: WorkflowHistory) -> bool:

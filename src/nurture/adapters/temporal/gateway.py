@@ -32,6 +32,7 @@ from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.input import ErasureFacts
 from nurture.domain.lead.listing import LeadFilters, LeadPage
 from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadMessage
+from nurture.domain.lead.naming import start_summary
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
@@ -129,7 +130,9 @@ class TemporalLeadGateway:
         self._max_inbound = max_inbound_per_run
 
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
-        """Signal-with-start: returns once Temporal has durably accepted the signal."""
+        """Signal-with-start: returns once Temporal has durably accepted the signal. A
+        workflow it creates gets the lead's summary for the Temporal UI (never the address;
+        a running one keeps its own)."""
         initial = TypedSearchAttributes(
             [
                 SearchAttributePair(search_attributes.STAGE, "new"),
@@ -145,6 +148,7 @@ class TemporalLeadGateway:
             start_signal=LEAD_SIGNAL,
             start_signal_args=[FormPosted(form=form)],
             search_attributes=initial,
+            static_summary=start_summary(form),
             priority=priorities.LEAD,
         )
 

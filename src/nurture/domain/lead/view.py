@@ -3,12 +3,14 @@ summary for the Temporal UI. Built from the lead's facts, for people: no decisio
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.lead.facts import lead_facts
 from nurture.domain.lead.journey import next_deadline
+from nurture.domain.lead.naming import lead_label, md_table, md_text
 from nurture.domain.lead.state import (
     Archived,
     EmailRecord,
@@ -19,11 +21,11 @@ from nurture.domain.lead.state import (
 )
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.models import Consent, ContactDetails
-from nurture.domain.sales.handoff import sla_next_deadline
+from nurture.domain.sales.handoff import current_handoff, sla_next_deadline
 from nurture.domain.sales.records import HandOff, SalesEntry
 from nurture.domain.scoring import Grade, Heat, ScoreLine, ScoringModel
 
-__all__ = ["LeadView", "lead_view", "summary_markdown"]
+__all__ = ["LeadView", "lead_view", "summary_line", "summary_markdown"]
 
 
 class LeadView(BaseModel):
@@ -68,12 +70,19 @@ class LeadView(BaseModel):
     archived: Archived = Archived()
     """How many older emails, changes, enrolments, hand-offs and sales log entries the lead
     no longer carries (a long life keeps its newest; the facts log has every one)."""
+    label: str = "unnamed lead"
+    """Who the lead is without its address: first name, last initial, company."""
+    owner: str | None = None
+    """The rep id owning the open hand-off; ``None`` in the pool or with none open."""
+    accept_by: AwareDatetime | None = None
+    """The open hand-off's acceptance deadline; ``None`` once accepted or with none open."""
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
     """The lead's facts at ``now``, with what people read beside them: the score's
     explanation, the buying stage's progress, the next touch, the history."""
     facts = lead_facts(state, model, now)
+    handoff = current_handoff(state)
     return LeadView(
         lead_id=state.lead_id,
         stage=facts.stage,
@@ -103,6 +112,9 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         consent=state.lead.consent if state.lead else None,
         awaiting_confirmation=tuple(p.form.form_id for p in state.unconfirmed),
         archived=state.archived,
+        label=lead_label(state.lead),
+        owner=handoff.owner if handoff else None,
+        accept_by=handoff.accept_by if handoff and handoff.accepted_at is None else None,
     )
 
 
@@ -123,60 +135,89 @@ def _next_touch(state: LeadState, model: ScoringModel) -> datetime | None:
     return min(filter(None, moments), default=None)
 
 
+def summary_line(view: LeadView) -> str:
+    """The lead in one line, without its address: "Ada L. · Acme · sql · 72 · grade A".
+    (Not "72 (A)": the UI's markdown renderer would print "(C)" as a copyright sign.)"""
+    conditions = "".join(f" · {c}" for c in view.conditions)
+    return f"{view.label} · {view.stage}{conditions} · {view.score} · grade {view.grade}"
+
+
 def summary_markdown(view: LeadView) -> str:
-    """The readable summary shown in the Temporal UI's workflow details."""
+    """The readable details shown in the Temporal UI's workflow panel (current details):
+    the one-line summary as its heading, the facts as a list, the rest as tables."""
     conditions = f" · **{', '.join(view.conditions)}**" if view.conditions else ""
     lines = [
-        f"### Lead `{view.lead_id}`",
-        f"**Stage:** {view.stage}{conditions} · **Score:** {view.score} "
+        f"### {md_text(summary_line(view))}",
+        "",
+        f"- **Lead:** `{view.lead_id}`",
+        f"- **Stage:** {view.stage}{conditions} · **Score:** {view.score} "
         f"(grade {view.grade}, {view.temperature}) · **Buying stage:** {view.buying_stage} "
         f"{view.buying_stage_points}/{view.buying_stage_target}",
-        f"**Source:** {view.source or 'unknown'} · **Forms:** {', '.join(view.forms) or 'none'}",
-        f"**Last activity:** {_when(view.last_activity_at)} · "
+        f"- **Source:** {view.source or 'unknown'} · **Forms:** {', '.join(view.forms) or 'none'}",
+        f"- **Last activity:** {_when(view.last_activity_at)} · "
         f"**Next touch:** {_when(view.next_touch_at)}",
-        "",
-        "| rule | points | hits |",
-        "| --- | ---: | ---: |",
-        *(f"| {ln.label} | {ln.points:+d} | {ln.hits} |" for ln in view.explanation),
+        *_sequence_items(view),
+        *_sales_items(view),
+        *_email_items(view),
     ]
-    running = [e for e in view.enrolments if e.ended_at is None]
-    if running:
-        lines.append("")
-    for s in running:
-        step = f" · **Step:** {s.step}" if s.step else ""
-        touch = f" · next touch {_when(s.next_touch_at)}" if s.next_touch_at else ""
-        lines.append(
-            f"**Sequence:** {s.sequence} v{s.version} (entry {s.number}) "
-            f"since {_when(s.started_at)}{step}{touch}"
+    if view.explanation:
+        lines += md_table(
+            [("rule", "left"), ("points", "right"), ("hits", "right")],
+            ([md_text(ln.label), f"{ln.points:+d}", str(ln.hits)] for ln in view.explanation),
         )
-    handoff = view.handoffs[-1] if view.handoffs else None
-    if handoff is not None and handoff.ended_at is None:
-        owner = handoff.owner_name or handoff.owner or "the pool"
-        status = (
-            f"accepted {_when(handoff.accepted_at)}"
-            if handoff.accepted_at
-            else f"to accept by {_when(handoff.accept_by)}"
-        )
-        lines += ["", f"**Sales:** hand-off {handoff.number} to {owner}, {status}"]
     if view.sales_log:
-        lines += [
-            "",
-            "| when | what | who | detail |",
-            "| --- | --- | --- | --- |",
-            *(
-                f"| {_when(e.at)} | {e.kind} | {e.actor} | {e.detail} |"
+        lines += md_table(
+            [("when (UTC)", "left"), ("what", "left"), ("who", "left"), ("detail", "left")],
+            (
+                [_cell_when(e.at), e.kind, md_text(e.actor), md_text(e.detail)]
                 for e in view.sales_log[-10:]
             ),
-        ]
+        )
+    # Tables bring their own blank lines: one between two of them is enough.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+def _sequence_items(view: LeadView) -> list[str]:
+    items = []
+    for s in (e for e in view.enrolments if e.ended_at is None):
+        step = f" · **Step:** {s.step}" if s.step else ""
+        touch = f" · next touch {_when(s.next_touch_at)}" if s.next_touch_at else ""
+        items.append(
+            f"- **Sequence:** {s.sequence} v{s.version} (entry {s.number}) "
+            f"since {_when(s.started_at)}{step}{touch}"
+        )
+    return items
+
+
+def _sales_items(view: LeadView) -> list[str]:
+    handoff = view.handoffs[-1] if view.handoffs else None
+    if handoff is None or handoff.ended_at is not None:
+        return []
+    owner = md_text(handoff.owner_name or handoff.owner or "the pool")
+    status = (
+        f"accepted {_when(handoff.accepted_at)}"
+        if handoff.accepted_at
+        else f"to accept by {_when(handoff.accept_by)}"
+    )
+    return [f"- **Sales:** hand-off {handoff.number} to {owner}, {status}"]
+
+
+def _email_items(view: LeadView) -> list[str]:
+    items = []
     if view.emails:
         earlier = f" (and {view.archived.emails} earlier)" if view.archived.emails else ""
         sent = ", ".join(f"{e.template} ({e.status})" for e in view.emails)
-        lines += ["", f"**Emails:** {sent}{earlier}"]
+        items.append(f"- **Emails:** {sent}{earlier}")
     if view.planned:
-        lines += [
-            "**Planned:** " + ", ".join(f"{p.template} at {_when(p.due_at)}" for p in view.planned)
-        ]
-    return "\n".join(lines)
+        planned = ", ".join(f"{p.template} at {_when(p.due_at)}" for p in view.planned)
+        items.append(f"- **Planned:** {planned}")
+    return items
+
+
+def _cell_when(moment: datetime) -> str:
+    """A moment in a table's UTC column, kept on one line in the UI's narrow panel:
+    no-break hyphens and space (a hyphen is where a browser breaks a line)."""
+    return moment.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M")
 
 
 def _when(moment: datetime | None) -> str:
