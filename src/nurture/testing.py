@@ -246,6 +246,8 @@ class MemoryLeadGateway:
 
     page: LeadPage = field(default_factory=lambda: LeadPage(leads=()))
     """What every list answers (visibility's filtering is tested against a real server)."""
+    pages: dict[LeadFilters, LeadPage] = field(default_factory=dict)
+    """What a list with exactly these filters answers, instead of ``page``."""
     listings: list[tuple[LeadFilters, int, str | None]] = field(default_factory=list)
     """Every list asked for: filters, page size, page token."""
 
@@ -293,7 +295,7 @@ class MemoryLeadGateway:
         self, filters: LeadFilters, page_size: int, page_token: str | None
     ) -> LeadPage:
         self.listings.append((filters, page_size, page_token))
-        return self.page
+        return self.pages.get(filters, self.page)
 
     async def act(self, lead_id: str, action: SalesAction) -> LeadView:
         view = await self.get_lead(lead_id)

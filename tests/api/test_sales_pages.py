@@ -14,8 +14,10 @@ from nurture.adapters.links.links import Links
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.config.settings import Settings
 from nurture.domain.lead import journey
+from nurture.domain.lead.listing import LeadFilters, LeadPage, LeadRow
 from nurture.domain.lead.state import LeadState, start_state
 from nurture.domain.lead.view import lead_view
+from nurture.domain.lifecycle import Stage
 from nurture.domain.sales import handoff
 from nurture.domain.sales.records import Assignment
 from nurture.testing import MemoryLeadGateway
@@ -222,3 +224,66 @@ class TestForgery:
     def test_an_erased_lead(self, client: TestClient) -> None:
         page = client.get(lead_link("camille"))
         assert page.status_code == 404 and "no longer exists" in page.text
+
+
+def desk_link(rep_id: str, now: datetime | None = None) -> str:
+    return path_of(links().rep_desk_url(APP, rep_id, now or datetime.now(UTC)))
+
+
+def row(lead_id: str, **fields: object) -> LeadRow:
+    return LeadRow(lead_id=lead_id, stage="sql", score=50, grade="A", **fields)  # type: ignore[arg-type]
+
+
+MINE = LeadFilters(owner="camille")
+POOL = LeadFilters(stage=Stage.SQL, unowned=True)
+
+
+class TestDesk:
+    """The rep's leads, soonest deadline first, and the pool, which a rep may take from."""
+
+    @pytest.fixture(autouse=True)
+    def lists(self, gateway: MemoryLeadGateway) -> None:
+        soon, later = T0 + timedelta(hours=1), T0 + timedelta(hours=5)
+        gateway.pages[MINE] = LeadPage(
+            leads=(row("L-later", owner="camille", accept_by=later), row("L-soon", accept_by=soon))
+        )
+        gateway.pages[POOL] = LeadPage(leads=(row("L1"),))
+        gateway.views["L1"] = lead_view(routed(None), MODEL, T0)
+
+    def test_lists_with_signed_links(self, client: TestClient) -> None:
+        html = client.get(desk_link("camille")).text
+        assert html.index("L-soon") < html.index("L-later")  # soonest deadline first
+        assert "Ada L. · Globex" in html  # the pool lead named as its page names it
+        [link] = re.findall(r'href="(/s/lead/[^"]+)"[^>]*>Ada L', html)
+        assert 'id="action-accept"' in client.get(link).text  # signed for camille: she may take it
+        assert 'id="take-L1"' in html and "0 open of your capacity of 40" in html
+
+    def test_take_from_the_pool(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        link = desk_link("camille")
+        fields = form_of_take(client.get(link).text)
+        answer = client.post(link, data=fields, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].endswith("?done=accept")
+        [(lead_id, action)] = gateway.actions
+        assert (lead_id, action.action, action.actor) == ("L1", "accept", "camille")
+
+    def test_full_reps_take_nothing(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        gateway.open_counts = {"camille": 40}
+        link = desk_link("camille")
+        answer = client.post(link, data=form_of_take(client.get(link).text))
+        assert "your capacity is 40" in answer.text and gateway.actions == []
+
+    def test_forged_form_or_link(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        link = desk_link("camille")
+        assert client.post(link, data={"lead_id": "L1", "csrf": "x.y"}).status_code == 403
+        assert client.get(lead_link("camille").replace("/s/lead/", "/s/desk/")).status_code == 400
+        assert client.get(desk_link("camille", T0)).status_code == 410
+        assert gateway.actions == []
+
+    def test_the_lead_page_links_to_the_desk(self, client: TestClient, owned: str) -> None:
+        [desk] = re.findall(r'href="(/s/desk/[^"]+)"', client.get(owned).text)
+        assert client.get(desk).status_code == 200
+
+
+def form_of_take(html: str) -> dict[str, str]:
+    chunk = html[html.index('<form method="post"') : html.index("</form>")]
+    return dict(re.findall(r'name="(\w+)" value="([^"]*)"', chunk))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,6 +30,7 @@ from nurture.api.routes import (
     forms,
     leads,
     reports,
+    sales_desk,
     sales_pages,
     tracking,
     unsubscribe,
@@ -88,6 +90,7 @@ def create_app(
         ),
         report_config=load_report_config(settings),
         sales_team=watched_sales_team(settings.path(settings.sales_file)),
+        rep_link_validity=timedelta(days=settings.rep_link_days),
     )
     if not context.api_keys:
         log.warning("no NURTURE_API_KEYS configured: every authenticated endpoint answers 401")
@@ -158,6 +161,7 @@ def create_app(
         reports,
         dashboard,
         sales_pages,
+        sales_desk,
     )
     for module in modules:
         app.include_router(module.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -70,6 +71,8 @@ class ApiContext:
     """The event types ``POST /v1/events`` accepts; ``None`` accepts any."""
     sales_team: Watched[SalesTeam] | None = None
     """``config/sales.toml`` as it is now: who may use the sales pages' links."""
+    rep_link_validity: timedelta = timedelta(days=14)
+    """How long the links the sales pages make stay valid (``NURTURE_REP_LINK_DAYS``)."""
     report_config: ReportConfig = field(default_factory=ReportConfig)
     """The spend and the SLA the reports show."""
     report_cache: ReportCache = field(default_factory=ReportCache)

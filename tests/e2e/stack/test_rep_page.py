@@ -57,6 +57,8 @@ class TestFromTheAlert:
         assert "Grace" in texts["page"] and "Accept" in texts["page"]
         assert "not valid" in texts["forged"] and "Nothing was changed" in texts["forged"]
         assert "the lead is yours" in texts["after"], texts["after"]
+        mine = texts["desk"].split("The pool")[0]
+        assert "Grace" in mine and "accepted" in mine, texts["desk"]
         accepted = lead_when(api, lead_id, lambda v: v["handoffs"][-1]["accepted_at"] is not None)
         assert accepted["sales_log"][-1]["kind"] == "accepted"
         shown = _cli(base, "lead", "show", lead_id)
@@ -100,7 +102,22 @@ async def _accept_in_browser(base: str, path: str, forged: str, shots: Path) -> 
         await page.submit("document.getElementById('action-accept').click()")
         texts["after"] = await _body(page)
         await _keep(page, shots / "rep-accepted.png")
+        desk = await page.evaluate("document.querySelector('a[href^=\"/s/desk/\"]').href")
+        texts["desk"] = await _eventually_listed(page, str(desk))
+        await _keep(page, shots / "rep-desk.png")
         return texts
+
+
+async def _eventually_listed(page: Page, desk: str) -> str:
+    """The rep's leads page once visibility lists the accepted lead as theirs (it follows
+    the workflow by a moment)."""
+    for _ in range(20):
+        await page.goto(desk)
+        text = await _body(page)
+        if "Grace" in text.split("The pool")[0]:
+            break
+        await asyncio.sleep(0.5)
+    return text
 
 
 async def _keep(page: Page, path: Path) -> None:

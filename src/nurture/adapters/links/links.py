@@ -17,7 +17,16 @@ from nurture.adapters.links.tokens import TokenSigner
 from nurture.config.project import Brand
 from nurture.config.settings import Settings
 
-__all__ = ["CONFIRM", "REP_DESK", "REP_LEAD", "UNSUBSCRIBE", "Links", "links_for"]
+__all__ = [
+    "CONFIRM",
+    "REP_DESK",
+    "REP_LEAD",
+    "UNSUBSCRIBE",
+    "Links",
+    "links_for",
+    "rep_desk_path",
+    "rep_lead_path",
+]
 
 UNSUBSCRIBE = "unsubscribe"
 """Token purpose of unsubscribe links: fields ``l`` (lead id), ``h`` (address hash) and,
@@ -50,14 +59,13 @@ class Links:
     def rep_lead_url(self, app_url: str, rep_id: str | None, lead_id: str, now: datetime) -> str:
         """The page of one lead for one rep (``None``: the manager), without API key or
         login: the token names both and expires after ``rep_link_validity``."""
-        fields = {"r": rep_id or "", "l": lead_id}
-        token = self.signer.sign(REP_LEAD, fields, now + self.rep_link_validity)
-        return f"{app_url.rstrip('/')}/s/lead/{token}"
+        path = rep_lead_path(self.signer, rep_id, lead_id, now + self.rep_link_validity)
+        return f"{app_url.rstrip('/')}{path}"
 
     def rep_desk_url(self, app_url: str, rep_id: str, now: datetime) -> str:
         """A rep's open leads with their deadlines, and the pool they may claim from."""
-        token = self.signer.sign(REP_DESK, {"r": rep_id}, now + self.rep_link_validity)
-        return f"{app_url.rstrip('/')}/s/desk/{token}"
+        path = rep_desk_path(self.signer, rep_id, now + self.rep_link_validity)
+        return f"{app_url.rstrip('/')}{path}"
 
     def unsubscribe_token(self, lead_id: str, address_hash: str, locale: str | None = None) -> str:
         """The token of a lead's unsubscribe links; it never expires (RFC 8058 links must
@@ -92,6 +100,18 @@ class Links:
 
 def _located(fields: dict[str, str], locale: str | None) -> dict[str, str]:
     return {**fields, "lc": locale} if locale else fields
+
+
+def rep_lead_path(
+    signer: TokenSigner, rep_id: str | None, lead_id: str, expires_at: datetime
+) -> str:
+    """``/s/lead/<token>``: the path of a lead's page for a rep (``None``: the manager)."""
+    return f"/s/lead/{signer.sign(REP_LEAD, {'r': rep_id or '', 'l': lead_id}, expires_at)}"
+
+
+def rep_desk_path(signer: TokenSigner, rep_id: str, expires_at: datetime) -> str:
+    """``/s/desk/<token>``: the path of a rep's open leads and the pool."""
+    return f"/s/desk/{signer.sign(REP_DESK, {'r': rep_id}, expires_at)}"
 
 
 def links_for(settings: Settings, brand: Brand) -> Links:

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from nurture.adapters.factlog import FactStore
+from nurture.adapters.links.links import rep_desk_path
 from nurture.adapters.links.tokens import TokenError, TokenExpired
 from nurture.adapters.temporal.gateway import ActionRefused, LeadGateway, LeadNotFound
 from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
@@ -41,7 +42,15 @@ from nurture.services.rep_desk import (
     why_not_entitled,
 )
 
-__all__ = ["router"]
+__all__ = [
+    "Problem",
+    "over_capacity",
+    "page_language_of",
+    "posted_form",
+    "problem_page",
+    "rep_access",
+    "router",
+]
 
 router = APIRouter(
     prefix="/s", tags=["sales pages"], dependencies=[Depends(rate_limited("sales-pages"))]
@@ -54,7 +63,7 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 }
 
 
-class _Problem(Exception):
+class Problem(Exception):
     """A page that says what went wrong, in the rep's language, and changes nothing."""
 
     def __init__(self, status: int, key: str, **values: object) -> None:
@@ -72,10 +81,10 @@ async def lead_page(
 ) -> HTMLResponse:
     """The lead as its rep needs it, with the buttons of the actions allowed now."""
     try:
-        access = _access(context, token)
+        access = rep_access(context, token)
         view = await _view(gateway, access)
-    except _Problem as problem:
-        return _problem_page(context, request, None, problem)
+    except Problem as problem:
+        return problem_page(context, request, problem)
     notice = ("ok", f"rep.done.{done}") if done in ACTIONS else None
     return await _render(context, request, token, access, view, facts, notice)
 
@@ -91,15 +100,15 @@ async def act_from_page(
     """Apply one button's action; a refusal shows the page again with its reason."""
     access: RepAccess | None = None
     try:
-        access = _access(context, token)
-        fields = await _form(request, context, token)
+        access = rep_access(context, token)
+        fields = await posted_form(request, context, token)
         view = await _view(gateway, access)
         action = await _action_of(fields, view, access, gateway)
         await gateway.act(view.lead_id, action)
     except ActionRefused as exc:
         return await _refused(context, request, token, access, gateway, facts, str(exc))
-    except _Problem as problem:
-        return _problem_page(context, request, access, problem)
+    except Problem as problem:
+        return problem_page(context, request, problem)
     except _Refused as refused:
         return await _refused(context, request, token, access, gateway, facts, refused.reason)
     return RedirectResponse(f"{request.url.path}?done={action.action}", status_code=303)
@@ -131,13 +140,13 @@ def _team(context: ApiContext) -> SalesTeam:
     return context.sales_team.current()
 
 
-def _access(context: ApiContext, token: str, desk: bool = False) -> RepAccess:
+def rep_access(context: ApiContext, token: str, desk: bool = False) -> RepAccess:
     try:
         return read_access(context.signer, token, _team(context), datetime.now(UTC), desk)
     except TokenExpired as exc:
-        raise _Problem(410, "rep.expired") from exc
+        raise Problem(410, "rep.expired") from exc
     except TokenError as exc:
-        raise _Problem(400, "rep.invalid") from exc
+        raise Problem(400, "rep.invalid") from exc
 
 
 async def _view(gateway: LeadGateway, access: RepAccess) -> LeadView:
@@ -145,24 +154,24 @@ async def _view(gateway: LeadGateway, access: RepAccess) -> LeadView:
     try:
         return await gateway.get_lead(access.lead_id)
     except LeadNotFound as exc:
-        raise _Problem(404, "rep.gone") from exc
+        raise Problem(404, "rep.gone") from exc
 
 
-async def _form(request: Request, context: ApiContext, token: str) -> dict[str, str]:
+async def posted_form(request: Request, context: ApiContext, token: str) -> dict[str, str]:
     """The posted fields, once the post proves it came from a page served for this link
     (a cross-site post, or a page older than its form token, changes nothing)."""
     if request.headers.get("sec-fetch-site") == "cross-site":
-        raise _Problem(403, "rep.forged")
+        raise Problem(403, "rep.forged")
     try:
         fields = form_fields(request.headers.get("content-type", ""), await request.body())
     except (UnsupportedCharset, UndecodableField) as exc:
-        raise _Problem(400, "rep.forged") from exc
+        raise Problem(400, "rep.forged") from exc
     try:
         check_form_token(context.signer, token, fields.get("csrf", ""), datetime.now(UTC))
     except TokenExpired as exc:
-        raise _Problem(403, "rep.stale") from exc
+        raise Problem(403, "rep.stale") from exc
     except TokenError as exc:
-        raise _Problem(403, "rep.forged") from exc
+        raise Problem(403, "rep.forged") from exc
     return fields
 
 
@@ -177,7 +186,7 @@ async def _action_of(
         raise _Refused(f"unknown action {name!r}")
     refused = why_not_entitled(view, access, name)
     if refused is None and access.rep is not None and name == "accept" and in_pool(view):
-        refused = await _over_capacity(gateway, access.rep)
+        refused = await over_capacity(gateway, access.rep)
     if refused is not None:
         raise _Refused(refused)
     try:
@@ -195,7 +204,7 @@ async def _action_of(
         raise _Refused("; ".join(_sentence(e) for e in exc.errors())) from exc
 
 
-async def _over_capacity(gateway: LeadGateway, rep: Rep) -> str | None:
+async def over_capacity(gateway: LeadGateway, rep: Rep) -> str | None:
     """Why ``rep`` may not take one more lead from the pool, if they are full."""
     open_now = (await gateway.open_leads()).get(rep.id, 0)
     if open_now < rep.capacity:
@@ -220,7 +229,7 @@ async def _render(
     status_code: int = 200,
 ) -> HTMLResponse:
     now = datetime.now(UTC)
-    lang = _language(context, request)
+    lang = page_language_of(context, request)
     handoff = open_handoff(view.handoffs)
     activity = await recent_activity(facts.read(lead_ids=[view.lead_id]))
     return context.pages.render(
@@ -236,20 +245,27 @@ async def _render(
         actions=offered_actions(view, access),
         reasons=RETURN_REASONS,
         csrf=form_token(context.signer, token, now),
+        desk=_desk_path(context, access, now),
         action_id=uuid.uuid4().hex,
         notice=notice,
     )
 
 
-def _language(context: ApiContext, request: Request) -> str:
+def _desk_path(context: ApiContext, access: RepAccess, now: datetime) -> str | None:
+    """A rep's way from a lead to all their leads (the manager has none)."""
+    if access.rep is None:
+        return None
+    return rep_desk_path(context.signer, access.rep.id, now + context.rep_link_validity)
+
+
+def page_language_of(context: ApiContext, request: Request) -> str:
     """The rep's language: their browser's, else the project's."""
     return context.pages.language(None, request.headers.get("accept-language"))
 
 
-def _problem_page(
-    context: ApiContext, request: Request, access: RepAccess | None, problem: _Problem
-) -> HTMLResponse:
-    lang = _language(context, request)
+def problem_page(context: ApiContext, request: Request, problem: Problem) -> HTMLResponse:
+    """The page saying what went wrong (nothing was changed), in the rep's language."""
+    lang = page_language_of(context, request)
     return context.pages.render(
         "rep/problem.html", lang, problem.status, key=problem.key, values=problem.values
     )
