@@ -272,6 +272,16 @@ class TestDesk:
         answer = client.post(link, data=form_of_take(client.get(link).text))
         assert "your capacity is 40" in answer.text and gateway.actions == []
 
+    def test_another_reps_lead_is_not_taken(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        """A posted lead id that is not in the pool (hugo's lead) is refused."""
+        link = desk_link("camille")
+        fields = form_of_take(client.get(link).text)
+        gateway.views["L1"] = lead_view(routed("hugo"), MODEL, T0)
+        answer = client.post(link, data=fields)
+        assert "not in the pool" in answer.text and gateway.actions == []
+
     def test_forged_form_or_link(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
         link = desk_link("camille")
         assert client.post(link, data={"lead_id": "L1", "csrf": "x.y"}).status_code == 403

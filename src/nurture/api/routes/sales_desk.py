@@ -33,8 +33,9 @@ from nurture.api.routes.sales_pages import (
 )
 from nurture.domain.lead.listing import LeadFilters, LeadRow
 from nurture.domain.lifecycle import Stage
+from nurture.domain.sales.handoff import open_handoff
 from nurture.domain.sales.records import SalesAction
-from nurture.services.rep_desk import RepAccess, form_token
+from nurture.services.rep_desk import RepAccess, form_token, in_pool
 
 __all__ = ["router"]
 
@@ -111,18 +112,27 @@ async def _take(
 ) -> str | None:
     """Why the lead was not taken, or ``None`` once it is this rep's."""
     assert access.rep is not None
-    refused = await over_capacity(gateway, access.rep)
+    try:
+        action = SalesAction(action="accept", actor=access.rep.id, action_id=action_id or None)
+        view = await gateway.get_lead(lead_id)
+    except ValueError as exc:  # a malformed action id: not from our page
+        raise Problem(403, "rep.forged") from exc
+    except LeadNotFound:
+        return "this lead no longer exists"
+    # Only a pool lead is anyone's to take (another rep's lead stays theirs); a repeated
+    # click finds it theirs already, and the workflow answers it as the first.
+    owner = open_handoff(view.handoffs)
+    if not in_pool(view) and not (owner and owner.owner == access.rep.id):
+        return "this lead is not in the pool any more"
+    refused = None if not in_pool(view) else await over_capacity(gateway, access.rep)
     if refused:
         return refused
     try:
-        action = SalesAction(action="accept", actor=access.rep.id, action_id=action_id or None)
         await gateway.act(lead_id, action)
     except ActionRefused as exc:
         return str(exc)
     except LeadNotFound:
         return "this lead no longer exists"
-    except ValueError as exc:  # a malformed action id: not from our page
-        raise Problem(403, "rep.forged") from exc
     return None
 
 
