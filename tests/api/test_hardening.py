@@ -116,6 +116,19 @@ class TestKeys:
 class TestRateLimit:
     """Public endpoints: a burst of 3, then 429 with Retry-After; a forms key is exempt."""
 
+    def test_a_browser_gets_a_page(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
+        """Past the burst, a person's browser reads why in their language, not JSON."""
+        browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "fr"}
+        answers = [
+            client.post("/v1/forms/contact", data={"email": f"p{i}@b.example"}, headers=browser)
+            for i in range(4)
+        ]
+        refused = answers[-1]
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "patientez une minute" in refused.text
+        assert len(gateway.forms) == 3
+
     def test_burst_then_429(self, client: TestClient, gateway: MemoryLeadGateway) -> None:
         codes = [
             client.post("/v1/forms/contact", json={"email": f"r{i}@b.example"}).status_code

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi import HTTPException as FastApiHTTPException
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from temporalio.service import RPCError
 
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
 from nurture.api.retry import current_retry_key
+from nurture.api.routes.form_pages import error_page, wants_page
 
 __all__ = ["body_errors", "install_error_handlers"]
 
@@ -54,6 +56,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _browser_form_post(request):  # refused before the route: too many, unsigned...
+            return _form_error_page(request, exc)
         if current_retry_key(request) is None:
             return await http_exception_handler(request, exc)
         return _answer(request, {"detail": exc.detail}, exc.status_code, exc.headers)
@@ -95,6 +99,27 @@ def install_error_handlers(app: FastAPI) -> None:
         return _answer(
             request, {"detail": _unanswered(request)}, status.HTTP_503_SERVICE_UNAVAILABLE
         )
+
+
+def _browser_form_post(request: Request) -> bool:
+    return (
+        request.method == "POST"
+        and request.url.path.startswith("/v1/forms/")
+        and wants_page(request)
+    )
+
+
+def _form_error_page(request: Request, exc: HTTPException) -> Response:
+    """A person's browser gets the form's error page (in their language), not JSON."""
+    context = request.app.state.context
+    lang = context.pages.language(None, request.headers.get("accept-language"))
+    refusal = FastApiHTTPException(exc.status_code, exc.detail, exc.headers)
+    page = error_page(context, request, lang, refusal)
+    page.headers.update(exc.headers or {})
+    key = current_retry_key(request)
+    if key is not None:
+        key.stamp(page)
+    return page
 
 
 def _unanswered(request: Request) -> str:

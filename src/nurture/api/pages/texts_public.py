@@ -29,6 +29,13 @@ PUBLIC: dict[str, dict[str, str]] = {
         ),
         "form_errors.other": "The form could not be sent",
         "form_errors.status.404": "This form does not exist (any more): tell the site's owner.",
+        "form_errors.status.401": (
+            "This form cannot be sent from a web page: tell the site's owner."
+        ),
+        "form_errors.status.429": (
+            "Too many forms were sent from your connection just now: wait a minute, then "
+            "send it again."
+        ),
         "form_errors.status.503": (
             "Our service did not answer in time: wait a moment, then send the form again."
         ),
@@ -113,6 +120,14 @@ PUBLIC: dict[str, dict[str, str]] = {
         "form_errors.other": "Le formulaire n'a pas pu être envoyé",
         "form_errors.status.404": (
             "Ce formulaire n'existe pas (ou plus) : prévenez le responsable du site."
+        ),
+        "form_errors.status.401": (
+            "Ce formulaire ne peut pas être envoyé depuis une page web : prévenez le "
+            "responsable du site."
+        ),
+        "form_errors.status.429": (
+            "Trop de formulaires ont été envoyés depuis votre connexion à l'instant : "
+            "patientez une minute, puis envoyez-le de nouveau."
         ),
         "form_errors.status.503": (
             "Notre service n'a pas répondu à temps : patientez un instant, puis envoyez de "
