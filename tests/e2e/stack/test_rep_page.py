@@ -20,8 +20,7 @@ import pytest
 from nurture.devtools.stack import DevStack
 from nurture.testing import ScriptedSmtpServer
 from tests.e2e.browser import Page, chromium_binary, open_page
-from tests.e2e.stack.tools import lead_when, post_events, post_form, wait_until
-from tests.helpers import SQL_BY_SCORE
+from tests.e2e.stack.tools import assigned_sql, lead_when, wait_until
 
 pytestmark = [
     pytest.mark.e2e,
@@ -36,16 +35,8 @@ class TestFromTheAlert:
     def test_open_the_link_click_accept(
         self, api: httpx.Client, smtp: ScriptedSmtpServer, stack: DevStack, tmp_path: Path
     ) -> None:
-        lead_id = post_form(
-            api, "grace@rep-page.example", first_name="Grace", country="FR", company_size="30"
-        )
-        # As in the sales round trip: past the SQL threshold without a hand-raise.
-        behaviour = [(kind, {}) for kind in SQL_BY_SCORE]
-        behaviour.append(("page_viewed", {"section": "product"}))
-        post_events(api, lead_id, behaviour, "grace")
-        view = lead_when(
-            api, lead_id, lambda v: bool(v["handoffs"] and v["handoffs"][-1]["owner"]), 30
-        )
+        view = assigned_sql(api, "grace@rep-page.example", "Grace")
+        lead_id = view["lead_id"]
         owner = view["handoffs"][-1]["owner_email"]
         wait_until(lambda: _alert_link(smtp, owner, lead_id) is not None, within=30)
         path = _alert_link(smtp, owner, lead_id)

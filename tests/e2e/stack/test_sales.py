@@ -7,14 +7,7 @@ import pytest
 
 from nurture.devtools.stack import DevStack
 from nurture.testing import ScriptedSmtpServer
-from tests.e2e.stack.tools import (
-    HEADERS,
-    lead_when,
-    post_events,
-    post_form,
-    wait_until,
-)
-from tests.helpers import SQL_BY_SCORE
+from tests.e2e.stack.tools import HEADERS, assigned_sql, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -28,16 +21,8 @@ class TestSalesRoundTrip:
         """A French lead scores past the SQL threshold (support, webinars, a demo); its rep
         gets the alert in the SMTP server; the rep returns it with reason 'timing' through the
         API; the lead then receives the recycle sequence's first email."""
-        lead_id = post_form(
-            api, "marie@e2e.example", first_name="Marie", country="FR", company_size="30"
-        )
-        # The guide (4), then 46 points within the rules' caps, no hand-raise among them.
-        behaviour = [(kind, {}) for kind in SQL_BY_SCORE]
-        behaviour.append(("page_viewed", {"section": "product"}))
-        post_events(api, lead_id, behaviour, "marie")
-        view = lead_when(
-            api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 30
-        )
+        view = assigned_sql(api, "marie@e2e.example", "Marie")
+        lead_id = view["lead_id"]
         assert view["stage"] == "sql"
         owner = view["handoffs"][-1]
         wait_until(lambda: bool(_alerts_to(smtp, owner["owner_email"])))

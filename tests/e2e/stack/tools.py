@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from nurture.testing import ScriptedSmtpServer
+from tests.helpers import SQL_BY_SCORE
 
 HEADERS = {"X-API-Key": "e2e-key"}
 
@@ -88,3 +89,16 @@ def reach_evaluation(api: httpx.Client, name: str) -> str:
     )
     post_events(api, lead_id, [("page_viewed", {"section": "product"})] * 6, name)
     return lead_id
+
+
+def assigned_sql(api: httpx.Client, email: str, first_name: str) -> dict[str, Any]:
+    """A French lead of 30 people scored past the SQL threshold without a hand-raise (the
+    guide's 4 points, then 46 within the rules' caps and a product page), once a rep has it:
+    its view over HTTP."""
+    lead_id = post_form(api, email, first_name=first_name, country="FR", company_size="30")
+    behaviour: list[tuple[str, dict[str, Any]]] = [(kind, {}) for kind in SQL_BY_SCORE]
+    behaviour.append(("page_viewed", {"section": "product"}))
+    post_events(api, lead_id, behaviour, first_name.lower())
+    return lead_when(
+        api, lead_id, lambda v: any(e["kind"] == "assigned" for e in v["sales_log"]), 30
+    )
