@@ -29,6 +29,7 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium is not installed (apt-get install chromium)",
 )
 
+KEY = "docs-key"
 OFFLINE = (
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     # Addresses need no resolving: they go to a proxy nobody listens on.
@@ -40,7 +41,7 @@ OFFLINE = (
 @pytest_asyncio.fixture(scope="module")
 async def server() -> AsyncIterator[tuple[str, int]]:
     """The API on a free loopback port, and how many operations its schema has."""
-    settings = Settings(home=ROOT, api=ApiSettings(keys="docs-key"))
+    settings = Settings(home=ROOT, api=ApiSettings(keys=KEY))
     app = create_app(
         settings, gateway=MemoryLeadGateway(), ledger=MemoryLedger(), facts=MemoryFactStore()
     )
@@ -86,6 +87,28 @@ async def _screenshot(page: Page, name: str, fallback: Path) -> None:
     await asyncio.to_thread(
         (folder / f"docs-{name}.png").write_bytes, base64.b64decode(shot["data"])
     )
+
+
+_LIST_REPORTS = "#operations-reports-list_reports_v1_reports_get"
+_AUTHORIZE = f"""(() => {{
+  const box = [...document.querySelectorAll('.auth-container')]
+    .find(c => c.querySelector('h4').textContent.startsWith('ApiKey'));
+  const input = box.querySelector('input');
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, '{KEY}');
+  input.dispatchEvent(new Event('input', {{bubbles: true}}));
+  box.querySelector('button.authorize').click();
+  return true;
+}})()"""
+
+
+async def _click(page: Page, selector: str) -> None:
+    """Click the element ``selector`` finds, once the page shows it."""
+
+    async def shown() -> bool:
+        return bool(await page.evaluate(f"!!document.querySelector({selector!r})"))
+
+    await eventually(shown, within=10)
+    await page.evaluate(f"document.querySelector({selector!r}).click(), true")
 
 
 class TestDocsOffline:
@@ -135,3 +158,26 @@ class TestDocsOffline:
             assert page.problems == []
             assert all(url.startswith((origin, f"blob:{origin}", "data:")) for url in page.requests)
         assert shown == operations
+
+    async def test_authorize_sends_the_real_key(self, server: tuple[str, int]) -> None:
+        """The key given under "Authorize" goes as X-API-Key: trying a keyed operation
+        answers 200."""
+        origin, _ = server
+        async with open_page(origin, OFFLINE) as page:
+            await page.goto(f"{origin}/docs")
+            await _click(page, ".btn.authorize")
+            await _click(page, ".auth-container input")
+            await page.evaluate(_AUTHORIZE)
+            await _click(page, ".btn-done")
+            await _click(page, f"{_LIST_REPORTS} .opblock-summary-control")
+            await _click(page, f"{_LIST_REPORTS} .try-out__btn")
+            await _click(page, f"{_LIST_REPORTS} .execute")
+            status = f"{_LIST_REPORTS} .live-responses-table .response .response-col_status"
+            await _click(page, status)
+            code = await page.evaluate(f"document.querySelector({status!r}).textContent")
+            curl = await page.evaluate(
+                f"document.querySelector('{_LIST_REPORTS} .curl').textContent"
+            )
+            assert page.problems == []
+        assert code.strip() == "200"
+        assert f"X-API-Key: {KEY}" in curl
