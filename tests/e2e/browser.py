@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +120,7 @@ class Page:
         elif method == "Network.requestWillBeSent":
             url = params["request"]["url"]
             self.requests.append(url)
-            if not url.startswith((self.origin, "data:")):
+            if not url.startswith((self.origin, f"blob:{self.origin}", "data:")):
                 self.problems.append(f"request outside the page's origin: {url}")
         elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
             response = params["response"]
@@ -174,8 +174,9 @@ def _read(path: Path) -> str:
 
 
 @asynccontextmanager
-async def open_page(origin: str) -> AsyncIterator[Page]:
-    """A fresh headless chromium with one tab watching for problems on ``origin``."""
+async def open_page(origin: str, flags: Sequence[str] = ()) -> AsyncIterator[Page]:
+    """A fresh headless chromium (with ``flags`` besides its usual ones) with one tab
+    watching for problems on ``origin``."""
     binary = chromium_binary()
     assert binary is not None
     with tempfile.TemporaryDirectory(prefix="nurture-chromium-") as folder:
@@ -183,6 +184,7 @@ async def open_page(origin: str) -> AsyncIterator[Page]:
         process = await asyncio.create_subprocess_exec(
             binary,
             *_FLAGS,
+            *flags,
             f"--user-data-dir={profile}",
             "about:blank",
             stdout=asyncio.subprocess.DEVNULL,

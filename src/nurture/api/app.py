@@ -19,7 +19,9 @@ from nurture.adapters.links.tracking import Tracker
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
+from nurture.api.access import install_access_marks
 from nurture.api.deps import ApiContext
+from nurture.api.docs import install_docs
 from nurture.api.errors import install_error_handlers
 from nurture.api.pages import PageRenderer
 from nurture.api.routes import (
@@ -125,6 +127,8 @@ def create_app(
         version=__version__,
         description="Durable lead nurturing: forms and events in, lead journeys out.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_docs below
+        redoc_url=None,
     )
     app.state.context = context
     if gateway is not None:
@@ -170,4 +174,6 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    install_docs(app)
+    install_access_marks(app)
     return app

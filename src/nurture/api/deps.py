@@ -28,6 +28,7 @@ from nurture.services.reports import ReportConfig
 
 __all__ = [
     "ApiContext",
+    "ScopeCheck",
     "client_address",
     "get_context",
     "get_fact_store",
@@ -126,10 +127,15 @@ def lead_id_by_email(request: Request, email: str) -> str:
     return lead_id_for(email, get_context(request).id_key)
 
 
-def require_scope(scope: Scope) -> Callable[..., None]:
-    """A dependency refusing requests without a configured key that has ``scope``."""
+class ScopeCheck:
+    """A dependency refusing requests without a configured key that has ``scope``; the
+    OpenAPI document reads ``scope`` from it (``nurture.api.access``)."""
 
-    def check(
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def __call__(
+        self,
         context: Annotated[ApiContext, Depends(get_context)],
         key: Annotated[str | None, Security(_api_key_header)],
     ) -> None:
@@ -140,12 +146,15 @@ def require_scope(scope: Scope) -> Callable[..., None]:
         entry = context.key_entry(key)
         if entry is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
-        if not entry.allows(scope):
+        if not entry.allows(self.scope):
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"this API key lacks the '{scope}' scope"
+                status.HTTP_403_FORBIDDEN, f"this API key lacks the '{self.scope}' scope"
             )
 
-    return check
+
+def require_scope(scope: Scope) -> ScopeCheck:
+    """A dependency refusing requests without a configured key that has ``scope``."""
+    return ScopeCheck(scope)
 
 
 def rate_limited(group: str) -> Callable[..., None]:

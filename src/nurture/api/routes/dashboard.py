@@ -18,6 +18,7 @@ from fastapi.security import APIKeyHeader
 
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.links.tokens import TokenError, TokenExpired
+from nurture.api.access import API_KEY, REPORTS_LINK
 from nurture.api.dashboard.i18n import Language, choose_language
 from nurture.api.dashboard.page import (
     CSP,
@@ -65,6 +66,8 @@ def _denied(context: ApiContext, key: str | None, token: str | None) -> tuple[in
     "/reports",
     response_class=HTMLResponse,
     summary="The reports dashboard (HTML)",
+    # Checked below, not by a dependency: a denial is a page in the reader's language.
+    openapi_extra={"security": [{API_KEY: ["reports"]}, {REPORTS_LINK: []}]},
     responses={
         400: {"description": "A bad date"},
         401: {"description": "No key or link, or an expired link"},

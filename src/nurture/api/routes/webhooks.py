@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.temporal.gateway import LeadGateway
+from nurture.api.access import SIGNATURE
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
 from nurture.api.errors import body_errors
 from nurture.api.security import check_signature, signature
@@ -33,10 +34,11 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
     response_model=ReportOutcome,
     summary="Report a bounce or a complaint",
     openapi_extra={
+        "security": [{SIGNATURE: []}],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": MailReport.model_json_schema()}},
-        }
+        },
     },
     responses={
         401: {"description": "Missing, invalid or stale signature"},
