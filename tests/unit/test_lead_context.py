@@ -19,7 +19,8 @@ def snapshot_attributes(lead: Lead) -> dict[str, object]:
 
 
 class TestLeadContext:
-    """A template sees the lead's name, company and job title, each None when unknown."""
+    """A template sees the lead's name, company and job title, each None when unknown, and
+    its custom fields (none here)."""
 
     def test_a_known_lead(self) -> None:
         assert lead_context(persona_lead()) == {
@@ -28,17 +29,18 @@ class TestLeadContext:
             "full_name": "Ada Lovelace",
             "company": "Globex",
             "job_title": "Head of Marketing",
+            "custom": {},
         }
 
     def test_nothing_known(self) -> None:
-        assert lead_context(None) == dict.fromkeys(LEAD_CONTEXT_FIELDS)
+        assert lead_context(None) == {**dict.fromkeys(LEAD_CONTEXT_FIELDS), "custom": {}}
 
     def test_only_the_address_known(self) -> None:
         assert lead_context(Lead(email="ada@globex.example")) == lead_context(None)
 
     def test_other_profile_fields_stay_out(self) -> None:
         context = lead_context({"first_name": "Ada", "industry": "software", "email": "a@b.c"})
-        assert context == {**dict.fromkeys(LEAD_CONTEXT_FIELDS), "first_name": "Ada"}
+        assert context == {**dict.fromkeys(LEAD_CONTEXT_FIELDS), "first_name": "Ada", "custom": {}}
 
 
 class TestOneContextForEverySender:
@@ -47,6 +49,10 @@ class TestOneContextForEverySender:
     def test_a_sequence_sees_what_the_lead_sees(self) -> None:
         lead = persona_lead()
         assert lead_context(snapshot_attributes(lead)) == lead_context(lead)
+
+    def test_a_sequence_sees_the_custom_fields(self) -> None:
+        lead = persona_lead(custom={"budget": "over 50k"})
+        assert lead_context(snapshot_attributes(lead))["custom"] == {"budget": "over 50k"}
 
     def test_a_sequence_of_a_lead_without_a_name(self) -> None:
         lead = Lead(email="someone@globex.example", company="Globex")

@@ -58,7 +58,10 @@ def lead_renderables(
     """The lead from top to bottom: who and where it stands, why its score, its sales
     hand-off and deadline, its sequence, stage changes, emails and sales log."""
     now = now or datetime.now(UTC)
-    parts: list[RenderableType] = [_overview(view, zone, email), _score(view)]
+    parts: list[RenderableType] = [_overview(view, zone, email)]
+    if view.custom:
+        parts.append(_custom(view))
+    parts.append(_score(view))
     parts += [p for p in (_sales(view, zone, now), _sequences(view, zone)) if p is not None]
     parts += [_transitions(view, zone), _emails(view, zone)]
     if view.sales_log:
@@ -105,6 +108,13 @@ def _name(view: LeadView) -> str:
     parts = [p for p in (person.first_name, person.last_name) if p] if person else []
     title = f" ({person.job_title})" if person and person.job_title else ""
     return (" ".join(parts) or "-") + title
+
+
+def _custom(view: LeadView) -> Table:
+    table = _table("What the lead told us", "Field", "Value")
+    for name, value in view.custom.items():
+        table.add_row(name, str(value))
+    return table
 
 
 def _buying(view: LeadView) -> str:

@@ -7,11 +7,12 @@ the acquisition source, an optional locale and the content to suggest next.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from nurture.domain.fields import CustomField, FieldName
 from nurture.domain.models import (
     AcquisitionSource,
     ContactDetails,
@@ -42,6 +43,7 @@ RESERVED_FIELDS = frozenset(
         "consent_wording",
         "submission_id",
         RENDERED_FIELD,
+        "custom",
     }
 )
 """The names a form post reads (``nurture.services.intake.FormPost``): no honeypot's."""
@@ -85,6 +87,9 @@ class Defaults(BaseModel):
     rescore_after: Duration = timedelta(days=30)
     """A form the lead posts again sooner than this after it last scored scores nothing:
     re-posting a form must not inflate the score (it still counts as activity)."""
+    unknown_fields: Literal["ignore", "refuse"] = "ignore"
+    """A posted field that is neither a contact detail nor a declared custom field (a
+    submit button's name, say): ignored, or refused with a 422 naming it."""
 
 
 class FormConfig(BaseModel):
@@ -146,3 +151,16 @@ class ProjectConfig(BaseModel):
     tracking and sales name (see :mod:`nurture.domain.vocabulary`)."""
     costs: Costs = Costs()
     """What acquiring leads cost, per source and month (``[costs]``), for the cost report."""
+    fields: dict[FieldName, CustomField] = {}
+    """Custom fields (``[fields.<name>]``): what forms, imports and the API may add to a
+    lead beyond the contact details, each with its type and limits."""
+
+    @model_validator(mode="after")
+    def _field_names_free(self) -> ProjectConfig:
+        taken = RESERVED_FIELDS | {f.honeypot for f in self.forms.values()}
+        clash = sorted(set(self.fields) & taken)
+        if clash:
+            raise ValueError(
+                f"custom field {clash[0]!r} is already a field forms post (or a honeypot)"
+            )
+        return self

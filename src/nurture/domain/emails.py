@@ -86,16 +86,19 @@ def failed_send_status(error_type: str | None) -> Literal["bounced", "skipped", 
 
 
 def lead_context(lead: Lead | Mapping[str, Any] | None) -> dict[str, Any]:
-    """What templates get as ``lead``: name, company, job title, each ``None`` when unknown.
+    """What templates get as ``lead``: name, company, job title, each ``None`` when unknown,
+    and ``custom``, its custom fields by name (``{{ lead.custom.budget }}``; ``{}`` if none).
 
     ``lead`` is the lead itself, or its profile as a sequence's snapshot carries it
     (``LeadSnapshot.attributes``), or ``None`` when nothing is known but the address.
     """
     if lead is None:
-        return dict.fromkeys(LEAD_CONTEXT_FIELDS)
+        return {**dict.fromkeys(LEAD_CONTEXT_FIELDS), "custom": {}}
     if isinstance(lead, Lead):
-        return {name: getattr(lead, name) for name in LEAD_CONTEXT_FIELDS}
-    return {name: lead.get(name) for name in LEAD_CONTEXT_FIELDS}
+        known = {name: getattr(lead, name) for name in LEAD_CONTEXT_FIELDS}
+        return {**known, "custom": dict(lead.custom)}
+    known = {name: lead.get(name) for name in LEAD_CONTEXT_FIELDS}
+    return {**known, "custom": dict(lead.get("custom") or {})}
 
 
 def idempotency_key(lead_id: str, campaign: str, step: str, occurrence: int = 1) -> str:

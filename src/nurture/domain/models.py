@@ -22,6 +22,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from nurture.domain.fields import FieldValue
 from nurture.domain.text import ShortText, reject_control_characters
 
 __all__ = [
@@ -148,6 +149,8 @@ class Lead(ContactDetails):
     source: AcquisitionSource = AcquisitionSource.INBOUND
     utm: Utm = Utm()
     consent: Consent = Consent()
+    custom: dict[str, FieldValue] = {}
+    """Its custom fields (``nurture.domain.fields``), checked when they came in."""
 
     @property
     def full_name(self) -> str | None:
@@ -158,7 +161,10 @@ class Lead(ContactDetails):
     def merged_with(self, newer: Lead) -> Lead:
         """This lead updated by the fields a newer submission actually filled in."""
         changes = newer.model_dump(exclude_unset=True, exclude_defaults=True)
-        return self.model_copy(update={k: getattr(newer, k) for k in changes})
+        update = {k: getattr(newer, k) for k in changes}
+        if "custom" in update:  # a field the newer post left out keeps its value
+            update["custom"] = {**self.custom, **newer.custom}
+        return self.model_copy(update=update)
 
 
 class LeadEvent(BaseModel):

@@ -7,7 +7,7 @@ here so a plain ``<form method="post">`` works as well as a JSON client.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -16,6 +16,7 @@ from pydantic import AfterValidator, ConfigDict
 
 from nurture.adapters.mail.message import mailbox
 from nurture.config.project import Defaults, FormConfig
+from nurture.domain.fields import FieldValue
 from nurture.domain.models import Consent, ContactDetails, FormSubmitted, Lead, RetryId, Utm
 from nurture.domain.text import ShortText
 
@@ -137,6 +138,7 @@ def to_submission(
     client: Client = Client(),
     *,
     submission_id: str,
+    custom: Mapping[str, FieldValue] | None = None,
 ) -> FormSubmitted:
     """The signal payload: the lead, and what the form promised, as configured right now,
     under ``submission_id`` (the post's own, or the one the API made up and answers with).
@@ -148,6 +150,7 @@ def to_submission(
         **post.model_dump(include=set(ContactDetails.model_fields) - {"locale"}, exclude_none=True),
         locale=locale,
         source=form.source,
+        custom=dict(custom or {}),
         utm=Utm(
             source=post.utm_source,
             medium=post.utm_medium,

@@ -24,7 +24,8 @@ from nurture.api.errors import body_errors
 from nurture.api.retry import RetryKey, retry_key, retry_key_responses
 from nurture.api.routes.form_pages import error_page, thanks_redirect, wants_page
 from nurture.api.security import check_signature
-from nurture.config.project import FormConfig
+from nurture.config.project import RESERVED_FIELDS, FormConfig, ProjectConfig
+from nurture.domain.fields import FieldProblems, FieldValue, custom_values
 from nurture.domain.identity import lead_id_for
 from nurture.services.form_guard import FormTokenProblem, spam_reason
 from nurture.services.intake import (
@@ -170,7 +171,7 @@ async def _accept(
 ) -> tuple[Accepted, str]:
     """The lead the post lands on, and its locale; a bot's post (``form_guard``) gets the
     same answer, but no lead hears of it."""
-    post = _validated(data)
+    post, custom = _validated(data, form, context.project)
     problem = address_problem(post.email, context.smtputf8)
     if problem:
         raise _invalid("email", problem)
@@ -197,6 +198,7 @@ async def _accept(
             datetime.now(UTC),
             _client(request),
             submission_id=key.value,
+            custom=custom,
         )
         await gateway.submit_form(lead_id, submission)
     return Accepted(lead_id=lead_id, submission_id=key.value), locale
@@ -239,12 +241,35 @@ async def _body(request: Request) -> dict[str, Any]:
     )
 
 
-def _validated(data: dict[str, Any]) -> FormPost:
+def _validated(
+    data: dict[str, Any], form: FormConfig, project: ProjectConfig
+) -> tuple[FormPost, dict[str, FieldValue]]:
+    """The post and its custom fields, or one 422 naming every bad field at once."""
+    errors: list[Any] = []
+    post = custom = None
     try:
-        return FormPost.model_validate(blank_to_none(data))
+        post = FormPost.model_validate(blank_to_none(data))
     except ValidationError as exc:
-        raise body_errors(exc) from exc
+        errors += body_errors(exc).errors()
+    try:
+        custom = custom_values(data, project.fields)
+    except FieldProblems as refused:
+        errors += [_problem(p.field, p.rule) for p in refused.problems]
+    if project.defaults.unknown_fields == "refuse":
+        known = RESERVED_FIELDS | set(project.fields) | {form.honeypot}
+        errors += [
+            _problem(name, "is not a field this service takes")
+            for name in data
+            if name not in known
+        ]
+    if errors or post is None or custom is None:
+        raise RequestValidationError(errors)
+    return post, custom
+
+
+def _problem(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ("body", field), "msg": message, "type": "invalid"}
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "invalid"}])
+    return RequestValidationError([_problem(field, message)])

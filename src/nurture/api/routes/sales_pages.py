@@ -248,6 +248,7 @@ async def _render(
         desk=_desk_path(context, access, now),
         action_id=uuid.uuid4().hex,
         notice=notice,
+        labels={name: f.label for name, f in context.project.fields.items() if f.label},
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from nurture.domain.fields import FieldValue
 from nurture.domain.lead.facts import lead_facts
 from nurture.domain.lead.journey import next_deadline
 from nurture.domain.lead.naming import lead_label, md_table, md_text
@@ -38,6 +39,8 @@ class LeadView(BaseModel):
     conditions: tuple[Condition, ...]
     person: ContactDetails | None = None
     """Who the lead is, for sales to reach them (name, company, address, phone)."""
+    custom: dict[str, FieldValue] = {}
+    """Its custom fields (``[fields]`` of nurture.toml) by name."""
     score: int
     explanation: tuple[ScoreLine, ...]
     grade: Grade
@@ -87,6 +90,7 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         lead_id=state.lead_id,
         stage=facts.stage,
         person=_person(state),
+        custom=dict(state.lead.custom) if state.lead else {},
         conditions=facts.conditions,
         score=facts.score,
         explanation=state.score.lines,
