@@ -87,7 +87,8 @@ def failed_send_status(error_type: str | None) -> Literal["bounced", "skipped", 
 
 def lead_context(lead: Lead | Mapping[str, Any] | None) -> dict[str, Any]:
     """What templates get as ``lead``: name, company, job title, each ``None`` when unknown,
-    and ``custom``, its custom fields by name (``{{ lead.custom.budget }}``; ``{}`` if none).
+    and ``custom``, its custom fields by name (``{{ lead.custom.get('budget') }}``; ``{}``
+    if none).
 
     ``lead`` is the lead itself, or its profile as a sequence's snapshot carries it
     (``LeadSnapshot.attributes``), or ``None`` when nothing is known but the address.
