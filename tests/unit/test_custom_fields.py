@@ -3,14 +3,20 @@ what it left out, and what templates see."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from nurture.config.check import check_configuration
+from nurture.config.settings import Settings
 from nurture.domain.emails import lead_context
 from nurture.domain.fields import CustomField, FieldProblem, FieldProblems, custom_values
-from tests.helpers import persona_lead
+from nurture.domain.scoring import apply_profile, initial_score
+from nurture.domain.scoring.model import FitRule, Predicate
+from tests.helpers import ROOT, persona_lead, scoring_model
 
 FIELDS = {
     "budget": CustomField(type="choice", choices=("under 10k", "over 50k")),
@@ -102,3 +108,42 @@ class TestOnTheLead:
         assert lead_context(lead)["custom"] == {"budget": "over 50k"}
         assert lead_context(None)["custom"] == {}
         assert lead_context({"first_name": "Ada"})["custom"] == {}
+
+
+class TestFitRules:
+    """A fit rule may read a custom field as ``custom.<name>``; the configuration check
+    refuses one naming a field nurture.toml does not declare."""
+
+    def test_scores_an_answer(self) -> None:
+        base = scoring_model()
+        rule = FitRule(
+            id="big_budget",
+            label="Budget over 50k",
+            points=10,
+            when={"custom.budget": Predicate(equals="over 50k")},
+        )
+        model = base.model_copy(update={"fit": (*base.fit, rule)})
+        rich = persona_lead(custom={"budget": "over 50k"})
+        poor = persona_lead(custom={"budget": "under 10k"})
+        assert apply_profile(model, initial_score(model), rich).score.line("big_budget")
+        assert apply_profile(model, initial_score(model), poor).score.line("big_budget") is None
+
+    def test_the_attribute_must_be_a_field_name(self) -> None:
+        with pytest.raises(ValidationError, match=r"custom\.<field>"):
+            FitRule(id="x", label="x", points=1, when={"custom": Predicate(present=True)})
+
+    def test_an_undeclared_field_is_a_config_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        config = tmp_path / "config"
+        shutil.copytree(ROOT / "config", config)
+        scoring = config / "scoring.toml"
+        scoring.write_text(
+            scoring.read_text()
+            + '\n[[fit]]\nid = "rich"\nlabel = "Rich"\npoints = 5\n'
+            + 'when = { "custom.revenue" = { min = 1000000 } }\n'
+        )
+        monkeypatch.setenv("NURTURE_HOME", str(tmp_path))
+        (tmp_path / "templates").symlink_to(ROOT / "templates")
+        report = check_configuration(Settings())
+        assert any("no custom field 'revenue'" in line for line in report.lines())

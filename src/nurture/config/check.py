@@ -205,6 +205,22 @@ def enrolment_buying_stages_exist(config: Configuration) -> Iterator[ConfigProbl
                 )
 
 
+def fit_rules_name_declared_fields(config: Configuration) -> Iterator[ConfigProblem]:
+    """A fit rule's ``custom.<field>`` is a field of ``[fields]``: another name never
+    holds a value, so the rule would never match (or always, for ``present = false``)."""
+    project, scoring = config.project.model, config.scoring.model
+    if project is None or scoring is None:
+        return
+    for index, rule in enumerate(scoring.fit):
+        for name in rule.when:
+            field = name.removeprefix("custom.")
+            if field != name and field not in project.fields:
+                yield config.scoring.problem(
+                    ("fit", index, "when", name),
+                    f"no custom field {field!r} in [fields] of {shown_path(config.project.path)}",
+                )
+
+
 def scoring_model_warnings(config: Configuration) -> Iterator[ConfigProblem]:
     """What the scoring model finds allowed but probably a mistake (a rule giving points
     with no ``cap``, which a repeated event inflates without end), at its line."""
@@ -278,6 +294,7 @@ CHECKS: tuple[Check, ...] = (
     enrolment_sequences_exist,
     enrolment_forms_exist,
     enrolment_buying_stages_exist,
+    fit_rules_name_declared_fields,
     brand_addresses_deliverable,
     scoring_model_warnings,
     sequences_wait_for_declared_events,

@@ -7,7 +7,7 @@ lead entered its current buying stage, compared with that stage's ``advance_at``
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -237,6 +237,9 @@ def _attribute(lead: Lead, name: str, free_mail: frozenset[str]) -> PropertyValu
         return domain
     if name == "email_type":
         return "free" if domain in free_mail else "company"
+    if name.startswith("custom."):
+        found = lead.custom.get(name.removeprefix("custom."))
+        return found.isoformat() if isinstance(found, date) else found
     value = getattr(lead, name)
     return value.value if isinstance(value, StrEnum) else value
 

@@ -6,6 +6,7 @@ line, the path of the field inside it and the rule it broke.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,7 +28,9 @@ __all__ = [
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 _DERIVED_ATTRIBUTES = frozenset({"email_domain", "email_type"})
-_LEAD_ATTRIBUTES = frozenset(Lead.model_fields) - {"utm", "consent"}
+_LEAD_ATTRIBUTES = frozenset(Lead.model_fields) - {"utm", "consent", "custom"}
+_CUSTOM = re.compile(r"^custom\.[a-z][a-z0-9_]{0,39}$")
+"""A custom field, ``custom.<name>`` (declared in ``[fields]`` of nurture.toml)."""
 
 
 class Predicate(BaseModel):
@@ -56,9 +59,12 @@ class FitRule(BaseModel):
     @model_validator(mode="after")
     def _known_attributes(self) -> Self:
         known = _LEAD_ATTRIBUTES | _DERIVED_ATTRIBUTES
-        unknown = sorted(set(self.when) - known)
+        unknown = sorted(a for a in set(self.when) - known if not _CUSTOM.match(a))
         if unknown:
-            raise ValueError(f"unknown lead attribute(s) {unknown}; use one of {sorted(known)}")
+            raise ValueError(
+                f"unknown lead attribute(s) {unknown}; use one of {sorted(known)} or "
+                "custom.<field> for a custom field"
+            )
         return self
 
 
