@@ -86,6 +86,15 @@ class TestThePage:
         assert page.headers["cache-control"] == "no-store"
         assert page.headers["referrer-policy"] == "no-referrer"
 
+    def test_shows_what_the_lead_told_us(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        view = lead_view(routed("camille"), MODEL, T0)
+        gateway.views["L1"] = view.model_copy(update={"custom": {"budget": "over 50k"}})
+        html = client.get(lead_link("camille")).text
+        assert "What the lead told us" in html and "<th" in html and "Budget" in html
+        assert "over 50k" in html
+
     def test_in_the_reps_language_when_the_browser_asks(
         self, client: TestClient, owned: str
     ) -> None:
