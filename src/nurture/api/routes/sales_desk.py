@@ -45,6 +45,8 @@ router = APIRouter(
 
 _SHOWN = 50
 """Rows of each list on the page: a rep's own leads fit (capacity is 30 by default)."""
+_QUERIES = 8
+"""Lead queries in flight while a page is built."""
 
 
 @router.get("/desk/{token}", response_class=HTMLResponse)
@@ -139,12 +141,16 @@ async def _take(
 async def _rows(gateway: LeadGateway, filters: LeadFilters) -> list[tuple[LeadRow, str]]:
     """The first rows of a list, each with the lead's label (its page's name for it)."""
     page = await gateway.list_leads(filters, _SHOWN, None)
-    labels = await asyncio.gather(*(_label(gateway, row.lead_id) for row in page.leads))
+    gate = asyncio.Semaphore(_QUERIES)
+    labels = await asyncio.gather(*(_label(gateway, row.lead_id, gate) for row in page.leads))
     return list(zip(page.leads, labels, strict=True))
 
 
-async def _label(gateway: LeadGateway, lead_id: str) -> str:
-    try:
-        return (await gateway.get_lead(lead_id)).label
-    except LeadNotFound:
-        return lead_id
+async def _label(gateway: LeadGateway, lead_id: str, gate: asyncio.Semaphore) -> str:
+    """The lead's label: a query to its workflow (names are not search attributes), a few
+    at a time, so one page view never makes a burst of work for the workers."""
+    async with gate:
+        try:
+            return (await gateway.get_lead(lead_id)).label
+        except LeadNotFound:
+            return lead_id
