@@ -19,7 +19,7 @@ from nurture.domain.lead.state import LeadState, start_state
 from nurture.domain.lead.view import lead_view
 from nurture.domain.lifecycle import Stage
 from nurture.domain.sales import handoff
-from nurture.domain.sales.records import Assignment
+from nurture.domain.sales.records import Assignment, SalesAction
 from nurture.testing import MemoryLeadGateway
 from tests.helpers import ROOT, T0, scoring_model, submission
 
@@ -306,3 +306,52 @@ class TestDesk:
 def form_of_take(html: str) -> dict[str, str]:
     chunk = html[html.index('<form method="post"') : html.index("</form>")]
     return dict(re.findall(r'name="(\w+)" value="([^"]*)"', chunk))
+
+
+class TestReviewFindings:
+    """What a hostile reading found: a lead back with marketing is no rep's, links made
+    from a link never outlive it, a notice cannot be forged, an address cannot inject
+    mail headers."""
+
+    def test_a_lead_back_in_nurture_is_no_reps(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        returned = handoff.apply_action(
+            routed("camille"),
+            SalesAction(action="return_to_nurture", actor="camille", reason="timing"),
+            MODEL,
+            T0,
+            -10,
+        )
+        gateway.views["L1"] = lead_view(returned, MODEL, T0)
+        link = lead_link("hugo")
+        html = client.get(link).text
+        assert 'id="action-' not in html
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get(lead_link("camille")).text)
+        assert csrf is None  # no form at all on the page of a lead sales has no more
+
+    def test_links_made_from_a_link_do_not_outlive_it(
+        self, client: TestClient, owned: str, gateway: MemoryLeadGateway
+    ) -> None:
+        soon = datetime.now(UTC) + timedelta(hours=1)
+        short = path_of(
+            Links(links().signer, APP, "u@example.com", timedelta(hours=1)).rep_lead_url(
+                APP, "camille", "L1", datetime.now(UTC)
+            )
+        )
+        [desk] = re.findall(r'href="(/s/desk/[^"]+)"', client.get(short).text)
+        expiry = links().signer.expiry(desk.rpartition("/")[2])
+        assert expiry is not None and expiry <= soon + timedelta(seconds=1)
+
+    def test_a_notice_in_the_query_is_ignored_unless_signed(self, client: TestClient) -> None:
+        html = client.get(desk_link("camille") + "?notice=log%20in%20at%20evil.example").text
+        assert "evil.example" not in html and "Not done" not in html
+
+    def test_the_address_cannot_add_mail_headers(
+        self, client: TestClient, gateway: MemoryLeadGateway
+    ) -> None:
+        view = lead_view(routed("camille"), MODEL, T0)
+        person = view.person.model_copy(update={"email": "x?bcc=spy@evil.example&a@v.example"})  # type: ignore[union-attr]
+        gateway.views["L1"] = view.model_copy(update={"person": person})
+        html = client.get(lead_link("camille")).text
+        assert 'href="mailto:x?bcc' not in html and "mailto:x%3Fbcc" in html

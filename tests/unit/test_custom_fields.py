@@ -147,3 +147,10 @@ class TestFitRules:
         (tmp_path / "templates").symlink_to(ROOT / "templates")
         report = check_configuration(Settings())
         assert any("no custom field 'revenue'" in line for line in report.lines())
+
+
+def test_a_number_too_large_for_a_float_is_refused() -> None:
+    """JSON carries integers of any size: one past float's range is a 422, never a 500."""
+    with pytest.raises(FieldProblems) as refused:
+        custom_values({"revenue": 10**400}, FIELDS)
+    assert refused.value.problems[0].rule == "is too large"

@@ -78,6 +78,8 @@ def parse_value(name: str, spec: CustomField, raw: Any) -> FieldValue:
     parse = {"text": _text, "number": _number, "choice": _choice, "date": _date}
     try:
         return parse.get(spec.type, _boolean)(spec, raw)
+    except OverflowError:
+        raise FieldProblem(name, "is too large") from None
     except (ValueError, TypeError) as exc:
         raise FieldProblem(name, str(exc)) from None
 

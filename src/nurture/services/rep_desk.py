@@ -22,6 +22,7 @@ from nurture.domain.sales.routing import Rep, SalesTeam
 
 __all__ = [
     "ACTIONS",
+    "ACTIVITY_KINDS",
     "FORM_VALIDITY",
     "ActivityRow",
     "RepAccess",
@@ -69,6 +70,14 @@ class RepAccess:
 
     rep: Rep | None
     lead_id: str | None
+    expires_at: datetime | None = None
+    """When the link expires: links made from it (a lead's page to the rep's leads, and
+    back) expire no later, so a link passed on cannot renew itself."""
+
+    def links_expire(self, now: datetime, validity: timedelta) -> datetime:
+        """The expiry of a link made now from this one."""
+        fresh = now + validity
+        return min(fresh, self.expires_at) if self.expires_at else fresh
 
     @property
     def actor(self) -> str:
@@ -81,6 +90,7 @@ def read_access(
     """The access a link gives, or :class:`TokenError` (forged, expired, another purpose,
     or a rep no longer in the team: their links stop working at once)."""
     fields = signer.verify(token, REP_DESK if desk else REP_LEAD, now)
+    expires_at = signer.expiry(token)
     rep_id = str(fields.get("r") or "")
     rep = team.rep(rep_id) if rep_id else None
     if rep_id and (rep is None or not rep.active):
@@ -90,7 +100,7 @@ def read_access(
     lead_id = None if desk else str(fields.get("l") or "")
     if not desk and not lead_id:
         raise TokenError("malformed token")
-    return RepAccess(rep=rep, lead_id=lead_id)
+    return RepAccess(rep=rep, lead_id=lead_id, expires_at=expires_at)
 
 
 def why_not_allowed(view: LeadView, access: RepAccess, action: str) -> str | None:
@@ -108,7 +118,9 @@ def why_not_entitled(view: LeadView, access: RepAccess, action: str) -> str | No
     if access.rep is None:
         return "the manager's link shows the lead; its owner acts on it"
     handoff = open_handoff(view.handoffs)
-    if handoff is None or handoff.owner == access.rep.id:
+    if handoff is None:  # returned, lost, won or never handed off: marketing's, or done
+        return "this lead is not with sales now"
+    if handoff.owner == access.rep.id:
         return None
     if handoff.owner is None:
         return None if action == "accept" else "take the lead from the pool first (Accept)"
@@ -150,6 +162,10 @@ class ActivityRow:
     at: datetime
     kind: str
     detail: str
+
+
+ACTIVITY_KINDS = _ACTIVITY_KINDS
+"""The kinds of facts the recent activity shows (read only these)."""
 
 
 async def recent_activity(facts: AsyncIterator[Fact], limit: int = 20) -> list[ActivityRow]:

@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from nurture.domain.models import normalise_email
@@ -85,6 +85,15 @@ class TokenSigner:
         if expiry is not None and now.timestamp() >= expiry:
             raise TokenExpired("expired token", payload)
         return payload
+
+    def expiry(self, token: str) -> datetime | None:
+        """When a token that :meth:`verify` accepted expires (``None``: never)."""
+        try:
+            payload = json.loads(_decode(token.partition(".")[0]))
+        except ValueError as exc:
+            raise TokenError("malformed token") from exc
+        seconds = payload.get("x") if isinstance(payload, dict) else None
+        return datetime.fromtimestamp(seconds, UTC) if isinstance(seconds, int) else None
 
     def _mac(self, purpose: str, body: str) -> bytes:
         key = hmac.new(self._secret, f"nurture:token:{purpose}".encode(), hashlib.sha256)

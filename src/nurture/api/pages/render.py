@@ -29,7 +29,7 @@ HEADERS = {
     # No script, no third party; forms may post (and be redirected) where they say.
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
 }
 _TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "pages"

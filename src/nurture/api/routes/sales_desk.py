@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nurture.adapters.links.links import rep_lead_path
+from nurture.adapters.links.tokens import TokenError
 from nurture.adapters.temporal.gateway import ActionRefused, LeadGateway, LeadNotFound
 from nurture.adapters.temporal.visibility import ListRefused
 from nurture.api.deps import ApiContext, get_context, get_gateway, rate_limited
@@ -45,6 +46,8 @@ router = APIRouter(
 
 _SHOWN = 50
 """Rows of each list on the page: a rep's own leads fit (capacity is 30 by default)."""
+_NOTICE = "rep-notice"
+_NOTICE_VALIDITY = timedelta(minutes=10)
 _QUERIES = 8
 """Lead queries in flight while a page is built."""
 
@@ -55,7 +58,7 @@ async def desk_page(
     request: Request,
     context: Annotated[ApiContext, Depends(get_context)],
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
-    refused: Annotated[str | None, Query(max_length=300)] = None,
+    notice: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> HTMLResponse:
     """The rep's open leads, soonest deadline first, and the pool."""
     try:
@@ -68,7 +71,7 @@ async def desk_page(
     except ListRefused:
         return problem_page(context, request, Problem(503, "rep.unlisted"))
     now = datetime.now(UTC)
-    expires = now + context.rep_link_validity
+    expires = access.links_expire(now, context.rep_link_validity)
     return context.pages.render(
         "rep/desk.html",
         page_language_of(context, request),
@@ -81,7 +84,7 @@ async def desk_page(
         open_count=(await gateway.open_leads()).get(access.rep.id, 0),
         csrf=form_token(context.signer, token, now),
         action_id=uuid.uuid4().hex,
-        refused=refused,
+        refused=_notice_text(context, notice, now),
     )
 
 
@@ -101,12 +104,25 @@ async def take_from_pool(
     except Problem as problem:
         return problem_page(context, request, problem)
     if refused:
+        # Signed, so no one can put words of their own in the page's "Not done" box.
+        expires = datetime.now(UTC) + _NOTICE_VALIDITY
+        signed = context.signer.sign(_NOTICE, {"m": refused[:300]}, expires)
         return RedirectResponse(
-            request.url.path + "?" + urlencode({"refused": refused}), status_code=303
+            request.url.path + "?" + urlencode({"notice": signed}), status_code=303
         )
-    expires = datetime.now(UTC) + context.rep_link_validity
+    expires = access.links_expire(datetime.now(UTC), context.rep_link_validity)
     path = rep_lead_path(context.signer, access.actor, lead_id, expires)
     return RedirectResponse(f"{path}?done=accept", status_code=303)
+
+
+def _notice_text(context: ApiContext, notice: str | None, now: datetime) -> str | None:
+    """Why a take was refused, from the redirect's signed notice (ignored if not ours)."""
+    if not notice:
+        return None
+    try:
+        return str(context.signer.verify(notice, _NOTICE, now).get("m") or "") or None
+    except TokenError:
+        return None
 
 
 async def _take(

@@ -32,6 +32,7 @@ from nurture.domain.sales.records import RETURN_REASONS, SalesAction
 from nurture.domain.sales.routing import Rep, SalesTeam
 from nurture.services.rep_desk import (
     ACTIONS,
+    ACTIVITY_KINDS,
     RepAccess,
     check_form_token,
     form_token,
@@ -107,6 +108,8 @@ async def act_from_page(
         await gateway.act(view.lead_id, action)
     except ActionRefused as exc:
         return await _refused(context, request, token, access, gateway, facts, str(exc))
+    except LeadNotFound:
+        return problem_page(context, request, Problem(404, "rep.gone"))
     except Problem as problem:
         return problem_page(context, request, problem)
     except _Refused as refused:
@@ -125,7 +128,10 @@ async def _refused(
 ) -> HTMLResponse:
     """The page again, saying why the action was not taken (nothing was recorded)."""
     assert access is not None
-    view = await _view(gateway, access)
+    try:
+        view = await _view(gateway, access)
+    except Problem as problem:
+        return problem_page(context, request, problem)
     notice = ("refused", reason)
     return await _render(context, request, token, access, view, facts, notice, 409)
 
@@ -231,7 +237,7 @@ async def _render(
     now = datetime.now(UTC)
     lang = page_language_of(context, request)
     handoff = open_handoff(view.handoffs)
-    activity = await recent_activity(facts.read(lead_ids=[view.lead_id]))
+    activity = await recent_activity(facts.read(kinds=ACTIVITY_KINDS, lead_ids=[view.lead_id]))
     return context.pages.render(
         "rep/lead.html",
         lang,
@@ -253,10 +259,12 @@ async def _render(
 
 
 def _desk_path(context: ApiContext, access: RepAccess, now: datetime) -> str | None:
-    """A rep's way from a lead to all their leads (the manager has none)."""
+    """A rep's way from a lead to all their leads (the manager has none), expiring no
+    later than the link the page was opened with."""
     if access.rep is None:
         return None
-    return rep_desk_path(context.signer, access.rep.id, now + context.rep_link_validity)
+    expires = access.links_expire(now, context.rep_link_validity)
+    return rep_desk_path(context.signer, access.rep.id, expires)
 
 
 def page_language_of(context: ApiContext, request: Request) -> str:
