@@ -4,6 +4,7 @@ change anything."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -355,3 +356,17 @@ class TestReviewFindings:
         gateway.views["L1"] = view.model_copy(update={"person": person})
         html = client.get(lead_link("camille")).text
         assert 'href="mailto:x?bcc' not in html and "mailto:x%3Fbcc" in html
+
+
+class TestErrorsArePages:
+    """A link refused before its route (cut short, too long) is a page, not JSON."""
+
+    @pytest.mark.parametrize(
+        "path",
+        ["/s/lead/not-a-token!", "/s/desk/x", "/u/x", "/c/x", "/thanks/contact?lang=%C3%A9"],
+    )
+    def test_malformed_links(self, client: TestClient, path: str) -> None:
+        page = client.get(path, headers={"Accept-Language": "fr"})
+        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+        assert "Ce lien n'est pas valide" in html.unescape(page.text)
+        assert page.headers["cache-control"] == "no-store"

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
+from nurture.api.pages import PageRenderer, words
 from nurture.api.retry import current_retry_key
 from nurture.api.routes.form_pages import error_page, wants_page
 
@@ -40,7 +41,9 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _person_page(request):  # a link cut short by a mail client, say
+            return _link_page(request, status.HTTP_400_BAD_REQUEST)
         key = current_retry_key(request)
         if key is not None and isinstance(exc.body, dict):
             key.adopt(exc.body.get(key.field))  # FastAPI refused the body before the route
@@ -58,6 +61,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _browser_form_post(request):  # refused before the route: too many, unsigned...
             return _form_error_page(request, exc)
+        if _person_page(request):
+            return _link_page(request, exc.status_code, exc.headers)
         if current_retry_key(request) is None:
             return await http_exception_handler(request, exc)
         return _answer(request, {"detail": exc.detail}, exc.status_code, exc.headers)
@@ -94,11 +99,36 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RPCError)
-    async def temporal_down(request: Request, exc: RPCError) -> JSONResponse:
+    async def temporal_down(request: Request, exc: RPCError) -> Response:
         log.error("Temporal call failed: %s (%s)", exc.message, exc.status)
+        if _person_page(request):
+            return _link_page(request, status.HTTP_503_SERVICE_UNAVAILABLE)
         return _answer(
             request, {"detail": _unanswered(request)}, status.HTTP_503_SERVICE_UNAVAILABLE
         )
+
+
+_PERSON_PAGES = ("/s/", "/u/", "/c/", "/thanks/")
+"""Paths people open from a link in a browser: their errors are pages, never JSON."""
+
+
+def _person_page(request: Request) -> bool:
+    return request.url.path.startswith(_PERSON_PAGES)
+
+
+def _link_page(
+    request: Request, status_code: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The page of a link refused before its route: malformed, too many requests, or the
+    service not answering, in the browser's language."""
+    pages: PageRenderer = request.app.state.context.pages
+    lang = pages.language(None, request.headers.get("accept-language"))
+    key = {429: "too_many", 503: "unavailable"}.get(status_code, "invalid")
+    page = pages.message(
+        lang, words(lang, f"common.{key}_title"), words(lang, f"common.{key}_body"), status_code
+    )
+    page.headers.update(headers or {})
+    return page
 
 
 def _browser_form_post(request: Request) -> bool:

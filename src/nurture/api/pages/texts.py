@@ -13,6 +13,10 @@ _COMMON: dict[str, dict[str, str]] = {
         "common.invalid_title": "This link is not valid",
         "common.invalid_body": "It may be incomplete: copy the whole link from the email.",
         "common.expired_title": "This link has expired",
+        "common.too_many_title": "Too many requests",
+        "common.too_many_body": "Wait a minute, then open the link again.",
+        "common.unavailable_title": "Not available just now",
+        "common.unavailable_body": "Our service did not answer in time: try again in a moment.",
         "common.footer": "{company}",
         "tracking.invalid_body": "It may be incomplete: visit {website} instead.",
     },
@@ -22,6 +26,12 @@ _COMMON: dict[str, dict[str, str]] = {
             "Il est peut-être incomplet : copiez le lien entier depuis l'e-mail."
         ),
         "common.expired_title": "Ce lien a expiré",
+        "common.too_many_title": "Trop de requêtes",
+        "common.too_many_body": "Patientez une minute, puis rouvrez le lien.",
+        "common.unavailable_title": "Indisponible pour le moment",
+        "common.unavailable_body": (
+            "Notre service n'a pas répondu à temps : réessayez dans un instant."
+        ),
         "common.footer": "{company}",
         "tracking.invalid_body": "Il est peut-être incomplet : rendez-vous plutôt sur {website}.",
     },
