@@ -15,12 +15,14 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from nurture.cli.common import DEFAULT_API, ApiKey, ApiUrl, api_error
 
@@ -88,14 +90,18 @@ def _send(
     url = f"{api_url.rstrip('/')}/v1/suppressions/import"
     headers = {"X-API-Key": key, "Content-Type": "text/csv"}
     with _progress(console) as progress:
-        task = progress.add_task("reading", total=size, rows=0)
+        label = "checking" if params["dry_run"] else "importing"
+        task = progress.add_task(label, total=size, lines=0)
 
         def chunks() -> Iterator[bytes]:
             lines = 0  # lines, not rows: a quoted field may hold line breaks
             while chunk := stream.read(_CHUNK):
                 lines += chunk.count(b"\n")
-                progress.update(task, advance=len(chunk), rows=lines)
+                progress.update(task, advance=len(chunk), lines=lines)
                 yield chunk
+            # The API still reads what the network holds: the rate stays that of the file.
+            progress.stop_task(task)
+            progress.update(task, description="finishing")
 
         try:
             response = httpx.post(url, content=chunks(), params=params, headers=headers, timeout=60)
@@ -110,13 +116,22 @@ def _send(
     return answer
 
 
+class _LineRate(ProgressColumn):
+    """Lines sent per second since the start (the API reads them as they arrive)."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.fields["lines"] / elapsed if elapsed > 0.5 else 0.0
+        return Text(f"{rate:,.0f} lines/s" if rate else "", style="progress.data.speed")
+
+
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TransferSpeedColumn(),
+        TextColumn("{task.fields[lines]:,} lines"),
+        _LineRate(),
         TimeRemainingColumn(),
         console=console,
         disable=not console.is_terminal,

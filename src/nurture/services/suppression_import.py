@@ -26,8 +26,16 @@ from nurture.services.suppression_csv import (
     SuppressionRows,
 )
 
-__all__ = ["MAX_PROBLEMS_LISTED", "ImportSummary", "RowProblem", "import_suppressions"]
+__all__ = [
+    "BATCH_ROWS",
+    "MAX_PROBLEMS_LISTED",
+    "ImportSummary",
+    "RowProblem",
+    "import_suppressions",
+]
 
+BATCH_ROWS = 500
+"""Good rows written in one statement."""
 MAX_PROBLEMS_LISTED = 1000
 """Problems listed one by one; beyond, only counted (a file of garbage stays a short answer)."""
 
@@ -75,36 +83,58 @@ async def import_suppressions(
     when the file has no usable header (then nothing was written)."""
     records = CsvRecords()
     rows = SuppressionRows(mapping, default_reason)
-    summary = ImportSummary(dry_run=dry_run)
+    batch = _Batch(ImportSummary(dry_run=dry_run), ledger, secret, now)
     async for chunk in chunks:
         for row, cells in records.feed(chunk):
-            await _take(rows.read(row, cells), summary, ledger, secret, now)
+            await batch.take(rows.read(row, cells))
     for row, cells in records.finish():
-        await _take(rows.read(row, cells), summary, ledger, secret, now)
+        await batch.take(rows.read(row, cells))
     if not rows.has_header:
         raise BadFile("the file is empty: no header line")
-    return summary
+    await batch.flush()
+    return batch.summary
 
 
-async def _take(
-    read: SuppressionRow | Problem | None,
-    summary: ImportSummary,
-    ledger: SendLedger,
-    secret: bytes,
-    now: datetime,
-) -> None:
-    if read is None:
-        return
-    summary.rows += 1
-    if isinstance(read, Problem):
-        summary.note(read)
-        return
-    entry = Suppression(
-        address_hash=email_hash(read.email, secret), reason=read.reason, recorded_at=now
-    )
-    if stronger(await ledger.suppression(entry.address_hash), entry) is not entry:
-        summary.already += 1
-        return
-    if not summary.dry_run:
-        await ledger.suppress(entry)
-    summary.imported += 1
+class _Batch:
+    """Good rows written a few hundred at a time (one statement each), bad rows counted."""
+
+    def __init__(
+        self, summary: ImportSummary, ledger: SendLedger, secret: bytes, now: datetime
+    ) -> None:
+        self.summary = summary
+        self._ledger = ledger
+        self._secret = secret
+        self._now = now
+        self._entries: dict[str, Suppression] = {}
+
+    async def take(self, read: SuppressionRow | Problem | None) -> None:
+        """Count one row; write the batch once it is full."""
+        if read is None:
+            return
+        self.summary.rows += 1
+        if isinstance(read, Problem):
+            self.summary.note(read)
+            return
+        entry = Suppression(
+            address_hash=email_hash(read.email, self._secret),
+            reason=read.reason,
+            recorded_at=self._now,
+        )
+        earlier = self._entries.get(entry.address_hash)
+        if earlier is not None:  # the same address twice in a few hundred rows
+            self.summary.already += 1
+        self._entries[entry.address_hash] = stronger(earlier, entry)
+        if len(self._entries) >= BATCH_ROWS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write (or, dry, look up) the rows taken since the last flush."""
+        entries = list(self._entries.values())
+        self._entries = {}
+        if self.summary.dry_run:
+            found = [await self._ledger.suppression(e.address_hash) for e in entries]
+            changed = sum(stronger(old, e) is e for old, e in zip(found, entries, strict=True))
+        else:
+            changed = len(await self._ledger.suppress_many(entries))
+        self.summary.imported += changed
+        self.summary.already += len(entries) - changed
