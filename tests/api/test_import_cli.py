@@ -26,10 +26,10 @@ FILE = (
 def cli(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A runner whose commands reach the app under test, 100 columns wide."""
 
-    def post(url: str, timeout: float, **kw: object) -> object:
+    def post(url: str, **kw: object) -> object:
         return client.post(url, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("nurture.cli.imports.httpx.post", post)
+    monkeypatch.setattr("nurture.cli.imports._post", post)
     monkeypatch.setenv("COLUMNS", "100")
     return CliRunner()
 
@@ -72,6 +72,14 @@ class TestSuppressionsCommand:
         path.write_text("Contact\nada@globex.example\n")
         code, out = run(cli, str(path), "--map", "email=Contact", "--reason", "complaint")
         assert code == 0 and "1 imported" in out and "Bad rows" not in out
+
+    def test_reason_as_exports_spell_it(self, cli, tmp_path, ledger) -> None:
+        path = tmp_path / "list.csv"
+        path.write_text("email\nada@globex.example\n")
+        code, _ = run(cli, str(path), "--reason", "Hard bounce")
+        assert code == 0 and [s.reason for s in ledger.suppressions.values()] == ["hard_bounce"]
+        code, out = run(cli, str(path), "--reason", "erased")
+        assert code == 2 and "--reason" in out
 
     def test_unusable_header_is_a_sentence(self, cli, tmp_path, ledger) -> None:
         path = tmp_path / "list.csv"

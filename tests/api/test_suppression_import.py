@@ -133,6 +133,7 @@ class TestRefusals:
             (b"", {}, "empty"),
             (b"name\nAda\n", {}, "no address column"),
             (b"email,reason\n", {"map": "phone=x"}, "email=HEADER"),
+            (b"email\nada@globex.example\n", {"reason": "erased"}, "unsubscribed"),
         ],
     )
     def test_nothing_imported(self, client, ledger, body, params, says) -> None:

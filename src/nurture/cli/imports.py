@@ -5,6 +5,7 @@ deployment, and the file is never held in memory on either side."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -25,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nurture.cli.common import DEFAULT_API, ApiKey, ApiUrl, api_error
+from nurture.services.suppression_csv import reason_for
 
 __all__ = ["import_app"]
 
@@ -69,13 +71,20 @@ def suppressions(
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = "dev-key",
 ) -> None:
-    """Put the addresses of a CSV file (unsubscribed, bounced, complained elsewhere) on the
-    suppression list: no marketing mail to them, and none at all once bounced. Bad rows are
-    reported and skipped; importing a file again changes nothing. Exits 1 if a row was bad."""
+    """Put the addresses of a CSV file on the suppression list (unsubscribed, bounced...).
+
+    Unsubscribed or complained elsewhere: no marketing mail to them; bounced: no mail at all.
+    Bad rows are reported and skipped; importing a file again changes nothing. Exits 1 if a
+    row was bad.
+    """
     console = Console(highlight=False)
     params: dict[str, Any] = {"dry_run": dry_run, "map": map_ or []}
     if reason is not None:
-        params["reason"] = reason
+        params["reason"] = reason_for(reason)
+        if params["reason"] is None:
+            raise typer.BadParameter(
+                f"{reason!r}: give unsubscribed, hard_bounce or complaint", param_hint="--reason"
+            )
     with file.open("rb") as stream:
         answer = _send(console, stream, file.stat().st_size, api_url, api_key, params)
     _summary(console, answer)
@@ -104,7 +113,7 @@ def _send(
             progress.update(task, description="finishing")
 
         try:
-            response = httpx.post(url, content=chunks(), params=params, headers=headers, timeout=60)
+            response = _post(url, content=chunks(), params=params, headers=headers)
         except httpx.HTTPError as exc:
             progress.stop()
             console.print(f"Cannot reach the API at {api_url}: {exc} (is `nurture dev` running?)")
@@ -114,6 +123,14 @@ def _send(
         raise typer.Exit(1)
     answer: dict[str, Any] = response.json()
     return answer
+
+
+def _post(url: str, **request: Any) -> httpx.Response:
+    """POST with a small send buffer: the bar then follows what the API has read, not what
+    the network holds (several megabytes on a fast link)."""
+    options = [(socket.SOL_SOCKET, socket.SO_SNDBUF, _CHUNK)]
+    with httpx.Client(transport=httpx.HTTPTransport(socket_options=options), timeout=60) as client:
+        return client.post(url, **request)
 
 
 class _LineRate(ProgressColumn):
@@ -134,6 +151,7 @@ def _progress(console: Console) -> Progress:
         _LineRate(),
         TimeRemainingColumn(),
         console=console,
+        transient=True,  # the summary follows
         disable=not console.is_terminal,
     )
 

@@ -15,6 +15,7 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -25,18 +26,22 @@ __all__ = [
     "MAX_RECORD_CHARS",
     "BadFile",
     "CsvRecords",
+    "ImportedReason",
     "Problem",
     "SuppressionRow",
     "SuppressionRows",
     "reason_for",
 ]
 
+ImportedReason = Literal["unsubscribed", "complaint", "hard_bounce", "soft_bounces"]
+"""The reasons a list may give (``erased`` is what an erasure leaves, never imported)."""
+
 MAX_RECORD_CHARS = 64 * 1024
 """A longer row is refused (an unterminated quote would otherwise swallow the file)."""
 
 _EMAIL_HEADERS = {"email", "emailaddress", "mail", "address", "contactemail", "recipient"}
 _REASON_HEADERS = {"reason", "status", "type", "suppressionreason", "donotcontactreason"}
-_REASONS: dict[str, SuppressionReason] = {
+_REASONS: dict[str, ImportedReason] = {
     **dict.fromkeys(
         ("unsubscribed", "unsubscribe", "unsub", "opted out", "opt out", "optout", "manual"),
         "unsubscribed",
@@ -60,7 +65,7 @@ def _header_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def reason_for(text: str) -> SuppressionReason | None:
+def reason_for(text: str) -> ImportedReason | None:
     """nurture's reason for a status as exports spell it ("Hard bounce", "spam complaint",
     "UNSUBSCRIBED", nurture's own names), else ``None``."""
     return _REASONS.get(" ".join(re.sub(r"[_\-]", " ", text.lower()).split()))

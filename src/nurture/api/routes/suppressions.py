@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from nurture.adapters.ledger import SendLedger, SuppressionReason
+from nurture.adapters.ledger import SendLedger
 from nurture.api.deps import ApiContext, get_context, get_ledger, require_scope
-from nurture.services.suppression_csv import BadFile
+from nurture.services.suppression_csv import BadFile, ImportedReason
 from nurture.services.suppression_import import ImportSummary, import_suppressions
 
 __all__ = ["IMPORT_PATH", "router"]
@@ -50,7 +50,7 @@ async def import_list(
         Query(alias="map", description="role=header: the column holding email or reason."),
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
     reason: Annotated[
-        SuppressionReason | None, Query(description="The reason of rows that give none.")
+        ImportedReason | None, Query(description="The reason of rows that give none.")
     ] = None,
 ) -> ImportSummary:
     """Put every good row's address on the suppression list (a keyed hash, as an unsubscribe
