@@ -132,6 +132,10 @@ class MemoryLedger:
         self.suppressions[entry.address_hash] = kept
         return kept
 
+    async def suppress_many(self, entries: Sequence[Suppression]) -> set[str]:
+        before = {e.address_hash: self.suppressions.get(e.address_hash) for e in entries}
+        return {e.address_hash for e in entries if await self.suppress(e) != before[e.address_hash]}
+
     async def count_soft_bounce(
         self, address_hash: str, report_id: str, at: datetime, since: datetime
     ) -> int:

@@ -134,6 +134,22 @@ class TestSuppressions:
         twice = await ledger.suppress(suppression("erased", day=5))
         assert twice.recorded_at.day == 3
 
+    async def test_many_at_once_says_which_changed(self, ledger: SendLedger) -> None:
+        """An imported list: new ones and widened ones change, narrower or equal ones not."""
+        await ledger.suppress(suppression("unsubscribed", address_hash="m1"))
+        await ledger.suppress(suppression("hard_bounce", address_hash="m2"))
+        batch = [
+            suppression("hard_bounce", day=3, address_hash="m1"),
+            suppression("unsubscribed", day=3, address_hash="m2"),
+            suppression("complaint", day=3, address_hash="m3"),
+        ]
+        assert await ledger.suppress_many(batch) == {"m1", "m3"}
+        assert await ledger.suppression("m1") == batch[0]
+        assert await ledger.suppression("m2") == suppression("hard_bounce", address_hash="m2")
+        assert await ledger.suppression("m3") == batch[2]
+        assert await ledger.suppress_many([*batch]) == set()
+        assert await ledger.suppress_many([]) == set()
+
     async def test_forget_lead_deletes_its_sends_only(self, ledger: SendLedger) -> None:
         await ledger.record(entry("L1/a/b/1"))
         await ledger.record(entry("L1/a/b/2"))

@@ -34,6 +34,7 @@ from nurture.api.routes import (
     reports,
     sales_desk,
     sales_pages,
+    suppressions,
     tracking,
     unsubscribe,
     webhooks,
@@ -148,7 +149,10 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
+    # The suppression import reads its body as it arrives, in bounded memory.
+    app.add_middleware(
+        BodyLimit, limit=settings.api.max_body_bytes, streamed=(suppressions.IMPORT_PATH,)
+    )
     proxies = settings.api.trusted_proxies()
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
@@ -166,6 +170,7 @@ def create_app(
         dashboard,
         sales_pages,
         sales_desk,
+        suppressions,
     )
     for module in modules:
         app.include_router(module.router)

@@ -157,16 +157,21 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 class BodyLimit:
     """ASGI middleware: a request body over ``limit`` bytes is refused with 413 before the
-    application reads it (by ``Content-Length``, or while streaming without one)."""
+    application reads it (by ``Content-Length``, or while streaming without one). The
+    ``streamed`` paths are exempt: their routes read the body piece by piece."""
 
     def __init__(
-        self, app: Callable[[AsgiScope, Receive, Send], Awaitable[None]], limit: int
+        self,
+        app: Callable[[AsgiScope, Receive, Send], Awaitable[None]],
+        limit: int,
+        streamed: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.limit = limit
+        self.streamed = streamed
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.streamed:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

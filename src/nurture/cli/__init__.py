@@ -5,7 +5,8 @@ deployment runs (``deployment``); ``submit``, ``event``, ``lead`` and ``leads`` 
 through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``sink`` and
 ``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
 (``keys``) and ``db`` (``database``) prepare a deployment; ``facts backfill`` (``facts``)
-fills the facts log for leads that lived before it.
+fills the facts log for leads that lived before it; ``import`` (``imports``) brings CSV
+files in from other tools.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nurture.cli import (
     deployment,
     dev,
     facts,
+    imports,
     keys,
     leads,
     outbox,
@@ -42,6 +44,7 @@ app.command(rich_help_panel=_LEADS)(leads.submit)
 app.command(rich_help_panel=_LEADS)(leads.event)
 app.add_typer(leads.lead_app, name="lead", rich_help_panel=_LEADS)
 app.add_typer(leads.leads_app, name="leads", rich_help_panel=_LEADS)
+app.add_typer(imports.import_app, name="import", rich_help_panel=_LEADS)
 app.command(rich_help_panel=_INSPECT)(sequences.sequences)
 app.command(rich_help_panel=_INSPECT)(outbox.outbox)
 reports.report_app.command("open")(dashboard.open_dashboard)

@@ -3,6 +3,7 @@ backend implements; ``nurture.testing.MemoryLedger`` is the in-memory one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -94,6 +95,10 @@ class SendLedger(Protocol):
 
     async def suppress(self, entry: Suppression) -> Suppression:
         """Add or widen a suppression; returns the one now in force."""
+
+    async def suppress_many(self, entries: Sequence[Suppression]) -> set[str]:
+        """Add or widen many suppressions of distinct addresses at once (an imported list);
+        returns the address hashes whose suppression this changed."""
 
     async def forget_lead(self, lead_id: str) -> int:
         """Delete a lead's send records (erasure); returns how many there were."""

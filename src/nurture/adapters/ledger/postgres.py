@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from nurture.adapters.ledger.base import LedgerEntry, SendStatus, Suppression
@@ -14,6 +15,7 @@ from nurture.adapters.ledger.sql import (
     WIDEN_SUPPRESSION,
     entry_from_row,
     entry_values,
+    insert_suppressions,
     suppression_from_row,
     suppression_values,
     utc_text,
@@ -85,6 +87,17 @@ class PostgresLedger(PostgresClient):
         found = await self.suppression(entry.address_hash)
         assert found is not None
         return found
+
+    async def suppress_many(self, entries: Sequence[Suppression]) -> set[str]:
+        """Add or widen many suppressions of distinct addresses; the hashes changed."""
+        if not entries:
+            return set()
+        sql = insert_suppressions(len(entries), "%s")
+        values = [v for entry in entries for v in suppression_values(entry)]
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute(sql, values)
+            return {row[0] for row in await cursor.fetchall()}
 
     async def forget_lead(self, lead_id: str) -> int:
         """Delete a lead's send records (erasure); returns how many there were."""

@@ -17,6 +17,7 @@ __all__ = [
     "WIDEN_SUPPRESSION",
     "entry_from_row",
     "entry_values",
+    "insert_suppressions",
     "suppression_from_row",
     "suppression_values",
     "utc_text",
@@ -35,6 +36,16 @@ WIDEN_SUPPRESSION = (
     "reason = excluded.reason, recorded_at = excluded.recorded_at "
     "WHERE nurture_suppressions.scope = 'marketing' AND excluded.scope = 'all'"
 )
+
+
+def insert_suppressions(count: int, mark: str) -> str:
+    """One statement adding or widening ``count`` suppressions (``mark``: the backend's
+    placeholder), returning the address hashes it changed."""
+    row = f"({', '.join([mark] * 4)})"
+    return (
+        f"INSERT INTO nurture_suppressions ({SUPPRESSION_COLUMNS}) VALUES "
+        f"{', '.join([row] * count)} {WIDEN_SUPPRESSION} RETURNING address_hash"
+    )
 
 
 def suppression_from_row(row: tuple[str, ...] | None) -> Suppression | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nurture.adapters.ledger.sql import (
     WIDEN_SUPPRESSION,
     entry_from_row,
     entry_values,
+    insert_suppressions,
     suppression_from_row,
     suppression_values,
     utc_text,
@@ -96,6 +98,16 @@ class SqliteLedger:
         found = await self.suppression(entry.address_hash)
         assert found is not None
         return found
+
+    async def suppress_many(self, entries: Sequence[Suppression]) -> set[str]:
+        """Add or widen many suppressions of distinct addresses; the hashes changed."""
+        if not entries:
+            return set()
+        sql = insert_suppressions(len(entries), "?")
+        values = [v for entry in entries for v in suppression_values(entry)]
+        async with self._lock:
+            rows = await asyncio.to_thread(lambda: self._db.execute(sql, values).fetchall())
+        return {row[0] for row in rows}
 
     async def forget_lead(self, lead_id: str) -> int:
         """Delete a lead's send records (erasure); returns how many there were."""

@@ -1,0 +1,96 @@
+"""What ``nurture import suppressions`` prints and how it exits, against the real import
+route over an in-memory ledger (the CLI's HTTP call goes to the app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from nurture.cli import app
+from nurture.testing import MemoryLedger
+from tests.api.apitools import KEY
+
+FILE = (
+    b"Email,Status\n"
+    b"ada@globex.example,Unsubscribed\n"
+    b"bob@x.example,hard bounce\n"
+    b"nope,unsubscribed\n"
+    b"carol@x.example,who knows\n"
+)
+
+
+@pytest.fixture
+def cli(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A runner whose commands reach the app under test, 100 columns wide."""
+
+    def post(url: str, **kw: object) -> object:
+        return client.post(url, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("nurture.cli.imports._post", post)
+    monkeypatch.setenv("COLUMNS", "100")
+    return CliRunner()
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "unsubscribed.csv"
+    path.write_bytes(FILE)
+    return path
+
+
+def run(cli: CliRunner, *args: str) -> tuple[int, str]:
+    result = cli.invoke(app, ["import", "suppressions", *args, "--api-key", KEY])
+    return result.exit_code, result.output
+
+
+class TestSuppressionsCommand:
+    """The command reports bad rows as a table, then a one-line summary; bad rows exit 1."""
+
+    def test_bad_rows_then_summary(self, cli, csv_file, ledger: MemoryLedger) -> None:
+        code, out = run(cli, str(csv_file))
+        assert code == 1
+        assert "Bad rows (skipped)" in out and "not an email address: 'nope'" in out
+        assert "unknown reason 'who knows'" in out
+        assert "4 rows read: 2 imported, 0 already suppressed, 2 bad rows." in out
+        assert len(ledger.suppressions) == 2
+
+    def test_second_run_says_already_suppressed(self, cli, csv_file, ledger) -> None:
+        run(cli, str(csv_file))
+        _, out = run(cli, str(csv_file))
+        assert "0 imported, 2 already suppressed" in out
+
+    def test_dry_run_says_so_and_writes_nothing(self, cli, csv_file, ledger) -> None:
+        _, out = run(cli, str(csv_file), "--dry-run")
+        assert "2 would be imported" in out and "Dry run: nothing was written." in out
+        assert ledger.suppressions == {}
+
+    def test_clean_file_exits_0(self, cli, tmp_path, ledger) -> None:
+        path = tmp_path / "list.csv"
+        path.write_text("Contact\nada@globex.example\n")
+        code, out = run(cli, str(path), "--map", "email=Contact", "--reason", "complaint")
+        assert code == 0 and "1 imported" in out and "Bad rows" not in out
+
+    def test_reason_as_exports_spell_it(self, cli, tmp_path, ledger) -> None:
+        path = tmp_path / "list.csv"
+        path.write_text("email\nada@globex.example\n")
+        code, _ = run(cli, str(path), "--reason", "Hard bounce")
+        assert code == 0 and [s.reason for s in ledger.suppressions.values()] == ["hard_bounce"]
+        code, out = run(cli, str(path), "--reason", "erased")
+        assert code == 2 and "--reason" in out
+
+    def test_unusable_header_is_a_sentence(self, cli, tmp_path, ledger) -> None:
+        path = tmp_path / "list.csv"
+        path.write_text("name\nAda\n")
+        code, out = run(cli, str(path))
+        assert code == 1 and "No address column in the header (name)" in out
+        assert "{" not in out
+
+    def test_unreachable_api_exits_2(self, tmp_path, csv_file) -> None:
+        result = CliRunner().invoke(
+            app,
+            ["import", "suppressions", str(csv_file), "--api-url", "http://127.0.0.1:9"],
+        )
+        assert result.exit_code == 2 and "Cannot reach the API" in result.output
