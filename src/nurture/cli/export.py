@@ -9,11 +9,12 @@ long-running answer.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import httpx
 import typer
@@ -133,6 +134,8 @@ def leads(
         writer = RecordWriter(out, fmt, LEAD_COLUMNS)
         try:
             done, gone = asyncio.run(_leads(api_url, api_key, filters, writer, concurrency))
+        except BrokenPipeError:
+            _reader_gone()
         except httpx.HTTPError as exc:
             typer.echo(f"Cannot reach the API at {api_url}: {exc} (is it running?)", err=True)
             raise typer.Exit(2) from exc
@@ -204,7 +207,10 @@ def facts(
         return done
 
     with ExitStack() as stack:
-        done = asyncio.run(run(RecordWriter(_open(output, stack), fmt, FACT_COLUMNS)))
+        try:
+            done = asyncio.run(run(RecordWriter(_open(output, stack), fmt, FACT_COLUMNS)))
+        except BrokenPipeError:
+            _reader_gone()
     _progress(f"{done} facts exported", True)
 
 
@@ -229,6 +235,13 @@ def _open(output: Path | None, stack: ExitStack) -> TextIO:
         return sys.stdout
     # newline="": the CSV writer ends its lines in CRLF itself.
     return stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+
+
+def _reader_gone() -> NoReturn:
+    """The reader of stdout left (``| head``): stop quietly, as ``cat`` does. Stdout
+    points at nothing first, so the interpreter's last flush has nowhere to fail."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(0)
 
 
 def _progress(line: str, last: bool) -> None:

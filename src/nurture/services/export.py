@@ -34,6 +34,7 @@ __all__ = [
     "Record",
     "RecordWriter",
     "Scalar",
+    "Value",
     "consent_status",
     "custom_field_values",
     "export_leads",
@@ -42,7 +43,9 @@ __all__ = [
 ]
 
 Scalar = str | int | float | bool | None
-Record = Mapping[str, Scalar]
+Value = Scalar | Mapping[str, object]
+"""A record's value: a scalar, or a mapping (a fact's ``data``: JSON text in a CSV cell)."""
+Record = Mapping[str, Value]
 
 
 class ExportFormat(StrEnum):
@@ -122,15 +125,15 @@ def lead_record(view: LeadView, custom: Sequence[str] = ()) -> dict[str, Scalar]
     return record
 
 
-def fact_record(fact: Fact) -> dict[str, Scalar]:
-    """A fact as one export row; its ``data`` as compact JSON text (its fields vary by
-    kind, see ``FACT_FIELDS``)."""
+def fact_record(fact: Fact) -> dict[str, Value]:
+    """A fact as one export row; its ``data`` a mapping (its fields vary by kind, see
+    ``FACT_FIELDS``): an object in JSON lines, JSON text in CSV."""
     return {
         "id": fact.id,
         "lead_id": fact.lead_id,
         "kind": fact.kind,
         "at": _moment(fact.at),
-        "data": json.dumps(fact.data, separators=(",", ":"), sort_keys=True, ensure_ascii=False),
+        "data": fact.data,
     }
 
 
@@ -168,9 +171,11 @@ class RecordWriter:
             self._out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def _csv_cell(value: Scalar) -> Scalar:
+def _csv_cell(value: Value) -> Scalar:
     if value is None:
         return ""
+    if isinstance(value, Mapping):
+        value = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return f"'{value}"
     return value
