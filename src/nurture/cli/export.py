@@ -49,7 +49,9 @@ from nurture.services.export import (
 
 __all__ = ["ApiLeads", "api_client", "export_app"]
 
-export_app = typer.Typer(help="Export leads or the facts log as CSV or JSON lines.")
+export_app = typer.Typer(
+    help="Export leads or the facts log as CSV or JSON lines.", no_args_is_help=True
+)
 
 Format = Annotated[
     ExportFormat, typer.Option("--format", help="csv (a header row) or jsonl (one JSON a line).")
