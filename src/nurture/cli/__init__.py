@@ -6,7 +6,7 @@ through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``
 ``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
 (``keys``) and ``db`` (``database``) prepare a deployment; ``facts backfill`` (``facts``)
 fills the facts log for leads that lived before it; ``import`` (``imports``) brings CSV
-files in from other tools.
+files in from other tools; ``export`` writes leads and facts as CSV or JSON lines.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from nurture.cli import (
     database,
     deployment,
     dev,
+    export,
     facts,
     imports,
     keys,
@@ -55,6 +56,7 @@ app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)
 app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
 app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
 app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
+app.add_typer(export.export_app, name="export", rich_help_panel=_LEADS)
 
 
 def main() -> None:

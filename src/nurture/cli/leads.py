@@ -26,7 +26,7 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
 
-__all__ = ["event", "lead_app", "leads_app", "submit"]
+__all__ = ["event", "lead_app", "leads_app", "moment_option", "submit"]
 
 lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_help=True)
 leads_app = typer.Typer(help="List leads.", no_args_is_help=True)
@@ -219,7 +219,7 @@ def leads_list(
         "grade": grade,
         "owner": owner,
         "sequence": sequence,
-        "next_touch_before": _moment(next_touch_before, zone),
+        "next_touch_before": moment_option(next_touch_before, zone),
         "page_size": limit,
         "page_token": page,
     }
@@ -241,7 +241,7 @@ def leads_list(
         )
 
 
-def _moment(text: str | None, zone: tzinfo) -> str | None:
+def moment_option(text: str | None, zone: tzinfo) -> str | None:
     """``--next-touch-before`` as an ISO moment with its offset (a date is its midnight)."""
     if text is None:
         return None
