@@ -68,6 +68,23 @@ class TestExportLeads:
         assert [r["email"] for r in rows] == ["l1@x.example", "l2@x.example"]
         assert rows[0]["company"] == "'=1+1"
 
+    def test_custom_fields_as_columns(self, cli: CliRunner, gateway: MemoryLeadGateway) -> None:
+        """The project's declared fields are columns (the shipped BANT and message), each
+        lead's value in its own; --field picks some."""
+        _known(gateway, "l1")
+        view = gateway.views["l1"]
+        gateway.views["l1"] = view.model_copy(update={"custom": {"budget": "over 50k"}})
+        gateway.page = LeadPage(leads=(LeadRow(lead_id="l1"),))
+        result = cli.invoke(app, ["export", "leads", *ARGS])
+        assert result.exit_code == 0, result.output
+        [row] = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+        assert row["custom.budget"] == "over 50k" and row["custom.timeline"] == ""
+        picked = cli.invoke(
+            app, ["export", "leads", "--field", "budget", "--format", "jsonl", *ARGS]
+        )
+        record = json.loads(picked.stdout)
+        assert record["custom.budget"] == "over 50k" and "custom.timeline" not in record
+
     def test_filters_and_erased(self, cli: CliRunner, gateway: MemoryLeadGateway) -> None:
         """A lead gone between the list and its fetch is left out, not an error."""
         _known(gateway, "l1")

@@ -30,6 +30,7 @@ from nurture.cli.common import (
     time_zone,
 )
 from nurture.cli.leads import moment_option
+from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
 from nurture.devtools.stack import DEV_API_KEY
 from nurture.domain.factlog import FACT_KINDS
@@ -37,6 +38,7 @@ from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadPage
 from nurture.domain.lead.view import LeadView
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
+from nurture.errors import ConfigError
 from nurture.services.export import (
     FACT_COLUMNS,
     LEAD_COLUMNS,
@@ -116,12 +118,20 @@ def leads(
     fmt: Format = ExportFormat.CSV,
     output: Output = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Leads fetched at once.")] = 8,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A custom field to export as a column (repeat for several); default: every "
+            "field [fields] of the project's config/nurture.toml declares."
+        ),
+    ] = None,
     tz: TimeZone = None,
+    home: HomeOption = None,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = DEV_API_KEY,
 ) -> None:
     """Export the open leads matching every filter given (as `nurture leads list`), with
-    their contact details, stage, score, owner, sequence and consent."""
+    their contact details, stage, score, owner, sequence, consent and custom fields."""
     params = {
         "stage": stage,
         "min_score": min_score,
@@ -133,9 +143,11 @@ def leads(
     filters = {k: v for k, v in params.items() if v is not None}
     with ExitStack() as stack:
         out = _open(output, stack)
-        writer = RecordWriter(out, fmt, LEAD_COLUMNS)
+        custom = tuple(field) if field is not None else _declared_fields(home)
+        columns = (*LEAD_COLUMNS, *(f"custom.{name}" for name in custom))
+        writer = RecordWriter(out, fmt, columns)
         try:
-            done, gone = asyncio.run(_leads(api_url, api_key, filters, writer, concurrency))
+            done, gone = asyncio.run(_leads(api_url, api_key, filters, writer, concurrency, custom))
         except BrokenPipeError:
             _reader_gone()
         except httpx.HTTPError as exc:
@@ -147,8 +159,23 @@ def leads(
     _progress(f"{done} leads exported" + (f", {gone} erased meanwhile" if gone else ""), True)
 
 
+def _declared_fields(home: Path | None) -> tuple[str, ...]:
+    """The custom fields the project declares (none if its configuration cannot be read:
+    the export then has the fixed columns only)."""
+    try:
+        settings = Settings(home=project_home(home, "nurture export leads"))
+        return tuple(load_project_config(settings.path(settings.config_file)).fields)
+    except (ConfigError, OSError):
+        return ()
+
+
 async def _leads(
-    api_url: str, api_key: str, filters: dict[str, Any], writer: RecordWriter, concurrency: int
+    api_url: str,
+    api_key: str,
+    filters: dict[str, Any],
+    writer: RecordWriter,
+    concurrency: int,
+    custom: tuple[str, ...] = (),
 ) -> tuple[int, int]:
     done = gone = 0
 
@@ -159,7 +186,7 @@ async def _leads(
     async with api_client(api_url, api_key) as client:
         views = export_leads(ApiLeads(client, filters), concurrency=concurrency, skipped=skipped)
         async for view in views:
-            writer.write(lead_record(view))
+            writer.write(lead_record(view, custom))
             done += 1
             if done % 100 == 0:
                 _progress(f"{done} leads…", False)

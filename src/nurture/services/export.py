@@ -15,7 +15,7 @@ import asyncio
 import csv
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, TextIO
 
@@ -91,10 +91,12 @@ def consent_status(view: LeadView) -> str:
 
 
 def custom_field_values(view: LeadView) -> dict[str, Scalar]:
-    """The lead's custom fields by name. The lead carries none yet: once custom fields
-    are declared in config and kept on the lead, return them here (the export writes each
-    as a ``custom.<name>`` column, after ``LEAD_COLUMNS``, and in each JSON line)."""
-    return {}
+    """The lead's custom fields by name (dates as ``YYYY-MM-DD``), written as
+    ``custom.<name>`` columns after ``LEAD_COLUMNS``."""
+    return {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in view.custom.items()
+    }
 
 
 def lead_record(view: LeadView, custom: Sequence[str] = ()) -> dict[str, Scalar]:
