@@ -12,7 +12,7 @@ import asyncio
 import os
 import sys
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
@@ -29,7 +29,7 @@ from nurture.cli.common import (
     project_home,
     time_zone,
 )
-from nurture.cli.leads import moment_option
+from nurture.cli.leads import local_moment, moment_option
 from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
 from nurture.devtools.stack import DEV_API_KEY
@@ -245,18 +245,7 @@ def facts(
 
 def _utc(text: str | None, hint: str) -> datetime | None:
     """A day (its midnight) or a moment; without an offset, in UTC."""
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(text), time())
-        except ValueError as exc:
-            raise typer.BadParameter(
-                f"{text!r} is not YYYY-MM-DD[THH:MM]", param_hint=hint
-            ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return local_moment(text, UTC, hint)
 
 
 def _open(output: Path | None, stack: ExitStack) -> TextIO:

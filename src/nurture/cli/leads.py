@@ -26,7 +26,7 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
 
-__all__ = ["event", "lead_app", "leads_app", "moment_option", "submit"]
+__all__ = ["event", "lead_app", "leads_app", "local_moment", "moment_option", "submit"]
 
 lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_help=True)
 leads_app = typer.Typer(help="List leads.", no_args_is_help=True)
@@ -243,6 +243,12 @@ def leads_list(
 
 def moment_option(text: str | None, zone: tzinfo) -> str | None:
     """``--next-touch-before`` as an ISO moment with its offset (a date is its midnight)."""
+    moment = local_moment(text, zone, "--next-touch-before")
+    return moment.isoformat() if moment else None
+
+
+def local_moment(text: str | None, zone: tzinfo, hint: str) -> datetime | None:
+    """An option's day (its midnight) or moment; without an offset, in ``zone``."""
     if text is None:
         return None
     try:
@@ -253,8 +259,6 @@ def moment_option(text: str | None, zone: tzinfo) -> str | None:
         except ValueError as exc:
             raise typer.BadParameter(
                 f"{text!r} is not a date (YYYY-MM-DD) or a moment (YYYY-MM-DDTHH:MM)",
-                param_hint="--next-touch-before",
+                param_hint=hint,
             ) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.isoformat()
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
