@@ -4,6 +4,7 @@ the real API routes over an in-memory gateway (the CLI's HTTP calls go to the ap
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -48,6 +49,7 @@ def _view() -> LeadView:
                 email="ada@globex.example", first_name="Ada", company="Globex", job_title="CTO"
             ),
             "score": 85,
+            "custom": {"budget": "over 50k"},
             "explanation": (
                 ScoreLine(rule="title", label="Job title: director", kind="fit", points=20),
                 ScoreLine(
@@ -124,6 +126,7 @@ class TestLeadShow:
         out = result.output
         assert f"Lead {LEAD}" in out and "sql" in out and "85 (grade" in out
         assert "Ada (CTO)" in out and "Globex" in out and "ada@globex.example" in out
+        assert "Answers" in out and re.search(r"budget\s*│\s*over 50k", out)
         assert "Viewed pricing" in out and "+15" in out and "│    3 │" in out
         assert "mql → sql" in out and "score 85 reached" in out
         assert "welcome v1" in out and "Ana Lopez" in out and "assigned to Ana Lopez" in out

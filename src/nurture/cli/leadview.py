@@ -111,7 +111,7 @@ def _name(view: LeadView) -> str:
 
 
 def _custom(view: LeadView) -> Table:
-    table = _table("What the lead told us", "Field", "Value")
+    table = _table("Answers", "Field", "Value")
     for name, value in view.custom.items():
         table.add_row(name, str(value))
     return table
