@@ -29,15 +29,22 @@ from nurture.cli.common import (
     project_home,
     time_zone,
 )
-from nurture.cli.leads import local_moment, moment_option
+from nurture.cli.leads import (
+    GradeFilter,
+    MinScoreFilter,
+    NextTouchFilter,
+    OwnerFilter,
+    SequenceFilter,
+    StageFilter,
+    list_filters,
+    local_moment,
+)
 from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
 from nurture.devtools.stack import DEV_API_KEY
 from nurture.domain.factlog import FACT_KINDS
 from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadPage
 from nurture.domain.lead.view import LeadView
-from nurture.domain.lifecycle import Stage
-from nurture.domain.scoring import Grade
 from nurture.errors import ConfigError
 from nurture.services.export import (
     FACT_COLUMNS,
@@ -102,19 +109,12 @@ def api_client(api_url: str, api_key: str) -> httpx.AsyncClient:
 
 @export_app.command("leads")
 def leads(
-    stage: Annotated[
-        Stage | None, typer.Option(case_sensitive=False, help="Only leads in this stage.")
-    ] = None,
-    min_score: Annotated[int | None, typer.Option(help="Only leads scoring at least this.")] = None,
-    grade: Annotated[
-        Grade | None, typer.Option(case_sensitive=False, help="Only leads of this grade.")
-    ] = None,
-    owner: Annotated[str | None, typer.Option(help="Only leads owned by this rep id.")] = None,
-    sequence: Annotated[str | None, typer.Option(help="Only leads in this sequence.")] = None,
-    next_touch_before: Annotated[
-        str | None,
-        typer.Option(help="Only leads nurture acts on before this: YYYY-MM-DD[THH:MM], --tz."),
-    ] = None,
+    stage: StageFilter = None,
+    min_score: MinScoreFilter = None,
+    grade: GradeFilter = None,
+    owner: OwnerFilter = None,
+    sequence: SequenceFilter = None,
+    next_touch_before: NextTouchFilter = None,
     fmt: Format = ExportFormat.CSV,
     output: Output = None,
     concurrency: Annotated[int, typer.Option(min=1, max=32, help="Leads fetched at once.")] = 8,
@@ -132,15 +132,8 @@ def leads(
 ) -> None:
     """Export the open leads matching every filter given (as `nurture leads list`), with
     their contact details, stage, score, owner, sequence, consent and custom fields."""
-    params = {
-        "stage": stage,
-        "min_score": min_score,
-        "grade": grade,
-        "owner": owner,
-        "sequence": sequence,
-        "next_touch_before": moment_option(next_touch_before, time_zone(tz)),
-    }
-    filters = {k: v for k, v in params.items() if v is not None}
+    zone = time_zone(tz)
+    filters = list_filters(stage, min_score, grade, owner, sequence, next_touch_before, zone)
     with ExitStack() as stack:
         out = _open(output, stack)
         custom = tuple(field) if field is not None else _declared_fields(home)

@@ -26,7 +26,21 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.lifecycle import Stage
 from nurture.domain.scoring import Grade
 
-__all__ = ["event", "lead_app", "leads_app", "local_moment", "moment_option", "submit"]
+__all__ = [
+    "GradeFilter",
+    "MinScoreFilter",
+    "NextTouchFilter",
+    "OwnerFilter",
+    "SequenceFilter",
+    "StageFilter",
+    "event",
+    "lead_app",
+    "leads_app",
+    "list_filters",
+    "local_moment",
+    "moment_option",
+    "submit",
+]
 
 lead_app = typer.Typer(help="Read leads and act on them as sales.", no_args_is_help=True)
 leads_app = typer.Typer(help="List leads.", no_args_is_help=True)
@@ -179,26 +193,56 @@ def lead_erase(
     )
 
 
+StageFilter = Annotated[
+    Stage | None, typer.Option(case_sensitive=False, help="Only leads in this stage.")
+]
+MinScoreFilter = Annotated[int | None, typer.Option(help="Only leads scoring at least this.")]
+GradeFilter = Annotated[
+    Grade | None, typer.Option(case_sensitive=False, help="Only leads of this grade.")
+]
+OwnerFilter = Annotated[
+    str | None, typer.Option(help="Only leads owned by this rep id (config/sales.toml).")
+]
+SequenceFilter = Annotated[str | None, typer.Option(help="Only leads in this sequence.")]
+NextTouchFilter = Annotated[
+    str | None,
+    typer.Option(
+        help="Only leads nurture acts on before this moment: YYYY-MM-DD (midnight) or "
+        "YYYY-MM-DDTHH:MM, in the --tz zone."
+    ),
+]
+"""The filters of ``GET /v1/leads``, as ``leads list`` and ``export leads`` take them."""
+
+
+def list_filters(
+    stage: Stage | None,
+    min_score: int | None,
+    grade: Grade | None,
+    owner: str | None,
+    sequence: str | None,
+    next_touch_before: str | None,
+    zone: tzinfo,
+) -> dict[str, Any]:
+    """The query parameters of the filters given (a moment in ``zone`` unless it says)."""
+    params: dict[str, Any] = {
+        "stage": stage,
+        "min_score": min_score,
+        "grade": grade,
+        "owner": owner,
+        "sequence": sequence,
+        "next_touch_before": moment_option(next_touch_before, zone),
+    }
+    return {k: v for k, v in params.items() if v is not None}
+
+
 @leads_app.command("list")
 def leads_list(
-    stage: Annotated[
-        Stage | None, typer.Option(case_sensitive=False, help="Only leads in this stage.")
-    ] = None,
-    min_score: Annotated[int | None, typer.Option(help="Only leads scoring at least this.")] = None,
-    grade: Annotated[
-        Grade | None, typer.Option(case_sensitive=False, help="Only leads of this grade.")
-    ] = None,
-    owner: Annotated[
-        str | None, typer.Option(help="Only leads owned by this rep id (config/sales.toml).")
-    ] = None,
-    sequence: Annotated[str | None, typer.Option(help="Only leads in this sequence.")] = None,
-    next_touch_before: Annotated[
-        str | None,
-        typer.Option(
-            help="Only leads nurture acts on before this moment: YYYY-MM-DD (midnight) or "
-            "YYYY-MM-DDTHH:MM, in the --tz zone."
-        ),
-    ] = None,
+    stage: StageFilter = None,
+    min_score: MinScoreFilter = None,
+    grade: GradeFilter = None,
+    owner: OwnerFilter = None,
+    sequence: SequenceFilter = None,
+    next_touch_before: NextTouchFilter = None,
     limit: Annotated[
         int, typer.Option(min=1, max=MAX_PAGE_SIZE, help="How many leads a page shows.")
     ] = 25,
@@ -213,17 +257,9 @@ def leads_list(
     """List the open leads matching every filter given, a page at a time (no addresses:
     show one with `nurture lead show`)."""
     zone = time_zone(tz)
-    params: dict[str, Any] = {
-        "stage": stage,
-        "min_score": min_score,
-        "grade": grade,
-        "owner": owner,
-        "sequence": sequence,
-        "next_touch_before": moment_option(next_touch_before, zone),
-        "page_size": limit,
-        "page_token": page,
-    }
-    params = {k: v for k, v in params.items() if v is not None}
+    given = {"page_size": limit, "page_token": page}
+    filters = list_filters(stage, min_score, grade, owner, sequence, next_touch_before, zone)
+    params = {**filters, **{k: v for k, v in given.items() if v is not None}}
     answer = call_api("GET", f"{api_url}/v1/leads", api_key, None, params)
     if as_json:
         show(answer)
