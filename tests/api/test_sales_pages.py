@@ -231,6 +231,17 @@ class TestForgery:
         token = links().unsubscribe_token("L1", "abc")
         assert client.get(f"/s/lead/{token}").status_code == 400
 
+    def test_a_lead_between_two_runs_is_not_gone(
+        self, client: TestClient, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A lead continuing as new answers 'pending' for a moment: never 'no longer
+        exists' (seen on the stack, whose leads continue as new every three messages)."""
+        monkeypatch.setattr("nurture.api.routes.sales_pages._PENDING_WAIT", 0.0)
+        gateway.forms.append(("L1", submission()))  # known, no view yet: LeadPending
+        page = client.get(lead_link("camille"))
+        assert page.status_code == 503 and "being updated" in page.text
+        assert "no longer exists" not in page.text
+
     def test_an_erased_lead(self, client: TestClient) -> None:
         page = client.get(lead_link("camille"))
         assert page.status_code == 404 and "no longer exists" in page.text

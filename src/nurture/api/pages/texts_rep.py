@@ -119,6 +119,8 @@ _EN = {
         "Links in mails to sales work for a limited time. Open the latest email about this "
         "lead, or your leads' page from a recent alert."
     ),
+    "rep.pending.title": "This lead is being updated",
+    "rep.pending.body": "Reload the page in a moment.",
     "rep.gone.title": "This lead no longer exists",
     "rep.gone.body": "It was erased, or its subscription expired unconfirmed.",
     "rep.forged.title": "This action was not accepted",
@@ -246,6 +248,8 @@ _FR = {
         "Les liens des e-mails aux commerciaux ont une durée limitée. Ouvrez le dernier "
         "e-mail concernant ce lead, ou la page de vos leads depuis une alerte récente."
     ),
+    "rep.pending.title": "Ce lead est en cours de mise à jour",
+    "rep.pending.body": "Rechargez la page dans un instant.",
     "rep.gone.title": "Ce lead n'existe plus",
     "rep.gone.body": "Il a été effacé, ou son inscription a expiré sans confirmation.",
     "rep.forged.title": "Cette action n'a pas été acceptée",

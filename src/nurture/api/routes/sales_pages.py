@@ -11,6 +11,7 @@ repeats it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -22,7 +23,12 @@ from pydantic import ValidationError
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.links.links import rep_desk_path
 from nurture.adapters.links.tokens import TokenError, TokenExpired
-from nurture.adapters.temporal.gateway import ActionRefused, LeadGateway, LeadNotFound
+from nurture.adapters.temporal.gateway import (
+    ActionRefused,
+    LeadGateway,
+    LeadNotFound,
+    LeadPending,
+)
 from nurture.api.bodies import UndecodableField, UnsupportedCharset, form_fields
 from nurture.api.deps import ApiContext, get_context, get_fact_store, get_gateway, rate_limited
 from nurture.api.pages import Token
@@ -62,6 +68,11 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
     404: {"description": "The lead no longer exists"},
     410: {"description": "Expired link"},
 }
+
+
+_PENDING_TRIES = 10
+_PENDING_WAIT = 0.2
+"""A lead between two runs is asked again this often, this many seconds apart."""
 
 
 class Problem(Exception):
@@ -156,11 +167,17 @@ def rep_access(context: ApiContext, token: str, desk: bool = False) -> RepAccess
 
 
 async def _view(gateway: LeadGateway, access: RepAccess) -> LeadView:
+    """The lead's view; a lead between two runs (continuing as new, or its first form not
+    applied yet) answers in a moment, so it is asked again for a little while."""
     assert access.lead_id is not None
-    try:
-        return await gateway.get_lead(access.lead_id)
-    except LeadNotFound as exc:
-        raise Problem(404, "rep.gone") from exc
+    for _ in range(_PENDING_TRIES):
+        try:
+            return await gateway.get_lead(access.lead_id)
+        except LeadPending:
+            await asyncio.sleep(_PENDING_WAIT)
+        except LeadNotFound as exc:
+            raise Problem(404, "rep.gone") from exc
+    raise Problem(503, "rep.pending")
 
 
 async def posted_form(request: Request, context: ApiContext, token: str) -> dict[str, str]:
