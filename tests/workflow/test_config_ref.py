@@ -119,14 +119,14 @@ class TestRestartWithEditedFiles:
     started with, and the lead's next run works with the new one."""
 
     async def test_replay_on_a_next_run_on_b(
-        self, private_time_env: WorkflowEnvironment, tmp_path: Path
+        self, time_env: WorkflowEnvironment, tmp_path: Path
     ) -> None:
         """Each message is a run (``max_inbound_per_run=1``). The run waiting when the
         worker stops started on A; the restarted worker, preloaded from the store and
         with nothing cached, replays it and scores the webinar with A's 3 points, and the
         support contact, in the next run, with B's 8; both versions are stored. (The
         test process's catalog held A already: ``TestMiss`` takes a digest it lacks.)"""
-        env, config = private_time_env, copy_project(tmp_path) / "config"
+        env, config = time_env, copy_project(tmp_path) / "config"
         queue, lead_id = f"tq-{uuid.uuid4().hex[:8]}", "wf-config-ref"
         store = MemoryConfigStore()
         gateway = TemporalLeadGateway(env.client, queue, max_inbound_per_run=1)
@@ -177,9 +177,9 @@ class TestMiss:
     it, the retry succeeds and the lead is thanked, its workflow never failed."""
 
     async def test_task_fails_then_retry_succeeds(
-        self, private_time_env: WorkflowEnvironment, tmp_path: Path
+        self, time_env: WorkflowEnvironment, tmp_path: Path
     ) -> None:
-        env, config = private_time_env, copy_project(tmp_path) / "config"
+        env, config = time_env, copy_project(tmp_path) / "config"
         queue, lead_id = f"tq-{uuid.uuid4().hex[:8]}", "wf-config-miss"
         shipped = config_snapshot()
         unseen = shipped.scoring.model_copy(update={"name": f"elsewhere-{uuid.uuid4().hex}"})

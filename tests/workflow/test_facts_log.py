@@ -79,11 +79,11 @@ class TestLiveFacts:
     they happen. (On a server of their own: a lead terminated while in a sequence has been
     seen to leave a shared time-skipping server unable to skip time, facts or none.)"""
 
-    async def test_form_events_stage_and_email(self, harness, private_time_env) -> None:
+    async def test_form_events_stage_and_email(self, harness, time_env) -> None:
         """Creation, the form, six visits, the buying stage, the MQL, the thank-you planned
         and sent, the evaluation track entered: in the store exactly as the state and the
         messages prove them."""
-        async with harness(env=private_time_env) as h:
+        async with harness(env=time_env) as h:
             told = await post(h, "facts-live")
             await view_when(h, "facts-live", lambda v: v.stage == "mql")
             want = await settled(h, "facts-live", told)
@@ -102,10 +102,10 @@ class TestLiveFacts:
             # And, when the send window is open at the server's hour, the track's first email.
             assert required <= Counter(f.kind for f in want.values())
 
-    async def test_at_most_one_write_per_workflow_task(self, harness, private_time_env) -> None:
+    async def test_at_most_one_write_per_workflow_task(self, harness, time_env) -> None:
         """However many passes and messages, no workflow task makes two writes, and the
         store saw no more writes than the lead had workflow tasks."""
-        async with harness(env=private_time_env) as h:
+        async with harness(env=time_env) as h:
             told = await post(h, "facts-tasks", views=8)
             await settled(h, "facts-tasks", told)
             await h.quiet()
@@ -185,12 +185,12 @@ class TestSplit:
     (the holdout as no variant), and its emails say the variants they went out in."""
 
     async def test_assignments_and_the_email_they_shaped(
-        self, harness, split_sequence, private_time_env
+        self, harness, split_sequence, time_env
     ) -> None:
         # Unsandboxed: the sandbox would import the sequences afresh, without this one.
         runner = UnsandboxedWorkflowRunner()
         async with harness(
-            project_file=split_sequence, workflow_runner=runner, env=private_time_env
+            project_file=split_sequence, workflow_runner=runner, env=time_env
         ) as h:
             told = await post(h, "facts-split", views=0)
             want = await settled(h, "facts-split", told)

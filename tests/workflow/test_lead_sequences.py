@@ -110,11 +110,11 @@ class TestEnrolment:
             assert ended.result == "goal" and ended.ended_at is not None
 
     async def test_hand_off_to_sales_stops_the_sequence(
-        self, harness, always_open: Path, private_time_env: WorkflowEnvironment
+        self, harness, always_open: Path, time_env: WorkflowEnvironment
     ) -> None:
         """Scoring past the SQL threshold cancels the running sequence at once (on a server
         of its own: router traffic, see tests/workflow/handoff/conftest.py)."""
-        async with harness(project_file=always_open, env=private_time_env) as h:
+        async with harness(project_file=always_open, env=time_env) as h:
             now = await reach_evaluation(h, "lead-seq-3")
             view = await view_when(h, "lead-seq-3", lambda v: "buying_guide" in sent(v))
             h.started.append(view.sequence.workflow_id)  # type: ignore[union-attr]

@@ -81,12 +81,12 @@ class TestWelcome:
             assert second.key.split("/")[1] == "seq-welcome-v1-e1"
 
     async def test_no_second_conversion_once_sales_owns_the_lead(
-        self, harness, always_open: Path, private_time_env: WorkflowEnvironment
+        self, harness, always_open: Path, time_env: WorkflowEnvironment
     ) -> None:
         """A lead that became an SQL before its welcome starts gets no marketing follow-up:
         the welcome records the second conversion as skipped, saying why. (On a server of its
         own: router traffic, see tests/workflow/handoff/conftest.py.)"""
-        async with harness(project_file=always_open, env=private_time_env) as h:
+        async with harness(project_file=always_open, env=time_env) as h:
             now = await h.now()
             await h.gateway.submit_form("wf-sql", submission(at=now, delay=timedelta(hours=1)))
             # One hand-raise: an SQL at once. (Scoring there event by event may pass through
@@ -190,10 +190,10 @@ class TestContinueAsNew:
     """With a small forced limit the lead continues as new with state and signals intact."""
 
     async def test_state_and_signals_survive(
-        self, harness, private_time_env: WorkflowEnvironment
+        self, harness, time_env: WorkflowEnvironment
     ) -> None:
         """Limit 3 per run, 25 events sent concurrently: all scored, one thank-you."""
-        async with harness(max_inbound_per_run=3, env=private_time_env) as h:
+        async with harness(max_inbound_per_run=3, env=time_env) as h:
             now = await h.now()
             await h.gateway.submit_form("wf-can", submission(at=now))
             await asyncio.gather(
@@ -273,12 +273,12 @@ class TestReplaySafety:
     """What a lead decides must not depend on where workflow task boundaries fall."""
 
     async def test_slow_config_load_replays(
-        self, private_time_env: WorkflowEnvironment, always_open: Path
+        self, time_env: WorkflowEnvironment, always_open: Path
     ) -> None:
         """With a 2 s task timeout, a 2.5 s configuration load outlasts the task's heartbeat
         and splits the first task in two; without a workflow cache every task replays, and
         the lead gets its thank-you with no task failure."""
-        time_env = private_time_env  # real-time task timeouts; keep them off the shared server
+        time_env = time_env  # real-time task timeouts; keep them off the shared server
         client = time_env.client
         queue = f"tq-slow-{uuid.uuid4().hex[:6]}"
         mailer, ledger = RecordingMailer(), MemoryLedger()
