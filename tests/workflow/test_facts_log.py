@@ -189,9 +189,7 @@ class TestSplit:
     ) -> None:
         # Unsandboxed: the sandbox would import the sequences afresh, without this one.
         runner = UnsandboxedWorkflowRunner()
-        async with harness(
-            project_file=split_sequence, workflow_runner=runner, env=time_env
-        ) as h:
+        async with harness(project_file=split_sequence, workflow_runner=runner, env=time_env) as h:
             told = await post(h, "facts-split", views=0)
             want = await settled(h, "facts-split", told)
             variants = {

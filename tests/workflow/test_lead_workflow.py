@@ -189,9 +189,7 @@ class TestDelivery:
 class TestContinueAsNew:
     """With a small forced limit the lead continues as new with state and signals intact."""
 
-    async def test_state_and_signals_survive(
-        self, harness, time_env: WorkflowEnvironment
-    ) -> None:
+    async def test_state_and_signals_survive(self, harness, time_env: WorkflowEnvironment) -> None:
         """Limit 3 per run, 25 events sent concurrently: all scored, one thank-you."""
         async with harness(max_inbound_per_run=3, env=time_env) as h:
             now = await h.now()
