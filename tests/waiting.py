@@ -18,15 +18,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0)
         await asyncio.sleep(0.05)
 
 
+#: How long ``view_when`` waits for one answer before asking again.
+QUERY_WAIT = 3.0
+
+
 async def view_when(
     h: Harness, lead_id: str, ok: Callable[[LeadView], bool], within: float = 10.0
 ) -> LeadView:
-    """Poll the lead's view until ``ok`` holds."""
+    """Poll the lead's view until ``ok`` holds. Each query gets a few seconds: the test
+    server can lose the answer to a query that meets the end of a run (continue-as-new),
+    and the SDK would wait 30 s for it; the next query reaches the new run."""
     box: list[LeadView] = []
 
     async def check() -> bool:
         try:
-            box[:] = [await h.gateway.get_lead(lead_id)]
+            box[:] = [await asyncio.wait_for(h.gateway.get_lead(lead_id), timeout=QUERY_WAIT)]
         except Exception:
             return False
         return ok(box[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Protocol, Self
 
 from temporalio.api.common.v1 import WorkflowExecution
@@ -43,6 +44,11 @@ from workflows.lead import LeadWorkflow, LeadWorkflowInput
 from workflows.router import RouterWorkflow
 
 log = logging.getLogger("nurture.leads")
+
+#: How long a lead's view may take before the caller hears Temporal is unavailable: a query
+#: needs a worker, and without one (or when its answer is lost as a run continues as new)
+#: the SDK's own wait is far longer than a person at a page or a script will hold on.
+QUERY_TIMEOUT = timedelta(seconds=10)
 
 __all__ = [
     "ActionRefused",
@@ -238,7 +244,9 @@ class TemporalLeadGateway:
     async def get_lead(self, lead_id: str) -> LeadView:
         """Query the lead's state."""
         try:
-            view = await self._handle(lead_id).query(LeadWorkflow.get_state)
+            view = await self._handle(lead_id).query(
+                LeadWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT
+            )
         except RPCError as exc:
             raise _not_found_or(exc, lead_id) from exc
         if view is None:
