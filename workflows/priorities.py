@@ -13,7 +13,8 @@ thank-you would wait behind the marketing sends due at that moment.
                           its events and sales actions (set when the API creates the
                           lead, kept across continue-as-new)
   3  Temporal's default   the sales router, and leads created before priorities
-  4  sequence workflows   campaigns: a few minutes late is fine
+  4  sequence workflows   campaigns: a few minutes late is fine; leads an import creates
+                          (``nurture import leads``), behind every form's lead
   5  marketing mail       a campaign's backlog drains behind everything else
 
 The other activities inherit the priority of the workflow that runs them. Temporal orders
@@ -30,10 +31,15 @@ from temporalio.common import Priority
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind
 
-__all__ = ["LEAD", "MAIL", "SEQUENCE"]
+__all__ = ["IMPORT", "LEAD", "MAIL", "SEQUENCE"]
 
 LEAD = Priority(priority_key=2)
 """Every lead workflow's tasks, from the API's signal-with-start on."""
+
+IMPORT = Priority(priority_key=4)
+"""The tasks of a lead an import creates: 20,000 rows must not hold back a form's
+thank-you (an imported lead that later posts a form keeps it: it has no thank-you
+waiting on its own workflow task, the mail activity has its own priority)."""
 
 SEQUENCE = Priority(priority_key=4)
 """Every sequence workflow's tasks (set when the lead starts one)."""

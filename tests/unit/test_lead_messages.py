@@ -10,12 +10,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from nurture.domain.emails import EmailKind
 from nurture.domain.lead import journey
+from nurture.domain.lead.imports import ImportedLead
 from nurture.domain.lead.journey import ApplyContext
 from nurture.domain.lead.messages import (
     AddressBounced,
     EventReceived,
     FormPosted,
     Inbound,
+    LeadImported,
     LeadMessage,
     OptInConfirmed,
     OptOut,
@@ -26,6 +28,7 @@ from nurture.domain.lead.messages import (
 )
 from nurture.domain.lead.state import EmailRecord, Enrolment, LeadState, start_state
 from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.models import Lead
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.sequences.models import SequenceOutcome, SequenceProgress
 from tests.helpers import T0, doi_submission, event, scoring_model, submission
@@ -55,6 +58,12 @@ ONE_OF_EACH: list[tuple[Inbound, str]] = [
     (OptOut(channel="page", at=T0), f"opt-out:unsubscribed:{T0.isoformat()}"),
     (AddressBounced(reason="5.1.1", at=T0), f"bounced:{T0.isoformat()}"),
     (OptInConfirmed(submission_id="doi-1", at=T0), "confirm:doi-1"),
+    (
+        LeadImported(
+            row=ImportedLead(key="row-1", batch="fair", lead=Lead(email="ada@acme.example"))
+        ),
+        "import:row-1",
+    ),
 ]
 
 

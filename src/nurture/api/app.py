@@ -30,6 +30,7 @@ from nurture.api.routes import (
     events,
     form_pages,
     forms,
+    lead_import,
     leads,
     reports,
     sales_desk,
@@ -149,15 +150,18 @@ def create_app(
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    # The suppression import reads its body as it arrives, in bounded memory.
+    # The imports read their bodies as they arrive, in bounded memory.
     app.add_middleware(
-        BodyLimit, limit=settings.api.max_body_bytes, streamed=(suppressions.IMPORT_PATH,)
+        BodyLimit,
+        limit=settings.api.max_body_bytes,
+        streamed=(suppressions.IMPORT_PATH, lead_import.IMPORT_PATH),
     )
     proxies = settings.api.trusted_proxies()
     if proxies:
         # Here, not in uvicorn's options: the setting holds however the app is served.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     modules = (
+        lead_import,  # before leads: /v1/leads/import is no lead id
         forms,
         form_pages,
         events,

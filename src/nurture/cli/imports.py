@@ -1,10 +1,12 @@
-"""``nurture import``: data from other tools, as CSV files. ``suppressions`` sends a
-suppression list to the API (``POST /v1/suppressions/import``, an admin key), which reads it
-as it arrives: the same command works against ``nurture dev`` and a docker-compose
-deployment, and the file is never held in memory on either side."""
+"""``nurture import``: data from other tools, as CSV files. ``leads`` sends a lead export to
+the API (``POST /v1/leads/import``), ``suppressions`` a suppression list
+(``POST /v1/suppressions/import``), both with an admin key; the API reads the file as it
+arrives: the same command works against ``nurture dev`` and a docker-compose deployment,
+and the file is never held in memory on either side."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nurture.cli.common import DEFAULT_API, ApiKey, ApiUrl, api_error
+from nurture.domain.models import AcquisitionSource
+from nurture.services.lead_csv import PRESETS
 from nurture.services.suppression_csv import reason_for
 
 __all__ = ["import_app"]
@@ -92,11 +96,86 @@ def suppressions(
         raise typer.Exit(1)
 
 
+LeadMapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="role=HEADER: the column holding a role (email, first_name, last_name, company, "
+        "stage, consent, source...) or a custom field, when its name is not a usual one.",
+    ),
+]
+PresetOption = Annotated[
+    str | None,
+    typer.Option(help=f"The tool that exported the file ({', '.join(PRESETS)}): its column names."),
+]
+SourceOption = Annotated[
+    AcquisitionSource | None,
+    typer.Option(help="Every row's acquisition source (otherwise the file's source column)."),
+]
+EnrolOption = Annotated[
+    bool,
+    typer.Option(
+        "--enrol",
+        help="Let the enrolment rules take the leads at once (otherwise they enter no "
+        "sequence until they act: a form, a tracked event).",
+    ),
+]
+NameOption = Annotated[
+    str | None,
+    typer.Option(help="The import's name, kept as the leads' origin (default: the file's name)."),
+]
+LocaleOption = Annotated[
+    str | None, typer.Option(help="The language of rows that give none (default: the project's).")
+]
+
+
+@import_app.command("leads")
+def leads(
+    file: CsvFile,
+    dry_run: DryRun = False,
+    map_: LeadMapOption = None,
+    preset: PresetOption = None,
+    source: SourceOption = None,
+    enrol: EnrolOption = False,
+    name: NameOption = None,
+    locale: LocaleOption = None,
+    api_url: ApiUrl = DEFAULT_API,
+    api_key: ApiKey = "dev-key",
+) -> None:
+    """Import leads exported from another tool (Mautic, HubSpot, a trade show's list).
+
+    No thank-you and no form behaviour: each lead keeps the file's source, consent (unknown
+    consent means no marketing mail until a form gives it) and stage (a customer stays a
+    customer). Bad rows are reported and skipped; importing a file again changes nothing,
+    and an import stopped halfway completes when run again. Exits 1 if a row was bad.
+    """
+    console = Console(highlight=False)
+    batch = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", file.stem).strip("-")[:64] or "import"
+    params: dict[str, Any] = {"dry_run": dry_run, "map": map_ or [], "name": batch}
+    params["enrol"] = enrol
+    for option, value in (("preset", preset), ("source", source), ("locale", locale)):
+        if value is not None:
+            params[option] = str(value)
+    with file.open("rb") as stream:
+        answer = _send(
+            console, stream, file.stat().st_size, api_url, api_key, params, "/v1/leads/import"
+        )
+    _lead_summary(console, answer)
+    if answer["bad"]:
+        raise typer.Exit(1)
+
+
 def _send(
-    console: Console, stream: BinaryIO, size: int, api_url: str, key: str, params: dict[str, Any]
+    console: Console,
+    stream: BinaryIO,
+    size: int,
+    api_url: str,
+    key: str,
+    params: dict[str, Any],
+    path: str = "/v1/suppressions/import",
 ) -> dict[str, Any]:
     """The API's summary, the file streamed to it behind a progress bar (on a terminal)."""
-    url = f"{api_url.rstrip('/')}/v1/suppressions/import"
+    url = f"{api_url.rstrip('/')}{path}"
     headers = {"X-API-Key": key, "Content-Type": "text/csv"}
     with _progress(console) as progress:
         label = "checking" if params["dry_run"] else "importing"
@@ -118,6 +197,10 @@ def _send(
             progress.stop()
             console.print(f"Cannot reach the API at {api_url}: {exc} (is `nurture dev` running?)")
             raise typer.Exit(2) from exc
+    if response.status_code == 503 and "summary" in response.text:
+        stopped = response.json()
+        typer.echo(stopped["detail"], err=True)
+        raise typer.Exit(1)
     if response.status_code >= 400:
         typer.echo(api_error(response.status_code, response.text), err=True)
         raise typer.Exit(1)
@@ -129,7 +212,10 @@ def _post(url: str, **request: Any) -> httpx.Response:
     """POST with a small send buffer: the bar then follows what the API has read, not what
     the network holds (several megabytes on a fast link)."""
     options = [(socket.SOL_SOCKET, socket.SO_SNDBUF, _CHUNK)]
-    with httpx.Client(transport=httpx.HTTPTransport(socket_options=options), timeout=60) as client:
+    # No read timeout: the API answers once the last row is in (minutes for a big file).
+    timeout = httpx.Timeout(60, read=None)
+    transport = httpx.HTTPTransport(socket_options=options)
+    with httpx.Client(transport=transport, timeout=timeout) as client:
         return client.post(url, **request)
 
 
@@ -158,18 +244,39 @@ def _progress(console: Console) -> Progress:
 
 def _summary(console: Console, answer: dict[str, Any]) -> None:
     dry = answer["dry_run"]
-    if answer["problems"]:
-        table = Table("row", "column", "problem", title="Bad rows (skipped)", title_justify="left")
-        for problem in answer["problems"]:
-            table.add_row(str(problem["row"]), problem["column"], problem["problem"])
-        console.print(table)
-        left = answer["bad"] - len(answer["problems"])
-        if left:
-            console.print(f"... and {left:,} more bad rows not listed.")
+    _problems(console, answer)
     verb = "would be imported" if dry else "imported"
     console.print(
         f"{answer['rows']:,} rows read: [bold]{answer['imported']:,} {verb}[/], "
         f"{answer['already']:,} already suppressed, {answer['bad']:,} bad rows."
+    )
+    if dry:
+        console.print("Dry run: nothing was written.")
+
+
+def _problems(console: Console, answer: dict[str, Any]) -> None:
+    if not answer["problems"]:
+        return
+    table = Table("row", "column", "problem", title="Bad rows (skipped)", title_justify="left")
+    for problem in answer["problems"]:
+        table.add_row(str(problem["row"]), problem["column"], problem["problem"])
+    console.print(table)
+    listed = len({p["row"] for p in answer["problems"]})
+    if answer["bad"] > listed:
+        console.print(f"... and {answer['bad'] - listed:,} more bad rows not listed.")
+
+
+def _lead_summary(console: Console, answer: dict[str, Any]) -> None:
+    _problems(console, answer)
+    dry = answer["dry_run"]
+    verb = "would be imported" if dry else "imported"
+    repeats = (
+        f" ({answer['repeats']:,} naming a lead an earlier row named)" if answer["repeats"] else ""
+    )
+    console.print(
+        f"{answer['rows']:,} rows read: [bold]{answer['imported']:,} {verb}[/]{repeats}, "
+        f"{answer['leads']:,} leads, {answer['bad']:,} bad rows. "
+        f"Origin: import:{answer['batch']}."
     )
     if dry:
         console.print("Dry run: nothing was written.")

@@ -42,6 +42,12 @@ class Condition(StrEnum):
     BOUNCED = "bounced"
     UNCONFIRMED = "unconfirmed"
     """Known only from double opt-in forms not yet confirmed: only the confirmation goes."""
+    NO_CONSENT = "no_consent"
+    """Imported without a consent the file vouches for: no marketing mail, no sequence,
+    until a form post gives consent."""
+    HELD = "held"
+    """Imported without enrolment: enters no sequence until the person acts (a form, a
+    tracked event)."""
 
 
 _S = Stage
@@ -110,6 +116,8 @@ def why_not_mail(
         return "the lead unsubscribed"
     if Condition.UNCONFIRMED in held:
         return "the lead has not confirmed its subscription"
+    if Condition.NO_CONSENT in held:
+        return "the lead was imported without marketing consent"
     if stage not in set(stages):
         return f"marketing mail stops in stage '{stage}'"
     return None

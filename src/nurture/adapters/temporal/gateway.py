@@ -30,10 +30,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.adapters.temporal import visibility
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.imports import ImportedLead
 from nurture.domain.lead.input import ErasureFacts
 from nurture.domain.lead.listing import LeadFilters, LeadPage
-from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadMessage
-from nurture.domain.lead.naming import start_summary
+from nurture.domain.lead.messages import LEAD_SIGNAL, FormPosted, LeadImported, LeadMessage
+from nurture.domain.lead.naming import import_summary, start_summary
 from nurture.domain.lead.view import LeadView
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.records import SalesAction
@@ -101,6 +102,9 @@ class LeadGateway(Protocol):
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         """Durably hand a form post to the lead's workflow, creating it if needed."""
 
+    async def import_lead(self, lead_id: str, row: ImportedLead) -> None:
+        """Durably hand an imported row to the lead's workflow, creating it if needed."""
+
     async def tell(self, lead_id: str, message: LeadMessage) -> None:
         """Durably hand a message (an event, an opt-out...) to an existing lead, or raise
         :class:`LeadNotFound` (never created, expired unconfirmed, or erased)."""
@@ -156,6 +160,29 @@ class TemporalLeadGateway:
             search_attributes=initial,
             static_summary=start_summary(form),
             priority=priorities.LEAD,
+        )
+
+    async def import_lead(self, lead_id: str, row: ImportedLead) -> None:
+        """Signal-with-start, as a form post, with the import's row: no thank-you, and the
+        import's priority (behind every form's lead)."""
+        stage = row.stage or "new"
+        initial = TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.STAGE, str(stage)),
+                SearchAttributePair(search_attributes.SOURCE, row.lead.source.value),
+            ]
+        )
+        await self._client.start_workflow(
+            LeadWorkflow.run,
+            LeadWorkflowInput(lead_id=lead_id, max_inbound_per_run=self._max_inbound),
+            id=workflow_id_for(lead_id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal=LEAD_SIGNAL,
+            start_signal_args=[LeadImported(row=row)],
+            search_attributes=initial,
+            static_summary=import_summary(row.lead, row.batch),
+            priority=priorities.IMPORT,
         )
 
     async def tell(self, lead_id: str, message: LeadMessage) -> None:

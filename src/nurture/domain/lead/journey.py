@@ -19,12 +19,14 @@ from nurture.domain.lead.engagement import (
     note_activity,
 )
 from nurture.domain.lead.enrolments import end_enrolment, record_progress
+from nurture.domain.lead.imports import acted, apply_import, consent_from_form
 from nurture.domain.lead.mail_plan import record_email
 from nurture.domain.lead.messages import (
     AddressBounced,
     EventReceived,
     FormPosted,
     Inbound,
+    LeadImported,
     OptInConfirmed,
     OptOut,
     SalesActed,
@@ -95,14 +97,25 @@ def apply(state: LeadState, message: Inbound, context: ApplyContext) -> Applied:
         case FormPosted(form=form):
             state = apply_submission(state, form, model, now)
             held = {p.form.submission_id for p in state.unconfirmed}
+            if form.submission_id not in held:  # an import's limits end with a real post
+                state = consent_from_form(state, form.lead.consent, now)
+                state = acted(state, now, f"form {form.form_id}")
             events = [] if form.submission_id in held else [form.as_event()]
             return _behaviour(state, events, context)
         case OptInConfirmed():
             waiting = state.held_forms()
             state = apply_confirmation(state, message, model, now)
+            if waiting and state.lead is not None:
+                state = consent_from_form(state, state.lead.consent, now)
+                state = acted(state, now, "opt-in confirmed")
             return _behaviour(state, [form.as_event() for form in waiting], context)
         case EventReceived(event=event):
-            return _behaviour(apply_event(state, event, model, now), [event], context)
+            state = apply_event(state, event, model, now)
+            if state.lead is not None and not machine_reason(event):
+                state = acted(state, now, f"event {event.type}")
+            return _behaviour(state, [event], context)
+        case LeadImported(row=row):
+            return Applied(state=apply_import(state, row, message.id, model, now))
         case SequenceEmailed(record=record):
             return Applied(state=record_email(state, record))
         case SequenceEnded(outcome=end):

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from nurture.domain.lead.imports import ImportedLead
 from nurture.domain.lead.state import EmailRecord
 from nurture.domain.models import FormSubmitted, LeadEvent
 from nurture.domain.sales.records import SalesAction
@@ -29,6 +30,7 @@ __all__ = [
     "EventReceived",
     "FormPosted",
     "Inbound",
+    "LeadImported",
     "LeadMessage",
     "OptInConfirmed",
     "OptOut",
@@ -185,6 +187,20 @@ class OptInConfirmed(BaseModel):
         return f"confirm:{self.submission_id}"
 
 
+class LeadImported(BaseModel):
+    """A row of an import (``nurture import leads``): a lead known to another tool."""
+
+    model_config = _FROZEN
+
+    kind: Literal["lead_imported"] = "lead_imported"
+    row: ImportedLead
+
+    @property
+    def id(self) -> str:
+        """The deduplication id: one per row content."""
+        return f"import:{self.row.key}"
+
+
 _Told = (
     FormPosted
     | EventReceived
@@ -194,6 +210,7 @@ _Told = (
     | OptOut
     | AddressBounced
     | OptInConfirmed
+    | LeadImported
 )
 
 LeadMessage = Annotated[_Told, Field(discriminator="kind")]

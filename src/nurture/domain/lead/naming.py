@@ -42,6 +42,11 @@ def start_summary(form: FormSubmitted) -> str:
     return f"{lead_label(form.lead)}{_SEPARATOR}{form.form_id} form"
 
 
+def import_summary(lead: ContactDetails, batch: str) -> str:
+    """The static summary of a lead an import starts: who, and the import."""
+    return f"{lead_label(lead)}{_SEPARATOR}import {batch}"
+
+
 def md_text(text: str) -> str:
     """``text`` as literal markdown: every character that could be markup escaped."""
     return _MARKUP.sub(r"\\\1", text)
