@@ -231,3 +231,19 @@ class TestRefusal:
             f"  {scoring}:{header}: thresholds: {problem.message}",
         ]
         assert "sql (5) must be greater than mql (20)" in problem.message
+
+
+class TestEnrolmentCustomFields:
+    def test_an_unknown_field_or_choice_is_an_error_at_its_rule(self, home: Path) -> None:
+        project = home / "config" / "nurture.toml"
+        break_file(
+            project,
+            'sequence = "decision"\n',
+            'sequence = "decision"\ncustom = { budjet = ["over 50k"], budget = ["huge"] }\n',
+        )
+        errors = check_configuration(Settings(home=home)).errors
+        messages = sorted(e.message for e in errors if e.field and "custom" in e.field)
+        assert messages == [
+            "'huge' is not a choice of budget: none yet, under 10k, 10k-50k, over 50k",
+            "no custom field 'budjet' in [fields]",
+        ]

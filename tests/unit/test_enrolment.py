@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -204,3 +204,39 @@ def test_shipped_rules_give_every_recycle_reason_a_sequence(reason: str, expecte
     lead = facts(stage=Stage.RECYCLED, recycle_reason=reason)
     chosen = choose_enrolment(rules, lead, (), None, T0)
     assert chosen is not None and chosen.sequence == expected
+
+
+class TestCustomFields:
+    """A rule may ask for custom field values (the BANT answers of a form or an import)."""
+
+    BIG = EnrolmentRule(
+        sequence="enterprise",
+        priority=25,
+        custom={"budget": ("10k-50k", "over 50k"), "timeline": ("this quarter",)},
+    )
+
+    def test_every_field_named_must_hold_one_of_its_values(self) -> None:
+        rich = {"budget": "over 50k", "timeline": "this quarter"}
+        assert choose_enrolment((self.BIG,), facts(custom=rich), (), None, T0) is self.BIG
+        later = {**rich, "timeline": "this year"}
+        assert choose_enrolment((self.BIG,), facts(custom=later), (), None, T0) is None
+        assert (
+            choose_enrolment((self.BIG,), facts(custom={"budget": "over 50k"}), (), None, T0)
+            is None
+        )
+
+    def test_numbers_booleans_and_dates_compare_by_value(self) -> None:
+        rule = EnrolmentRule(
+            sequence="x", custom={"seats": (50,), "trial": (True,), "renewal": ("2027-01-31",)}
+        )
+        held = {"seats": 50.0, "trial": True, "renewal": date(2027, 1, 31)}
+        assert choose_enrolment((rule,), facts(custom=held), (), None, T0) is rule
+        assert choose_enrolment((rule,), facts(custom={**held, "trial": 1}), (), None, T0) is None
+
+    def test_a_rule_without_custom_serialises_as_before(self) -> None:
+        """Running leads' configuration snapshots keep their digests."""
+        assert "custom" not in DISCOVERY.model_dump()
+        assert self.BIG.model_dump()["custom"] == {
+            "budget": ("10k-50k", "over 50k"),
+            "timeline": ("this quarter",),
+        }

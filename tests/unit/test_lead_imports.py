@@ -13,6 +13,7 @@ from nurture.domain.lead.journey import ApplyContext
 from nurture.domain.lead.mail_plan import why_not_send
 from nurture.domain.lead.messages import EventReceived, FormPosted, LeadImported
 from nurture.domain.lead.state import LeadState, PlannedEmail, start_state
+from nurture.domain.lead.view import lead_view
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.models import Consent, Lead
 from tests.helpers import T0, event, persona_lead, scoring_model, submission
@@ -70,6 +71,8 @@ class TestNewLead:
         assert state.created_at == T0
         created = [f for f in facts_of_state(state) if f.kind == "lead_created"]
         assert [f.get("form") for f in created] == ["import:fair"]
+        view = lead_view(state, MODEL, T0)
+        assert (view.imported_from, view.forms) == ("fair", ())
 
     def test_unknown_consent_means_no_marketing_mail(self) -> None:
         state = apply(fresh(), row())

@@ -86,7 +86,7 @@ def _overview(view: LeadView, zone: tzinfo, email: str | None) -> Panel:
         ("Name", _name(view), "Company", (person.company if person else None) or "-"),
         ("Email" if email else "", email or "", "Stage", f"{view.stage}{conditions}"),
         ("Source", view.source or "unknown", "Score", f"{view.score} (grade {view.grade})"),
-        ("Forms", ", ".join(view.forms) or "none", "Temperature", str(view.temperature)),
+        ("Forms", _forms(view), "Temperature", str(view.temperature)),
         ("Locale", view.locale, "Buying stage", _buying(view)),
         (
             "Created",
@@ -245,3 +245,8 @@ def leads_table(page: LeadPage, zone: tzinfo, width: int = 100) -> Table:
             cells.append(when(row.last_activity_at, zone, named=False))
         table.add_row(*cells)
     return table
+
+
+def _forms(view: LeadView) -> str:
+    forms = ", ".join(view.forms) or "none"
+    return f"{forms} (imported: {view.imported_from})" if view.imported_from else forms

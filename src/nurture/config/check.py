@@ -221,6 +221,28 @@ def fit_rules_name_declared_fields(config: Configuration) -> Iterator[ConfigProb
                 )
 
 
+def enrolment_custom_fields_exist(config: Configuration) -> Iterator[ConfigProblem]:
+    """An ``[[enrolment]]`` rule's ``custom`` names fields of ``[fields]``, with values the
+    field can hold (a choice among its choices): otherwise the rule never matches."""
+    project = config.project.model
+    if project is None:
+        return
+    for index, rule in enumerate(project.enrolment):
+        for name, values in (rule.custom or {}).items():
+            spec = project.fields.get(name)
+            if spec is None:
+                yield config.project.problem(
+                    ("enrolment", index, "custom", name), f"no custom field {name!r} in [fields]"
+                )
+                continue
+            for value in values:
+                if spec.type == "choice" and str(value) not in (spec.choices or ()):
+                    yield config.project.problem(
+                        ("enrolment", index, "custom", name),
+                        f"{value!r} is not a choice of {name}: {', '.join(spec.choices or ())}",
+                    )
+
+
 def scoring_model_warnings(config: Configuration) -> Iterator[ConfigProblem]:
     """What the scoring model finds allowed but probably a mistake (a rule giving points
     with no ``cap``, which a repeated event inflates without end), at its line."""
@@ -295,6 +317,7 @@ CHECKS: tuple[Check, ...] = (
     enrolment_forms_exist,
     enrolment_buying_stages_exist,
     fit_rules_name_declared_fields,
+    enrolment_custom_fields_exist,
     brand_addresses_deliverable,
     scoring_model_warnings,
     sequences_wait_for_declared_events,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.emails import EmailKind
+from nurture.domain.fields import FieldValue
 from nurture.domain.lead.state import EmailRecord, LeadState
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.scoring import Grade, Heat, ScoringModel, grade_for, temperature_for
@@ -38,6 +39,8 @@ class LeadFacts(BaseModel):
     forms: tuple[str, ...] = ()
     last_activity_at: AwareDatetime | None = None
     recycle_reason: str | None = None
+    custom: dict[str, FieldValue] = {}
+    """The lead's custom fields (enrolment rules may ask for values)."""
 
 
 def lead_facts(state: LeadState, model: ScoringModel, now: datetime) -> LeadFacts:
@@ -55,6 +58,7 @@ def lead_facts(state: LeadState, model: ScoringModel, now: datetime) -> LeadFact
         forms=state.forms,
         last_activity_at=state.last_activity_at,
         recycle_reason=state.recycle_reason,
+        custom=state.lead.custom if state.lead else {},
     )
 
 

@@ -58,6 +58,8 @@ class LeadView(BaseModel):
     emails: tuple[EmailRecord, ...]
     planned: tuple[PlannedEmail, ...]
     sequence: Enrolment | None = None
+    imported_from: str | None = None
+    """The import that created the lead (``nurture import leads --name``), if one did."""
     """The sequence the lead is in now."""
     enrolments: tuple[Enrolment, ...] = ()
     handoffs: tuple[HandOff, ...] = ()
@@ -79,6 +81,11 @@ class LeadView(BaseModel):
     """The rep id owning the open hand-off; ``None`` in the pool or with none open."""
     accept_by: AwareDatetime | None = None
     """The open hand-off's acceptance deadline; ``None`` once accepted or with none open."""
+
+
+def _import_of(state: LeadState) -> str | None:
+    origin = state.origin.form if state.origin else ""
+    return origin.removeprefix("import:") if origin.startswith("import:") else None
 
 
 def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
@@ -105,6 +112,7 @@ def lead_view(state: LeadState, model: ScoringModel, now: datetime) -> LeadView:
         last_activity_at=facts.last_activity_at,
         next_touch_at=_next_touch(state, model),
         forms=facts.forms,
+        imported_from=_import_of(state),
         transitions=state.transitions,
         emails=state.emails,
         planned=state.planned,

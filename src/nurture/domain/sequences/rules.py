@@ -10,8 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from nurture.domain.lead.facts import LeadFacts
 from nurture.domain.lead.state import Enrolment
@@ -47,6 +55,18 @@ class EnrolmentRule(BaseModel):
     timing...) or ``lost``."""
     reenter_after: Duration | None = None
     """Allow another entry this long after the previous one ended; never when unset."""
+    custom: dict[str, tuple[str | int | float | bool, ...]] | None = None
+    """Only leads whose custom field (``[fields]`` of nurture.toml) holds one of these
+    values, for every field named: ``custom = { budget = ["10k-50k", "over 50k"] }``."""
+
+    @model_serializer(mode="wrap")
+    def _unset_left_out(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A rule without ``custom`` serialises as rules did before it existed, so the
+        configuration snapshots of running leads keep their digests."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("custom") is None:
+            data.pop("custom", None)
+        return data
 
     @field_validator("recycle_reasons")
     @classmethod
@@ -127,7 +147,29 @@ def _matches(rule: EnrolmentRule, facts: LeadFacts, now: datetime) -> bool:
         and (rule.forms is None or any(form in facts.forms for form in rule.forms))
         and (rule.inactive_for is None or _quiet_for(facts, now) >= rule.inactive_for)
         and (rule.recycle_reasons is None or facts.recycle_reason in rule.recycle_reasons)
+        and (rule.custom is None or _custom_matches(rule.custom, facts))
     )
+
+
+def _custom_matches(
+    wanted: dict[str, tuple[str | int | float | bool, ...]], facts: LeadFacts
+) -> bool:
+    """Every field named holds one of its values (a number as a number, a date as
+    ``2026-11-30``, a choice or text exactly)."""
+    for name, values in wanted.items():
+        held = facts.custom.get(name)
+        if held is None or not any(_same(held, value) for value in values):
+            return False
+    return True
+
+
+def _same(held: object, value: str | int | float | bool) -> bool:
+    if isinstance(held, bool) or isinstance(value, bool):
+        return held is value
+    if isinstance(held, int | float) and isinstance(value, int | float):
+        return float(held) == float(value)
+    text = held.isoformat() if hasattr(held, "isoformat") else str(held)
+    return text == str(value)
 
 
 def _quiet_for(facts: LeadFacts, now: datetime) -> timedelta:
