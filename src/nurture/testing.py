@@ -30,6 +30,7 @@ from nurture.adapters.mail.smtp import DeliveryError, Transfer
 from nurture.adapters.temporal.gateway import ActionRefused, LeadNotFound, LeadPending
 from nurture.domain.config import ConfigSnapshot
 from nurture.domain.factlog import Fact
+from nurture.domain.lead.imports import ImportedLead
 from nurture.domain.lead.input import ErasureFacts
 from nurture.domain.lead.listing import LeadFilters, LeadPage
 from nurture.domain.lead.messages import LeadMessage
@@ -236,6 +237,8 @@ class MemoryLeadGateway:
     """Records what the API hands to lead workflows; ``views`` answers reads."""
 
     forms: list[tuple[str, FormSubmitted]] = field(default_factory=list)
+    imports: list[tuple[str, ImportedLead]] = field(default_factory=list)
+    """Every imported row handed to a lead, in order."""
     messages: list[tuple[str, LeadMessage]] = field(default_factory=list)
     """Every message told to an existing lead (events, opt-outs...), in order."""
     views: dict[str, LeadView] = field(default_factory=dict)
@@ -263,6 +266,10 @@ class MemoryLeadGateway:
     async def submit_form(self, lead_id: str, form: FormSubmitted) -> None:
         self.forms.append((lead_id, form))
         self.addresses[lead_id] = str(form.lead.email)
+
+    async def import_lead(self, lead_id: str, row: ImportedLead) -> None:
+        self.imports.append((lead_id, row))
+        self.addresses[lead_id] = str(row.lead.email)
 
     def received(self, kind: type[_Message]) -> list[tuple[str, _Message]]:
         """The messages of one kind told so far, with the lead each went to."""

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from nurture.cli import app
-from nurture.testing import MemoryLedger
+from nurture.testing import MemoryLeadGateway, MemoryLedger
 from tests.api.apitools import KEY
 
 FILE = (
@@ -94,3 +94,71 @@ class TestSuppressionsCommand:
             ["import", "suppressions", str(csv_file), "--api-url", "http://127.0.0.1:9"],
         )
         assert result.exit_code == 2 and "Cannot reach the API" in result.output
+
+
+LEADS = (
+    b"Email,First Name,Lifecycle Stage,budget,Marketing consent\n"
+    b"ada@globex.example,Ada,customer,over 50k,yes\n"
+    b"nope,Bob,lead,,\n"
+    b"carol@x.example,Carol,wizard,tiny,maybe\n"
+    b"ada@globex.example,Ada,customer,over 50k,yes\n"
+)
+
+
+def run_leads(cli: CliRunner, *args: str) -> tuple[int, str]:
+    result = cli.invoke(app, ["import", "leads", *args, "--api-key", KEY])
+    return result.exit_code, result.output
+
+
+class TestLeadsCommand:
+    """Rows to the gateway as imports (never forms); every problem of a bad row listed."""
+
+    def test_report_then_summary_and_rows_to_the_gateway(
+        self, cli, tmp_path: Path, gateway: MemoryLeadGateway
+    ) -> None:
+        path = tmp_path / "Trade show 2026.csv"
+        path.write_bytes(LEADS)
+        code, out = run_leads(cli, str(path))
+        flat = " ".join(out.split())
+        assert code == 1
+        assert "not a valid email" in flat or "must have an @-sign" in flat
+        assert "unknown stage 'wizard'" in flat and "'tiny': must be one of" in flat
+        assert "unknown consent 'maybe'" in flat
+        assert (
+            "4 rows read: 2 imported (1 naming a lead an earlier row named), 1 leads, "
+            "2 bad rows. Origin: import:Trade-show-2026."
+        ) in flat
+        assert gateway.forms == []
+        ((lead_id, row), (again_id, again)) = gateway.imports
+        assert lead_id == again_id and row.key == again.key
+        assert (row.stage, row.consent, row.lead.custom) == (
+            "customer",
+            "given",
+            {"budget": "over 50k"},
+        )
+
+    def test_dry_run_hands_nothing(self, cli, tmp_path: Path, gateway) -> None:
+        path = tmp_path / "l.csv"
+        path.write_bytes(LEADS)
+        _, out = run_leads(cli, str(path), "--dry-run", "--name", "fair")
+        assert "2 would be imported" in out and "Dry run: nothing was written." in out
+        assert gateway.imports == []
+
+    def test_a_bad_option_is_a_sentence(self, cli, tmp_path: Path, gateway) -> None:
+        path = tmp_path / "l.csv"
+        path.write_bytes(LEADS)
+        code, out = run_leads(cli, str(path), "--preset", "salesforce")
+        assert code == 1 and "unknown preset 'salesforce'" in out.lower()
+        code, out = run_leads(cli, str(path), "--map", "colour=Email")
+        assert code == 1 and "colour" in out and gateway.imports == []
+
+
+class TestLeadsRoute:
+    def test_needs_an_admin_key(self, client: TestClient) -> None:
+        answer = client.post(
+            "/v1/leads/import",
+            params={"name": "x"},
+            content=LEADS,
+            headers={"Content-Type": "text/csv"},
+        )
+        assert answer.status_code == 401

@@ -161,3 +161,14 @@ class TestImport:
             await import_leads(chunks(text), rows, recorder, KEY, in_flight=2)
         summary = caught.value.summary
         assert summary.imported == len(recorder.rows) and 5 <= summary.imported < 50
+
+
+class TestMautic:
+    def test_do_not_email_is_no_consent_and_never_a_consent(self) -> None:
+        text = "email,firstname,doNotEmail\na@x.example,A,1\nb@x.example,B,0\nc@x.example,C,\n"
+        rows = read(text, preset="mautic")
+        assert [r.consent for r in rows if isinstance(r, ImportedLead)] == [
+            "refused",
+            "unknown",
+            "unknown",
+        ]

@@ -66,11 +66,12 @@ ROLES: tuple[str, ...] = (*_COMMON, "crm_id")
 
 PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
     # Mautic's contact export: firstname, lastname, email, company, position, country,
-    # phone, mobile, stage, points, preferred_locale, timezone, date_identified...
+    # phone, mobile, stage, points, preferred_locale, timezone, doNotEmail (true, 1, on or
+    # yes: the person must not be emailed)...
     "mautic": {
         "phone": ("mobile",),
         "locale": ("preferredlocale",),
-        "consent": ("donotcontact", "dnc"),
+        "consent": ("donotemail", "donotcontact", "dnc"),
     },
     # HubSpot's contact export: First Name, Last Name, Email, Company Name, Job Title,
     # Country/Region, Phone Number, Lifecycle Stage, Original Source, Marketing contact
@@ -118,17 +119,19 @@ _SOURCES: dict[str, str] = {
 }
 _CONSENTS: dict[str, ConsentStatus] = {
     **dict.fromkeys(
-        ("yes", "y", "true", "1", "given", "granted", "optedin", "optin", "subscribed"), "given"
+        ("yes", "y", "true", "1", "on", "given", "granted", "optedin", "optin", "subscribed"),
+        "given",
     ),
     **dict.fromkeys(("marketingcontact", "marketing", "consented"), "given"),
     **dict.fromkeys(
-        ("no", "n", "false", "0", "refused", "denied", "optedout", "unsubscribed"), "refused"
+        ("no", "n", "false", "0", "off", "refused", "denied", "optedout", "unsubscribed"),
+        "refused",
     ),
     **dict.fromkeys(("nonmarketing", "nonmarketingcontact", "donotcontact"), "refused"),
     **dict.fromkeys(("unknown", "", "notset", "none"), "unknown"),
 }
 # Mautic's do-not-contact flag says the opposite of consent.
-_NEGATED = frozenset({"donotcontact", "dnc"})
+_NEGATED = frozenset({"donotemail", "donotcontact", "dnc"})
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ class LeadRows:
         source: AcquisitionSource | None = None,
         enrol: bool = False,
         default_locale: str = "en",
+        locales: tuple[str, ...] = (),
     ) -> None:
         self._fields = dict(fields)
         self._batch = batch
@@ -177,6 +181,7 @@ class LeadRows:
         self._source = source
         self._enrol = enrol
         self._locale = default_locale
+        self._locales = frozenset(locales or (default_locale,))
         self._columns: dict[str, _Column] | None = None
 
     @property
@@ -292,7 +297,9 @@ class LeadRows:
             order = {c.header: c.index for c in columns.values()}
             ranked = sorted(problems, key=lambda p: order.get(p.column, len(order)))
             return RowProblems(row, tuple(ranked))
-        locale = self._locale if lead.locale is None else lead.locale.split("-")[0]
+        # The lead's language if the templates speak it, else the import's.
+        spoken = lead.locale.split("-")[0].lower() if lead.locale else None
+        locale = spoken if spoken in self._locales else self._locale
         content = {
             "lead": lead.model_dump(mode="json", exclude_defaults=True),
             "consent": consent,
@@ -308,7 +315,7 @@ class LeadRows:
             consent=consent,
             stage=stage,
             enrol=self._enrol,
-            locale=locale if re.fullmatch(r"[a-z]{2}", locale) else "en",
+            locale=locale,
         )
 
     def _read_source(self, said: dict[str, str], problem: Any) -> AcquisitionSource | None:

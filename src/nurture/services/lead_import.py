@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncIterable
 from typing import Protocol
 
 from pydantic import BaseModel, Field
@@ -99,7 +99,6 @@ async def import_leads(
     *,
     dry_run: bool = False,
     in_flight: int = IN_FLIGHT,
-    progress: Callable[[LeadImportSummary], Awaitable[None]] | None = None,
 ) -> LeadImportSummary:
     """Import the CSV arriving in ``chunks``; :class:`BadFile` when it has no usable header
     (then nothing was imported)."""
@@ -111,8 +110,6 @@ async def import_leads(
         async for chunk in chunks:
             for number, cells in records.feed(chunk):
                 await _take(rows.read(number, cells), summary, sender, seen, id_key)
-            if progress is not None:
-                await progress(summary)
         for number, cells in records.finish():
             await _take(rows.read(number, cells), summary, sender, seen, id_key)
         if not rows.has_header:

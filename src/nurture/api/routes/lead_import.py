@@ -92,6 +92,7 @@ async def import_lead_rows(
             source=source,
             enrol=enrol,
             default_locale=default_locale,
+            locales=tuple(context.locales),
         )
         return await import_leads(request.stream(), rows, gateway, context.id_key, dry_run=dry_run)
     except BadFile as exc:
