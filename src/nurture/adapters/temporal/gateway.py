@@ -25,7 +25,12 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    Priority,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.adapters.temporal import visibility
@@ -143,33 +148,34 @@ class TemporalLeadGateway:
         """Signal-with-start: returns once Temporal has durably accepted the signal. A
         workflow it creates gets the lead's summary for the Temporal UI (never the address;
         a running one keeps its own)."""
-        initial = TypedSearchAttributes(
-            [
-                SearchAttributePair(search_attributes.STAGE, "new"),
-                SearchAttributePair(search_attributes.SOURCE, form.lead.source.value),
-            ]
-        )
-        await self._client.start_workflow(
-            LeadWorkflow.run,
-            LeadWorkflowInput(lead_id=lead_id, max_inbound_per_run=self._max_inbound),
-            id=workflow_id_for(lead_id),
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal=LEAD_SIGNAL,
-            start_signal_args=[FormPosted(form=form)],
-            search_attributes=initial,
-            static_summary=start_summary(form),
-            priority=priorities.LEAD,
-        )
+        summary = start_summary(form)
+        first = FormPosted(form=form)
+        await self._start_with(lead_id, first, "new", form.lead.source.value, summary)
 
     async def import_lead(self, lead_id: str, row: ImportedLead) -> None:
         """Signal-with-start, as a form post, with the import's row: no thank-you, and the
         import's priority (behind every form's lead)."""
-        stage = row.stage or "new"
+        summary = import_summary(row.lead, row.batch)
+        stage = str(row.stage or "new")
+        first = LeadImported(row=row)
+        source = row.lead.source.value
+        await self._start_with(lead_id, first, stage, source, summary, priorities.IMPORT)
+
+    async def _start_with(
+        self,
+        lead_id: str,
+        message: LeadMessage,
+        stage: str,
+        source: str,
+        summary: str,
+        priority: Priority = priorities.LEAD,
+    ) -> None:
+        """Signal ``message`` to the lead, starting its workflow (with these first search
+        attributes and summary) if it is not running."""
         initial = TypedSearchAttributes(
             [
-                SearchAttributePair(search_attributes.STAGE, str(stage)),
-                SearchAttributePair(search_attributes.SOURCE, row.lead.source.value),
+                SearchAttributePair(search_attributes.STAGE, stage),
+                SearchAttributePair(search_attributes.SOURCE, source),
             ]
         )
         await self._client.start_workflow(
@@ -179,10 +185,10 @@ class TemporalLeadGateway:
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal=LEAD_SIGNAL,
-            start_signal_args=[LeadImported(row=row)],
+            start_signal_args=[message],
             search_attributes=initial,
-            static_summary=import_summary(row.lead, row.batch),
-            priority=priorities.IMPORT,
+            static_summary=summary,
+            priority=priority,
         )
 
     async def tell(self, lead_id: str, message: LeadMessage) -> None:
