@@ -15,9 +15,11 @@ from temporalio.client import WorkflowExecutionStatus
 from nurture.adapters.mail.smtp import PermanentDeliveryError
 from nurture.adapters.temporal.gateway import ActionRefused
 from nurture.domain.identity import workflow_id_for
+from nurture.domain.lead.imports import ImportedLead
 from nurture.domain.lead.messages import AddressBounced, OptInConfirmed, OptOut
 from nurture.domain.lead.view import LeadView
-from nurture.domain.models import ContentLink, FormContext
+from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.models import Consent, ContentLink, FormContext
 from nurture.domain.sales.router import RouterInput, router_workflow_id
 from nurture.domain.sequences.models import LeadSnapshot, SequenceInput
 from tests.helpers import doi_submission, persona_lead, submission
@@ -281,6 +283,25 @@ async def _run_alone(rec: Recording, name: str, inp: SequenceInput) -> None:
     rec.write(name, await handle.fetch_history())
 
 
+async def imported(rec: Recording) -> None:
+    """A lead imported without enrolment and without consent (held, no_consent): no mail;
+    a tracked visit lifts the hold, its form with consent the rest, and its thank-you goes."""
+    lead = rec.lead("imported")
+    person = persona_lead("imported@example.com")
+    row = ImportedLead(key="row-imported-1", batch="fair", lead=person, stage=Stage.NEW)
+    await rec.h.gateway.import_lead(lead.lead_id, row)
+    await lead.until(lambda v: set(v.conditions) == {Condition.HELD, Condition.NO_CONSENT})
+    await lead.event("page_viewed", section="product")
+    await lead.until(lambda v: v.conditions == (Condition.NO_CONSENT,))
+    consenting = person.model_copy(
+        update={"consent": Consent(marketing=True, given_at=await rec.now())}
+    )
+    form = submission(consenting, submission_id="imported-form", at=await rec.now())
+    await rec.h.gateway.submit_form(lead.lead_id, form)
+    await lead.until(lambda v: sent(v, "thank_you") and v.conditions == ())
+    await lead.save()
+
+
 SCENARIOS = (
     Scenario("decay", thanks_and_decay, max_inbound_per_run=2),
     Scenario("opt-in", opt_in),
@@ -291,4 +312,5 @@ SCENARIOS = (
     Scenario("won", won),
     Scenario("lost", lost),
     Scenario("sequences", sequences_alone),
+    Scenario("imported", imported),
 )
