@@ -1,0 +1,147 @@
+"""Outbound webhooks, end to end on the dev server (real time: retries back off in tenths of
+a second): a real receiver on 127.0.0.1 gets each event of a lead once, in order, signed,
+whatever its first answers were; a refusal becomes a dead letter that holds nothing back
+and is delivered on replay; copies of a batch are delivered once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from nurture.adapters.temporal.webhooks import dead_letters, replay_dead_letters
+from nurture.domain.factlog import Fact
+from nurture.domain.webhooks import WebhookSubscription, WebhookTiming
+from tests.conftest import WH_SECRET, Harness
+from tests.waiting import eventually, view_when
+from tests.webhookreceiver import HANG, WebhookReceiver
+from tests.workflow.test_facts_log import post
+
+FAST = WebhookTiming(
+    first_retry=timedelta(milliseconds=200),
+    max_retry_interval=timedelta(seconds=1),
+    idle=timedelta(seconds=5),
+)
+WANTED = ("lead_created", "stage_changed")
+
+
+def subscription(receiver: WebhookReceiver, **changes: Any) -> dict[str, WebhookSubscription]:
+    values = {
+        "url": receiver.url,
+        "secret_env": "CRM_WEBHOOK_SECRET",
+        "events": ["created", "stage_changed"],
+        "timeout": 0.5,
+        **changes,
+    }
+    return {"crm": WebhookSubscription.model_validate(values)}
+
+
+def wanted(h: Harness, lead_id: str) -> list[Fact]:
+    """The lead's facts the subscription wants, in the order they happened."""
+    facts = [f for f in h.facts.facts.values() if f.lead_id == lead_id and f.kind in WANTED]
+    return sorted(facts, key=lambda f: f.at)
+
+
+def accepted_by_lead(receiver: WebhookReceiver) -> dict[str, list[dict[str, Any]]]:
+    by_lead: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for request in receiver.accepted:
+        by_lead[request.json["lead_id"]].append(request.json)
+    return by_lead
+
+
+async def all_delivered(h: Harness, receiver: WebhookReceiver, leads: list[str]) -> None:
+    async def done() -> bool:
+        got = accepted_by_lead(receiver)
+        return all(wanted(h, lead) and len(got[lead]) >= len(wanted(h, lead)) for lead in leads)
+
+    await eventually(done, 30)
+
+
+class TestFailingReceiver:
+    """A receiver that fails its first answers (a 500, then none) still gets every event
+    once, in order per lead, signed."""
+
+    async def test_every_event_once_in_order(self, harness, dev_env) -> None:
+        answers = {0: 500, 1: HANG, 2: 500}
+        async with WebhookReceiver(lambda n, _: answers.get(n, 200)) as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                leads = ["wh-order-1", "wh-order-2"]
+                for lead in leads:
+                    await post(h, lead)
+                for lead in leads:
+                    await view_when(h, lead, lambda v: v.stage == "mql")
+                await all_delivered(h, receiver, leads)
+                await h.quiet()
+        assert [r.status for r in receiver.requests[:3]] == [500, HANG, 500]
+        got = accepted_by_lead(receiver)
+        for lead in leads:
+            assert [p["id"] for p in got[lead]] == [f"crm:{f.id}" for f in wanted(h, lead)]
+            sequences = [p["sequence"] for p in got[lead]]
+            assert sequences == sorted(set(sequences))
+        keys = [r.headers["x-nurture-delivery"] for r in receiver.accepted]
+        assert len(keys) == len(set(keys))
+        assert all(r.signed_by(WH_SECRET) for r in receiver.requests)
+        assert all(r.json["id"] == r.headers["x-nurture-delivery"] for r in receiver.accepted)
+
+    async def test_copies_of_a_batch_go_once(self, harness, dev_env) -> None:
+        """The facts' writer publishing a batch again (a retried attempt) sends nothing
+        twice."""
+        async with WebhookReceiver() as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                await post(h, "wh-copies", views=0)
+                await all_delivered(h, receiver, ["wh-copies"])
+                assert h.publisher is not None
+                for _ in range(3):
+                    await h.publisher.publish(wanted(h, "wh-copies"))
+                await h.quiet()
+                await eventually(lambda: _no_stream_busy(h, "wh-copies"), 10)
+        keys = [r.headers["x-nurture-delivery"] for r in receiver.accepted]
+        assert keys == [f"crm:{f.id}" for f in wanted(h, "wh-copies")]
+
+
+class TestRefusingReceiver:
+    """A refusal (a 4xx) is a dead letter at once: the lead goes on, the later events are
+    delivered, and a replay delivers the dead letter."""
+
+    async def test_dead_letter_then_replay(self, harness, dev_env) -> None:
+        refusing = True
+
+        def answer(n: int, payload: dict[str, Any]) -> int:
+            return 422 if refusing and payload["kind"] == "lead_created" else 200
+
+        async with WebhookReceiver(answer) as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                await post(h, "wh-dead")
+                await view_when(h, "wh-dead", lambda v: v.stage == "mql")
+
+                async def stage_delivered() -> bool:
+                    kinds = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
+                    return "stage_changed" in kinds
+
+                await eventually(stage_delivered, 30)
+                letters = await dead_letters(h.client, "wh-dead")
+                assert [letter.delivery.fact.kind for letter in letters] == ["lead_created"]
+                assert letters[0].attempts == 1
+                assert "422" in letters[0].error
+                refusing = False
+                assert await replay_dead_letters(h.client, "wh-dead") == 1
+
+                async def created_delivered() -> bool:
+                    kinds = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
+                    return "lead_created" in kinds
+
+                await eventually(created_delivered, 30)
+                assert await dead_letters(h.client, "wh-dead") == []
+        accepted = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
+        assert accepted.count("lead_created") == 1
+
+
+async def _no_stream_busy(h: Harness, lead_id: str) -> bool:
+    from nurture.domain.webhooks import webhook_workflow_id
+    from workflows.webhooks import WebhookWorkflow
+
+    handle = h.client.get_workflow_handle_for(WebhookWorkflow.run, webhook_workflow_id(lead_id))
+    return not await handle.query(WebhookWorkflow.get_queued)
