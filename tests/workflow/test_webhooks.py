@@ -5,13 +5,15 @@ and is delivered on replay; copies of a batch are delivered once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nurture.adapters.temporal.webhooks import dead_letters, replay_dead_letters
 from nurture.domain.factlog import Fact
 from nurture.domain.webhooks import WebhookSubscription, WebhookTiming
+from nurture.services.erasure import erase_lead
 from tests.conftest import WH_SECRET, Harness
 from tests.waiting import eventually, view_when
 from tests.webhookreceiver import HANG, WebhookReceiver
@@ -137,6 +139,53 @@ class TestRefusingReceiver:
                 assert await dead_letters(h.client, "wh-dead") == []
         accepted = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
         assert accepted.count("lead_created") == 1
+
+
+class TestErasure:
+    """Erasing a lead drops what its webhooks had queued and sends the erasure alone, with
+    the lead's id; a fact of the lead published late is never sent."""
+
+    async def test_erased_event_alone(self, harness, dev_env) -> None:
+        erased = False
+
+        def answer(n: int, payload: dict[str, Any]) -> int:
+            return 200 if erased else 503
+
+        async with WebhookReceiver(answer) as receiver:
+            hooks = subscription(receiver, events=["created", "stage_changed", "erased"])
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                await post(h, "wh-erased", views=0)
+                await eventually(lambda: _has_requests(receiver), 10)
+                late = wanted(h, "wh-erased")
+                assert h.publisher is not None
+                await erase_lead(
+                    h.gateway,
+                    h.ledger,
+                    h.facts,
+                    None,
+                    "wh-erased",
+                    None,
+                    b"secret",
+                    datetime.now(UTC),
+                    announce=h.publisher.publish_erasure,
+                )
+                erased = True
+                await eventually(lambda: _has_accepted(receiver), 10)
+                await h.publisher.publish(late)  # a write still in flight at the erasure
+                await asyncio.sleep(2)  # more than the longest retry wait of FAST
+                assert await _no_stream_busy(h, "wh-erased")
+        payloads = [r.json for r in receiver.accepted]
+        assert [(p["kind"], p["lead_id"], p["data"]) for p in payloads] == [
+            ("erased", "wh-erased", {})
+        ]
+
+
+async def _has_requests(receiver: WebhookReceiver) -> bool:
+    return bool(receiver.requests)
+
+
+async def _has_accepted(receiver: WebhookReceiver) -> bool:
+    return bool(receiver.accepted)
 
 
 async def _no_stream_busy(h: Harness, lead_id: str) -> bool:
