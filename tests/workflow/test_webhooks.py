@@ -141,6 +141,34 @@ class TestRefusingReceiver:
         assert accepted.count("lead_created") == 1
 
 
+class TestGivingUp:
+    """A receiver failing for longer than ``give_up_after`` leaves a dead letter naming the
+    attempts and the last error; the queue goes on."""
+
+    async def test_dead_letter_after_the_window(self, harness, dev_env) -> None:
+        def answer(n: int, payload: dict[str, Any]) -> int:
+            return 503 if payload["kind"] == "lead_created" else 200
+
+        async with WebhookReceiver(answer) as receiver:
+            hooks = subscription(receiver)
+            short = {"crm": hooks["crm"].model_copy(update={"give_up_after": timedelta(seconds=2)})}
+            async with harness(env=dev_env, webhooks=short, webhook_timing=FAST) as h:
+                await post(h, "wh-window")
+                await view_when(h, "wh-window", lambda v: v.stage == "mql")
+
+                async def given_up() -> bool:
+                    return bool(await dead_letters(h.client, "wh-window"))
+
+                await eventually(given_up, 20)
+                [letter] = await dead_letters(h.client, "wh-window")
+                await eventually(lambda: _accepted_kind(receiver, "stage_changed"), 20)
+        assert letter.delivery.fact.kind == "lead_created"
+        assert letter.attempts is not None and letter.attempts >= 2
+        assert "503" in letter.error
+        refused = [r for r in receiver.requests if r.json["kind"] == "lead_created"]
+        assert len(refused) == letter.attempts
+
+
 class TestErasure:
     """Erasing a lead drops what its webhooks had queued and sends the erasure alone, with
     the lead's id; a fact of the lead published late is never sent."""
@@ -182,6 +210,10 @@ class TestErasure:
 
 async def _has_requests(receiver: WebhookReceiver) -> bool:
     return bool(receiver.requests)
+
+
+async def _accepted_kind(receiver: WebhookReceiver, kind: str) -> bool:
+    return any(r.json["kind"] == kind for r in receiver.accepted)
 
 
 async def _has_accepted(receiver: WebhookReceiver) -> bool:
