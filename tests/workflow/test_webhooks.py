@@ -6,9 +6,13 @@ and is delivered on replay; copies of a batch are delivered once."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
 
 from nurture.adapters.temporal.webhooks import dead_letters, replay_dead_letters
 from nurture.domain.factlog import Fact
@@ -128,8 +132,11 @@ class TestRefusingReceiver:
                 assert [letter.delivery.fact.kind for letter in letters] == ["lead_created"]
                 assert letters[0].attempts == 1
                 assert "422" in letters[0].error
+                listed = await nurture(dev_env, "webhooks", "list")
+                assert "wh-dead" in listed and "crm" in listed and "422" in listed
                 refusing = False
-                assert await replay_dead_letters(h.client, "wh-dead") == 1
+                replayed = await nurture(dev_env, "webhooks", "replay", "--lead", "wh-dead")
+                assert replayed.startswith("1 dead letter queued again")
 
                 async def created_delivered() -> bool:
                     kinds = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
@@ -167,6 +174,56 @@ class TestGivingUp:
         assert "503" in letter.error
         refused = [r for r in receiver.requests if r.json["kind"] == "lead_created"]
         assert len(refused) == letter.attempts
+
+
+class TestReplayEveryLead:
+    """``replay_dead_letters`` with no lead finds every lead's through visibility."""
+
+    async def test_every_lead(self, harness, dev_env) -> None:
+        refusing = True
+
+        def answer(n: int, payload: dict[str, Any]) -> int:
+            return 400 if refusing else 200
+
+        async with WebhookReceiver(answer) as receiver:
+            hooks = subscription(receiver, events=["created"])
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                leads = ["wh-all-1", "wh-all-2"]
+                for lead in leads:
+                    await post(h, lead, views=0)
+
+                async def listed() -> bool:
+                    found = {
+                        letter.delivery.fact.lead_id for letter in await dead_letters(h.client)
+                    }
+                    return set(leads) <= found
+
+                await eventually(listed, 20)
+                refusing = False
+                assert await replay_dead_letters(h.client) >= 2
+                await eventually(lambda: _accepted_leads(receiver, leads), 20)
+
+
+async def _accepted_leads(receiver: WebhookReceiver, leads: list[str]) -> bool:
+    return set(leads) <= {r.json["lead_id"] for r in receiver.accepted}
+
+
+async def nurture(env: WorkflowEnvironment, *argv: str) -> str:
+    """Run the ``nurture`` command in a process of its own (it leaves by ``os._exit``)
+    against ``env``'s server, while this test's worker answers; its output."""
+    address = env.client.service_client.config.target_host
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "nurture.cli",
+        *argv,
+        env={**os.environ, "TEMPORAL_ADDRESS": address, "COLUMNS": "200"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
 
 
 class TestErasure:

@@ -31,6 +31,8 @@ from workflows.webhooks import WebhookWorkflow
 
 __all__ = ["WebhookPublisher", "dead_letters", "erasure_event", "replay_dead_letters"]
 
+_QUERY_TIMEOUT = timedelta(seconds=10)
+"""A query waits this long for a worker to answer (none running: the command says so)."""
 _OPEN_STREAMS = "WorkflowType = 'WebhookWorkflow' AND ExecutionStatus = 'Running'"
 
 
@@ -96,7 +98,9 @@ async def dead_letters(client: Client, lead_id: str | None = None) -> list[DeadL
     for workflow_id in await _streams(client, lead_id):
         handle = client.get_workflow_handle_for(WebhookWorkflow.run, workflow_id)
         try:
-            found.extend(await handle.query(WebhookWorkflow.get_dead_letters))
+            found.extend(
+                await handle.query(WebhookWorkflow.get_dead_letters, rpc_timeout=_QUERY_TIMEOUT)
+            )
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
