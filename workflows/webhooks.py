@@ -57,6 +57,8 @@ class WebhookWorkflow:
                     lambda: not self._idle(), timeout=self._stream.timing.idle
                 )
             except TimeoutError:
+                if not self._idle():  # an event came with the timer, in the same task
+                    continue
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 return
 

@@ -15,13 +15,14 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from nurture.adapters.temporal.webhooks import dead_letters, replay_dead_letters
-from nurture.domain.factlog import Fact
-from nurture.domain.webhooks import WebhookSubscription, WebhookTiming
+from nurture.domain.factlog import Fact, fact_id
+from nurture.domain.webhooks import WebhookSubscription, WebhookTiming, webhook_workflow_id
 from nurture.services.erasure import erase_lead
 from tests.conftest import WH_SECRET, Harness
 from tests.waiting import eventually, view_when
 from tests.webhookreceiver import HANG, WebhookReceiver
 from tests.workflow.test_facts_log import post
+from workflows.webhooks import WebhookWorkflow
 
 FAST = WebhookTiming(
     first_retry=timedelta(milliseconds=200),
@@ -146,6 +147,35 @@ class TestRefusingReceiver:
                 assert await dead_letters(h.client, "wh-dead") == []
         accepted = [p["kind"] for p in accepted_by_lead(receiver)["wh-dead"]]
         assert accepted.count("lead_created") == 1
+
+
+class TestIdleEnd:
+    """A lead's webhook workflow ends once idle; its next event starts another, whose
+    sequence still goes on increasing."""
+
+    async def test_ends_then_starts_again(self, harness, dev_env) -> None:
+        quick = FAST.model_copy(update={"idle": timedelta(seconds=1)})
+        async with WebhookReceiver() as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=quick) as h:
+                await post(h, "wh-idle", views=0)
+                await all_delivered(h, receiver, ["wh-idle"])
+                handle = h.client.get_workflow_handle(webhook_workflow_id("wh-idle"))
+                first_run = (await handle.describe()).run_id
+                await asyncio.wait_for(handle.result(), 10)
+                later = Fact(
+                    id=fact_id("wh-idle", "stage_changed", "later"),
+                    lead_id="wh-idle",
+                    kind="stage_changed",
+                    at=datetime.now(UTC),
+                    data={"from_stage": "new", "to_stage": "mql"},
+                )
+                assert h.publisher is not None
+                await h.publisher.publish([later])
+                await eventually(lambda: _accepted_kind(receiver, "stage_changed"), 10)
+                assert (await handle.describe()).run_id != first_run
+        sequences = [r.json["sequence"] for r in receiver.accepted]
+        assert sequences == sorted(sequences) and len(sequences) == 2
 
 
 class TestGivingUp:
@@ -278,8 +308,5 @@ async def _has_accepted(receiver: WebhookReceiver) -> bool:
 
 
 async def _no_stream_busy(h: Harness, lead_id: str) -> bool:
-    from nurture.domain.webhooks import webhook_workflow_id
-    from workflows.webhooks import WebhookWorkflow
-
     handle = h.client.get_workflow_handle_for(WebhookWorkflow.run, webhook_workflow_id(lead_id))
     return not await handle.query(WebhookWorkflow.get_queued)
