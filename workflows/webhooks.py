@@ -10,7 +10,7 @@ subscription's ``give_up_after``; a refusal (a 4xx) or the end of that window ma
 event a dead letter, kept here (``get_dead_letters``) until ``replay`` queues it again,
 and the queue goes on. Once every queue is empty and no dead letter is left, the workflow
 waits ``timing.idle`` for late copies, then ends; it continues as new when its history
-grows long, between deliveries.
+grows long (or after ``timing.max_notices_per_run`` notices), between deliveries.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class WebhookWorkflow:
     def __init__(self, stream: WebhookStream) -> None:
         self._stream = stream
         self._loops: dict[str, asyncio.Task[None]] = {}
+        self._notices = 0
+        """Notices this run took (copies included)."""
 
     @workflow.run
     async def run(self, stream: WebhookStream) -> None:
@@ -46,7 +48,7 @@ class WebhookWorkflow:
                 self._loops[name] = asyncio.create_task(self._drain(name))
             if not self._idle():
                 continue
-            if workflow.info().is_continue_as_new_suggested():
+            if self._long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._stream)
             if self._stream.dead:  # kept until replayed: wait for a replay or a new event
@@ -65,6 +67,7 @@ class WebhookWorkflow:
     @workflow.signal
     def facts_published(self, notice: Notice) -> None:
         """New facts of the lead, with the subscriptions wanting each."""
+        self._notices += 1
         self._stream.accept(notice)
 
     @workflow.update
@@ -85,6 +88,11 @@ class WebhookWorkflow:
     def _unserved(self) -> list[str]:
         """Subscriptions with something queued and no delivery loop running."""
         return [name for name in self._stream.waiting() if name not in self._loops]
+
+    def _long(self) -> bool:
+        """Time to continue as new (checked once idle: no delivery is cut short)."""
+        too_many = self._notices >= self._stream.timing.max_notices_per_run
+        return too_many or workflow.info().is_continue_as_new_suggested()
 
     def _idle(self) -> bool:
         return not self._loops and not self._stream.waiting()

@@ -178,6 +178,35 @@ class TestIdleEnd:
         assert sequences == sorted(sequences) and len(sequences) == 2
 
 
+class TestContinueAsNew:
+    """A run that took its share of notices continues as new once idle: what it saw goes
+    with it (a copy sent after is still dropped), and nothing is lost or sent twice."""
+
+    async def test_carries_on(self, harness, dev_env) -> None:
+        short = FAST.model_copy(update={"max_notices_per_run": 2})
+        async with WebhookReceiver() as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=short) as h:
+                await post(h, "wh-chain")
+                await view_when(h, "wh-chain", lambda v: v.stage == "mql")
+                await all_delivered(h, receiver, ["wh-chain"])
+                handle = h.client.get_workflow_handle(webhook_workflow_id("wh-chain"))
+
+                async def continued() -> bool:
+                    started = (await handle.fetch_history()).events[0]
+                    attributes = started.workflow_execution_started_event_attributes
+                    return bool(attributes.continued_execution_run_id)
+
+                await eventually(continued, 10)
+                assert h.publisher is not None
+                for _ in range(3):  # copies, to the new run
+                    await h.publisher.publish(wanted(h, "wh-chain"))
+                await asyncio.sleep(1)
+                await eventually(lambda: _no_stream_busy(h, "wh-chain"), 10)
+        keys = [r.headers["x-nurture-delivery"] for r in receiver.accepted]
+        assert keys == [f"crm:{f.id}" for f in wanted(h, "wh-chain")]
+
+
 class TestGivingUp:
     """A receiver failing for longer than ``give_up_after`` leaves a dead letter naming the
     attempts and the last error; the queue goes on."""

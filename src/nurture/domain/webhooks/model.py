@@ -97,6 +97,9 @@ class WebhookTiming(BaseModel):
     idle: timedelta = timedelta(minutes=10)
     """How long a lead's deliveries wait for more once all is sent before they end: a late
     copy of an event (a retried write) within it is recognised and dropped."""
+    max_notices_per_run: int = 500
+    """Notices a run takes before it continues as new (once idle), whatever the server
+    suggests: its history stays short."""
 
 
 class Delivery(BaseModel):
