@@ -323,6 +323,38 @@ class TestErasure:
             ("erased", "wh-erased", {})
         ]
 
+    async def test_late_fact_dropped_without_erased_subscription(self, harness, dev_env) -> None:
+        """No subscription wants ``erased``: nothing is posted for it, and a fact of the
+        lead published after the erasure is dropped all the same."""
+        async with WebhookReceiver() as receiver:
+            hooks = subscription(receiver)
+            async with harness(env=dev_env, webhooks=hooks, webhook_timing=FAST) as h:
+                await post(h, "wh-gone", views=0)
+                await all_delivered(h, receiver, ["wh-gone"])
+                late = Fact(
+                    id=fact_id("wh-gone", "stage_changed", "late"),
+                    lead_id="wh-gone",
+                    kind="stage_changed",
+                    at=datetime.now(UTC),
+                    data={"from_stage": "new", "to_stage": "mql"},
+                )
+                assert h.publisher is not None
+                await erase_lead(
+                    h.gateway,
+                    h.ledger,
+                    h.facts,
+                    None,
+                    "wh-gone",
+                    None,
+                    b"secret",
+                    datetime.now(UTC),
+                    announce=h.publisher.publish_erasure,
+                )
+                await h.publisher.publish([late])
+                await asyncio.sleep(2)
+                assert await _no_stream_busy(h, "wh-gone")
+        assert [r.json["kind"] for r in receiver.requests] == ["lead_created"]
+
 
 async def _has_requests(receiver: WebhookReceiver) -> bool:
     return bool(receiver.requests)

@@ -55,11 +55,7 @@ class WebhookPublisher:
         """Signal each lead's wanted facts, in their order; how many leads were signalled."""
         by_lead: dict[str, list[tuple[Fact, tuple[tuple[str, timedelta], ...]]]] = defaultdict(list)
         for fact in facts:
-            wanted = tuple(
-                (name, sub.give_up_after)
-                for name, sub in self._subscriptions.items()
-                if sub.wants(fact.kind)
-            )
+            wanted = self._wanted(fact)
             if wanted and fact.lead_id:
                 by_lead[fact.lead_id].append((fact, wanted))
         for lead_id, wanted_facts in by_lead.items():
@@ -68,9 +64,22 @@ class WebhookPublisher:
             )
         return len(by_lead)
 
-    async def publish_erasure(self, lead_id: str, now: datetime) -> bool:
-        """Tell the subscriptions wanting it that the lead was erased; False when none does."""
-        return bool(await self.publish([erasure_event(lead_id, now)]))
+    async def publish_erasure(self, lead_id: str, now: datetime) -> None:
+        """Tell the subscriptions wanting it that the lead was erased. The new webhook
+        workflow is started even when none does: for its idle time it drops any fact of
+        the lead a write still in flight at the erasure publishes late."""
+        fact = erasure_event(lead_id, now)
+        await self._signal(
+            Notice(lead_id=lead_id, facts=((fact, self._wanted(fact)),), timing=self._timing)
+        )
+
+    def _wanted(self, fact: Fact) -> tuple[tuple[str, timedelta], ...]:
+        """``(subscription, give_up_after)`` of each subscription wanting ``fact``."""
+        return tuple(
+            (name, sub.give_up_after)
+            for name, sub in self._subscriptions.items()
+            if sub.wants(fact.kind)
+        )
 
     async def _signal(self, notice: Notice) -> None:
         await self._client.start_workflow(
