@@ -13,8 +13,7 @@ thank-you would wait behind the marketing sends due at that moment.
                           its events and sales actions (set when the API creates the
                           lead, kept across continue-as-new)
   3  Temporal's default   the sales router, and leads created before priorities
-  4  sequence workflows   campaigns: a few minutes late is fine; outbound webhooks (CRM
-                          sync), likewise
+  4  sequence workflows   campaigns: a few minutes late is fine
   5  marketing mail       a campaign's backlog drains behind everything else
 
 The other activities inherit the priority of the workflow that runs them. Temporal orders
@@ -31,16 +30,13 @@ from temporalio.common import Priority
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.emails import EmailKind
 
-__all__ = ["LEAD", "MAIL", "SEQUENCE", "WEBHOOKS"]
+__all__ = ["LEAD", "MAIL", "SEQUENCE"]
 
 LEAD = Priority(priority_key=2)
 """Every lead workflow's tasks, from the API's signal-with-start on."""
 
 SEQUENCE = Priority(priority_key=4)
 """Every sequence workflow's tasks (set when the lead starts one)."""
-
-WEBHOOKS = Priority(priority_key=4)
-"""Every webhook workflow's tasks and deliveries (set when the facts' writer starts one)."""
 
 MAIL: Mapping[EmailKind, Priority] = {
     EmailKind.TRANSACTIONAL: Priority(priority_key=1),

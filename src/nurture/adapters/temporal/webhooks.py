@@ -91,7 +91,8 @@ class WebhookPublisher:
             start_signal="facts_published",
             start_signal_args=[notice],
             static_summary=f"webhooks of lead {notice.lead_id}",
-            priority=priorities.WEBHOOKS,
+            # Behind the leads, with the campaigns: a CRM a few minutes late is fine.
+            priority=priorities.SEQUENCE,
         )
 
 
