@@ -59,9 +59,7 @@ class WebhookPublisher:
             if wanted and fact.lead_id:
                 by_lead[fact.lead_id].append((fact, wanted))
         for lead_id, wanted_facts in by_lead.items():
-            await self._signal(
-                Notice(lead_id=lead_id, facts=tuple(wanted_facts), timing=self._timing)
-            )
+            await self._signal(Notice(lead_id=lead_id, facts=tuple(wanted_facts)))
         return len(by_lead)
 
     async def publish_erasure(self, lead_id: str, now: datetime) -> None:
@@ -69,9 +67,7 @@ class WebhookPublisher:
         workflow is started even when none does: for its idle time it drops any fact of
         the lead a write still in flight at the erasure publishes late."""
         fact = erasure_event(lead_id, now)
-        await self._signal(
-            Notice(lead_id=lead_id, facts=((fact, self._wanted(fact)),), timing=self._timing)
-        )
+        await self._signal(Notice(lead_id=lead_id, facts=((fact, self._wanted(fact)),)))
 
     def _wanted(self, fact: Fact) -> tuple[tuple[str, timedelta], ...]:
         """``(subscription, give_up_after)`` of each subscription wanting ``fact``."""
@@ -84,7 +80,7 @@ class WebhookPublisher:
     async def _signal(self, notice: Notice) -> None:
         await self._client.start_workflow(
             WebhookWorkflow.run,
-            WebhookStream(lead_id=notice.lead_id, timing=notice.timing),
+            WebhookStream(lead_id=notice.lead_id, timing=self._timing),
             id=webhook_workflow_id(notice.lead_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

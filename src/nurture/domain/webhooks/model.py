@@ -128,7 +128,6 @@ class Notice(BaseModel):
     lead_id: str
     facts: tuple[tuple[Fact, tuple[tuple[str, timedelta], ...]], ...]
     """Each fact with ``(subscription, give_up_after)`` for each subscription wanting it."""
-    timing: WebhookTiming = WebhookTiming()
 
 
 class DeadLetter(BaseModel):
