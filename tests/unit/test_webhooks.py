@@ -27,7 +27,10 @@ from nurture.domain.webhooks import (
     webhook_workflow_id,
 )
 from nurture.errors import ConfigError
+from nurture.services.erasure import erase_lead
+from nurture.testing import MemoryFactStore, MemoryLeadGateway, MemoryLedger
 from tests.configfiles import copy_project
+from tests.helpers import SECRET, submission
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -218,3 +221,31 @@ class TestStream:
         stream = WebhookStream(lead_id="L1")
         stream.accept(notice(*(fact("stage_changed", n) for n in range(SEEN_LIMIT + 5))))
         assert len(stream.seen) == SEEN_LIMIT
+
+
+class TestErasureAnnounced:
+    """Erasure tells the webhooks once the lead's workflows (its webhook workflow with
+    them) are gone, and again when repeated, so an announcement that failed is not lost."""
+
+    async def test_announced_after_deletion_and_on_repeat(self) -> None:
+        gateway, told = MemoryLeadGateway(), []
+        await gateway.submit_form("L1", submission())
+        ada = str(submission().lead.email)
+
+        async def announce(lead_id: str, now: datetime) -> None:
+            assert "L1" in gateway.erased  # the workflows went first
+            told.append((lead_id, now))
+
+        for _ in range(2):
+            await erase_lead(
+                gateway,
+                MemoryLedger(),
+                MemoryFactStore(),
+                None,
+                "L1",
+                ada,
+                SECRET,
+                T0,
+                announce=announce,
+            )
+        assert told == [("L1", T0), ("L1", T0)]

@@ -88,8 +88,9 @@ async def erase_lead(
 
     ``now`` is when the erasure was asked; ``clock`` tells when the workflows are gone,
     the moment up to which a fact of the lead still being written is dropped.
-    ``announce(lead_id, now)`` tells the webhooks (``WebhookPublisher.publish_erasure``),
-    once the lead's workflows are gone, when something of the lead was found."""
+    ``announce(lead_id, now)`` tells the webhooks (``WebhookPublisher.publish_erasure``)
+    once the lead's workflows are gone, on every erasure that does not raise: repeating
+    one whose announcement failed announces it (a receiver drops a copy by its id)."""
     try:
         known = await eraser.erasure_facts(lead_id)
         missing: LeadNotFound | None = None
@@ -115,8 +116,8 @@ async def erase_lead(
         raise missing
     if found:
         await fact_store.append([erasure_fact(now)])
-        if announce is not None:
-            await announce(lead_id, now)
+    if announce is not None:  # again on a repeat: one that failed here is told then
+        await announce(lead_id, now)
     return ErasureReport(
         lead_id=lead_id,
         suppressed=bool(address),
