@@ -16,7 +16,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from nurture.adapters.temporal.webhooks import dead_letters, replay_dead_letters
 from nurture.domain.factlog import Fact, fact_id
-from nurture.domain.webhooks import WebhookSubscription, WebhookTiming, webhook_workflow_id
+from nurture.domain.webhooks import (
+    WebhookStream,
+    WebhookSubscription,
+    WebhookTiming,
+    webhook_workflow_id,
+)
 from nurture.services.erasure import erase_lead
 from tests.conftest import WH_SECRET, Harness
 from tests.waiting import eventually, view_when
@@ -267,9 +272,28 @@ async def _accepted_leads(receiver: WebhookReceiver, leads: list[str]) -> bool:
     return set(leads) <= {r.json["lead_id"] for r in receiver.accepted}
 
 
-async def nurture(env: WorkflowEnvironment, *argv: str) -> str:
+class TestNoWorker:
+    """With no worker to answer, the command says so in a sentence and exits 1."""
+
+    async def test_list_without_worker(self, dev_env) -> None:
+        handle = await dev_env.client.start_workflow(
+            WebhookWorkflow.run,
+            WebhookStream(lead_id="wh-orphan"),
+            id=webhook_workflow_id("wh-orphan"),
+            task_queue="nobody-polls-this",
+        )
+        try:
+            code, _, err = await run_nurture(dev_env, "webhooks", "list", "--lead", "wh-orphan")
+        finally:
+            await handle.terminate()
+        assert code == 1
+        assert err.startswith("A webhook workflow did not answer")
+        assert "Traceback" not in err
+
+
+async def run_nurture(env: WorkflowEnvironment, *argv: str) -> tuple[int, str, str]:
     """Run the ``nurture`` command in a process of its own (it leaves by ``os._exit``)
-    against ``env``'s server, while this test's worker answers; its output."""
+    against ``env``'s server, while this test's worker answers: its status and output."""
     address = env.client.service_client.config.target_host
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -281,8 +305,15 @@ async def nurture(env: WorkflowEnvironment, *argv: str) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    return out.decode()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def nurture(env: WorkflowEnvironment, *argv: str) -> str:
+    """The command's output; it must succeed."""
+    code, out, err = await run_nurture(env, *argv)
+    assert code == 0, err
+    return out
 
 
 class TestErasure:

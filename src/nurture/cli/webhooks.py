@@ -10,18 +10,22 @@ original order, ahead of anything queued since, once the receiver is fixed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Coroutine, Sequence
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from nurture.cli.common import connect_temporal, exit_skipping_teardown, show
 from nurture.config.settings import Settings
 from nurture.domain.webhooks import DeadLetter, event_of
 
 __all__ = ["dead_letter_table", "list_dead_letters", "replay", "webhooks_app"]
+
+T = TypeVar("T")
 
 webhooks_app = typer.Typer(
     help="Outbound webhooks (CRM sync): deliveries given up on, and their replay.",
@@ -43,7 +47,7 @@ def list_dead_letters(
         client = await connect_temporal(Settings().temporal)
         return await dead_letters(client, lead)
 
-    letters = asyncio.run(run())
+    letters = _answered(run())
     if as_json:
         show([letter.model_dump(mode="json") for letter in letters])
     elif not letters:
@@ -72,10 +76,19 @@ def replay(
         client = await connect_temporal(Settings().temporal)
         return await replay_dead_letters(client, lead)
 
-    count = asyncio.run(run())
+    count = _answered(run())
     noun = "dead letter" if count == 1 else "dead letters"
     typer.echo(f"{count} {noun} queued again" + (f" for lead {lead}." if lead else "."))
     exit_skipping_teardown()
+
+
+def _answered(call: Coroutine[Any, Any, T]) -> T:
+    """What ``call`` returns; a workflow no worker answered exits 1 saying so."""
+    try:
+        return asyncio.run(call)
+    except (RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError) as exc:
+        typer.echo(f"A webhook workflow did not answer ({exc}): is a worker running?", err=True)
+        exit_skipping_teardown(1)
 
 
 def dead_letter_table(letters: Sequence[DeadLetter]) -> Table:

@@ -32,7 +32,8 @@ from workflows.webhooks import WebhookWorkflow
 __all__ = ["WebhookPublisher", "dead_letters", "erasure_event", "replay_dead_letters"]
 
 _QUERY_TIMEOUT = timedelta(seconds=10)
-"""A query waits this long for a worker to answer (none running: the command says so)."""
+"""A query or the replay waits this long for a worker to answer (none running: the
+command says so)."""
 _OPEN_STREAMS = "WorkflowType = 'WebhookWorkflow' AND ExecutionStatus = 'Running'"
 
 
@@ -119,7 +120,9 @@ async def replay_dead_letters(client: Client, lead_id: str | None = None) -> int
     for workflow_id in await _streams(client, lead_id):
         handle = client.get_workflow_handle_for(WebhookWorkflow.run, workflow_id)
         try:
-            replayed += await handle.execute_update(WebhookWorkflow.replay)
+            replayed += await handle.execute_update(
+                WebhookWorkflow.replay, rpc_timeout=_QUERY_TIMEOUT
+            )
         except RPCError as exc:  # ended meanwhile: it had no dead letter left
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
