@@ -13,7 +13,13 @@ import signal
 
 from temporalio.worker import Worker
 
-from activities import ConfigActivities, EmailActivities, FactActivities, SalesActivities
+from activities import (
+    ConfigActivities,
+    EmailActivities,
+    FactActivities,
+    SalesActivities,
+    WebhookActivities,
+)
 from nurture.adapters.configstore import open_config_store
 from nurture.adapters.factlog import open_fact_store
 from nurture.adapters.ledger import open_ledger
@@ -23,11 +29,13 @@ from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.mail.smtp import SmtpMailer
 from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.runner import workflow_runner
+from nurture.adapters.temporal.webhooks import WebhookPublisher
 from nurture.config.check import exit_if_invalid
 from nurture.config.files import load_project_config
 from nurture.config.settings import Settings
+from nurture.config.webhooks import webhook_secrets
 from nurture.domain.emails import mail_task_queue
-from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
+from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow, WebhookWorkflow
 
 
 async def main() -> None:
@@ -64,10 +72,12 @@ async def main() -> None:
     )
     await config.preload()  # every version a run in flight may replay on
     queue = settings.temporal.task_queue
+    webhooks = WebhookActivities(project.webhooks, webhook_secrets(project.webhooks))
+    publisher = WebhookPublisher(client, queue, project.webhooks) if project.webhooks else None
     worker = Worker(
         client,
         task_queue=queue,
-        workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+        workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow, WebhookWorkflow],
         # Workflow runs share nurture's modules instead of re-importing them each.
         workflow_runner=workflow_runner(sandboxed=settings.worker.sandbox),
         max_cached_workflows=settings.worker.max_cached_workflows,
@@ -77,7 +87,8 @@ async def main() -> None:
             *emails.activities(),
             *config.activities(),
             *sales.activities(),
-            *FactActivities(fact_store).activities(),
+            *FactActivities(fact_store, publisher).activities(),
+            *webhooks.activities(),
         ],
     )
     # Sends wait for a relay connection in Temporal's queue, not inside a running attempt.
@@ -94,6 +105,7 @@ async def main() -> None:
         logging.info("worker polling task queues %r and %r", queue, mail_task_queue(queue))
         await stop.wait()
     await mailer.close()
+    await webhooks.close()
     await ledger.close()
     await fact_store.close()
     await config_store.close()

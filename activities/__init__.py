@@ -4,5 +4,12 @@ from activities.config import ConfigActivities
 from activities.email import EmailActivities
 from activities.facts import FactActivities
 from activities.sales import SalesActivities
+from activities.webhooks import WebhookActivities
 
-__all__ = ["ConfigActivities", "EmailActivities", "FactActivities", "SalesActivities"]
+__all__ = [
+    "ConfigActivities",
+    "EmailActivities",
+    "FactActivities",
+    "SalesActivities",
+    "WebhookActivities",
+]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,18 +23,20 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
 
-from activities import ConfigActivities, FactActivities, SalesActivities
+from activities import ConfigActivities, FactActivities, SalesActivities, WebhookActivities
 from nurture.adapters.configstore import ConfigSnapshotStore
 from nurture.adapters.factlog import FactStore
 from nurture.adapters.mail.smtp import Mailer, SmtpMailer
 from nurture.adapters.temporal.client import dev_server_flags, register_search_attributes
 from nurture.adapters.temporal.gateway import TemporalLeadGateway
+from nurture.adapters.temporal.webhooks import WebhookPublisher
 from nurture.config.settings import SmtpSettings
 from nurture.devtools.binaries import find_binary
 from nurture.domain.emails import mail_task_queue
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.models import FormSubmitted
 from nurture.domain.sales.router import router_workflow_id
+from nurture.domain.webhooks import WebhookSubscription, WebhookTiming, webhook_workflow_id
 from nurture.testing import (
     MemoryConfigStore,
     MemoryFactStore,
@@ -44,7 +46,7 @@ from nurture.testing import (
 )
 from tests.helpers import PROJECT_FILE, SALES_FILE, SCORING_FILE, email_activities, links
 from tests.timeskip import steady
-from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow
+from workflows import LeadWorkflow, RouterWorkflow, SequenceWorkflow, WebhookWorkflow
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
@@ -108,6 +110,10 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+WH_SECRET = b"test-webhook-secret"
+"""The signing secret of every webhook subscription a harness is given."""
+
+
 class RecordingGateway(TemporalLeadGateway):
     """The real gateway, remembering which leads it created so a test can clean up."""
 
@@ -133,6 +139,8 @@ class Harness:
         fact_store: FactStore | None = None,
         workflow_runner: WorkflowRunner | None = None,
         config_store: ConfigSnapshotStore | None = None,
+        webhooks: Mapping[str, WebhookSubscription] | None = None,
+        webhook_timing: WebhookTiming | None = None,
     ) -> None:
         self.env = env
         client = env.client
@@ -153,15 +161,23 @@ class Harness:
         self.config = ConfigActivities(
             scoring_file, project_file, self.sales.team, self.config_store
         )
+        self.webhooks = WebhookActivities(webhooks or {}, dict.fromkeys(webhooks or {}, WH_SECRET))
+        """Posts the webhooks ``webhooks`` subscribes to, each signed with ``WH_SECRET``."""
+        self.publisher = (
+            WebhookPublisher(client, self.task_queue, webhooks, webhook_timing)
+            if webhooks
+            else None
+        )
         self.worker = Worker(
             client,
             task_queue=self.task_queue,
-            workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow],
+            workflows=[LeadWorkflow, SequenceWorkflow, RouterWorkflow, WebhookWorkflow],
             activities=[
                 *emails.activities(),
                 *self.config.activities(),
                 *self.sales.activities(),
-                *FactActivities(self.facts).activities(),
+                *FactActivities(self.facts, self.publisher).activities(),
+                *self.webhooks.activities(),
             ],
             **({"workflow_runner": workflow_runner} if workflow_runner else {}),
         )
@@ -183,8 +199,9 @@ class Harness:
                 view = await self.gateway.get_lead(lead_id)
                 children += [e.workflow_id for e in view.enrolments if e.ended_at is None]
         leads = [workflow_id_for(lead_id) for lead_id in self.gateway.started]
+        hooks = [webhook_workflow_id(lead_id) for lead_id in self.gateway.started]
         router = router_workflow_id(self.task_queue)
-        for workflow_id in dict.fromkeys([*children, *leads, router]):
+        for workflow_id in dict.fromkeys([*children, *leads, *hooks, router]):
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate()
 
@@ -249,6 +266,8 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
         fact_store: FactStore | None = None,
         workflow_runner: WorkflowRunner | None = None,
         config_store: ConfigSnapshotStore | None = None,
+        webhooks: Mapping[str, WebhookSubscription] | None = None,
+        webhook_timing: WebhookTiming | None = None,
     ) -> AsyncIterator[Harness]:
         h = Harness(
             env or time_env,
@@ -261,12 +280,15 @@ def harness(time_env: WorkflowEnvironment) -> Callable[..., AbstractAsyncContext
             fact_store,
             workflow_runner,
             config_store,
+            webhooks,
+            webhook_timing,
         )
         async with h.worker, h.mail_worker, h.config.fetching():
             try:
                 yield h
             finally:
                 await h.clean_up()  # while the worker runs: it answers the lead queries
+        await h.webhooks.close()
 
     return make
 

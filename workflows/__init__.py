@@ -3,5 +3,12 @@
 from workflows.lead import LeadWorkflow, LeadWorkflowInput
 from workflows.router import RouterWorkflow
 from workflows.sequence import SequenceWorkflow
+from workflows.webhooks import WebhookWorkflow
 
-__all__ = ["LeadWorkflow", "LeadWorkflowInput", "RouterWorkflow", "SequenceWorkflow"]
+__all__ = [
+    "LeadWorkflow",
+    "LeadWorkflowInput",
+    "RouterWorkflow",
+    "SequenceWorkflow",
+    "WebhookWorkflow",
+]

@@ -31,11 +31,13 @@ with workflow.unsafe.imports_passed_through():
     from nurture.domain.scoring import ScoringModel
     from nurture.domain.sequences.models import SendingPolicy
     from nurture.domain.sequences.rules import EnrolmentRule
+    from nurture.domain.webhooks import Delivery
 
 __all__ = [
     "assign_owner",
     "claim_owner",
     "current_config",
+    "deliver_webhook",
     "forget_sends",
     "load_enrolment_rules",
     "load_sales_team",
@@ -128,3 +130,9 @@ async def record_facts(batch: FactBatch) -> int:
     """``FactActivities.record_facts`` (a local activity): store a batch of a lead's facts;
     how many were new."""
     _stub("record_facts")
+
+
+@activity.defn(name="deliver_webhook")
+async def deliver_webhook(delivery: Delivery) -> None:
+    """``WebhookActivities.deliver_webhook``: post one event to one subscription, signed."""
+    _stub("deliver_webhook")

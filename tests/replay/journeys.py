@@ -22,10 +22,11 @@ from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.models import Consent, ContentLink, FormContext
 from nurture.domain.sales.router import RouterInput, router_workflow_id
 from nurture.domain.sequences.models import LeadSnapshot, SequenceInput
+from nurture.domain.webhooks import webhook_workflow_id
 from tests.helpers import doi_submission, persona_lead, submission
 from tests.replay.record import Journey, Recording, Scenario
 from tests.waiting import eventually, sent
-from workflows import RouterWorkflow, SequenceWorkflow
+from workflows import RouterWorkflow, SequenceWorkflow, WebhookWorkflow
 from workflows.sequences import REGISTRY
 
 __all__ = ["SCENARIOS"]
@@ -91,7 +92,6 @@ async def thanks_and_decay(rec: Recording) -> None:
     )
     await lead.event("page_viewed", section="blog")
     await lead.until(lambda v: ended(v, "reengagement", "goal"))
-    await lead.save()
 
 
 async def opt_in(rec: Recording) -> None:
@@ -111,7 +111,6 @@ async def opt_in(rec: Recording) -> None:
     await lead.until(lambda v: ended(v, "discovery", "completed"))
     await rec.skip(timedelta(days=2) + MINUTE)
     await lead.until(lambda v: ended(v, "welcome", "completed"))
-    await lead.save()
 
 
 async def opt_in_expired(rec: Recording) -> None:
@@ -128,7 +127,6 @@ async def opt_in_expired(rec: Recording) -> None:
         return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
     await eventually(over)
-    await lead.save()
 
 
 async def opt_out_and_bounce(rec: Recording) -> None:
@@ -142,7 +140,6 @@ async def opt_out_and_bounce(rec: Recording) -> None:
     opt_out = OptOut(channel="page", at=await rec.now())
     await rec.h.gateway.tell(lead.lead_id, opt_out)
     await lead.until(lambda v: ended(v, "evaluation", "stopped"))
-    await lead.save()
 
     bounced = rec.lead("bounced")
     await white_paper(bounced)
@@ -176,7 +173,6 @@ async def requalify(rec: Recording) -> None:
     for kind in ("webinar_registered", "support_contacted", "webinar_replay_watched"):
         await lead.event(kind)
     await lead.until(lambda v: v.stage == "mql" and ended(v, "recycle-fit", "stopped"))
-    await lead.save()
     await rec.save_router()
 
 
@@ -208,7 +204,6 @@ async def sla_and_pool(rec: Recording) -> None:
     await lead.act("accept")
     await lead.act("disqualify", reason="a student")
     await lead.until(lambda v: v.stage == "disqualified")
-    await lead.save()
     await rec.save_router()
 
 
@@ -229,7 +224,6 @@ async def won(rec: Recording) -> None:
     await lead.until(lambda v: sent(v, "upgrade_offer"))
     await rec.skip(timedelta(days=10) + MINUTE)
     await lead.until(lambda v: ended(v, "upsell", "completed"))
-    await lead.save()
     await rec.save_router()
 
 
@@ -241,7 +235,6 @@ async def lost(rec: Recording) -> None:
     await lead.act("convert")
     await lead.act("lost", note="went with a competitor")
     await lead.until(lambda v: v.stage == "recycled" and sent(v, "keep_in_touch"))
-    await lead.save()
     await rec.save_router()
 
 
@@ -252,6 +245,35 @@ SAMPLE_FORM = FormContext(
     second_conversion_delay=timedelta(days=2),
 )
 """The form a standalone welcome is started for (it sends the form's related content)."""
+
+
+async def webhooks(rec: Recording) -> None:
+    """A lead's outbound webhooks: its creation refused with a 500 (retried), then a 422
+    (a dead letter), its stage change and hand-off delivered, the dead letter replayed
+    and delivered, then the webhook workflow ending once idle."""
+    receiver = rec.receiver
+    assert receiver is not None
+    receiver.answer = lambda n, payload: 500 if n == 0 else 422 if n == 1 else 200
+    lead = rec.lead("hooked")
+    await to_sales(lead)
+    stream = rec.h.client.get_workflow_handle_for(
+        WebhookWorkflow.run, webhook_workflow_id("hooked")
+    )
+
+    async def delivered(count: int) -> bool:
+        return len(receiver.accepted) >= count and not await stream.query(
+            WebhookWorkflow.get_queued
+        )
+
+    await eventually(lambda: delivered(3), 30)
+    assert [d.delivery.fact.kind for d in await stream.query(WebhookWorkflow.get_dead_letters)] == [
+        "lead_created"
+    ]
+    assert await stream.execute_update(WebhookWorkflow.replay) == 1
+    await eventually(lambda: delivered(4), 30)
+    await rec.skip(timedelta(minutes=11))
+    await stream.result()
+    rec.write("webhooks_hooked", await stream.fetch_history())
 
 
 async def sequences_alone(rec: Recording) -> None:
@@ -313,4 +335,5 @@ SCENARIOS = (
     Scenario("lost", lost),
     Scenario("sequences", sequences_alone),
     Scenario("imported", imported),
+    Scenario("webhooks", webhooks, webhooks=("created", "stage_changed", "handed_off")),
 )

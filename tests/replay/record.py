@@ -33,6 +33,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -43,16 +44,24 @@ from nurture.domain.lead.view import LeadView
 from nurture.domain.models import LeadEvent
 from nurture.domain.sales.records import SalesAction
 from nurture.domain.sales.router import router_workflow_id
+from nurture.domain.webhooks import WebhookSubscription, WebhookTiming
 from nurture.testing import HttpRecorder, MemoryConfigStore
 from tests.conftest import Harness, start_time_skipping, write_always_open_config
 from tests.helpers import GatedMailer
 from tests.waiting import view_when
+from tests.webhookreceiver import WebhookReceiver
 
-__all__ = ["CONFIG", "Journey", "Recording", "Scenario", "main", "record"]
+__all__ = ["CONFIG", "WEBHOOK_TIMING", "Journey", "Recording", "Scenario", "main", "record"]
 
 HERE = Path(__file__).parent
 CONFIG = "config"
 """The folder of ``--out`` where the configuration snapshots go."""
+WEBHOOK_TIMING = WebhookTiming(
+    first_retry=timedelta(milliseconds=100),
+    max_retry_interval=timedelta(seconds=1),
+    idle=timedelta(minutes=10),
+)
+"""Webhook retries in tenths of a second (they run in real time); the idle end is skipped."""
 TEAM = """
 manager = "boss@example.com"
 app_url = "https://crm.example.com"
@@ -97,6 +106,8 @@ class Recording:
     mailer: GatedMailer
     out: Path
     saved: list[Path] = field(default_factory=list)
+    receiver: WebhookReceiver | None = None
+    """The webhook receiver of a scenario that subscribes one (``Scenario.webhooks``)."""
 
     async def now(self) -> datetime:
         return await self.env.get_current_time()
@@ -211,6 +222,8 @@ class Scenario:
     name: str
     drive: Callable[[Recording], Awaitable[None]]
     max_inbound_per_run: int = 2000
+    webhooks: tuple[str, ...] = ()
+    """The events a ``crm`` webhook subscription wants, posted to a receiver of its own."""
 
 
 async def record_one(scenario: Scenario, out: Path) -> list[Path]:
@@ -218,25 +231,36 @@ async def record_one(scenario: Scenario, out: Path) -> list[Path]:
     env = await start_time_skipping()
     try:
         with tempfile.TemporaryDirectory() as folder, HttpRecorder() as hook:
-            team = Path(folder) / "sales.toml"
-            team.write_text(TEAM.format(hook=hook.url))
-            mailer, config = GatedMailer(), MemoryConfigStore()
-            h = Harness(
-                env,
-                max_inbound_per_run=scenario.max_inbound_per_run,
-                mailer=mailer,
-                project_file=write_always_open_config(Path(folder)),
-                sales_file=team,
-                config_store=config,
-            )
-            rec = Recording(scenario.name, env, h, mailer, out)
-            async with h.worker, h.mail_worker, h.config.fetching():
-                await scenario.drive(rec)
-                await rec.quiet()
+            async with WebhookReceiver() as receiver:
+                team = Path(folder) / "sales.toml"
+                team.write_text(TEAM.format(hook=hook.url))
+                mailer, config = GatedMailer(), MemoryConfigStore()
+                h = Harness(
+                    env,
+                    max_inbound_per_run=scenario.max_inbound_per_run,
+                    mailer=mailer,
+                    project_file=write_always_open_config(Path(folder)),
+                    sales_file=team,
+                    config_store=config,
+                    webhooks=_subscriptions(scenario, receiver),
+                    webhook_timing=WEBHOOK_TIMING,
+                )
+                rec = Recording(scenario.name, env, h, mailer, out, receiver=receiver)
+                async with h.worker, h.mail_worker, h.config.fetching():
+                    await scenario.drive(rec)
+                    await rec.quiet()
+                await h.webhooks.close()
             rec.save_config(config)
             return rec.saved
     finally:
         await env.shutdown()
+
+
+def _subscriptions(scenario: Scenario, receiver: WebhookReceiver) -> dict[str, Any] | None:
+    if not scenario.webhooks:
+        return None
+    values = {"url": receiver.url, "secret_env": "CRM_SECRET", "events": scenario.webhooks}
+    return {"crm": WebhookSubscription.model_validate(values)}
 
 
 async def record(only: list[str], out: Path) -> list[Path]:

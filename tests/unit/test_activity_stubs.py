@@ -15,10 +15,22 @@ import pytest
 from temporalio import activity
 
 import workflows
-from activities import ConfigActivities, EmailActivities, FactActivities, SalesActivities
+from activities import (
+    ConfigActivities,
+    EmailActivities,
+    FactActivities,
+    SalesActivities,
+    WebhookActivities,
+)
 from workflows import activities as stubs
 
-IMPLEMENTATIONS = (ConfigActivities, EmailActivities, FactActivities, SalesActivities)
+IMPLEMENTATIONS = (
+    ConfigActivities,
+    EmailActivities,
+    FactActivities,
+    SalesActivities,
+    WebhookActivities,
+)
 WORKFLOWS = Path(workflows.__file__).parent
 EXECUTE = {"execute_activity", "start_activity", "execute_local_activity", "start_local_activity"}
 

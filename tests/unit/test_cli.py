@@ -35,6 +35,7 @@ COMMANDS = {
     "apikey": ["create"],
     "db": ["status", "upgrade"],
     "facts": ["backfill"],
+    "webhooks": ["list", "replay"],
 }
 """Every command, with its subcommands."""
 ARGVS = [[name, *([sub] if sub else [])] for name, subs in COMMANDS.items() for sub in subs or [""]]
@@ -161,7 +162,7 @@ class TestTemporalUnreachable:
     """A command that needs Temporal, run with none there, says so in a sentence and exits
     2, without a traceback (in a process of its own: it leaves by ``os._exit``)."""
 
-    @pytest.mark.parametrize("argv", [["sequences"], ["setup"]], ids=" ".join)
+    @pytest.mark.parametrize("argv", [["sequences"], ["setup"], ["webhooks", "list"]], ids=" ".join)
     def test_says_where_it_looked(self, argv: list[str]) -> None:
         with socket.socket() as closed:
             closed.bind(("127.0.0.1", 0))

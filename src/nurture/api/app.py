@@ -19,6 +19,7 @@ from nurture.adapters.links.tracking import Tracker
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.adapters.temporal.client import connect
 from nurture.adapters.temporal.gateway import LeadGateway, TemporalLeadGateway
+from nurture.adapters.temporal.webhooks import WebhookPublisher
 from nurture.api.access import install_access_marks
 from nurture.api.deps import ApiContext
 from nurture.api.docs import install_docs
@@ -114,6 +115,10 @@ def create_app(
             app.state.gateway = TemporalLeadGateway(
                 client, settings.temporal.task_queue, settings.max_inbound_per_run
             )
+            if project.webhooks:  # erasure tells the CRM
+                app.state.webhooks = WebhookPublisher(
+                    client, settings.temporal.task_queue, project.webhooks
+                )
         if ledger is None:
             app.state.ledger = open_ledger(settings.ledger_url, settings.home)
         try:

@@ -16,6 +16,7 @@ from nurture.adapters.ledger import SendLedger
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.adapters.links.tracking import Tracker
 from nurture.adapters.temporal.gateway import LeadGateway
+from nurture.adapters.temporal.webhooks import WebhookPublisher
 from nurture.api.pages import PageRenderer
 from nurture.api.security import ApiKeyEntry, RateLimiter, Scope
 from nurture.config.project import ProjectConfig
@@ -34,6 +35,7 @@ __all__ = [
     "get_fact_store",
     "get_gateway",
     "get_ledger",
+    "get_webhooks",
     "lead_id_by_email",
     "rate_limited",
     "require_scope",
@@ -101,6 +103,12 @@ def get_gateway(request: Request) -> LeadGateway:
     """The gateway to lead workflows (connected in the app's lifespan)."""
     gateway: LeadGateway = request.app.state.gateway
     return gateway
+
+
+def get_webhooks(request: Request) -> WebhookPublisher | None:
+    """The outbound webhooks' publisher (erasure tells it); ``None`` without subscriptions."""
+    publisher: WebhookPublisher | None = getattr(request.app.state, "webhooks", None)
+    return publisher
 
 
 def get_ledger(request: Request) -> SendLedger:

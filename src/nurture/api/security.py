@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 
 from fastapi import HTTPException, status
 
+from nurture.domain.signing import signature
 from nurture.errors import ConfigError
 
 __all__ = [
@@ -219,13 +220,6 @@ class _TooLarge(Exception):
 
 SIGNATURE_TOLERANCE = 300
 """Seconds a signed request stays valid: a captured request cannot be replayed later."""
-
-
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    """The ``X-Nurture-Signature`` value of a request: what the sender computes, as
-    ``sha256=<hex of HMAC-SHA256(secret, "<timestamp>." + body)>``."""
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
 
 
 def check_signature(secret: bytes, timestamp: str | None, given: str | None, body: bytes) -> None:

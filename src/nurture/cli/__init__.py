@@ -6,7 +6,8 @@ through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``
 ``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
 (``keys``) and ``db`` (``database``) prepare a deployment; ``facts backfill`` (``facts``)
 fills the facts log for leads that lived before it; ``import`` (``imports``) brings CSV
-files in from other tools; ``export`` writes leads and facts as CSV or JSON lines.
+files in from other tools; ``export`` writes leads and facts as CSV or JSON lines;
+``webhooks`` lists the outbound webhooks given up on and replays them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from nurture.cli import (
     outbox,
     reports,
     sequences,
+    webhooks,
 )
 
 __all__ = ["app", "main"]
@@ -57,6 +59,7 @@ app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
 app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
 app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 app.add_typer(export.export_app, name="export", rich_help_panel=_LEADS)
+app.add_typer(webhooks.webhooks_app, name="webhooks", rich_help_panel=_INSPECT)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from nurture.config.settings import Settings
 from nurture.config.template_check import check_templates
 from nurture.config.tomlfile import TomlFile, read_toml_model
 from nurture.config.watched import file_version
+from nurture.config.webhooks import missing_secrets
 from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.scoring import ScoringModel
 from nurture.errors import ConfigError, ConfigProblem, shown_path
@@ -311,6 +312,16 @@ def _versions(folder: Path) -> tuple[tuple[str, tuple[int, int, int]], ...]:
     return tuple(sorted((str(p), file_version(p)) for p in folder.rglob("*") if p.is_file()))
 
 
+def webhook_secrets_set(config: Configuration) -> Iterator[ConfigProblem]:
+    """Every ``[webhooks.<name>]`` names an environment variable that holds its secret."""
+    if config.project.model is None:
+        return
+    for name, variable in missing_secrets(config.project.model):
+        yield config.project.problem(
+            ("webhooks", name, "secret_env"), f"{variable} is not set in the environment"
+        )
+
+
 CHECKS: tuple[Check, ...] = (
     each_file_is_valid,
     enrolment_sequences_exist,
@@ -322,6 +333,7 @@ CHECKS: tuple[Check, ...] = (
     scoring_model_warnings,
     sequences_wait_for_declared_events,
     templates_render,
+    webhook_secrets_set,
 )
 """Every check, in the order their problems are listed."""
 

@@ -27,6 +27,7 @@ from nurture.domain.sequences.models import SendingPolicy
 from nurture.domain.sequences.rules import EnrolmentRule
 from nurture.domain.text import ShortText
 from nurture.domain.tracking import TrackingPolicy
+from nurture.domain.webhooks import WebhookSubscription
 
 __all__ = ["RENDERED_FIELD", "RESERVED_FIELDS", "Brand", "FormConfig", "ProjectConfig"]
 
@@ -154,6 +155,10 @@ class ProjectConfig(BaseModel):
     fields: dict[FieldName, CustomField] = {}
     """Custom fields (``[fields.<name>]``): what forms, imports and the API may add to a
     lead beyond the contact details, each with its type and limits."""
+    webhooks: dict[
+        Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], WebhookSubscription
+    ] = {}
+    """Outbound webhooks (``[webhooks.<name>]``): the lead events posted to a CRM, signed."""
 
     @model_validator(mode="after")
     def _field_names_free(self) -> ProjectConfig:

@@ -15,12 +15,17 @@ The reports keep nothing of the lead: its facts are gone, so it leaves every cou
 stays is one anonymous ``erased`` fact per erasure, naming no lead, with a random id and
 the day (not the moment, which could be matched with a log) it happened: the reports can
 count erasures per day, and nothing else.
+
+Outbound webhooks: the lead's webhook workflow goes with its other workflows (what it had
+queued, and its dead letters, are never sent), and then, when a subscription wants
+``erased``, a new one is started with that event alone: the CRM learns which lead to
+delete, by its id, and nothing else.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +39,7 @@ from nurture.adapters.mail.sink import read_outbox
 from nurture.adapters.temporal.gateway import LeadNotFound
 from nurture.domain.factlog import Fact
 from nurture.domain.lead.input import ErasureFacts
+from nurture.domain.webhooks import webhook_workflow_id
 
 __all__ = ["Eraser", "ErasureReport", "erase_lead", "erasure_fact"]
 
@@ -72,6 +78,7 @@ async def erase_lead(
     secret: bytes,
     now: datetime,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    announce: Callable[[str, datetime], Awaitable[object]] | None = None,
 ) -> ErasureReport:
     """Erase one lead. ``email`` may be given when the caller knows it (the lead's workflow
     may already be gone); otherwise it comes from the workflow. Repeating it is harmless,
@@ -80,7 +87,10 @@ async def erase_lead(
     when nothing of the lead was found and no address was given.
 
     ``now`` is when the erasure was asked; ``clock`` tells when the workflows are gone,
-    the moment up to which a fact of the lead still being written is dropped."""
+    the moment up to which a fact of the lead still being written is dropped.
+    ``announce(lead_id, now)`` tells the webhooks (``WebhookPublisher.publish_erasure``)
+    once the lead's workflows are gone, on every erasure that does not raise: repeating
+    one whose announcement failed announces it (a receiver drops a copy by its id)."""
     try:
         known = await eraser.erasure_facts(lead_id)
         missing: LeadNotFound | None = None
@@ -96,7 +106,9 @@ async def erase_lead(
     # again) and once more after them, for those a last workflow task wrote meanwhile;
     # the store drops any fact of the lead stamped before that, still being written.
     forgotten = await fact_store.forget_lead(lead_id, now)
-    runs = await eraser.delete_workflows(lead_id, known.workflow_ids)
+    runs = await eraser.delete_workflows(
+        lead_id, (*known.workflow_ids, webhook_workflow_id(lead_id))
+    )
     sends = await ledger.forget_lead(lead_id)
     forgotten += await fact_store.forget_lead(lead_id, max(now, clock()))
     found = bool(runs or sends or forgotten)
@@ -104,6 +116,8 @@ async def erase_lead(
         raise missing
     if found:
         await fact_store.append([erasure_fact(now)])
+    if announce is not None:  # again on a repeat: one that failed here is told then
+        await announce(lead_id, now)
     return ErasureReport(
         lead_id=lead_id,
         suppressed=bool(address),

@@ -13,12 +13,14 @@ from nurture.adapters.factlog import FactStore
 from nurture.adapters.ledger import SendLedger
 from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.adapters.temporal.visibility import InvalidPageToken, ListRefused
+from nurture.adapters.temporal.webhooks import WebhookPublisher
 from nurture.api.deps import (
     ApiContext,
     get_context,
     get_fact_store,
     get_gateway,
     get_ledger,
+    get_webhooks,
     lead_id_by_email,
     require_scope,
 )
@@ -114,11 +116,13 @@ async def erase(
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     ledger: Annotated[SendLedger, Depends(get_ledger)],
     facts: Annotated[FactStore, Depends(get_fact_store)],
+    webhooks: Annotated[WebhookPublisher | None, Depends(get_webhooks)],
 ) -> ErasureReport:
     """Delete the lead's workflows and their histories, its send records, its facts and
     its outbox messages; keep only a keyed hash of its address on the suppression list
-    (and, in the facts log, that one erasure happened that day, naming no one)."""
-    return await _erase(context, gateway, ledger, facts, lead_id, None)
+    (and, in the facts log, that one erasure happened that day, naming no one). Webhooks
+    subscribed to ``erased`` are told the lead's id."""
+    return await _erase(context, gateway, ledger, facts, webhooks, lead_id, None)
 
 
 @router.post(
@@ -135,11 +139,12 @@ async def erase_by_email(
     gateway: Annotated[LeadGateway, Depends(get_gateway)],
     ledger: Annotated[SendLedger, Depends(get_ledger)],
     facts: Annotated[FactStore, Depends(get_fact_store)],
+    webhooks: Annotated[WebhookPublisher | None, Depends(get_webhooks)],
 ) -> ErasureReport:
     """The same as ``DELETE /v1/leads/{lead_id}`` for callers that only know the email; the
     address is suppressed even when no lead exists for it any more."""
     lead_id = lead_id_by_email(request, body.email)
-    return await _erase(context, gateway, ledger, facts, lead_id, body.email)
+    return await _erase(context, gateway, ledger, facts, webhooks, lead_id, body.email)
 
 
 async def _erase(
@@ -147,12 +152,21 @@ async def _erase(
     gateway: LeadGateway,
     ledger: SendLedger,
     facts: FactStore,
+    webhooks: WebhookPublisher | None,
     lead_id: str,
     email: str | None,
 ) -> ErasureReport:
     now = datetime.now(UTC)
     return await erase_lead(
-        gateway, ledger, facts, context.outbox, lead_id, email, context.id_key, now
+        gateway,
+        ledger,
+        facts,
+        context.outbox,
+        lead_id,
+        email,
+        context.id_key,
+        now,
+        announce=webhooks.publish_erasure if webhooks else None,
     )
 
 

@@ -21,7 +21,8 @@ from nurture.adapters.temporal.gateway import LeadGateway
 from nurture.api.access import SIGNATURE
 from nurture.api.deps import ApiContext, get_context, get_gateway, get_ledger
 from nurture.api.errors import body_errors
-from nurture.api.security import check_signature, signature
+from nurture.api.security import check_signature
+from nurture.domain.signing import signature
 from nurture.services.mail_reports import MailReport, ReportOutcome, apply_report
 
 __all__ = ["router", "signature"]
