@@ -97,13 +97,13 @@ class TestEventTypes:
         monkeypatch.setenv("NURTURE_HOME", str(ROOT))
         monkeypatch.setenv("NURTURE_CONFIG_FILE", str(config))
         body = {"email": "a@b.example", "type": "webinar_attended"}
-        declared = shipped.replace("events = [", 'events = [\n    "webinar_attended",')
+        declared = shipped.replace("events = [", 'events = [\n    "webinar_attended",', 1)
         with TestClient(create_app(Settings(), gateway=gateway, ledger=MemoryLedger())) as api:
             api.post("/v1/forms/contact", json={"email": "a@b.example"})
             assert api.post("/v1/events", headers=AUTH, json=body).status_code == 422
             config.write_text(declared)
             assert api.post("/v1/events", headers=AUTH, json=body).status_code == 202
-            config.write_text(shipped.replace("events = [", "events = [[["))
+            config.write_text(shipped.replace("events = [", "events = [[[", 1))
             assert api.post("/v1/events", headers=AUTH, json=body).status_code == 202
         assert [e.type for _, e in told_events(gateway)] == ["webinar_attended", "webinar_attended"]
         assert any(
