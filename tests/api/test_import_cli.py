@@ -162,3 +162,25 @@ class TestLeadsRoute:
             headers={"Content-Type": "text/csv"},
         )
         assert answer.status_code == 401
+
+
+class TestLeadsInParts:
+    def test_parts_keep_the_files_row_numbers_and_count_repeats_across_them(
+        self, cli, tmp_path: Path, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Sent two rows at a time: a quoted line break stays inside its record (and its
+        row, 3, is refused for it), a bad row in the third part is the file's row 6, and a
+        person named in parts 1 and 3 is one lead and one repeat."""
+        monkeypatch.setattr("nurture.cli.imports.PART_ROWS", 2)
+        path = tmp_path / "p.csv"
+        path.write_text(
+            'email,first_name\na@x.example,A\n"b@x.example","B\nwith a line break"\n'
+            "c@x.example,C\nd@x.example,D\nnope,E\na@x.example,A2\n"
+        )
+        code, out = run_leads(cli, str(path))
+        flat = " ".join(out.split())
+        assert code == 1
+        assert "6 rows read: 4 imported (1 naming a lead an earlier row named), 3 leads" in flat
+        rows = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2]
+        assert [r for r in rows if r] == ["3", "6"]
+        assert [row.lead.first_name for _, row in gateway.imports] == ["A", "C", "D", "A2"]

@@ -156,13 +156,98 @@ def leads(
     for option, value in (("preset", preset), ("source", source), ("locale", locale)):
         if value is not None:
             params[option] = str(value)
-    with file.open("rb") as stream:
-        answer = _send(
-            console, stream, file.stat().st_size, api_url, api_key, params, "/v1/leads/import"
-        )
+    answer = _send_in_parts(console, file, api_url, api_key, params)
     _lead_summary(console, answer)
     if answer["bad"]:
         raise typer.Exit(1)
+
+
+PART_ROWS = 500
+"""Rows per request: the bar then moves as the API finishes each part (a single stream
+would fill the network's buffers long before the rows are taken)."""
+
+
+def _records(stream: BinaryIO) -> Iterator[bytes]:
+    """The file's records as raw bytes, the header first: a record ends at a line break
+    after an even number of quote characters (a quoted field may hold line breaks)."""
+    record: list[bytes] = []
+    quotes = 0
+    for line in stream:
+        record.append(line)
+        quotes += line.count(b'"')
+        if quotes % 2 == 0:
+            yield b"".join(record)
+            record, quotes = [], 0
+    if record:
+        yield b"".join(record)
+
+
+def _parts(stream: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """Each part to send (the header and up to ``PART_ROWS`` records), the data rows before
+    it, and its size in the file."""
+    records = _records(stream)
+    header = next(records, b"")
+    if not header.endswith(b"\n"):
+        header += b"\n"
+    before = 0
+    part: list[bytes] = []
+    for record in records:
+        part.append(record)
+        if len(part) == PART_ROWS:
+            yield header + b"".join(part), before, sum(map(len, part))
+            before += len(part)
+            part = []
+    if part or before == 0:
+        yield header + b"".join(part), before, sum(map(len, part)) + len(header)
+
+
+def _send_in_parts(
+    console: Console, file: Path, api_url: str, key: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The whole file's summary, sent part by part behind a progress bar (on a terminal)."""
+    url = f"{api_url.rstrip('/')}/v1/leads/import"
+    headers = {"X-API-Key": key, "Content-Type": "text/csv"}
+    total: dict[str, Any] = {"rows": 0, "imported": 0, "bad": 0, "problems": [], "columns": {}}
+    seen: set[str] = set()
+    repeats = 0
+    with _progress(console) as progress, file.open("rb") as stream:
+        label = "checking" if params["dry_run"] else "importing"
+        task = progress.add_task(label, total=file.stat().st_size, lines=0, unit="rows")
+        for body, before, size in _parts(stream):
+            query = {**params, "first_row": before, "marks": True}
+            try:
+                response = _post(url, content=body, params=query, headers=headers)
+            except httpx.HTTPError as exc:
+                progress.stop()
+                console.print(
+                    f"Cannot reach the API at {api_url}: {exc} (is `nurture dev` running?)"
+                )
+                raise typer.Exit(2) from exc
+            if response.status_code >= 400:
+                progress.stop()
+                _stopped(response, total)
+            answer = response.json()
+            for mark in answer.get("lead_marks") or ():
+                repeats += mark in seen
+                seen.add(mark)
+            for field in ("rows", "imported", "bad"):
+                total[field] += answer[field]
+            total["problems"] += answer["problems"][: 1000 - len(total["problems"])]
+            total.update(
+                dry_run=answer["dry_run"], batch=answer["batch"], columns=answer["columns"]
+            )
+            progress.update(task, advance=size, lines=total["rows"])
+    return {**total, "leads": len(seen), "repeats": repeats}
+
+
+def _stopped(response: httpx.Response, total: dict[str, Any]) -> None:
+    """An answer that ends the import: what the API said, and how far the file got."""
+    done = f" ({total['imported']:,} rows were imported before)" if total["imported"] else ""
+    if response.status_code == 503 and "summary" in response.text:
+        typer.echo(f"{response.json()['detail']}{done}", err=True)
+    else:
+        typer.echo(api_error(response.status_code, response.text) + done, err=True)
+    raise typer.Exit(1)
 
 
 def _send(
@@ -172,14 +257,13 @@ def _send(
     api_url: str,
     key: str,
     params: dict[str, Any],
-    path: str = "/v1/suppressions/import",
 ) -> dict[str, Any]:
     """The API's summary, the file streamed to it behind a progress bar (on a terminal)."""
-    url = f"{api_url.rstrip('/')}{path}"
+    url = f"{api_url.rstrip('/')}/v1/suppressions/import"
     headers = {"X-API-Key": key, "Content-Type": "text/csv"}
     with _progress(console) as progress:
         label = "checking" if params["dry_run"] else "importing"
-        task = progress.add_task(label, total=size, lines=0)
+        task = progress.add_task(label, total=size, lines=0, unit="lines")
 
         def chunks() -> Iterator[bytes]:
             lines = 0  # lines, not rows: a quoted field may hold line breaks
@@ -197,10 +281,6 @@ def _send(
             progress.stop()
             console.print(f"Cannot reach the API at {api_url}: {exc} (is `nurture dev` running?)")
             raise typer.Exit(2) from exc
-    if response.status_code == 503 and "summary" in response.text:
-        stopped = response.json()
-        typer.echo(stopped["detail"], err=True)
-        raise typer.Exit(1)
     if response.status_code >= 400:
         typer.echo(api_error(response.status_code, response.text), err=True)
         raise typer.Exit(1)
@@ -220,12 +300,13 @@ def _post(url: str, **request: Any) -> httpx.Response:
 
 
 class _LineRate(ProgressColumn):
-    """Lines sent per second since the start (the API reads them as they arrive)."""
+    """Lines (or rows) per second since the start."""
 
     def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         rate = task.fields["lines"] / elapsed if elapsed > 0.5 else 0.0
-        return Text(f"{rate:,.0f} lines/s" if rate else "", style="progress.data.speed")
+        unit = task.fields["unit"]
+        return Text(f"{rate:,.0f} {unit}/s" if rate else "", style="progress.data.speed")
 
 
 def _progress(console: Console) -> Progress:
@@ -233,7 +314,7 @@ def _progress(console: Console) -> Progress:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.fields[lines]:,} lines"),
+        TextColumn("{task.fields[lines]:,} {task.fields[unit]}"),
         _LineRate(),
         TimeRemainingColumn(),
         console=console,

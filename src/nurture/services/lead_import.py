@@ -18,6 +18,7 @@ Temporal refusing a row (unreachable for longer than the retries) stops the impo
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import AsyncIterable
 from typing import Protocol
@@ -71,12 +72,16 @@ class LeadImportSummary(BaseModel):
     """Rows skipped for their problems."""
     problems: list[RowProblem] = Field(default_factory=list)
     """The first problems, one line per row and column."""
+    lead_marks: list[str] | None = None
+    """When asked for: a short fingerprint of each good row's lead, in order (never its
+    id), so a client sending a file in parts counts leads and repeats across the parts."""
 
-    def note(self, bad: RowProblems) -> None:
+    def note(self, bad: RowProblems, row_offset: int = 0) -> None:
         self.bad += 1
         for problem in bad.problems:
             if len(self.problems) < MAX_PROBLEMS_LISTED:
-                self.problems.append(RowProblem(**problem.__dict__))
+                fields = {**problem.__dict__, "row": problem.row + row_offset}
+                self.problems.append(RowProblem(**fields))
 
 
 class ImportInterrupted(RuntimeError):
@@ -99,19 +104,22 @@ async def import_leads(
     *,
     dry_run: bool = False,
     in_flight: int = IN_FLIGHT,
+    row_offset: int = 0,
+    marks: bool = False,
 ) -> LeadImportSummary:
     """Import the CSV arriving in ``chunks``; :class:`BadFile` when it has no usable header
-    (then nothing was imported)."""
-    summary = LeadImportSummary(dry_run=dry_run, batch=rows.batch)
+    (then nothing was imported). ``row_offset``: the data rows before this part of a file
+    sent in parts (problems name the file's rows); ``marks``: fill ``lead_marks``."""
+    summary = LeadImportSummary(dry_run=dry_run, batch=rows.batch, lead_marks=[] if marks else None)
+    take = functools.partial(_take, summary=summary, seen=set(), id_key=id_key, offset=row_offset)
     sender = _Sender(summary, importer, in_flight, dry_run)
     records = CsvRecords()
-    seen: set[bytes] = set()
     try:
         async for chunk in chunks:
             for number, cells in records.feed(chunk):
-                await _take(rows.read(number, cells), summary, sender, seen, id_key)
+                await take(rows.read(number, cells), sender=sender)
         for number, cells in records.finish():
-            await _take(rows.read(number, cells), summary, sender, seen, id_key)
+            await take(rows.read(number, cells), sender=sender)
         if not rows.has_header:
             raise BadFile("the file is empty: no header line")
         await sender.drain()
@@ -123,19 +131,23 @@ async def import_leads(
 
 async def _take(
     read: ImportedLead | RowProblems | None,
+    *,
     summary: LeadImportSummary,
     sender: _Sender,
     seen: set[bytes],
     id_key: bytes,
+    offset: int,
 ) -> None:
     if read is None:
         return
     summary.rows += 1
     if isinstance(read, RowProblems):
-        summary.note(read)
+        summary.note(read, offset)
         return
     lead_id = lead_id_for(read.lead.email, id_key, read.lead.crm_id)
     mark = hashlib.blake2b(lead_id.encode(), digest_size=16).digest()
+    if summary.lead_marks is not None:
+        summary.lead_marks.append(mark.hex()[:16])
     if mark in seen:
         summary.repeats += 1
     else:

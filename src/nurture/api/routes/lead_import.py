@@ -68,6 +68,13 @@ async def import_lead_rows(
         bool, Query(description="Let the enrolment rules take the leads at once.")
     ] = False,
     locale: Annotated[str | None, Query(description="The language of rows that give none.")] = None,
+    first_row: Annotated[
+        int,
+        Query(ge=0, description="Data rows before this part, when a file is sent in parts."),
+    ] = 0,
+    marks: Annotated[
+        bool, Query(description="Return a fingerprint of each good row's lead (lead_marks).")
+    ] = False,
 ) -> Any:
     """Hand every good row to its lead (created if new): no thank-you, no form behaviour;
     source, consent and stage from the file. Bad rows are reported (row, column, problem)
@@ -94,7 +101,15 @@ async def import_lead_rows(
             default_locale=default_locale,
             locales=tuple(context.locales),
         )
-        return await import_leads(request.stream(), rows, gateway, context.id_key, dry_run=dry_run)
+        return await import_leads(
+            request.stream(),
+            rows,
+            gateway,
+            context.id_key,
+            dry_run=dry_run,
+            row_offset=first_row,
+            marks=marks,
+        )
     except BadFile as exc:
         raise HTTPException(422, str(exc)) from exc
     except ImportInterrupted as exc:
