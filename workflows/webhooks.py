@@ -24,6 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from nurture.domain.webhooks import DeadLetter, Delivery, Notice, WebhookStream
 
+from workflows import search_attributes
 from workflows.activities import deliver_webhook
 
 __all__ = ["WebhookWorkflow"]
@@ -42,6 +43,7 @@ class WebhookWorkflow:
 
     @workflow.run
     async def run(self, stream: WebhookStream) -> None:
+        self._publish_dead()  # a run continued as new with dead letters says so again
         while True:
             await workflow.wait_condition(lambda: bool(self._unserved()) or self._idle())
             for name in self._unserved():
@@ -73,7 +75,9 @@ class WebhookWorkflow:
     @workflow.update
     def replay(self) -> int:
         """Queue the dead letters again, in their original order; how many."""
-        return self._stream.replay()
+        replayed = self._stream.replay()
+        self._publish_dead()
+        return replayed
 
     @workflow.query
     def get_dead_letters(self) -> list[DeadLetter]:
@@ -84,6 +88,13 @@ class WebhookWorkflow:
     def get_queued(self) -> list[Delivery]:
         """What waits to be delivered, each subscription's queue in order."""
         return [delivery for queue in self._stream.queues.values() for delivery in queue]
+
+    def _publish_dead(self) -> None:
+        """Keep the ``NurtureDeadLetters`` search attribute equal to the dead letters held."""
+        count = len(self._stream.dead)
+        shown = workflow.info().typed_search_attributes.get(search_attributes.DEAD_LETTERS)
+        if count != (shown or 0):
+            workflow.upsert_search_attributes([search_attributes.DEAD_LETTERS.value_set(count)])
 
     def _unserved(self) -> list[str]:
         """Subscriptions with something queued and no delivery loop running."""
@@ -123,6 +134,7 @@ class WebhookWorkflow:
             attempts, error = _failure(err)
             workflow.logger.warning("webhook %s given up: %s", delivery.key, error)
             self._stream.give_up(delivery, attempts, error, workflow.now())
+            self._publish_dead()
             return
         self._stream.delivered(delivery)
 

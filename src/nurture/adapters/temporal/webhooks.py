@@ -34,7 +34,11 @@ __all__ = ["WebhookPublisher", "dead_letters", "erasure_event", "replay_dead_let
 _QUERY_TIMEOUT = timedelta(seconds=10)
 """A query or the replay waits this long for a worker to answer (none running: the
 command says so)."""
-_OPEN_STREAMS = "WorkflowType = 'WebhookWorkflow' AND ExecutionStatus = 'Running'"
+_OPEN_STREAMS = (
+    "WorkflowType = 'WebhookWorkflow' AND ExecutionStatus = 'Running' AND NurtureDeadLetters > 0"
+)
+"""The webhook workflows holding dead letters (each says how many in a search attribute):
+of thousands of open ones after an import, only those are asked."""
 
 
 class WebhookPublisher:
