@@ -94,12 +94,13 @@ def _answered(call: Coroutine[Any, Any, T]) -> T:
 def dead_letter_table(letters: Sequence[DeadLetter]) -> Table:
     """The dead letters as a table, one row each, oldest first per lead."""
     table = Table(title="Dead letters", title_justify="left")
-    table.add_column("lead", no_wrap=True)
-    table.add_column("subscription", no_wrap=True)
-    table.add_column("event", no_wrap=True)
-    table.add_column("attempts", justify="right")
-    table.add_column("last error")
-    table.add_column("given up (UTC)", no_wrap=True)
+    # On a narrow terminal the long values fold; every column keeps room to be read.
+    table.add_column("lead", overflow="fold", min_width=10)
+    table.add_column("subscription", overflow="fold", min_width=12)
+    table.add_column("event", overflow="fold", min_width=8)
+    table.add_column("attempts", justify="right", min_width=8)
+    table.add_column("last error", overflow="fold", min_width=10)
+    table.add_column("given up (UTC)", min_width=10)
     for letter in letters:
         delivery = letter.delivery
         event = event_of(delivery.fact.kind)
