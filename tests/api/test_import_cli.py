@@ -184,3 +184,19 @@ class TestLeadsInParts:
         rows = [line.split("│")[1].strip() for line in out.splitlines() if line.count("│") > 2]
         assert [r for r in rows if r] == ["3", "6"]
         assert [row.lead.first_name for _, row in gateway.imports] == ["A", "C", "D", "A2"]
+
+    def test_every_problem_to_a_file_formulas_defused(
+        self, cli, tmp_path: Path, gateway: MemoryLeadGateway, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """--problems writes every bad row's problems, across parts, as a spreadsheet
+        shows them as text."""
+        monkeypatch.setattr("nurture.cli.imports.PART_ROWS", 2)
+        path = tmp_path / "p.csv"
+        path.write_text("email,@stage\nnope,lead\n=1+1,lead\nok@x.example,wizard\n")
+        report = tmp_path / "problems.csv"
+        code, _ = run_leads(cli, str(path), "--problems", str(report))
+        assert code == 1
+        lines = report.read_text().splitlines()
+        assert lines[0] == "row,column,problem"
+        assert [line.split(",")[0] for line in lines[1:]] == ["2", "3", "4"]
+        assert lines[3].startswith("4,'@stage,\"unknown stage 'wizard'")

@@ -6,6 +6,7 @@ and the file is never held in memory on either side."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from rich.text import Text
 
 from nurture.cli.common import DEFAULT_API, ApiKey, ApiUrl, api_error
 from nurture.domain.models import AcquisitionSource
+from nurture.services.export import ExportFormat, RecordWriter
 from nurture.services.lead_csv import PRESETS
 from nurture.services.suppression_csv import reason_for
 
@@ -120,6 +122,16 @@ EnrolOption = Annotated[
         "sequence until they act: a form, a tracked event).",
     ),
 ]
+ProblemsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--problems",
+        dir_okay=False,
+        writable=True,
+        help="Also write every bad row's problems to this CSV file (row, column, problem): "
+        "the terminal lists the first 1,000.",
+    ),
+]
 NameOption = Annotated[
     str | None,
     typer.Option(help="The import's name, kept as the leads' origin (default: the file's name)."),
@@ -139,6 +151,7 @@ def leads(
     enrol: EnrolOption = False,
     name: NameOption = None,
     locale: LocaleOption = None,
+    problems: ProblemsOption = None,
     api_url: ApiUrl = DEFAULT_API,
     api_key: ApiKey = "dev-key",
 ) -> None:
@@ -156,7 +169,12 @@ def leads(
     for option, value in (("preset", preset), ("source", source), ("locale", locale)):
         if value is not None:
             params[option] = str(value)
-    answer = _send_in_parts(console, file, api_url, api_key, params)
+    with contextlib.ExitStack() as stack:
+        report = None
+        if problems is not None:
+            out = stack.enter_context(problems.open("w", newline="", encoding="utf-8"))
+            report = RecordWriter(out, ExportFormat.CSV, ("row", "column", "problem"))
+        answer = _send_in_parts(console, file, api_url, api_key, params, report)
     _lead_summary(console, answer)
     if answer["bad"]:
         raise typer.Exit(1)
@@ -202,7 +220,12 @@ def _parts(stream: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
 
 
 def _send_in_parts(
-    console: Console, file: Path, api_url: str, key: str, params: dict[str, Any]
+    console: Console,
+    file: Path,
+    api_url: str,
+    key: str,
+    params: dict[str, Any],
+    report: RecordWriter | None = None,
 ) -> dict[str, Any]:
     """The whole file's summary, sent part by part behind a progress bar (on a terminal)."""
     url = f"{api_url.rstrip('/')}/v1/leads/import"
@@ -233,6 +256,9 @@ def _send_in_parts(
             for field in ("rows", "imported", "bad"):
                 total[field] += answer[field]
             total["problems"] += answer["problems"][: 1000 - len(total["problems"])]
+            if report is not None:
+                for problem in answer["problems"]:
+                    report.write(problem)
             total.update(
                 dry_run=answer["dry_run"], batch=answer["batch"], columns=answer["columns"]
             )
