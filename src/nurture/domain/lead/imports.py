@@ -32,6 +32,7 @@ from nurture.domain.lead.state import (
     LeadState,
     Transition,
     add_condition,
+    lift_condition,
     remember,
 )
 from nurture.domain.lifecycle import Condition, Stage
@@ -44,7 +45,6 @@ __all__ = [
     "acted",
     "apply_import",
     "consent_from_form",
-    "lift_condition",
 ]
 
 ConsentStatus = Literal["given", "refused", "unknown"]
@@ -132,28 +132,6 @@ def _stage(
         score=state.score.total,
     )
     return state.model_copy(update={"stage": stage, "transitions": (*state.transitions, change)})
-
-
-def lift_condition(
-    state: LeadState, condition: Condition, at: datetime, reason: str, cause: str
-) -> LeadState:
-    """``condition`` no longer holds from ``at`` on (recorded as a transition)."""
-    if condition not in state.conditions:
-        return state
-    change = Transition(
-        field="condition",
-        from_value=condition,
-        to_value="lifted",
-        at=at,
-        reason=reason,
-        cause=cause,
-    )
-    return state.model_copy(
-        update={
-            "conditions": tuple(c for c in state.conditions if c is not condition),
-            "transitions": (*state.transitions, change),
-        }
-    )
 
 
 def consent_from_form(state: LeadState, given: Consent, at: datetime) -> LeadState:

@@ -12,8 +12,8 @@ from nurture.domain.lead.state import (
     LeadState,
     PendingOptIn,
     PlannedEmail,
-    Transition,
     add_condition,
+    lift_condition,
     remember,
 )
 from nurture.domain.lifecycle import Condition
@@ -111,22 +111,7 @@ def _confirmed(held: FormSubmitted, confirmed: OptInConfirmed) -> FormSubmitted:
 
 def drop_unconfirmed(state: LeadState, at: datetime, reason: str, cause: str) -> LeadState:
     """The lead is a lead in its own right now: no longer ``unconfirmed``."""
-    if Condition.UNCONFIRMED not in state.conditions:
-        return state
-    change = Transition(
-        field="condition",
-        from_value=Condition.UNCONFIRMED,
-        to_value="confirmed",
-        at=at,
-        reason=reason,
-        cause=cause,
-    )
-    return state.model_copy(
-        update={
-            "conditions": tuple(c for c in state.conditions if c is not Condition.UNCONFIRMED),
-            "transitions": (*state.transitions, change),
-        }
-    )
+    return lift_condition(state, Condition.UNCONFIRMED, at, reason, cause, "confirmed")
 
 
 def expire_opt_ins(state: LeadState, now: datetime) -> tuple[LeadState, bool]:

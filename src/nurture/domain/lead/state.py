@@ -31,6 +31,7 @@ __all__ = [
     "PlannedStart",
     "Transition",
     "add_condition",
+    "lift_condition",
     "remember",
     "start_state",
 ]
@@ -276,6 +277,34 @@ def add_condition(
     return state.model_copy(
         update={
             "conditions": (*state.conditions, condition),
+            "transitions": (*state.transitions, change),
+        }
+    )
+
+
+def lift_condition(
+    state: LeadState,
+    condition: Condition,
+    at: datetime,
+    reason: str,
+    cause: str,
+    to_value: str = "lifted",
+) -> LeadState:
+    """``condition`` no longer holds from ``at`` on, with a transition to ``to_value``
+    saying why; nothing when it does not hold."""
+    if condition not in state.conditions:
+        return state
+    change = Transition(
+        field="condition",
+        from_value=condition,
+        to_value=to_value,
+        at=at,
+        reason=reason,
+        cause=cause,
+    )
+    return state.model_copy(
+        update={
+            "conditions": tuple(c for c in state.conditions if c is not condition),
             "transitions": (*state.transitions, change),
         }
     )
