@@ -13,7 +13,7 @@ from nurture.domain.lead.messages import (
     OptInConfirmed,
     OptOut,
 )
-from tests.helpers import T0, event, submission
+from tests.helpers import T0, event, persona_lead, submission
 
 NOW = T0 + timedelta(minutes=5)
 
@@ -26,8 +26,51 @@ class TestForms:
         assert (fact.kind, fact.at, fact.data) == (
             "form_submitted",
             T0,
-            {"form": "white-paper", "submission": "sub-1"},
+            {
+                "form": "white-paper",
+                "submission": "sub-1",
+                "event": "content_downloaded",
+                "properties": {"content": "buying-guide"},
+                "profile": {
+                    "company": "Globex",
+                    "job_title": "Head of Marketing",
+                    "company_size": "120",
+                    "source": "inbound",
+                    "email_domain": "globex.example",
+                },
+                "rescore_after": 30 * 86400,
+            },
         )
+
+    def test_the_profile_names_no_one(self) -> None:
+        """What fit rules read, as text: the address's domain, never the address, the name
+        or the phone; custom fields by name; addresses inside texts masked."""
+        lead = persona_lead().model_copy(
+            update={
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "phone": "+33 1 23 45 67 89",
+                "country": "FR",
+                "custom": {"budget": "10k-50k", "seats": 12, "trial": True, "renewal": T0.date()},
+                "industry": "write to ada@globex.example",
+            }
+        )
+        (fact,) = facts_of_message("L1", FormPosted(form=submission(lead)), NOW)
+        profile = fact.data["profile"]
+        assert profile == {
+            "company": "Globex",
+            "job_title": "Head of Marketing",
+            "industry": "write to <address>",
+            "company_size": "120",
+            "country": "FR",
+            "source": "inbound",
+            "email_domain": "globex.example",
+            "custom.budget": "10k-50k",
+            "custom.seats": "12",
+            "custom.trial": "true",
+            "custom.renewal": T0.date().isoformat(),
+        }
+        assert "Ada" not in str(fact.data) and "67 89" not in str(fact.data)
 
     def test_same_submission_same_id(self) -> None:
         """A post applied again (a replay, a retry) gives the fact it gave."""
@@ -43,7 +86,22 @@ class TestEvents:
 
     def test_event_received(self) -> None:
         (fact,) = facts_of_message("L1", EventReceived(event=event("page_viewed", at=T0)), NOW)
-        assert (fact.kind, fact.at, fact.data) == ("event_received", T0, {"type": "page_viewed"})
+        assert (fact.kind, fact.at, fact.data) == (
+            "event_received",
+            T0,
+            {"type": "page_viewed", "properties": {}},
+        )
+
+    def test_an_events_properties_as_text(self) -> None:
+        """What behaviour rules match on, kept for a back-test: text, addresses masked."""
+        viewed = event("page_viewed", at=T0, section="product", n=3, new=False, who="a@b.example")
+        (fact,) = facts_of_message("L1", EventReceived(event=viewed), NOW)
+        assert fact.data["properties"] == {
+            "section": "product",
+            "n": "3",
+            "new": "false",
+            "who": "<address>",
+        }
 
     def test_a_future_event_is_dated_now(self) -> None:
         message = EventReceived(event=event("page_viewed", at=NOW + timedelta(days=1)))
@@ -56,7 +114,7 @@ class TestEvents:
         (fact,) = facts_of_message("L1", EventReceived(event=opened), NOW)
         assert (fact.kind, fact.data) == (
             "email_opened",
-            {"key": "L1/x/t/1", "template": "t", "machine": "apple_mpp"},
+            {"key": "L1/x/t/1", "template": "t", "machine": "apple_mpp", "properties": {}},
         )
 
     def test_click_with_its_url_and_a_bare_machine_flag(self) -> None:
@@ -68,13 +126,14 @@ class TestEvents:
             "template": "t",
             "machine": "machine",
             "url": "https://example.com/p?who=<address>",
+            "properties": {},
         }
 
     def test_an_open_without_properties_is_still_an_open(self) -> None:
         (fact,) = facts_of_message("L1", EventReceived(event=event("email_opened")), NOW)
         assert (fact.kind, fact.data) == (
             "email_opened",
-            {"key": None, "template": None, "machine": None},
+            {"key": None, "template": None, "machine": None, "properties": {}},
         )
 
 

@@ -75,11 +75,22 @@ FACT_FIELDS: dict[str, frozenset[str]] = {
             "country",
             "cohort",
         ),
-        "form_submitted": ("form", "submission"),
-        "event_received": ("type",),
-        # machine: why the open or click looks machine-made (scanner, Apple MPP), or None.
-        "email_opened": ("key", "template", "machine"),
-        "email_clicked": ("key", "template", "url", "machine"),
+        # event: the event type the post scores as, with its properties; profile: what
+        # fit rules read of the person (no address, name or phone: email_domain, custom.*);
+        # rescore_after: seconds within which a post of that form scores nothing again.
+        "form_submitted": (
+            "form",
+            "submission",
+            "event",
+            "properties",
+            "profile",
+            "rescore_after",
+        ),
+        "event_received": ("type", "properties"),
+        # machine: why the open or click looks machine-made (scanner, Apple MPP), or None;
+        # properties: the event's others (via, campaign...).
+        "email_opened": ("key", "template", "machine", "properties"),
+        "email_clicked": ("key", "template", "url", "machine", "properties"),
         # score: the lead's points total at that moment.
         "stage_changed": ("from_stage", "to_stage", "reason", "score"),
         "buying_stage_changed": ("from_stage", "to_stage", "reason"),
