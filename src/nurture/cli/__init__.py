@@ -27,6 +27,7 @@ from nurture.cli import (
     leads,
     outbox,
     reports,
+    scoring,
     sequences,
     webhooks,
 )
@@ -60,6 +61,7 @@ app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
 app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 app.add_typer(export.export_app, name="export", rich_help_panel=_LEADS)
 app.add_typer(webhooks.webhooks_app, name="webhooks", rich_help_panel=_INSPECT)
+app.add_typer(scoring.scoring_app, name="scoring", rich_help_panel=_PREPARE)
 
 
 def main() -> None:

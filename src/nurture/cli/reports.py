@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -29,6 +30,10 @@ from nurture.domain.reports import (
 )
 from nurture.domain.reports.common import Cell
 from nurture.errors import ConfigError
+
+if TYPE_CHECKING:
+    from nurture.adapters.factlog import FactStore
+
 from nurture.services.reports import (
     ReportParamError,
     load_report_config,
@@ -37,7 +42,9 @@ from nurture.services.reports import (
     run_report,
 )
 
-__all__ = ["OutputFormat", "format_cell", "print_tables", "report_app"]
+__all__ = ["OutputFormat", "fail", "format_cell", "on_fact_store", "print_tables", "report_app"]
+
+T = TypeVar("T")
 
 report_app = typer.Typer(
     help="Reports over the facts log: funnel, velocity, sales, emails, experiments, cost.",
@@ -105,7 +112,7 @@ def show_report(
     except ReportParamError as exc:
         raise typer.BadParameter(exc.message, param_hint=f"'--{exc.param}'") from exc
     except ConfigError as exc:
-        _fail(exc)
+        fail(exc)
     result = _run(name, query, settings)
     if output is OutputFormat.JSON:
         typer.echo(result.model_dump_json(indent=2))
@@ -116,39 +123,44 @@ def show_report(
 
 
 def _run(name: str, query: ReportQuery, settings: Settings) -> ReportResult:
-    """The report over the facts store of ``NURTURE_LEDGER_URL``; a URL nurture cannot use
-    or a database it cannot read ends the command with one line saying why."""
+    return on_fact_store(settings, lambda store: run_report(name, store, query))
+
+
+def on_fact_store(settings: Settings, work: Callable[[FactStore], Awaitable[T]]) -> T:
+    """``work`` on the facts store of ``NURTURE_LEDGER_URL``; a URL nurture cannot use or
+    a database it cannot read ends the command with one line saying why."""
     import psycopg  # loaded only when a report is run, like the stores
 
     from nurture.adapters.factlog import open_fact_store
     from nurture.adapters.ledger.schema import locate_database
 
-    async def run() -> ReportResult:
+    async def run() -> T:
         store = open_fact_store(settings.ledger_url, settings.home)
         try:
-            return await run_report(name, store, query)
+            return await work(store)
         finally:
             await store.close()
 
     try:
         locate_database(settings.ledger_url, settings.home)
     except ValueError as exc:  # a URL of no database nurture supports
-        _fail(exc)
+        fail(exc)
     try:
         return asyncio.run(run())
     except (OSError, sqlite3.Error, psycopg.Error) as exc:
-        _fail(exc)
+        fail(exc)
 
 
-def _fail(exc: Exception) -> NoReturn:
+def fail(exc: Exception, command: str = "nurture report") -> NoReturn:
     """One line on stderr (a driver's message may hold several), exit status 1."""
-    typer.echo(f"nurture report: {' '.join(str(exc).split())}", err=True)
+    typer.echo(f"{command}: {' '.join(str(exc).split())}", err=True)
     raise typer.Exit(1) from exc
 
 
-def print_tables(result: ReportResult, console: Console) -> None:
-    """The report's tables, under a line saying which report over which range."""
-    console.print(f"[bold]{REPORTS[result.report].title}[/bold], {_range(result)}")
+def print_tables(result: ReportResult, console: Console, title: str | None = None) -> None:
+    """The report's tables, under a line saying which report (``title``, else the
+    registered report's) over which range."""
+    console.print(f"[bold]{title or REPORTS[result.report].title}[/bold], {_range(result)}")
     for table in result.tables():
         console.print(_rich_table(table, console.width))
 
@@ -216,6 +228,8 @@ def format_cell(column: Column, value: Cell) -> str:
         return f"{value:.1f}h" if value < 48 else f"{value / 24:.1f}d"
     if column.kind == "money":
         return f"{value:,.2f}"
+    if column.kind == "decimal":
+        return f"{value:.2f}"
     if column.kind == "number":
         return "<0.0001" if value < 0.0001 else f"{value:.4f}"
     return f"{value:,}"

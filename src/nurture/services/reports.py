@@ -33,7 +33,9 @@ __all__ = [
     "ReportConfig",
     "ReportParamError",
     "UnknownReport",
+    "by_lead_stream",
     "load_report_config",
+    "parse_day",
     "parse_query",
     "report_csv",
     "report_spec",
@@ -98,7 +100,7 @@ def parse_query(
     ``since`` and ``until`` are days (``2026-11-01``), ``until`` excluded; an empty string
     is no value, like ``None``."""
     spec = report_spec(name)
-    first, after = _day("since", since), _day("until", until)
+    first, after = parse_day("since", since), parse_day("until", until)
     if first is not None and after is not None and after <= first:
         raise ReportParamError("until", f"must be after since ({first}): the range excludes it")
     if by == "":
@@ -118,7 +120,9 @@ def parse_query(
     )
 
 
-def _day(param: str, value: str | date | None) -> date | None:
+def parse_day(param: str, value: str | date | None) -> date | None:
+    """A day given as ``YYYY-MM-DD`` (an empty string is none), or a
+    :class:`ReportParamError` naming ``param``."""
     if value is None or isinstance(value, date):
         return value
     if not value.strip():
@@ -151,7 +155,7 @@ async def run_reports(
     since = None if None in starts else min(start for start in starts if start is not None)
     kinds = frozenset().union(*(reader.kinds for reader in readers))
     facts = store.read(kinds=sorted(kinds), since=since)
-    async for lead in _by_lead(facts):
+    async for lead in by_lead_stream(facts):
         shares = {(kinds, since): lead}  # a report that reads it all takes the lead as it is
         for reader in readers:
             key = (reader.kinds, reader.start)
@@ -182,7 +186,7 @@ class _Reader:
         return [f for f in lead if f.kind in kinds and (start is None or f.at >= start)]
 
 
-async def _by_lead(facts: AsyncIterator[Fact]) -> AsyncIterator[list[Fact]]:
+async def by_lead_stream(facts: AsyncIterator[Fact]) -> AsyncIterator[list[Fact]]:
     """The stream (ordered by lead) cut into each lead's facts, in time order; the
     ``erased`` marker (lead id ``""``) is no lead."""
     lead: list[Fact] = []

@@ -81,6 +81,7 @@ def format_value(value: Any, kind: str, lang: Language, currency: str = "EUR") -
         "rate": lang.rate,
         "hours": lang.hours,
         "number": lang.p_value,
+        "decimal": lambda v: lang.number(v, 2),
         "money": lambda v: lang.money(v, currency),
     }
     return writers[kind](number)

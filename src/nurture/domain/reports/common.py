@@ -43,7 +43,8 @@ recycled and disqualified are ways out of the funnel, not steps of it."""
 
 _FROZEN = ConfigDict(frozen=True)
 Cell = str | int | float | None
-ColumnKind = Literal["text", "count", "rate", "hours", "money", "number"]
+ColumnKind = Literal["text", "count", "rate", "hours", "money", "number", "decimal"]
+"""``number``: a p-value (small values matter); ``decimal``: a figure with two places."""
 
 
 class ReportQuery(BaseModel):
