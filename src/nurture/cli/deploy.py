@@ -54,7 +54,7 @@ def code_folder(home: Path) -> Path:
     resolved as Python resolves a script's."""
     script = home / WORKER_SCRIPT
     if not script.is_file():
-        say(f"{_PROGRAM}: no {WORKER_SCRIPT} in {home}, the project folder", err=True)
+        typer.echo(f"{_PROGRAM}: no {WORKER_SCRIPT} in {home}, the project folder", err=True)
         raise typer.Exit(1)
     return script.resolve().parent
 
