@@ -10,6 +10,7 @@ the copy installed with nurture), the settings from the environment with
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import sys
@@ -33,7 +34,7 @@ from nurture.cli.common import (
 )
 from nurture.cli.deployment import WORKER_SCRIPT
 from nurture.config.settings import Settings
-from nurture.domain.deploycheck import DeployReport, build_report
+from nurture.domain.deploycheck import DeployReport, Verdict, build_report
 
 if TYPE_CHECKING:  # the Temporal SDK loads only once the check runs
     from temporalio.client import Client
@@ -108,6 +109,8 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
 
     settings = Settings()
     err = Console(stderr=True, highlight=False)
+    # Every failed run is in the report; the SDK would also log each one's traceback.
+    logging.getLogger("temporalio").setLevel(logging.CRITICAL)
     client = await connect_temporal(settings.temporal)
     if not quiet:
         code = Path(workflows.__file__).parent
@@ -182,8 +185,15 @@ def _print(console: Console, report: DeployReport, sample: int | None) -> None:
             f"fail{f', the first {shown}' if shown < group.failed else ''}:"
         )
         for example in group.examples:
-            console.print(Padding(f"[red]✗[/] {escape(example.workflow_id)}", (0, 0, 0, 2)))
+            mark = "" if example.verdict is Verdict.DIVERGED else " [bold](failed)[/]"
+            line = f"[red]✗[/] {escape(example.workflow_id)}{mark}"
+            console.print(Padding(line, (0, 0, 0, 2)))
             console.print(Padding(escape(example.divergence), (0, 0, 0, 4)))
+    if any(e.verdict is Verdict.FAILED for g in report.groups for e in g.examples):
+        console.print(
+            "\nA run marked [bold]failed[/] stopped on an error, not a divergence: a "
+            "configuration not loaded means NURTURE_LEDGER_URL is not the workers' database."
+        )
     if report.failed:
         console.print(
             "\n[red]Do not restart the workers on this code.[/] Keep the runs in flight "
