@@ -4,9 +4,10 @@
 deployment runs (``deployment``); ``submit``, ``event``, ``lead`` and ``leads`` reach leads
 through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``sink`` and
 ``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
-(``keys``) and ``db`` (``database``) prepare a deployment; ``facts backfill`` (``facts``)
-fills the facts log for leads that lived before it; ``import`` (``imports``) brings CSV
-files in from other tools; ``export`` writes leads and facts as CSV or JSON lines;
+(``keys``), ``db`` (``database``) and ``deploy check`` (``deploy``) prepare a
+deployment; ``facts backfill`` (``facts``) fills the facts log for leads that lived
+before it; ``import`` (``imports``) brings CSV files in from other tools; ``export``
+writes leads and facts as CSV or JSON lines;
 ``webhooks`` lists the outbound webhooks given up on and replays them.
 """
 
@@ -18,6 +19,7 @@ from nurture.cli import (
     checks,
     dashboard,
     database,
+    deploy,
     deployment,
     dev,
     export,
@@ -57,6 +59,7 @@ app.command(rich_help_panel=_PREPARE)(deployment.setup)
 app.add_typer(checks.config_app, name="config", rich_help_panel=_PREPARE)
 app.add_typer(checks.templates_app, name="templates", rich_help_panel=_PREPARE)
 app.add_typer(keys.apikey_app, name="apikey", rich_help_panel=_PREPARE)
+app.add_typer(deploy.deploy_app, name="deploy", rich_help_panel=_PREPARE)
 app.add_typer(database.db_app, name="db", rich_help_panel=_PREPARE)
 app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 app.add_typer(export.export_app, name="export", rich_help_panel=_LEADS)
