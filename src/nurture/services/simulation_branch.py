@@ -271,9 +271,7 @@ class _Drive:
         self.waits_seen.add(key)
         label, within = found["label"], status.next_touch_at - now
         options = (NO_EVENT,) if label == _ANY_EVENT else (NO_EVENT, EVENT)
-        point = DecisionPoint(
-            kind="wait_for", label=label, options=options, within=within.total_seconds()
-        )
+        point = DecisionPoint(kind="wait_for", label=label, options=options, within=found["within"])
         index = len(self.run_.reached)
         self.run_.reached.append(point)
         if self.run_.plan.option_at(index) != EVENT:

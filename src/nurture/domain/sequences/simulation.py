@@ -53,8 +53,8 @@ class DecisionPoint(BaseModel):
     label: str
     """The event waited for, or the experiment's name."""
     options: tuple[str, ...]
-    within: float | None = None
-    """How long the ``wait_for`` waits, in seconds."""
+    within: str | None = None
+    """How long the ``wait_for`` waits, as its step says it (``4d``)."""
     variants: dict[str, int] = {}
     holdout: float = 0.0
 
