@@ -161,8 +161,8 @@ class TestSimulationLines:
 
     def test_the_whole_report(self) -> None:
         assert simulation_lines(self._simulation()) == [
-            "evaluation v1 for a lead in Europe/Paris, from Saturday 2027-03-27 11:00 "
-            "Europe/Paris (10:00 UTC): 3 branches",
+            "evaluation v1 for a lead in Europe/Paris: 3 branches",
+            "Enters Saturday 2027-03-27 11:00 Europe/Paris (10:00 UTC)",
             "",
             "Branch 1: no email_clicked within 4d",
             "  Monday    2027-03-29 09:00 Europe/Paris (07:00 UTC)  buying_guide    "
@@ -188,6 +188,14 @@ class TestSimulationLines:
         assert lines[-1] == (
             "Stopped at 3 branches: the others were not run (raise --max-branches to see them)."
         )
+
+    def test_a_note_too_wide_for_the_terminal_goes_under_the_template(self) -> None:
+        lines = simulation_lines(self._simulation(), columns=80)
+        assert lines[4:6] == [
+            "  Monday    2027-03-29 09:00 Europe/Paris (07:00 UTC)  buying_guide",
+            f"{' ' * 55}↳ waited: send window",
+        ]
+        assert all(len(line) <= 80 for line in lines if "waited" in line)
 
     def test_a_skipped_email_says_why(self) -> None:
         skipped = SimulatedEmail(

@@ -106,8 +106,8 @@ class TestSimulateCommand:
         monday = saturday + timedelta(days=2, hours=-3)  # 07:00 UTC = 09:00 Paris
         click = monday + timedelta(hours=1)
         assert done.stdout.splitlines() == [
-            f"evaluation v1 for a lead in Europe/Paris, from Saturday {saturday:%Y-%m-%d} "
-            "11:00 Europe/Paris (10:00 UTC): 3 branches",
+            "evaluation v1 for a lead in Europe/Paris: 3 branches",
+            f"Enters Saturday {saturday:%Y-%m-%d} 11:00 Europe/Paris (10:00 UTC)",
             "",
             "Branch 1: no email_clicked within 4d",
             f"  {_paris(monday)}  buying_guide       waited: send window",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import sys
 import tempfile
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
@@ -93,7 +95,10 @@ def sequences(
 def simulate(
     name: Annotated[
         str,
-        typer.Argument(help="The sequence, as NAME (its newest version) or NAME@VERSION."),
+        typer.Argument(
+            metavar="NAME[@VERSION]",
+            help="The sequence, as NAME (its newest version) or NAME@VERSION.",
+        ),
     ],
     lead_file: Annotated[
         Path | None,
@@ -148,6 +153,8 @@ def simulate(
     try:
         with loaded:
             request = _request(name, lead, start, _duration(event_after), max_branches)
+            if sys.stderr.isatty():
+                say(f"Simulating {request.name} v{request.version}, branch by branch...", err=True)
             try:
                 result = asyncio.run(_simulate(request))
             except NurtureError as exc:
@@ -158,7 +165,8 @@ def simulate(
     if as_json:
         show(result.model_dump(mode="json"))
     else:
-        for line in simulation_lines(result):
+        columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        for line in simulation_lines(result, columns):
             typer.echo(line)
     exit_skipping_teardown()
 

@@ -48,21 +48,28 @@ def branch_title(branch: Branch) -> str:
     return f"Branch {branch.number}: {said}"
 
 
-def simulation_lines(simulation: Simulation) -> list[str]:
-    """The whole report: a header, each branch's timeline, and a note when cut."""
+def simulation_lines(simulation: Simulation, columns: int | None = None) -> list[str]:
+    """The whole report: a header, each branch's timeline, and a note when cut. An email's
+    note (why it waited, why it was skipped) that would make its line wider than
+    ``columns`` goes on a line of its own, under the template."""
     zone = ZoneInfo(simulation.zone)
     count = len(simulation.branches)
     lines = [
-        f"{simulation.sequence} v{simulation.version} for a lead in {simulation.zone}, "
-        f"from {local_moment(simulation.start, zone, pad=False)}: "
+        f"{simulation.sequence} v{simulation.version} for a lead in {simulation.zone}: "
         f"{count} branch{'es' if count != 1 else ''}",
+        f"Enters {local_moment(simulation.start, zone, pad=False)}",
     ]
     width = max(
         (len(e.template) for b in simulation.branches for e in b.emails),
         default=0,
     )
     for branch in simulation.branches:
-        lines += ["", branch_title(branch), *_timeline(branch, zone, width), _ending(branch)]
+        lines += [
+            "",
+            branch_title(branch),
+            *_timeline(branch, zone, width, columns),
+            _ending(branch),
+        ]
     if simulation.cut:
         lines += [
             "",
@@ -83,24 +90,32 @@ def _choice(choice: Choice) -> str:
     return f"no {point.label} within {within}"
 
 
-def _timeline(branch: Branch, zone: ZoneInfo, width: int) -> list[str]:
+def _timeline(branch: Branch, zone: ZoneInfo, width: int, columns: int | None) -> list[str]:
     """Emails and steps in the order they happened: to the instant, so that a click comes
     before the email it brings in the same minute, and a goal after the one it follows."""
-    entries = [(email.at, _email(email, width)) for email in branch.emails]
+    entries = [(email.at, email.template.ljust(width), _note(email)) for email in branch.emails]
     for step in branch.steps:
         mark = _WAIT_MARK if step.what.startswith("no ") else _EVENT_MARK
-        entries.append((step.at, f"{mark} {step.what}"))
+        entries.append((step.at, f"{mark} {step.what}", None))
     entries.sort(key=lambda entry: entry[0])
-    return [f"  {local_moment(at, zone)}  {text}" for at, text in entries]
+    lines = []
+    for at, text, note in entries:
+        head = f"  {local_moment(at, zone)}  "
+        line = f"{head}{text}  {note}" if note else f"{head}{text}".rstrip()
+        if note and columns is not None and len(line) > columns:
+            lines += [f"{head}{text}".rstrip(), f"{' ' * len(head)}↳ {note}"]
+        else:
+            lines.append(line)
+    return lines
 
 
-def _email(email: SimulatedEmail, width: int) -> str:
-    text = email.template.ljust(width)
+def _note(email: SimulatedEmail) -> str | None:
+    """Why an email waited, or why it did not go out."""
     if email.status != "sent":
-        text += f"  {email.status}: {email.detail or 'not sent'}"
-    elif email.waited_for:
-        text += f"  waited: {', '.join(email.waited_for)}"
-    return text.rstrip()
+        return f"{email.status}: {email.detail or 'not sent'}"
+    if email.waited_for:
+        return f"waited: {', '.join(email.waited_for)}"
+    return None
 
 
 def _ending(branch: Branch) -> str:
