@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from activities import ConfigActivities
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.config.files import load_sales_team
@@ -18,7 +20,7 @@ from nurture.devtools.binaries import find_binary
 from nurture.domain.sequences.models import LeadSnapshot
 from nurture.domain.sequences.simulation import EVENT, HOLDOUT, NO_EVENT, Simulation
 from nurture.services.simulation import simulate
-from nurture.services.simulation_branch import Project, SimulationRequest
+from nurture.services.simulation_branch import Project, SimulationError, SimulationRequest
 from nurture.services.simulation_parts import sequences_from_file
 from nurture.testing import MemoryConfigStore
 from tests.helpers import PROJECT_FILE, ROOT, SALES_FILE, SCORING_FILE, TEMPLATES, project
@@ -49,6 +51,17 @@ class FourAtOnce(Sequence):
     async def steps(self) -> None:
         for template in ("buying_guide", "case_study", "webinar_invite", "talk_to_an_expert"):
             await self.send(template)
+"""
+
+BROKEN = """
+from workflows.sequences.base import Sequence, sequence
+
+
+@sequence("broken", version=1)
+class Broken(Sequence):
+    async def steps(self) -> None:
+        await self.send("buying_guide")
+        raise KeyError("industry")
 """
 
 
@@ -192,6 +205,12 @@ class TestSimulation:
         assert fourth.waited_for == ("frequency cap",)
         assert fourth.at - first.at >= timedelta(days=7)
         assert fourth.at - first.at < timedelta(days=7, minutes=1)
+
+    async def test_a_bug_in_the_sequence_is_reported(self, tmp_path: Path) -> None:
+        sequence = tmp_path / "broken.py"
+        sequence.write_text(BROKEN)
+        with sequences_from_file(sequence), pytest.raises(SimulationError, match="industry"):
+            await simulate(SimulationRequest("broken", 1, PARIS_LEAD, _saturday()), _project())
 
     async def test_the_bound_cuts_and_says_so(self) -> None:
         request = SimulationRequest("evaluation", 1, PARIS_LEAD, _saturday(), limit=2)

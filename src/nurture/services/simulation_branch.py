@@ -24,8 +24,9 @@ from typing import Any
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import Runtime
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -148,6 +149,9 @@ class BranchRun:
             activities=list(self.project.config_activities),
             workflow_runner=UnsandboxedWorkflowRunner(),
             interceptors=[SplitWatch(self.reached)],
+            # A bug in the sequence fails its run at once (a worker would retry the task
+            # until the code is fixed), so the simulation can say what it was.
+            workflow_failure_exception_types=[Exception],
         )
         mail_worker = Worker(
             env.client, task_queue=mail_task_queue(queue), activities=[mail.send_email]
@@ -164,7 +168,12 @@ class BranchRun:
             if await _open(env, handle.id):
                 await handle.terminate("simulation: too many steps")
                 return self._branch(status, "cut", f"stopped after {MAX_STEPS} waits", mail)
-            outcome = await handle.result()
+            try:
+                outcome = await handle.result()
+            except WorkflowFailureError as exc:
+                raise SimulationError(
+                    f"the sequence failed in branch {self.number}: {_failure(exc)}"
+                ) from exc
         return self._branch(status, outcome.result, outcome.detail, mail)
 
     def _input(self) -> SequenceInput:
@@ -293,6 +302,14 @@ class _Drive:
         await self.handle.signal(SequenceWorkflow.event_received, event)
         after = f" ({about['template']})" if about else ""
         self.run_.steps.append(SimulatedStep(at=at, what=f"{kind}{after}"))
+
+
+def _failure(exc: WorkflowFailureError) -> str:
+    """What failed the run: the exception's type and message, as the sequence raised it."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        return f"{cause.type}: {cause.message}"
+    return str(cause)
 
 
 async def _describe(env: WorkflowEnvironment, workflow_id: str) -> Any:
