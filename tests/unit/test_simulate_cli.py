@@ -50,6 +50,10 @@ class TestRefusals:
         code, output = _run("evaluation", "--file", "nothing.py")
         assert code == 2 and "registers no sequence" in output
 
+    def test_an_unknown_form(self) -> None:
+        code, output = _run("welcome", "--form", "nope")
+        assert code == 2 and "no form 'nope'" in output
+
     def test_an_event_delay_that_is_not_a_duration(self) -> None:
         code, output = _run("evaluation", "--event-after", "soon")
         assert code == 2 and "--event-after" in output

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from activities import ConfigActivities
 from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.config.files import load_sales_team
 from nurture.devtools.binaries import find_binary
+from nurture.domain.models import FormContext
 from nurture.domain.sequences.models import LeadSnapshot
 from nurture.domain.sequences.simulation import EVENT, HOLDOUT, NO_EVENT, Simulation
 from nurture.services.simulation import simulate
@@ -205,6 +207,21 @@ class TestSimulation:
         assert fourth.waited_for == ("frequency cap",)
         assert fourth.at - first.at >= timedelta(days=7)
         assert fourth.at - first.at < timedelta(days=7, minutes=1)
+
+    async def test_a_goal_given_as_a_predicate_is_reached_with_a_declared_event(self) -> None:
+        """Re-engagement ends on any sign of life: a declared type other than an open."""
+        project = replace(_project(), event_types=("email_opened", "page_viewed"))
+        request = SimulationRequest("reengagement", 1, PARIS_LEAD, _saturday())
+        simulation = await simulate(request, project)
+        goal = simulation.branches[-1]
+        assert (goal.goal, goal.outcome) == ("page_viewed", "goal")
+        assert [e.template for e in goal.emails] == ["whats_new"]
+
+    async def test_the_welcome_sends_what_its_form_offers(self) -> None:
+        form = FormContext(form_id="white-paper", related=project().forms["white-paper"].related)
+        request = SimulationRequest("welcome", 1, PARIS_LEAD, _saturday(), form=form)
+        (branch,) = (await simulate(request, _project())).branches
+        assert [e.template for e in branch.emails] == ["second_conversion"]
 
     async def test_a_bug_in_the_sequence_is_reported(self, tmp_path: Path) -> None:
         sequence = tmp_path / "broken.py"

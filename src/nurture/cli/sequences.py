@@ -22,6 +22,8 @@ from nurture.config.settings import Settings
 from nurture.errors import NurtureError
 
 if TYPE_CHECKING:
+    from nurture.config.project import ProjectConfig
+    from nurture.domain.models import FormContext
     from nurture.domain.sequences.models import LeadSnapshot
     from nurture.domain.sequences.simulation import Simulation
     from nurture.services.simulation_branch import SimulationRequest
@@ -130,6 +132,13 @@ def simulate(
             "one (an edit, to compare with the version leads run).",
         ),
     ] = None,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            help="The form that started the sequence, by its id in config/nurture.toml "
+            "(what the welcome sends is the form's related content).",
+        ),
+    ] = None,
     event_after: Annotated[
         str,
         typer.Option(
@@ -152,7 +161,7 @@ def simulate(
         loaded = sequences_from_file(file)
     try:
         with loaded:
-            request = _request(name, lead, start, _duration(event_after), max_branches)
+            request = _request(name, lead, start, _duration(event_after), max_branches, form)
             if sys.stderr.isatty():
                 say(f"Simulating {request.name} v{request.version}, branch by branch...", err=True)
             try:
@@ -199,7 +208,12 @@ def _lead(lead_file: Path | None, profile: dict[str, str]) -> LeadSnapshot:
 
 
 def _request(
-    name: str, lead: LeadSnapshot, start: str | None, event_after: timedelta, limit: int
+    name: str,
+    lead: LeadSnapshot,
+    start: str | None,
+    event_after: timedelta,
+    limit: int,
+    form_id: str | None,
 ) -> SimulationRequest:
     from nurture.config.files import load_project_config
     from nurture.domain.schedule import lead_zone
@@ -218,7 +232,19 @@ def _request(
         stages=tuple(rules[0].stages) if rules else None,
         event_after=event_after,
         limit=limit,
+        form=_form(project, form_id) if form_id else None,
     )
+
+
+def _form(project: ProjectConfig, form_id: str) -> FormContext:
+    """The context a submission of ``form_id`` gives the sequence it starts."""
+    from nurture.domain.models import FormContext
+
+    form = project.forms.get(form_id)
+    if form is None:
+        known = ", ".join(sorted(project.forms)) or "none"
+        raise typer.BadParameter(f"no form {form_id!r} (known: {known})", param_hint="--form")
+    return FormContext(form_id=form_id, offer=form.offer, related=form.related)
 
 
 def _pick(name: str) -> tuple[str, int]:

@@ -35,7 +35,7 @@ from nurture.adapters.mail.rendering import TemplateRenderer
 from nurture.config.project import Brand
 from nurture.domain.emails import mail_task_queue
 from nurture.domain.lead.state import EmailRecord
-from nurture.domain.models import LeadEvent
+from nurture.domain.models import FormContext, LeadEvent
 from nurture.domain.sequences.models import (
     LeadSnapshot,
     SendingPolicy,
@@ -108,6 +108,8 @@ class SimulationRequest:
     """The stages its enrolment rule runs it in (the default: marketing's)."""
     event_after: timedelta = DEFAULT_EVENT_AFTER
     limit: int = MAX_BRANCHES
+    form: FormContext | None = None
+    """The form that started the sequence, for one a form starts (the welcome)."""
 
 
 @dataclass
@@ -183,6 +185,7 @@ class BranchRun:
             version=self.request.version,
             enrolment=1,
             lead=self.lead,
+            form=self.request.form,
             **extra,
         )
 
@@ -232,7 +235,7 @@ class _Drive:
         env: WorkflowEnvironment,
         handle: WorkflowHandle[SequenceWorkflow, Any],
     ) -> None:
-        self.run_ = run
+        self.branch = run
         self.env = env
         self.handle = handle
         self.waits_seen: set[tuple[str, datetime | None]] = set()
@@ -258,13 +261,14 @@ class _Drive:
     def _note_held_back(self, status: SequenceStatus) -> None:
         found = _HELD_BACK.search(status.step)
         if found:
-            reasons = self.run_.held_back.setdefault(len(status.emails), [])
+            reasons = self.branch.held_back.setdefault(len(status.emails), [])
             if found["reason"] not in reasons:
                 reasons.append(found["reason"])
 
     async def _goal(self, status: SequenceStatus, now: datetime) -> bool:
-        goal = self.run_.plan.goal
-        if goal is None or self.goal_sent or not any(e.status == "sent" for e in status.emails):
+        """The goal's event, just after the first email (sent or skipped), in its branch."""
+        goal = self.branch.plan.goal
+        if goal is None or self.goal_sent or not status.emails:
             return False
         self.goal_sent = True
         await self._deliver(goal, now, status)
@@ -281,13 +285,13 @@ class _Drive:
         label, within = found["label"], status.next_touch_at - now
         options = (NO_EVENT,) if label == _ANY_EVENT else (NO_EVENT, EVENT)
         point = DecisionPoint(kind="wait_for", label=label, options=options, within=found["within"])
-        index = len(self.run_.reached)
-        self.run_.reached.append(point)
-        if self.run_.plan.option_at(index) != EVENT:
+        index = len(self.branch.reached)
+        self.branch.reached.append(point)
+        if self.branch.plan.option_at(index) != EVENT:
             what = f"no {label} within {found['within']}"
-            self.run_.steps.append(SimulatedStep(at=status.next_touch_at, what=what))
+            self.branch.steps.append(SimulatedStep(at=status.next_touch_at, what=what))
             return False
-        delay = min(self.run_.request.event_after, within / 2)
+        delay = min(self.branch.request.event_after, within / 2)
         await self.env.sleep(delay)
         await self._deliver(label, now + delay, status)
         return True
@@ -301,7 +305,7 @@ class _Drive:
         )
         await self.handle.signal(SequenceWorkflow.event_received, event)
         after = f" ({about['template']})" if about else ""
-        self.run_.steps.append(SimulatedStep(at=at, what=f"{kind}{after}"))
+        self.branch.steps.append(SimulatedStep(at=at, what=f"{kind}{after}"))
 
 
 def _failure(exc: WorkflowFailureError) -> str:
