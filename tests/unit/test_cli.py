@@ -26,7 +26,7 @@ COMMANDS = {
     "event": [],
     "lead": ["show", "act", "erase"],
     "leads": ["list"],
-    "sequences": [],
+    "sequences": ["", "simulate"],
     "outbox": [],
     "report": ["funnel", "velocity", "sales", "emails", "experiments", "cost"],
     "setup": [],

@@ -4,7 +4,7 @@ sends and reading when each went out."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
 
@@ -14,7 +14,14 @@ from tests.conftest import Harness
 from tests.waiting import eventually
 from workflows import SequenceWorkflow
 
-__all__ = ["event", "offsets", "snapshot", "start", "status_when"]
+__all__ = [
+    "event",
+    "offsets",
+    "saturday_before_spring_change",
+    "snapshot",
+    "start",
+    "status_when",
+]
 
 
 def snapshot(lead_id: str, **changes: object) -> LeadSnapshot:
@@ -67,3 +74,15 @@ def offsets(status: SequenceStatus, t0: datetime) -> list[tuple[str, timedelta]]
         (e.template, timedelta(minutes=round((e.at - t0).total_seconds() / 60)))
         for e in status.emails
     ]
+
+
+def saturday_before_spring_change(now: datetime) -> datetime:
+    """10:00 UTC on the Saturday before the last Sunday of March (EU clocks go forward)
+    after ``now``: the timing tests and the simulation's test start there."""
+    year = now.year + (1 if now.month >= 3 else 0)
+    last_sunday = max(
+        datetime(year, 3, d, tzinfo=UTC)
+        for d in range(25, 32)
+        if datetime(year, 3, d, tzinfo=UTC).isoweekday() == 7
+    )
+    return last_sunday - timedelta(days=1) + timedelta(hours=10)

@@ -10,7 +10,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from tests.waiting import eventually
-from tests.workflow.sequences.sequencetools import offsets, snapshot, start, status_when
+from tests.workflow.sequences.sequencetools import (
+    offsets,
+    saturday_before_spring_change,
+    snapshot,
+    start,
+    status_when,
+)
 from workflows import SequenceWorkflow
 
 
@@ -37,7 +43,7 @@ class TestWhenMarketingMayGoOut:
         on Monday at 09:00 Paris, which is 07:00 UTC once clocks have moved."""
         async with harness() as h:
             now = await h.now()
-            saturday = _saturday_before_spring_change(now)
+            saturday = saturday_before_spring_change(now)
             await time_env.sleep(saturday - now)
             handle = await start(h, snapshot("seq-dst", timezone="Europe/Paris"))
             await eventually(lambda: _step_contains(handle, "send window"))
@@ -52,14 +58,3 @@ class TestWhenMarketingMayGoOut:
 
 async def _step_contains(handle: WorkflowHandle[SequenceWorkflow, object], text: str) -> bool:
     return text in (await handle.query(SequenceWorkflow.get_status)).step
-
-
-def _saturday_before_spring_change(now: datetime) -> datetime:
-    """10:00 UTC on the Saturday before the last Sunday of March (EU clocks go forward)."""
-    year = now.year + (1 if now.month >= 3 else 0)
-    last_sunday = max(
-        datetime(year, 3, d, tzinfo=UTC)
-        for d in range(25, 32)
-        if datetime(year, 3, d, tzinfo=UTC).isoweekday() == 7
-    )
-    return last_sunday - timedelta(days=1) + timedelta(hours=10)
