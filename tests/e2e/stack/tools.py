@@ -32,6 +32,8 @@ def lead_when(
         response = api.get(f"/v1/leads/{lead_id}", headers=HEADERS)
         if response.status_code == 404 and response.json().get("pending"):
             return False  # its first form is not applied yet
+        if response.status_code == 503:
+            return False  # no worker answered in time (one is restarting): ask again
         response.raise_for_status()
         view.clear()
         view.update(response.json())
