@@ -69,7 +69,7 @@ def deploy_check(
 @pytest.fixture(scope="module")
 def in_evaluation(api: httpx.Client) -> list[str]:
     """Two leads whose evaluation sequence sent the buying guide and now waits for a click."""
-    leads = [reach_evaluation(api, name) for name in ("grace", "barbara")]
+    leads = [reach_evaluation(api, name) for name in ("dora", "delia")]
     for lead_id in leads:
         lead_when(
             api, lead_id, lambda v: any(e["template"] == "buying_guide" for e in v["emails"]), 30
