@@ -112,7 +112,8 @@ def meaning(fact: Fact) -> tuple[object, ...]:
         return (fact.lead_id, fact.kind, data["workflow_id"])
     if fact.kind == "lead_created":
         return (fact.lead_id, fact.kind)
-    return (fact.lead_id, fact.kind, fact.at, tuple(sorted(data.items(), key=str)))
+    # A value may be a mapping (an event's properties): compared as its text.
+    return (fact.lead_id, fact.kind, fact.at, tuple(sorted((k, str(v)) for k, v in data.items())))
 
 
 class TestWorkerKilled:
