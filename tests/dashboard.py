@@ -101,7 +101,10 @@ async def check_figures(page: Any, origin: str, key: str, query: dict[str, str],
         for report, by, path, text in figures:
             if (report, by) not in answers:
                 params = {**query, "by": by} if by else query
-                response = await client.get(f"/v1/reports/{report}", params=params)
+                # The scoring section is the back-test's, not a report's.
+                url = "/v1/scoring/backtest" if report == "scoring" else f"/v1/reports/{report}"
+                params = {"since": query["since"]} if report == "scoring" else params
+                response = await client.get(url, params=params)
                 response.raise_for_status()
                 answers[(report, by)] = response.json()
             expected = _pointer(answers[(report, by)], path)

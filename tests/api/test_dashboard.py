@@ -8,9 +8,10 @@ import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +20,16 @@ from fastapi.testclient import TestClient
 from nurture.adapters.links.links import UNSUBSCRIBE
 from nurture.adapters.links.tokens import TokenSigner
 from nurture.api.security import new_api_key, parse_api_keys
+from nurture.config.files import load_scoring_model
 from nurture.config.settings import Settings
 from nurture.domain.factlog import Fact
 from nurture.services.dashboard_link import REPORTS, dashboard_url
 from nurture.services.reports import ReportConfig, parse_query, run_report
+from nurture.services.scoring_backtest import BacktestCache, run_backtest
 from nurture.testing import MemoryFactStore
 from tests.api.apitools import AUTH
 from tests.dashboard import dashboard_app, load_log, parse_figure, tolerance
+from tests.helpers import SCORING_FILE
 from tests.unit.reports.test_service import SpyStore
 
 SIGNER = TokenSigner(Settings().secret())
@@ -182,10 +186,7 @@ class TestPage:
         answers: dict[tuple[str, str], Any] = {}
         for report, by, path, text in parser.found:
             if (report, by) not in answers:
-                query = parse_query(report, "2026-02-01", "2026-11-01", by or None, config)
-                answers[(report, by)] = asyncio.run(run_report(report, store, query)).model_dump(
-                    mode="json"
-                )
+                answers[(report, by)] = _answer(store, config, report, by)
             expected, shown = pointer(answers[(report, by)], path), parse_figure(text, lang)
             assert (shown is None) == (expected is None), (report, path, text)
             assert expected is None or abs(shown - expected) <= tolerance(text, lang)
@@ -197,6 +198,7 @@ class TestPage:
             ("emails", ""),
             ("experiments", ""),
             ("cost", ""),
+            ("scoring", ""),
         }
 
 
@@ -210,13 +212,45 @@ class TestFiguresKept:
         with TestClient(dashboard_app(store, config)) as client:
             first = client.get("/reports", headers=AUTH).text
             assert client.get("/reports", params={"lang": "fr"}, headers=AUTH).status_code == 200
-            assert len(store.reads) == 1
+            assert len(store.reads) == 2  # the reports in one pass, the scoring back-test
             late = Fact(id="late", lead_id="late", kind="lead_created", at=datetime.now(UTC))
             asyncio.run(store.append([late]))
             client.get("/reports", headers=AUTH)
-            assert len(store.reads) == 2
+            assert len(store.reads) == 4
         assert re.search(r"Figures as of \d\d:\d\d UTC\.", first)
 
     def test_french(self, client: TestClient) -> None:
         page = client.get("/reports", params={"lang": "fr"}, headers=AUTH).text
         assert re.search(r"Chiffres arrêtés à \d\d:\d\d UTC\.", page)
+
+
+def _answer(store: MemoryFactStore, config: ReportConfig, report: str, by: str) -> Any:
+    """What the API (or, for the scoring section, the back-test service) answers for the
+    page's query."""
+    if report == "scoring":
+        model = load_scoring_model(SCORING_FILE)
+        result = run_backtest(store, model, model, date(2026, 2, 1))
+        return asyncio.run(result).model_dump(mode="json")
+    query = parse_query(report, "2026-02-01", "2026-11-01", by or None, config)
+    return asyncio.run(run_report(report, store, query)).model_dump(mode="json")
+
+
+class TestScoringSection:
+    """The back-test section compares the current model with the project's candidate."""
+
+    def test_against_itself_without_a_candidate(self, client: TestClient) -> None:
+        page = unescape(client.get("/reports", headers=AUTH).text)
+        assert "Scoring model" in page and "config/scoring.candidate.toml" in page
+
+    def test_a_candidate_that_cannot_be_read_is_said(
+        self, log: tuple[MemoryFactStore, ReportConfig], tmp_path: Path
+    ) -> None:
+        broken = tmp_path / "scoring.candidate.toml"
+        broken.write_text("[thresholds]\nmql = 'twenty'\n")
+        app = dashboard_app(*log)
+        cache = BacktestCache(SCORING_FILE, broken)
+        app.state.context = replace(app.state.context, backtest=cache)
+        with TestClient(app) as client:
+            response = client.get("/reports", headers=AUTH)
+        assert response.status_code == 200
+        assert "The scoring models could not be read" in unescape(response.text)

@@ -36,6 +36,7 @@ from nurture.api.routes import (
     reports,
     sales_desk,
     sales_pages,
+    scoring,
     suppressions,
     tracking,
     unsubscribe,
@@ -46,6 +47,7 @@ from nurture.config.check import require_valid_configuration
 from nurture.config.files import load_project_config, watched_sales_team, watched_vocabulary
 from nurture.config.settings import Settings
 from nurture.services.reports import load_report_config
+from nurture.services.scoring_backtest import CANDIDATE_FILE, BacktestCache
 
 __all__ = ["create_app"]
 
@@ -94,6 +96,7 @@ def create_app(
             settings.path(settings.sales_file),
         ),
         report_config=load_report_config(settings),
+        backtest=BacktestCache(settings.path(settings.scoring_file), settings.path(CANDIDATE_FILE)),
         sales_team=watched_sales_team(settings.path(settings.sales_file)),
         rep_link_validity=timedelta(days=settings.rep_link_days),
     )
@@ -176,6 +179,7 @@ def create_app(
         tracking,
         webhooks,
         reports,
+        scoring,
         dashboard,
         sales_pages,
         sales_desk,

@@ -26,6 +26,7 @@ from nurture.domain.sales.routing import SalesTeam
 from nurture.domain.vocabulary import EventVocabulary
 from nurture.services.report_cache import ReportCache
 from nurture.services.reports import ReportConfig
+from nurture.services.scoring_backtest import BacktestCache
 
 __all__ = [
     "ApiContext",
@@ -80,6 +81,8 @@ class ApiContext:
     """The spend and the SLA the reports show."""
     report_cache: ReportCache = field(default_factory=ReportCache)
     """The dashboard's recent figures."""
+    backtest: BacktestCache | None = None
+    """The dashboard's scoring back-test; ``None``: no scoring section."""
 
     def rate_wait(self, request: Request, group: str) -> float:
         """Seconds this request's client must wait in ``group`` (0: go ahead; it took a

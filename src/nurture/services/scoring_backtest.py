@@ -8,7 +8,8 @@ read its consequences before renaming it into place.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from nurture.adapters.factlog.base import FactStore
@@ -18,7 +19,7 @@ from nurture.domain.reports.backtest import KINDS, BacktestReport, BacktestTally
 from nurture.domain.scoring import ScoringModel
 from nurture.services.reports import by_lead_stream
 
-__all__ = ["CANDIDATE_FILE", "candidate_file", "load_models", "run_backtest"]
+__all__ = ["CANDIDATE_FILE", "BacktestCache", "candidate_file", "load_models", "run_backtest"]
 
 CANDIDATE_FILE = Path("config/scoring.candidate.toml")
 """Where the dashboard looks for a candidate model, under the project folder."""
@@ -49,3 +50,36 @@ def load_models(settings: Settings, candidate: Path) -> tuple[ScoringModel, Scor
     """The project's scoring model and the candidate file's (a ``ConfigError`` names the
     file, line and rule of a bad one)."""
     return load_scoring_model(settings.path(settings.scoring_file)), load_scoring_model(candidate)
+
+
+class BacktestCache:
+    """The dashboard's back-test, kept while the facts store's high-water mark and both
+    model files are unchanged and it is younger than ``max_age`` (as ``ReportCache``)."""
+
+    def __init__(self, current: Path, candidate: Path, max_age: timedelta = timedelta(minutes=5)):
+        self.current = current
+        self.candidate = candidate
+        self.max_age = max_age
+        self._kept: tuple[object, BacktestReport, datetime] | None = None
+        self._lock = asyncio.Lock()
+
+    def candidate_name(self) -> str | None:
+        """The candidate's file name, if the project has one."""
+        return self.candidate.name if self.candidate.is_file() else None
+
+    async def run(self, store: FactStore, since: date | None) -> BacktestReport:
+        """The back-test of leads created since ``since``; a ``ConfigError`` for a model
+        that cannot be read."""
+        async with self._lock:
+            files = [self.current, self.candidate]
+            stamps = tuple(p.stat().st_mtime_ns if p.is_file() else None for p in files)
+            key = (since, await store.high_water_mark(), stamps)
+            now = datetime.now(UTC)
+            if self._kept and self._kept[0] == key and now - self._kept[2] < self.max_age:
+                return self._kept[1]
+            current = load_scoring_model(self.current)
+            other = load_scoring_model(self.candidate) if stamps[1] is not None else current
+            names = (self.current.name, self.candidate.name if stamps[1] else self.current.name)
+            report = await run_backtest(store, current, other, since, now, names)
+            self._kept = (key, report, now)
+            return report

@@ -387,5 +387,62 @@ _FR |= {
     }.items()
 }
 
+_EN |= {
+    "section.scoring": "Scoring model",
+    "section.scoring.intro": (
+        "Each lead's recorded forms and events scored again by the current model and by"
+        " {candidate}: how each score matched what sales decided. A suggestion is only that:"
+        " nothing applies it."
+    ),
+    "section.scoring.self": "itself (put a candidate in config/scoring.candidate.toml to compare)",
+    "section.scoring.broken": "The scoring models could not be read: {error}",
+    "table.backtest_models": "How well each score ranks what sales decided",
+    "table.backtest_outcomes": "Hand-offs whose score had crossed MQL / SQL by then",
+    "col.model": "Model",
+    "col.mql": "MQL at",
+    "col.sql": "SQL at",
+    "col.auc": "AUC (won)",
+    "col.suggested_sql": "Suggested SQL",
+    "col.suggestion": "Suggestion",
+    "col.outcome": "Outcome",
+    "col.current_mql": "Current: MQL",
+    "col.current_sql": "Current: SQL",
+    "col.candidate_mql": "Candidate: MQL",
+    "col.candidate_sql": "Candidate: SQL",
+    "value.lost": "Lost",
+    "value.returned": "Returned",
+    "value.disqualified": "Disqualified",
+    "value.pending": "Pending",
+}
+_FR |= {
+    "section.scoring": "Modèle de scoring",
+    "section.scoring.intro": (
+        "Les formulaires et événements enregistrés de chaque lead notés à nouveau par le"
+        " modèle actuel et par {candidate} : comment chaque score rejoint les décisions des"
+        " commerciaux. Une suggestion n'est qu'une suggestion : rien ne l'applique."
+    ),
+    "section.scoring.self": (
+        "lui-même (placez un candidat dans config/scoring.candidate.toml pour comparer)"
+    ),
+    "section.scoring.broken": "Les modèles de scoring n'ont pas pu être lus : {error}",
+    "table.backtest_models": "Comment chaque score classe les décisions des commerciaux",
+    "table.backtest_outcomes": "Leads transmis dont le score avait franchi MQL / SQL",
+    "col.model": "Modèle",
+    "col.mql": "MQL à",
+    "col.sql": "SQL à",
+    "col.auc": "AUC (gagnés)",
+    "col.suggested_sql": "SQL suggéré",
+    "col.suggestion": "Suggestion",
+    "col.outcome": "Issue",
+    "col.current_mql": "Actuel : MQL",
+    "col.current_sql": "Actuel : SQL",
+    "col.candidate_mql": "Candidat : MQL",
+    "col.candidate_sql": "Candidat : SQL",
+    "value.lost": "Perdu",
+    "value.returned": "Renvoyé",
+    "value.disqualified": "Disqualifié",
+    "value.pending": "En attente",
+}
+
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "fr": _FR}
 """Every text of the dashboard, by language then key."""

@@ -9,7 +9,7 @@ in its own form so that changing the range keeps the access.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Security
@@ -28,11 +28,27 @@ from nurture.api.dashboard.page import (
     dashboard_sections,
     render_dashboard,
 )
+from nurture.api.dashboard.scoring import scoring_section
+from nurture.api.dashboard.view import Section
 from nurture.api.deps import ApiContext, get_context, get_fact_store
+from nurture.errors import ConfigError
 from nurture.services.dashboard_link import verify_dashboard_token
 from nurture.services.reports import ReportParamError
+from nurture.services.scoring_backtest import BacktestCache
 
 __all__ = ["router"]
+
+
+async def _scoring(
+    cache: BacktestCache, store: FactStore, since: date | None, lang: Language
+) -> Section:
+    """The scoring section; a model file that cannot be read is said in it, not a 500."""
+    try:
+        result = await cache.run(store, since)
+    except ConfigError as exc:
+        return scoring_section(None, cache.candidate_name(), lang, str(exc))
+    return scoring_section(result.model_dump(mode="json"), cache.candidate_name(), lang)
+
 
 router = APIRouter(tags=["reports"])
 
@@ -109,5 +125,7 @@ async def reports_dashboard(
         return HTMLResponse(html, 400, headers=_HEADERS)
     figures = await context.report_cache.run(store, asks)
     sections = dashboard_sections(figures.results, ask)
+    if context.backtest is not None:
+        sections.append(await _scoring(context.backtest, store, asks[0][1].since, language))
     html = render_dashboard(ask, company, sections, computed_at=figures.computed_at)
     return HTMLResponse(html, headers=_HEADERS)

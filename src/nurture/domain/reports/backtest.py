@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from statistics import median
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from nurture.domain.factlog import Fact
 from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable, hours, ratio
@@ -102,6 +102,13 @@ class OutcomeRow(BaseModel):
     current_sql: int = 0
     candidate_mql: int = 0
     candidate_sql: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def shares(self) -> dict[str, float | None]:
+        """Each count as a share of the hand-offs (``None`` for none)."""
+        counts = ("current_mql", "current_sql", "candidate_mql", "candidate_sql")
+        return {name: ratio(getattr(self, name), self.handoffs) for name in counts}
 
 
 class ModelFigures(BaseModel):
