@@ -103,7 +103,8 @@ async def check_figures(page: Any, origin: str, key: str, query: dict[str, str],
                 params = {**query, "by": by} if by else query
                 # The scoring section is the back-test's, not a report's.
                 url = "/v1/scoring/backtest" if report == "scoring" else f"/v1/reports/{report}"
-                params = {"since": query["since"]} if report == "scoring" else params
+                if report == "scoring":  # leads created since the first day; no until
+                    params = {k: v for k, v in query.items() if k == "since"}
                 response = await client.get(url, params=params)
                 response.raise_for_status()
                 answers[(report, by)] = response.json()
