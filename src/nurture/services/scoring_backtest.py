@@ -19,16 +19,10 @@ from nurture.domain.reports.backtest import KINDS, BacktestReport, BacktestTally
 from nurture.domain.scoring import ScoringModel
 from nurture.services.reports import by_lead_stream
 
-__all__ = ["CANDIDATE_FILE", "BacktestCache", "candidate_file", "load_models", "run_backtest"]
+__all__ = ["CANDIDATE_FILE", "BacktestCache", "load_models", "run_backtest"]
 
 CANDIDATE_FILE = Path("config/scoring.candidate.toml")
 """Where the dashboard looks for a candidate model, under the project folder."""
-
-
-def candidate_file(settings: Settings) -> Path | None:
-    """The project's candidate scoring model, if it has one."""
-    path = settings.path(CANDIDATE_FILE)
-    return path if path.is_file() else None
 
 
 async def run_backtest(
@@ -78,8 +72,10 @@ class BacktestCache:
             if self._kept and self._kept[0] == key and now - self._kept[2] < self.max_age:
                 return self._kept[1]
             current = load_scoring_model(self.current)
-            other = load_scoring_model(self.candidate) if stamps[1] is not None else current
-            names = (self.current.name, self.candidate.name if stamps[1] else self.current.name)
+            other, name = current, self.current.name  # no candidate: the model against itself
+            if stamps[1] is not None:
+                other, name = load_scoring_model(self.candidate), self.candidate.name
+            names = (self.current.name, name)
             report = await run_backtest(store, current, other, since, now, names)
             self._kept = (key, report, now)
             return report

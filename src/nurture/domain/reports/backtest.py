@@ -61,6 +61,8 @@ _OUTCOMES = ("won", "lost", "accepted", "returned", "disqualified", "pending")
 _ACCEPTED = frozenset({"won", "lost", "accepted"})
 _REFUSED = frozenset({"returned", "disqualified"})
 _FROZEN = ConfigDict(frozen=True)
+_CROSSED = ("current_mql", "current_sql", "candidate_mql", "candidate_sql")
+"""An outcome row's counts: hand-offs past each threshold under each model."""
 
 
 class Mover(BaseModel):
@@ -107,8 +109,7 @@ class OutcomeRow(BaseModel):
     @property
     def shares(self) -> dict[str, float | None]:
         """Each count as a share of the hand-offs (``None`` for none)."""
-        counts = ("current_mql", "current_sql", "candidate_mql", "candidate_sql")
-        return {name: ratio(getattr(self, name), self.handoffs) for name in counts}
+        return {name: ratio(getattr(self, name), self.handoffs) for name in _CROSSED}
 
 
 class ModelFigures(BaseModel):
@@ -147,7 +148,7 @@ class BacktestReport(ReportResult):
         return (
             _now_table(self, names),
             _crossing_table(self),
-            _outcome_table(self, names),
+            _outcome_table(self),
             _ranking_table(self),
             _movers_table(self),
         )
@@ -368,17 +369,9 @@ def _crossing_table(report: BacktestReport) -> ReportTable:
     )
 
 
-def _outcome_table(report: BacktestReport, names: tuple[str, str]) -> ReportTable:
+def _outcome_table(report: BacktestReport) -> ReportTable:
     rows: list[tuple[Cell, ...]] = [
-        (
-            r.outcome,
-            r.handoffs,
-            ratio(r.current_mql, r.handoffs),
-            ratio(r.current_sql, r.handoffs),
-            ratio(r.candidate_mql, r.handoffs),
-            ratio(r.candidate_sql, r.handoffs),
-        )
-        for r in report.outcomes
+        (r.outcome, r.handoffs, *(r.shares[name] for name in _CROSSED)) for r in report.outcomes
     ]
     never, current, candidate = report.never_handed_off
     if never:
