@@ -187,7 +187,12 @@ def _enrolments(state: LeadState) -> Iterator[Fact]:
             "version": entry.version,
             "enrolment": entry.number,
         }
-        entered = {**about, "alongside": entry.alongside, "workflow_id": entry.workflow_id}
+        entered = {
+            **about,
+            "alongside": entry.alongside,
+            "workflow_id": entry.workflow_id,
+            "priority": entry.priority,
+        }
         yield _fact(lead, "sequence_entered", entry.started_at, entered, (entry.workflow_id,))
         yield from _assignments(lead, entry, about)
         if entry.ended_at is not None:

@@ -106,7 +106,15 @@ FACT_FIELDS: dict[str, frozenset[str]] = {
         "address_bounced": ("detail",),
         # form: the form whose double opt-in the address confirmed.
         "opt_in_confirmed": ("submission", "form"),
-        "sequence_entered": ("sequence", "version", "enrolment", "alongside", "workflow_id"),
+        # priority: the rule's that started it (what a higher-priority rule must beat).
+        "sequence_entered": (
+            "sequence",
+            "version",
+            "enrolment",
+            "alongside",
+            "workflow_id",
+            "priority",
+        ),
         # result: "goal", "exited", "stopped" or "finished".
         "sequence_ended": ("sequence", "version", "enrolment", "result", "detail", "workflow_id"),
         # variant None: the lead is in the experiment's holdout.
