@@ -4,11 +4,12 @@
 deployment runs (``deployment``); ``submit``, ``event``, ``lead`` and ``leads`` reach leads
 through the API (``leads``, drawn by ``leadview``); ``sequences``, ``outbox``/``sink`` and
 ``report`` look inside; ``config check``, ``templates check`` (``checks``), ``apikey``
-(``keys``), ``db`` (``database``) and ``deploy check`` (``deploy``) prepare a
-deployment; ``facts backfill`` (``facts``) fills the facts log for leads that lived
-before it; ``import`` (``imports``) brings CSV files in from other tools; ``export``
-writes leads and facts as CSV or JSON lines;
-``webhooks`` lists the outbound webhooks given up on and replays them.
+(``keys``), ``db`` (``database``) and ``deploy check`` (``deploy``) prepare a deployment;
+``scoring backtest`` (``scoring``) and ``enrolment check`` (``enrolment``) show what a
+changed model or changed rules would do; ``facts backfill`` (``facts``) fills the facts
+log for leads that lived before it; ``import`` (``imports``) brings CSV files in from
+other tools; ``export`` writes leads and facts as CSV or JSON lines; ``webhooks`` lists
+the outbound webhooks given up on and replays them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nurture.cli import (
     deploy,
     deployment,
     dev,
+    enrolment,
     export,
     facts,
     imports,
@@ -65,6 +67,7 @@ app.add_typer(facts.facts_app, name="facts", rich_help_panel=_INSPECT)
 app.add_typer(export.export_app, name="export", rich_help_panel=_LEADS)
 app.add_typer(webhooks.webhooks_app, name="webhooks", rich_help_panel=_INSPECT)
 app.add_typer(scoring.scoring_app, name="scoring", rich_help_panel=_PREPARE)
+app.add_typer(enrolment.enrolment_app, name="enrolment", rich_help_panel=_PREPARE)
 
 
 def main() -> None:

@@ -157,10 +157,14 @@ def fail(exc: Exception, command: str = "nurture report") -> NoReturn:
     raise typer.Exit(1) from exc
 
 
-def print_tables(result: ReportResult, console: Console, title: str | None = None) -> None:
+def print_tables(
+    result: ReportResult, console: Console, title: str | None = None, scope: str | None = None
+) -> None:
     """The report's tables, under a line saying which report (``title``, else the
-    registered report's) over which range."""
-    console.print(f"[bold]{title or REPORTS[result.report].title}[/bold], {_range(result)}")
+    registered report's) over which range (or ``scope``: what else it covers)."""
+    console.print(
+        f"[bold]{title or REPORTS[result.report].title}[/bold], {scope or _range(result)}"
+    )
     for table in result.tables():
         console.print(_rich_table(table, console.width))
 

@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -26,10 +27,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from nurture.domain.identity import workflow_id_for
 from nurture.domain.lead.listing import MAX_PAGE_SIZE, LeadFilters, LeadPage, LeadRow
+from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.scoring import Grade, Heat
+from nurture.domain.sequences.dryrun import RunningLead
 from nurture.errors import NurtureError
 from workflows import search_attributes as sa
 
-__all__ = ["InvalidPageToken", "ListRefused", "lead_query", "list_leads"]
+__all__ = [
+    "InvalidPageToken",
+    "ListRefused",
+    "lead_query",
+    "list_leads",
+    "running_lead",
+    "running_leads",
+]
 
 _LEAD_PREFIX = workflow_id_for("")
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9_.:+-]+")
@@ -118,6 +129,55 @@ def _row(execution: WorkflowExecution) -> LeadRow:
         next_touch_at=found.get(sa.NEXT_TOUCH),
         last_activity_at=found.get(sa.LAST_ACTIVITY),
         accept_by=found.get(sa.ACCEPT_BY),
+    )
+
+
+async def running_leads(
+    client: Client, page_size: int = 1000, advance: Callable[[int], None] | None = None
+) -> list[RunningLead]:
+    """Every running lead with what its search attributes say of it (a lead whose first
+    form is not applied yet publishes no stage and is left out: no rule reads it yet).
+    ``advance`` is told how many leads each page brought."""
+    query = lead_query(LeadFilters())
+    found: list[RunningLead] = []
+    try:
+        async for execution in client.list_workflows(query, page_size=page_size):
+            lead = _running(execution)
+            if lead is not None:
+                found.append(lead)
+            if advance is not None:
+                advance(1)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.INVALID_ARGUMENT:
+            raise
+        raise ListRefused(exc.message) from exc
+    return found
+
+
+def _running(execution: WorkflowExecution) -> RunningLead | None:
+    values = {pair.key.name: pair.value for pair in execution.typed_search_attributes}
+    return running_lead(execution.id.removeprefix(_LEAD_PREFIX), values)
+
+
+def running_lead(lead_id: str, values: Mapping[str, Any]) -> RunningLead | None:
+    """A running lead from its search attributes by name (``None`` for a lead whose first
+    form is not applied yet: it publishes no stage, and no rule reads it yet)."""
+    stage = values.get(sa.STAGE.name) or ""
+    if stage not in Stage.__members__.values():
+        return None
+    status = values.get(sa.MAIL_STATUS.name) or "ok"
+    conditions = [c for c in status.split(",") if c in Condition.__members__.values()]
+    grade, heat = values.get(sa.GRADE.name) or "", values.get(sa.TEMPERATURE.name) or ""
+    return RunningLead(
+        lead_id=lead_id,
+        stage=Stage(stage),
+        conditions=tuple(Condition(c) for c in conditions),
+        buying_stage=values.get(sa.BUYING_STAGE.name),
+        source=values.get(sa.SOURCE.name),
+        score=values.get(sa.SCORE.name) or 0,
+        grade=Grade(grade) if grade in Grade.__members__.values() else Grade.C,
+        temperature=Heat(heat) if heat in Heat.__members__.values() else Heat.COLD,
+        last_activity_at=values.get(sa.LAST_ACTIVITY.name),
     )
 
 

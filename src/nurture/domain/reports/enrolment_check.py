@@ -1,0 +1,236 @@
+"""The enrolment check: what the rules in force and a changed set would each do to every
+running lead at its next evaluation, side by side (``nurture enrolment check``).
+
+- **Summary**: how many running leads would enter a sequence, leave theirs, change to
+  another, stay in theirs or stay out of any, under each set.
+- **Moves**: the same, per sequence (``enters re-engagement``, ``discovery → evaluation``).
+- **Leads that differ**: each lead whose move the change alters, with the changed set's
+  reason (the first :data:`LISTED`; all are counted).
+
+A running lead the facts log knows nothing of (it lived before the log: ``nurture facts
+backfill`` fills it in) is counted apart and judged by neither set.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from nurture.domain.factlog import Fact
+from nurture.domain.fields import CustomField
+from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable
+from nurture.domain.sequences.dryrun import (
+    EnrolmentPast,
+    Move,
+    RunningLead,
+    enrolment_past,
+    facts_for,
+    next_move,
+)
+from nurture.domain.sequences.rules import EnrolmentRule
+
+__all__ = ["KINDS_ORDER", "LISTED", "Differing", "EnrolmentCheckReport", "EnrolmentCheckTally"]
+
+LISTED = 200
+"""Leads whose move differs listed by id (all are counted)."""
+KINDS_ORDER = ("enters", "leaves", "changes", "stays", "none")
+_KIND_WORDS = {
+    "enters": "enter a sequence",
+    "leaves": "leave their sequence",
+    "changes": "change sequence",
+    "stays": "stay in their sequence",
+    "none": "stay out of sequences",
+}
+_FROZEN = ConfigDict(frozen=True)
+
+
+class Differing(BaseModel):
+    """A lead the changed rules would move otherwise than the rules in force."""
+
+    model_config = _FROZEN
+
+    lead_id: str
+    current: str
+    candidate: str
+    reason: str
+
+
+class EnrolmentCheckReport(ReportResult):
+    """The check's answer (``report = "enrolment-check"``)."""
+
+    report: str = "enrolment-check"
+    since: None = None
+    until: None = None
+    current: str
+    candidate: str
+    at: datetime
+    same_rules: bool
+    running: int
+    """Running leads visibility listed."""
+    unknown: int
+    """Of them, those the facts log knows nothing of (judged by neither set)."""
+    unknown_examples: tuple[str, ...] = ()
+    kinds: dict[str, tuple[int, int]]
+    """Leads per kind of move (enters, leaves, changes, stays, none), under each set."""
+    moves: dict[str, tuple[int, int]]
+    """Leads per move (``enters re-engagement``...), under each set."""
+    differing: int
+    listed: tuple[Differing, ...]
+
+    def tables(self) -> tuple[ReportTable, ...]:
+        """Summary, moves per sequence, leads that differ."""
+        return (_summary_table(self), _moves_table(self), _differing_table(self))
+
+
+class EnrolmentCheckTally:
+    """The check being computed: fed each lead's facts (in lead order), then asked for the
+    report. Only the leads visibility listed as running are judged."""
+
+    def __init__(
+        self,
+        current: tuple[EnrolmentRule, ...],
+        candidate: tuple[EnrolmentRule, ...],
+        running: Sequence[RunningLead],
+        fields: Mapping[str, CustomField],
+        at: datetime,
+        names: tuple[str, str] = ("current", "candidate"),
+    ) -> None:
+        self.rules = (current, candidate)
+        self.running = {lead.lead_id: lead for lead in running}
+        self.fields = fields
+        self.at = at
+        self.names = names
+        self._priorities = {r.sequence: r.priority for r in reversed(current)}
+        self._seen: set[str] = set()
+        self._kinds: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+        self._moves: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+        self._differing = 0
+        self._listed: list[Differing] = []
+
+    def add_lead(self, facts: Sequence[Fact]) -> None:
+        """Judge one lead from its facts (of :data:`~nurture.domain.sequences.dryrun.KINDS`)."""
+        if not facts or facts[0].lead_id not in self.running:
+            return
+        past = enrolment_past(facts, lambda sequence: self._priorities.get(sequence, 0))
+        if past is not None:
+            self.add(self.running[past.lead_id], past)
+
+    def add(self, lead: RunningLead, past: EnrolmentPast) -> None:
+        """Judge one running lead by both sets."""
+        if lead.lead_id in self._seen:
+            return
+        self._seen.add(lead.lead_id)
+        facts = facts_for(lead, past, self.fields)
+        moves = [next_move(rules, facts, past.enrolments, self.at) for rules in self.rules]
+        for side, move in enumerate(moves):
+            self._kinds[side][move.kind] += 1
+            self._moves[side][move.label] += 1
+        if moves[0] != moves[1]:
+            self._differing += 1
+            if len(self._listed) < LISTED:
+                self._listed.append(_differing(lead.lead_id, *moves))
+
+    def result(self) -> EnrolmentCheckReport:
+        """The report over every lead judged so far."""
+        unknown = sorted(set(self.running) - self._seen)
+        labels = sorted(set(self._moves[0]) | set(self._moves[1]), key=_label_order)
+        return EnrolmentCheckReport(
+            current=self.names[0],
+            candidate=self.names[1],
+            at=self.at,
+            same_rules=self.rules[0] == self.rules[1],
+            running=len(self.running),
+            unknown=len(unknown),
+            unknown_examples=tuple(unknown[:10]),
+            kinds={k: (self._kinds[0][k], self._kinds[1][k]) for k in KINDS_ORDER},
+            moves={label: (self._moves[0][label], self._moves[1][label]) for label in labels},
+            differing=self._differing,
+            listed=tuple(self._listed),
+        )
+
+
+def _differing(lead_id: str, current: Move, candidate: Move) -> Differing:
+    return Differing(
+        lead_id=lead_id,
+        current=current.label,
+        candidate=candidate.label,
+        reason=candidate.reason,
+    )
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    """Entries first, then leaving, changes, staying; by name within each."""
+    if label.startswith("enters "):
+        return (0, label)
+    if label.startswith("leaves "):
+        return (1, label)
+    if "→" in label:
+        return (2, label)
+    return (3 if label.startswith("stays in ") else 4, label)
+
+
+def _pair(values: tuple[int, int]) -> tuple[Cell, ...]:
+    return (values[0], values[1], values[1] - values[0])
+
+
+def _columns(first: str) -> tuple[Column, ...]:
+    return (
+        Column(key=first, label="", kind="text"),
+        Column(key="current", label="Current"),
+        Column(key="candidate", label="Candidate"),
+        Column(key="change", label="Change"),
+    )
+
+
+def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
+    judged = report.running - report.unknown
+    note = f"{report.running} running leads; {judged} judged"
+    if report.unknown:
+        note += (
+            f"; {report.unknown} unknown to the facts log, judged by neither "
+            f"(`nurture facts backfill` fills it in): {', '.join(report.unknown_examples)}"
+            + ("…" if report.unknown > len(report.unknown_examples) else "")
+        )
+    note += f". {report.differing} would move otherwise under {report.candidate}."
+    if report.same_rules:
+        note += " Both sets of rules are the same: what each lead's next evaluation does now."
+    return ReportTable(
+        name="summary",
+        title=(
+            f"Running leads at their next evaluation: {report.current} (current) and "
+            f"{report.candidate} (candidate)"
+        ),
+        columns=_columns("leads_that_would"),
+        rows=tuple((_KIND_WORDS[k], *_pair(v)) for k, v in report.kinds.items()),
+        note=note,
+    )
+
+
+def _moves_table(report: EnrolmentCheckReport) -> ReportTable:
+    return ReportTable(
+        name="moves",
+        title="Moves per sequence",
+        columns=_columns("move"),
+        rows=tuple((label, *_pair(v)) for label, v in report.moves.items()),
+        note="A welcome running beside a lead's sequence is not counted: rules do not start "
+        "or stop it.",
+    )
+
+
+def _differing_table(report: EnrolmentCheckReport) -> ReportTable:
+    more = report.differing > len(report.listed)
+    return ReportTable(
+        name="differing",
+        title="Leads the change would move otherwise",
+        columns=(
+            Column(key="lead_id", label="Lead", kind="text"),
+            Column(key="current", label="Current rules", kind="text"),
+            Column(key="candidate", label="Candidate rules", kind="text"),
+            Column(key="why", label="Why (candidate)", kind="text"),
+        ),
+        rows=tuple((d.lead_id, d.current, d.candidate, d.reason) for d in report.listed),
+        note=f"The first {LISTED} of {report.differing} are listed." if more else "",
+    )

@@ -1,0 +1,254 @@
+"""What a set of enrolment rules would do to a running lead at its next evaluation.
+
+``nurture enrolment check`` asks it of every running lead, under the rules in force and
+under a changed set, before the change ships. A lead's facts for the rules come from two
+places: what visibility says of it now (stage, conditions, buying stage, source, last
+activity: the attributes its workflow publishes) and what the facts log recorded (the forms
+it posted, the custom fields they gave, why sales last sent it back, every sequence it
+entered and left, with the priority of the rule that started it). The decision itself is
+the workflow's own (``must_stop``, ``stages_of``, ``choose_enrolment``), taken in the same
+order: the running sequence stops if the lead left its rule's stages, then the best rule
+the lead may enter wins if it beats what still runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from nurture.domain.factlog import Fact
+from nurture.domain.fields import CustomField, FieldProblem, FieldValue, parse_value
+from nurture.domain.lead.facts import LeadFacts
+from nurture.domain.lead.state import Enrolment
+from nurture.domain.lifecycle import Condition, Stage
+from nurture.domain.scoring import Grade, Heat
+from nurture.domain.sequences.rules import (
+    EnrolmentRule,
+    choose_enrolment,
+    must_stop,
+    stages_of,
+)
+
+__all__ = [
+    "KINDS",
+    "EnrolmentPast",
+    "Move",
+    "RunningLead",
+    "enrolment_past",
+    "facts_for",
+    "next_move",
+]
+
+KINDS: tuple[str, ...] = (
+    "lead_created",
+    "form_submitted",
+    "sales_action",
+    "sequence_entered",
+    "sequence_ended",
+)
+"""The facts an enrolment check reads."""
+
+_FROZEN = ConfigDict(frozen=True)
+_RESULTS: dict[str, Literal["completed", "goal", "exited", "stopped"]] = {
+    "finished": "completed",
+    "goal": "goal",
+    "exited": "exited",
+    "stopped": "stopped",
+}
+
+
+class RunningLead(BaseModel):
+    """A running lead as visibility lists it (its workflow's search attributes)."""
+
+    model_config = _FROZEN
+
+    lead_id: str
+    stage: Stage
+    conditions: tuple[Condition, ...] = ()
+    buying_stage: str | None = None
+    source: str | None = None
+    score: int = 0
+    grade: Grade = Grade.C
+    temperature: Heat = Heat.COLD
+    last_activity_at: AwareDatetime | None = None
+
+
+class EnrolmentPast(BaseModel):
+    """What the facts log says of a lead that enrolment rules read."""
+
+    model_config = _FROZEN
+
+    lead_id: str
+    forms: tuple[str, ...] = ()
+    custom: dict[str, str] = {}
+    """The custom fields its forms gave, newest value of each, as the log keeps them (text)."""
+    recycle_reason: str | None = None
+    source: str | None = None
+    """The source its last form gave (visibility's, when it has one, is the lead's now)."""
+    enrolments: tuple[Enrolment, ...] = ()
+    """Every sequence it entered, in order; the running ones without an end."""
+
+
+class Move(BaseModel):
+    """What the lead's next evaluation does about its sequences."""
+
+    model_config = _FROZEN
+
+    kind: Literal["stays", "none", "enters", "leaves", "changes"]
+    """``stays`` in its sequence, ``none``: stays out of any, ``enters`` one, ``leaves`` its
+    sequence for none, ``changes`` to another (after leaving it or replacing it)."""
+    sequence: str | None = None
+    """The sequence it runs now (rule-driven; a welcome beside it does not count)."""
+    to: str | None = None
+    """The sequence it would enter."""
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """The move in a few words: ``enters re-engagement``, ``discovery → evaluation``."""
+        match self.kind:
+            case "stays":
+                return f"stays in {self.sequence}"
+            case "none":
+                return "stays out of sequences"
+            case "enters":
+                return f"enters {self.to}"
+            case "leaves":
+                return f"leaves {self.sequence}"
+            case _:
+                return f"{self.sequence} → {self.to}"
+
+
+PriorityOf = Callable[[str], int]
+"""The priority an entry whose fact does not record it is taken to have (its sequence's)."""
+
+
+def enrolment_past(facts: Sequence[Fact], priority_of: PriorityOf) -> EnrolmentPast | None:
+    """One lead's facts (in time order) as what the rules read, or ``None`` for none."""
+    if not facts:
+        return None
+    forms: dict[str, None] = {}
+    custom: dict[str, str] = {}
+    recycle_reason = source = None
+    entries: dict[str, Enrolment] = {}
+    for fact in facts:
+        match fact.kind:
+            case "lead_created":  # its first form: all a backfilled lead's log knows
+                forms.setdefault(str(fact.get("form")), None)
+                source = source or fact.get("source")
+            case "form_submitted":
+                forms.setdefault(str(fact.get("form")), None)
+                profile = fact.get("profile") or {}
+                source = profile.get("source") or source
+                for name, value in profile.items():
+                    if name.startswith("custom.") and value is not None:
+                        custom[name.removeprefix("custom.")] = value
+            case "sales_action":
+                if fact.get("action") == "returned":
+                    recycle_reason = fact.get("reason")
+                elif fact.get("action") == "lost":
+                    recycle_reason = "lost"
+            case "sequence_entered":
+                entries[str(fact.get("workflow_id"))] = _entered(fact, priority_of)
+            case "sequence_ended":
+                key = str(fact.get("workflow_id"))
+                if key in entries:
+                    result = _RESULTS.get(str(fact.get("result")))
+                    ended = {"ended_at": fact.at, "result": result, "detail": fact.get("detail")}
+                    entries[key] = entries[key].model_copy(update=ended)
+    return EnrolmentPast(
+        lead_id=facts[0].lead_id,
+        forms=tuple(forms),
+        custom=custom,
+        recycle_reason=recycle_reason,
+        source=source,
+        enrolments=tuple(sorted(entries.values(), key=lambda e: e.started_at)),
+    )
+
+
+def _entered(fact: Fact, priority_of: PriorityOf) -> Enrolment:
+    sequence = str(fact.get("sequence"))
+    priority = fact.get("priority")
+    return Enrolment(
+        sequence=sequence,
+        version=int(fact.get("version") or 1),
+        number=int(fact.get("enrolment") or 1),
+        priority=priority_of(sequence) if priority is None else int(priority),
+        workflow_id=str(fact.get("workflow_id")),
+        started_at=fact.at,
+        alongside=bool(fact.get("alongside")),
+    )
+
+
+def facts_for(
+    lead: RunningLead, past: EnrolmentPast, fields: Mapping[str, CustomField]
+) -> LeadFacts:
+    """The lead's facts as its workflow would compute them now, from both sources; custom
+    values typed by ``[fields]`` (a value no longer valid, or of a field no longer declared,
+    stays text: it matches only the same text)."""
+    return LeadFacts(
+        stage=lead.stage,
+        conditions=lead.conditions,
+        score=lead.score,
+        grade=lead.grade,
+        temperature=lead.temperature,
+        buying_stage=lead.buying_stage or "",
+        source=lead.source or past.source,
+        forms=past.forms,
+        last_activity_at=lead.last_activity_at,
+        recycle_reason=past.recycle_reason,
+        custom={name: _typed(name, text, fields) for name, text in past.custom.items()},
+    )
+
+
+def _typed(name: str, text: str, fields: Mapping[str, CustomField]) -> FieldValue:
+    spec = fields.get(name)
+    if spec is None:
+        return text
+    try:
+        return parse_value(name, spec, text)
+    except FieldProblem:
+        return text
+
+
+def next_move(
+    rules: tuple[EnrolmentRule, ...],
+    facts: LeadFacts,
+    enrolments: tuple[Enrolment, ...],
+    now: datetime,
+) -> Move:
+    """What the lead's next evaluation at ``now`` does under ``rules``, as
+    ``SequenceManager.manage`` decides it."""
+    active = next((e for e in reversed(enrolments) if e.ended_at is None and not e.alongside), None)
+    stopped = None
+    if active is not None:
+        stopped = must_stop(facts, stages_of(rules, active.sequence))
+        if stopped:
+            ended = active.model_copy(update={"ended_at": now, "result": "stopped"})
+            enrolments = tuple(ended if e is active else e for e in enrolments)
+    running = None if stopped else active
+    rule = choose_enrolment(rules, facts, enrolments, running, now)
+    current = active.sequence if active else None
+    if rule is None:
+        if stopped:
+            return Move(kind="leaves", sequence=current, reason=stopped)
+        held = f"the lead is {', '.join(facts.conditions)}" if facts.conditions else None
+        if active is None:
+            return Move(kind="none", reason=held or "no rule it may enter matches")
+        beaten = f"nothing it may enter beats priority {active.priority}"
+        return Move(kind="stays", sequence=current, reason=held or beaten)
+    why = _why(rule)
+    if active is None:
+        return Move(kind="enters", to=rule.sequence, reason=why)
+    if stopped:
+        why = f"{stopped}; {why}"
+    else:
+        why = f"{rule.sequence} rule ({rule.priority}) beats {active.sequence}'s {active.priority}"
+    return Move(kind="changes", sequence=current, to=rule.sequence, reason=why)
+
+
+def _why(rule: EnrolmentRule) -> str:
+    return f"{rule.sequence} rule matches (priority {rule.priority})"
