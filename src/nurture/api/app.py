@@ -96,7 +96,9 @@ def create_app(
             settings.path(settings.sales_file),
         ),
         report_config=load_report_config(settings),
-        backtest=BacktestCache(settings.path(settings.scoring_file), settings.path(CANDIDATE_FILE)),
+        backtest=BacktestCache(
+            settings.path(settings.scoring_file), settings.path(CANDIDATE_FILE), project.fields
+        ),
         sales_team=watched_sales_team(settings.path(settings.sales_file)),
         rep_link_validity=timedelta(days=settings.rep_link_days),
     )

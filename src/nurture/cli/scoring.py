@@ -20,7 +20,7 @@ from nurture.cli.reports import OutputFormat, fail, on_fact_store, print_tables
 from nurture.config.settings import Settings
 from nurture.errors import ConfigError
 from nurture.services.reports import ReportParamError, parse_day, report_csv
-from nurture.services.scoring_backtest import load_models, run_backtest
+from nurture.services.scoring_backtest import load_models, project_fields, run_backtest
 
 if TYPE_CHECKING:
     from nurture.adapters.factlog import FactStore
@@ -61,6 +61,7 @@ def backtest(
     try:
         first_day = parse_day("since", since)
         current, other = load_models(settings, candidate)
+        fields = project_fields(settings)
     except ReportParamError as exc:
         raise typer.BadParameter(exc.message, param_hint="'--since'") from exc
     except ConfigError as exc:
@@ -70,7 +71,7 @@ def backtest(
         names = (f"{names[0]} (now)", str(candidate))
 
     def run(store: FactStore) -> Awaitable[BacktestReport]:
-        return run_backtest(store, current, other, first_day, names=names)
+        return run_backtest(store, current, other, first_day, names=names, fields=fields)
 
     report = on_fact_store(settings, run)
     if output is OutputFormat.JSON:

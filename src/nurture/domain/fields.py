@@ -22,6 +22,7 @@ __all__ = [
     "FieldValue",
     "custom_values",
     "parse_value",
+    "typed_back",
 ]
 
 FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -82,6 +83,19 @@ def parse_value(name: str, spec: CustomField, raw: Any) -> FieldValue:
         raise FieldProblem(name, "is too large") from None
     except (ValueError, TypeError) as exc:
         raise FieldProblem(name, str(exc)) from None
+
+
+def typed_back(name: str, text: str, fields: Mapping[str, CustomField]) -> FieldValue | None:
+    """A value a log kept as text, as field ``name`` holds it (a number, a date, a flag, a
+    choice in its own spelling); ``None`` when ``[fields]`` no longer declares the field or
+    the value no longer fits it (the caller says what such a value stands for)."""
+    spec = fields.get(name)
+    if spec is None:
+        return None
+    try:
+        return parse_value(name, spec, text)
+    except FieldProblem:
+        return None
 
 
 def _text(spec: CustomField, raw: Any) -> str:

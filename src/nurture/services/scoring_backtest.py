@@ -9,17 +9,19 @@ read its consequences before renaming it into place.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from nurture.adapters.factlog.base import FactStore
-from nurture.config.files import load_scoring_model
+from nurture.config.files import load_project_config, load_scoring_model
 from nurture.config.settings import Settings
+from nurture.domain.fields import CustomField
 from nurture.domain.reports.backtest import KINDS, BacktestReport, BacktestTally
 from nurture.domain.scoring import ScoringModel
 from nurture.services.reports import by_lead_stream
 
-__all__ = ["CANDIDATE_FILE", "BacktestCache", "load_models", "run_backtest"]
+__all__ = ["CANDIDATE_FILE", "BacktestCache", "load_models", "project_fields", "run_backtest"]
 
 CANDIDATE_FILE = Path("config/scoring.candidate.toml")
 """Where the dashboard looks for a candidate model, under the project folder."""
@@ -32,9 +34,11 @@ async def run_backtest(
     since: date | None = None,
     now: datetime | None = None,
     names: tuple[str, str] | None = None,
+    fields: Mapping[str, CustomField] | None = None,
 ) -> BacktestReport:
-    """Every lead in ``store`` (created since ``since``) scored by both models up to now."""
-    tally = BacktestTally(current, candidate, now or datetime.now(UTC), since, names)
+    """Every lead in ``store`` (created since ``since``) scored by both models up to now,
+    its custom values typed by ``fields`` (the project's ``[fields]``)."""
+    tally = BacktestTally(current, candidate, now or datetime.now(UTC), since, names, fields)
     async for lead in by_lead_stream(store.read(kinds=KINDS)):
         tally.add_lead(lead)
     return tally.result()
@@ -46,13 +50,26 @@ def load_models(settings: Settings, candidate: Path) -> tuple[ScoringModel, Scor
     return load_scoring_model(settings.path(settings.scoring_file)), load_scoring_model(candidate)
 
 
+def project_fields(settings: Settings) -> dict[str, CustomField]:
+    """The project's custom fields (``[fields]`` of nurture.toml); a ``ConfigError`` names
+    the line of a broken file."""
+    return dict(load_project_config(settings.path(settings.config_file)).fields)
+
+
 class BacktestCache:
     """The dashboard's back-test, kept while the facts store's high-water mark and both
     model files are unchanged and it is younger than ``max_age`` (as ``ReportCache``)."""
 
-    def __init__(self, current: Path, candidate: Path, max_age: timedelta = timedelta(minutes=5)):
+    def __init__(
+        self,
+        current: Path,
+        candidate: Path,
+        fields: Mapping[str, CustomField] | None = None,
+        max_age: timedelta = timedelta(minutes=5),
+    ):
         self.current = current
         self.candidate = candidate
+        self.fields = fields or {}
         self.max_age = max_age
         self._kept: tuple[object, BacktestReport, datetime] | None = None
         self._lock = asyncio.Lock()
@@ -76,6 +93,6 @@ class BacktestCache:
             if stamps[1] is not None:
                 other, name = load_scoring_model(self.candidate), self.candidate.name
             names = (self.current.name, name)
-            report = await run_backtest(store, current, other, since, now, names)
+            report = await run_backtest(store, current, other, since, now, names, self.fields)
             self._kept = (key, report, now)
             return report

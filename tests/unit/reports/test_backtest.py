@@ -10,10 +10,11 @@ import pytest
 
 from nurture.config.files import load_scoring_model
 from nurture.domain.factlog import Fact
+from nurture.domain.fields import CustomField
 from nurture.domain.reports.backtest import BacktestReport, BacktestTally
 from nurture.domain.reports.common import tally_facts
 from nurture.domain.scoring import ScoringModel
-from nurture.domain.scoring.model import BehaviourRule
+from nurture.domain.scoring.model import BehaviourRule, FitRule, Predicate
 from nurture.domain.scoring.replay import lead_record, replay
 from tests.helpers import SCORING_FILE
 from tests.unit.reports.factbook import at, fact, ordered
@@ -203,6 +204,27 @@ class TestReplay:
         record = lead_record(ordered(lead.facts))
         assert record is not None
         assert replay(SHIPPED, record, NOW).total == 8
+
+    def test_custom_values_typed_by_their_fields(self) -> None:
+        """The log keeps "007" as text: a text field's rule must see "007", not 7; a field
+        [fields] no longer declares is read by its look (a number)."""
+        rules = [
+            FitRule(
+                id="agent", label="Agent", points=5, when={"custom.ref": Predicate(equals="007")}
+            ),
+            FitRule(id="big", label="Big", points=3, when={"custom.seats": Predicate(min=50)}),
+        ]
+        model = SHIPPED.model_copy(update={"fit": (*SHIPPED.fit, *rules)})
+        lead = Script("agent")
+        profile = {**PERSONA, "custom.ref": "007", "custom.seats": "50"}
+        lead.facts[1] = lead.facts[1].model_copy(
+            update={"data": {**lead.facts[1].data, "profile": profile}}
+        )
+        record = lead_record(ordered(lead.facts))
+        assert record is not None
+        fields = {"ref": CustomField(type="text")}
+        assert replay(model, record, NOW, fields).total == 8 + 5 + 3
+        assert replay(model, record, NOW).total == 8 + 3  # by look, "007" is 7
 
     def test_machine_opens_and_clicks_score_nothing(self) -> None:
         lead = Script("clicks")

@@ -20,13 +20,14 @@ candidate, side by side, and both held against what sales decided.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from statistics import median
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from nurture.domain.factlog import Fact
+from nurture.domain.fields import CustomField
 from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable, hours, ratio
 from nurture.domain.scoring.model import ScoringModel
 from nurture.domain.scoring.replay import LeadRecord, Replayed, lead_record, replay
@@ -164,13 +165,16 @@ class BacktestTally:
         now: datetime,
         since: date | None = None,
         names: tuple[str, str] | None = None,
+        fields: Mapping[str, CustomField] | None = None,
     ) -> None:
         """``names``: what to call the two models (their files, say); their own names by
-        default."""
+        default. ``fields``: the project's ``[fields]``, which type the custom values the
+        facts keep as text."""
         self._models = (current, candidate)
         self._names = names or (current.name, candidate.name)
         self._now = now
         self._since = since
+        self._fields = fields or {}
         self._leads = 0
         self._stages: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
         self._grades: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
@@ -187,7 +191,7 @@ class BacktestTally:
         record = lead_record(facts)
         if record is None or (self._since and record.created_at.date() < self._since):
             return
-        a, b = (replay(model, record, self._now) for model in self._models)
+        a, b = (replay(model, record, self._now, self._fields) for model in self._models)
         self._leads += 1
         for side, run in enumerate((a, b)):
             self._stages[side][run.stage] += 1

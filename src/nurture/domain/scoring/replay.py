@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from nurture.domain.factlog import Fact
+from nurture.domain.fields import CustomField, FieldValue, typed_back
 from nurture.domain.models import Lead, LeadEvent, PropertyValue
 from nurture.domain.scoring.engine import (
     Grade,
@@ -123,9 +124,15 @@ def lead_record(facts: Sequence[Fact]) -> LeadRecord | None:
     )
 
 
-def replay(model: ScoringModel, record: LeadRecord, now: datetime) -> Replayed:
-    """``record`` scored by ``model``, from its first fact up to ``now``."""
-    run = _Run(model)
+def replay(
+    model: ScoringModel,
+    record: LeadRecord,
+    now: datetime,
+    fields: Mapping[str, CustomField] | None = None,
+) -> Replayed:
+    """``record`` scored by ``model``, from its first fact up to ``now``; custom values
+    typed back by ``fields`` (the project's ``[fields]``), by their look without it."""
+    run = _Run(model, fields or {})
     for item in record.done:
         run.silence_until(item.at)
         run.take(item)
@@ -146,8 +153,9 @@ def replay(model: ScoringModel, record: LeadRecord, now: datetime) -> Replayed:
 class _Run:
     """The score as it builds up, and the first time each threshold was reached."""
 
-    def __init__(self, model: ScoringModel) -> None:
+    def __init__(self, model: ScoringModel, fields: Mapping[str, CustomField]) -> None:
         self.model = model
+        self.fields = fields
         self.score: Score = initial_score(model)
         self.profile: dict[str, str | None] = {}
         self.last_activity: datetime | None = None
@@ -160,7 +168,8 @@ class _Run:
     def take(self, item: Scored) -> None:
         if item.form is not None:
             self.profile.update(item.profile)
-            self._apply(apply_profile(self.model, self.score, _lead(self.profile)), item.at)
+            lead = _lead(self.profile, self.fields)
+            self._apply(apply_profile(self.model, self.score, lead), item.at)
             last = self.forms_scored.get(item.form)
             self._active(item.at)
             if last is not None and item.at - last < item.rescore_after:
@@ -259,20 +268,27 @@ def _machine_made(event: LeadEvent) -> bool:
     return event.type in _EMAIL_EVENTS and bool(event.properties.get("machine"))
 
 
-def _lead(profile: Mapping[str, str | None]) -> Lead:
+def _lead(profile: Mapping[str, str | None], fields: Mapping[str, CustomField]) -> Lead:
     """The profile as the ``Lead`` fit rules read: an address at its domain, custom fields
-    and the company size typed back from text."""
+    (as ``[fields]`` types them; a field it no longer declares by its look) and the company
+    size typed back from text."""
     values: dict[str, Any] = {
         k: v for k, v in profile.items() if v is not None and k in Lead.model_fields
     }
     values["email"] = f"x@{profile.get('email_domain') or 'unknown.invalid'}"
     values["company_size"] = _size(profile.get("company_size"))
     values["custom"] = {
-        k.removeprefix("custom."): _typed(v)
+        name: _custom(name, v, fields)
         for k, v in profile.items()
-        if k.startswith("custom.") and v is not None
+        if (name := k.removeprefix("custom.")) != k and v is not None
     }
     return Lead.model_construct(**values)
+
+
+def _custom(name: str, text: str, fields: Mapping[str, CustomField]) -> FieldValue:
+    """As the live lead holds it: typed by its field (a date stays a date)."""
+    typed = typed_back(name, text, fields)
+    return _typed(text) if typed is None else typed
 
 
 def _size(text: str | None) -> int | None:

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from nurture.domain.factlog import Fact
-from nurture.domain.fields import CustomField, FieldProblem, FieldValue, parse_value
+from nurture.domain.fields import CustomField, FieldValue, typed_back
 from nurture.domain.lead.facts import LeadFacts
 from nurture.domain.lead.state import Enrolment
 from nurture.domain.lifecycle import Condition, Stage
@@ -205,13 +205,8 @@ def facts_for(
 
 
 def _typed(name: str, text: str, fields: Mapping[str, CustomField]) -> FieldValue:
-    spec = fields.get(name)
-    if spec is None:
-        return text
-    try:
-        return parse_value(name, spec, text)
-    except FieldProblem:
-        return text
+    typed = typed_back(name, text, fields)
+    return text if typed is None else typed
 
 
 def next_move(
