@@ -4,15 +4,19 @@ with their first divergence in words, unfetched runs apart, and the command's wi
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.service import RPCError, RPCStatusCode
 from typer.testing import CliRunner
 
+from nurture.adapters.temporal import replay as temporal_replay
 from nurture.cli import app
 from nurture.cli import deploy as deploy_cli
+from nurture.config.settings import Settings
 from nurture.domain.deploycheck import (
     DeployReport,
     Outcome,
@@ -189,6 +193,39 @@ class TestCommand:
         assert env["PYTHONPATH"].split(os.pathsep)[0] == str(code)
         assert env["NURTURE_HOME"] == str(home)
         assert env[deploy_cli._CODE_ENV] == str(code)
+
+
+class TestListRefused:
+    """A server that answers but will not list (a permission, a namespace) is said in one
+    line, exit 2, as an unreachable one: never a traceback."""
+
+    @pytest.mark.parametrize(
+        ("status", "said"),
+        [
+            (RPCStatusCode.PERMISSION_DENIED, "Temporal refused to list the running workflows"),
+            (RPCStatusCode.UNAVAILABLE, "Cannot reach Temporal at"),
+        ],
+    )
+    def test_one_line_and_exit_2(
+        self,
+        status: RPCStatusCode,
+        said: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str],
+    ) -> None:
+        async def refuse(client: object, types: list[str]) -> list[object]:
+            raise RPCError("namespace nurture-prod: request denied", status, b"")
+
+        def leave(code: int = 0) -> None:
+            raise SystemExit(code)
+
+        monkeypatch.setattr(temporal_replay, "list_running", refuse)
+        monkeypatch.setattr(deploy_cli, "exit_skipping_teardown", leave)
+        with pytest.raises(SystemExit) as exited:
+            asyncio.run(deploy_cli._listed(object(), ["LeadWorkflow"], Settings()))  # type: ignore[arg-type]
+        assert exited.value.code == 2
+        err = capfd.readouterr().err
+        assert err.startswith(said) and "request denied" in err and len(err.splitlines()) == 1
 
 
 class TestWorkflowsReplayed:

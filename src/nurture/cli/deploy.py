@@ -138,7 +138,8 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
 
 
 async def _listed(client: Client, types: list[str], settings: Settings) -> list[RunRef]:
-    """The running runs; a server that stops answering exits 2 as an unreachable one."""
+    """The running runs; a server that stops answering exits 2 as an unreachable one, one
+    that refuses the list (a namespace or permission it does not grant) exits 2 saying so."""
     from temporalio.service import RPCError, RPCStatusCode
 
     from nurture.adapters.temporal.replay import list_running
@@ -146,9 +147,11 @@ async def _listed(client: Client, types: list[str], settings: Settings) -> list[
     try:
         return await list_running(client, types)
     except RPCError as exc:
-        if exc.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            raise
-        say(f"Cannot reach Temporal at {settings.temporal.address}: {exc}", err=True)
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            say(f"Cannot reach Temporal at {settings.temporal.address}: {exc}", err=True)
+        else:
+            status = exc.status.name if exc.status else "error"
+            say(f"Temporal refused to list the running workflows ({status}): {exc}", err=True)
         exit_skipping_teardown(2)
 
 
