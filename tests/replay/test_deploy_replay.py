@@ -22,6 +22,7 @@ from nurture.adapters.temporal.replay import (
     replayer_for,
     running_query,
     workflow_classes,
+    workflow_type_names,
 )
 from nurture.domain.config import CATALOG, ConfigSnapshot
 from nurture.domain.deploycheck import Verdict
@@ -64,9 +65,15 @@ class TestListing:
     """The running runs of the types asked for, all or a random sample."""
 
     def test_query(self) -> None:
-        assert running_query(["LeadWorkflow", "RouterWorkflow"]) == (
-            "ExecutionStatus = 'Running' AND WorkflowType IN ('LeadWorkflow', 'RouterWorkflow')"
-        )
+        """Every type on the queue: one the new code no longer defines is seen too."""
+        assert running_query("nurture") == ("ExecutionStatus = 'Running' AND TaskQueue = 'nurture'")
+        with pytest.raises(ValueError, match="cannot go into a visibility query"):
+            running_query("nurture' OR 'a' = 'a")
+
+    def test_type_names_are_the_definitions(self) -> None:
+        """A class's workflow type is its ``defn`` name (the class's own by default)."""
+        names = workflow_type_names(workflow_classes(workflows))
+        assert {"LeadWorkflow", "SequenceWorkflow", "RouterWorkflow"} <= names
 
     def test_pick(self) -> None:
         runs = [RunRef(f"wf-{n}", f"run-{n}", "LeadWorkflow") for n in range(10)]

@@ -213,7 +213,7 @@ class TestListRefused:
         monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str],
     ) -> None:
-        async def refuse(client: object, types: list[str]) -> list[object]:
+        async def refuse(client: object, task_queue: str) -> list[object]:
             raise RPCError("namespace nurture-prod: request denied", status, b"")
 
         def leave(code: int = 0) -> None:
@@ -222,7 +222,7 @@ class TestListRefused:
         monkeypatch.setattr(temporal_replay, "list_running", refuse)
         monkeypatch.setattr(deploy_cli, "exit_skipping_teardown", leave)
         with pytest.raises(SystemExit) as exited:
-            asyncio.run(deploy_cli._listed(object(), ["LeadWorkflow"], Settings()))  # type: ignore[arg-type]
+            asyncio.run(deploy_cli._listed(object(), Settings()))  # type: ignore[arg-type]
         assert exited.value.code == 2
         err = capfd.readouterr().err
         assert err.startswith(said) and "request denied" in err and len(err.splitlines()) == 1

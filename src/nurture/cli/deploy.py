@@ -34,7 +34,7 @@ from nurture.cli.common import (
 )
 from nurture.cli.deployment import WORKER_SCRIPT
 from nurture.config.settings import Settings
-from nurture.domain.deploycheck import DeployReport, Verdict, build_report
+from nurture.domain.deploycheck import DeployReport, Outcome, Verdict, build_report
 
 if TYPE_CHECKING:  # the Temporal SDK loads only once the check runs
     from temporalio.client import Client
@@ -116,8 +116,24 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
         code = Path(workflows.__file__).parent
         err.print(f"Replaying on the workflow code in {code}", markup=False, soft_wrap=True)
     classes = replay.workflow_classes(workflows)
-    runs = await _listed(client, [cls.__name__ for cls in classes], settings)
-    picked = replay.pick(runs, sample, random.Random())
+    runs = await _listed(client, settings)
+    known = replay.workflow_type_names(classes)
+    # A run of a type the new code no longer defines fails every task it gets: a failure
+    # without a replay, each one counted, however small the sample.
+    orphans = [
+        Outcome(
+            run.workflow_id,
+            run.run_id,
+            run.workflow_type,
+            "not in the new code",
+            Verdict.FAILED,
+            f"the new code defines no workflow {run.workflow_type}: every task of this "
+            "run would fail",
+        )
+        for run in runs
+        if run.workflow_type not in known
+    ]
+    picked = replay.pick([r for r in runs if r.workflow_type in known], sample, random.Random())
     store = open_config_store(settings.ledger_url, settings.home)
     try:  # the configuration snapshots the runs name, as the worker preloads them
         CATALOG.preload(await store.all())
@@ -134,18 +150,19 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
             concurrency=concurrency,
             advance=lambda n: progress.advance(task, n),
         )
-    return build_report(outcomes, running=len(runs))
+    return build_report([*orphans, *outcomes], running=len(runs))
 
 
-async def _listed(client: Client, types: list[str], settings: Settings) -> list[RunRef]:
-    """The running runs; a server that stops answering exits 2 as an unreachable one, one
-    that refuses the list (a namespace or permission it does not grant) exits 2 saying so."""
+async def _listed(client: Client, settings: Settings) -> list[RunRef]:
+    """The running runs on nurture's task queue; a server that stops answering exits 2 as
+    an unreachable one, one that refuses the list (a namespace or permission it does not
+    grant) exits 2 saying so."""
     from temporalio.service import RPCError, RPCStatusCode
 
     from nurture.adapters.temporal.replay import list_running
 
     try:
-        return await list_running(client, types)
+        return await list_running(client, settings.temporal.task_queue)
     except RPCError as exc:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             say(f"Cannot reach Temporal at {settings.temporal.address}: {exc}", err=True)

@@ -125,6 +125,28 @@ class TestDeployCheck:
         assert "SequenceWorkflow" in done.stdout and "evaluation@1" in done.stdout
         assert f"workflow code in {home.resolve() / 'workflows'}" in done.stderr
 
+    def test_a_type_no_longer_defined_fails(
+        self,
+        stack: DevStack,
+        stack_home: Path,
+        in_evaluation: list[str],
+        tmp_path: Path,
+    ) -> None:
+        """A release whose package no longer exports LeadWorkflow: every running lead is
+        a failure (the worker would fail each of its tasks), counted without a replay."""
+        home = candidate(tmp_path, stack_home, "no-lead", FIRST_STEP)
+        package = home / "workflows" / "__init__.py"
+        source = package.read_text()
+        assert '    "LeadWorkflow",\n' in source
+        package.write_text(source.replace('    "LeadWorkflow",\n', "", 1))
+        done = deploy_check(stack.env(), home, "--json")
+        assert done.returncode == 1, done.stderr
+        report = json.loads(done.stdout)
+        orphans = _groups(report)[("LeadWorkflow", "not in the new code")]
+        assert orphans["failed"] >= len(in_evaluation) and orphans["replayed"] == 0
+        assert "defines no workflow LeadWorkflow" in orphans["examples"][0]["divergence"]
+        assert all(g["failed"] == 0 for k, g in _groups(report).items() if k[0] != "LeadWorkflow")
+
     def test_sample(self, stack: DevStack, stack_home: Path, in_evaluation: list[str]) -> None:
         """``--sample 1`` replays one of the running workflows, and says how many run."""
         done = deploy_check(stack.env(), stack_home, "--sample", "1", "--json")

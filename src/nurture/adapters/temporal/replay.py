@@ -15,6 +15,7 @@ import asyncio
 import inspect
 import json
 import random
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -39,6 +40,7 @@ __all__ = [
     "replayer_for",
     "running_query",
     "workflow_classes",
+    "workflow_type_names",
 ]
 
 NO_PATCH = "no patch marker"
@@ -77,17 +79,33 @@ def replayer_for(classes: Sequence[type], *, sandboxed: bool) -> Replayer:
     )
 
 
-def running_query(types: Sequence[str]) -> str:
-    """The visibility query of the running runs of ``types`` (class names: no quotes)."""
-    quoted = ", ".join(f"'{name}'" for name in types)
-    return f"ExecutionStatus = 'Running' AND WorkflowType IN ({quoted})"
+def workflow_type_names(classes: Sequence[type]) -> set[str]:
+    """The workflow type names ``classes`` define (a class's own, unless its ``defn`` names
+    another)."""
+    names = set()
+    for cls in classes:
+        definition = workflow._Definition.from_class(cls)
+        if definition is not None and definition.name:
+            names.add(definition.name)
+    return names
 
 
-async def list_running(client: Client, types: Sequence[str]) -> list[RunRef]:
-    """Every run of ``types`` running now (ids only: a few bytes a run)."""
+_QUEUE = re.compile(r"[A-Za-z0-9_.:/-]+")
+
+
+def running_query(task_queue: str) -> str:
+    """The visibility query of every run on ``task_queue`` running now, of any type: a
+    type the new code no longer defines must be seen too."""
+    if not _QUEUE.fullmatch(task_queue):
+        raise ValueError(f"{task_queue!r} cannot go into a visibility query")
+    return f"ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'"
+
+
+async def list_running(client: Client, task_queue: str) -> list[RunRef]:
+    """Every run on ``task_queue`` running now (ids only: a few bytes a run)."""
     return [
         RunRef(found.id, found.run_id, found.workflow_type)
-        async for found in client.list_workflows(running_query(types), page_size=1000)
+        async for found in client.list_workflows(running_query(task_queue), page_size=1000)
     ]
 
 
