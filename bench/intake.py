@@ -11,14 +11,20 @@ On one embedded dev server (the `temporal` binary, SQLite in WAL mode, as `nurtu
      of leads sees;
  (d) a burst: ``--burst`` posts as fast as the API takes them (a campaign), then the rate at
      which their thank-yous leave (``--burst 0`` skips it).
-Prints throughput, p50/p99 latency, the ratios b/a and d/a against their targets. A script,
-not a test: it prints figures and never fails on a slow machine.
+Prints throughput, p50/p99 latency, the ratios b/a and d/a against their targets, and
+where the CPU goes: for (a) and (b), each process's CPU time per workflow or lead (the dev
+server, the nurture worker, the API, this script: client, bare worker and SMTP server),
+their sum, and the throughput that sum allows on this machine's cores. The server's share
+bounds b/a when the server is the first limit: if a lead costs the server twice what a bare
+workflow does, b/a cannot pass 0.5 however fast the worker is. A script, not a test: it
+prints figures and never fails on a slow machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 import uuid
@@ -29,10 +35,12 @@ from aiosmtpd.controller import Controller
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench import procstat
 from bench.bare import BareWorkflow, noop
 from bench.stack import bench_stack
 from nurture.adapters.temporal.client import connect
 from nurture.config.settings import TemporalSettings
+from nurture.devtools.stack import DevStack
 from nurture.testing import free_port
 
 
@@ -79,6 +87,72 @@ def summary(name: str, latencies: list[float], elapsed: float) -> dict[str, floa
     return figures
 
 
+class CpuWatch:
+    """Each process's CPU time over one phase of the benchmark."""
+
+    def __init__(self, stack: DevStack) -> None:
+        self.pids = {"dev server": _pid(stack, "temporal"), "worker": _pid(stack, "worker")}
+        self.pids |= {"API": _pid(stack, "api"), "this script": os.getpid()}
+        self.first: dict[str, procstat.Reading] = {}
+        self.began = 0.0
+
+    def start(self) -> None:
+        self.first = {name: procstat.read(pid) for name, pid in self.pids.items()}
+        self.began = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Wall time since :meth:`start`."""
+        return time.monotonic() - self.began
+
+    async def settled(self, within: float = 30.0) -> dict[str, float]:
+        """CPU seconds per process since :meth:`start`, read once the dev server and the
+        worker are done with what the phase left them (a lead's facts, its next task):
+        both under 3% of a core over half a second, or ``within`` seconds at most."""
+        deadline = time.monotonic() + within
+        busy = ("dev server", "worker")
+        last = {name: procstat.read(self.pids[name]) for name in busy}
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            now = {name: procstat.read(self.pids[name]) for name in busy}
+            if all(procstat.cpu_percent(last[n], now[n]) < 3 for n in busy):
+                break
+            last = now
+        return self.seconds()
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds per process since :meth:`start`."""
+        return {
+            name: procstat.cpu_seconds(self.first[name], procstat.read(pid))
+            for name, pid in self.pids.items()
+        }
+
+
+def _pid(stack: DevStack, name: str) -> int:
+    process = stack.get(name).process
+    assert process is not None, f"{name} is not running"
+    return int(process.pid)
+
+
+def cpu_profile(
+    name: str, seconds: dict[str, float], units: int, elapsed: float | None = None
+) -> dict[str, float]:
+    """Print and return each process's CPU milliseconds per unit, with their sum and the
+    throughput the sum allows on this machine's cores (and, given the phase's ``elapsed``
+    wall time, how many cores the processes kept busy: below the machine's, something
+    other than CPU set the pace)."""
+    per_unit = {process: 1000 * spent / units for process, spent in seconds.items()}
+    total = sum(per_unit.values())
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{process} {ms:.1f}" for process, ms in per_unit.items())
+    busy = f"; {sum(seconds.values()) / elapsed:.2f} cores busy" if elapsed else ""
+    print(
+        f"    CPU ms per {name}: {parts}; total {total:.1f} "
+        f"(at most {1000 * cores / total:.0f}/s on {cores} cores){busy}",
+        flush=True,
+    )
+    return per_unit | {"total": total}
+
+
 async def closed_loop(n: int, concurrency: int, one: Any) -> tuple[list[float], float]:
     """Run ``one(i)`` n times with at most ``concurrency`` in flight."""
     gate = asyncio.Semaphore(concurrency)
@@ -113,7 +187,7 @@ async def open_loop(rate: float, seconds: float, one: Any) -> tuple[list[float],
     return latencies, time.perf_counter() - began
 
 
-async def bare(client: Client, n: int, concurrency: int) -> dict[str, float]:
+async def bare(client: Client, n: int, concurrency: int, cpu: CpuWatch) -> dict[str, float]:
     queue = f"bench-bare-{uuid.uuid4().hex[:6]}"
 
     async def one(i: int) -> None:
@@ -123,9 +197,14 @@ async def bare(client: Client, n: int, concurrency: int) -> dict[str, float]:
 
     async with Worker(client, task_queue=queue, workflows=[BareWorkflow], activities=[noop]):
         await closed_loop(min(20, n), concurrency, one)  # warm-up
-        return summary(
+        cpu.start()
+        figures = summary(
             "(a) bare workflow + no-op activity", *await closed_loop(n, concurrency, one)
         )
+        return figures | {
+            f"cpu {k}": v
+            for k, v in cpu_profile("workflow", await cpu.settled(), n, cpu.elapsed()).items()
+        }
 
 
 def form_poster(api: httpx.AsyncClient, sink: ArrivalRecorder, tag: str) -> Any:
@@ -150,24 +229,39 @@ async def main(args: argparse.Namespace) -> None:
             ports = stack.ports
             client = await connect(TemporalSettings(address=f"127.0.0.1:{ports.temporal}"))
             print(f"{args.leads} per run, {args.concurrency} in flight; dev server on SQLite (WAL)")
-            a = await bare(client, args.leads, args.concurrency)
+            cpu = CpuWatch(stack)
+            a = await bare(client, args.leads, args.concurrency, cpu)
             limits = httpx.Limits(max_connections=args.concurrency * 2)
             base = f"http://127.0.0.1:{ports.api}"
             async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as api:
                 await closed_loop(20, args.concurrency, form_poster(api, sink, "warm"))
+                cpu.start()
                 b = summary(
                     "(b) form POST → thank-you in sink",
                     *await closed_loop(args.leads, args.concurrency, form_poster(api, sink, "b")),
                 )
+                # Counted until the leads' facts and next tasks after the thank-you are done.
+                b_cpu = cpu_profile("lead", await cpu.settled(), args.leads, cpu.elapsed())
                 rate = a["throughput"] / 2
                 c = summary(
                     f"(c) same, open loop at {rate:.1f}/s",
                     *await open_loop(rate, args.open_seconds, form_poster(api, sink, "c")),
                 )
-                d = await burst(api, sink, args.burst, args.concurrency * 2) if args.burst else None
+                d = (
+                    await burst(api, sink, args.burst, args.concurrency * 2, cpu)
+                    if args.burst
+                    else None
+                )
     finally:
         controller.stop()
     print(f"ratio b/a throughput: {b['throughput'] / a['throughput']:.2f} (target ≥ 0.8)")
+    server = a["cpu dev server"] / b_cpu["dev server"]
+    machine = a["cpu total"] / b_cpu["total"]
+    print(
+        f"    the CPU a bare workflow costs over what a lead costs: dev server {server:.2f}, "
+        f"all processes {machine:.2f} (b/a cannot pass the first when the server is the "
+        "limit, nor the second when every core is busy)"
+    )
     print(
         f"form → thank-you at half the bare throughput: p50 {c['p50'] * 1000:.0f} ms, "
         f"p99 {c['p99'] * 1000:.0f} ms (target p99 < 1000)"
@@ -176,7 +270,9 @@ async def main(args: argparse.Namespace) -> None:
         print(f"ratio d/a, a burst's thank-yous: {d / a['throughput']:.2f} (target ≥ 0.8)")
 
 
-async def burst(api: httpx.AsyncClient, sink: ArrivalRecorder, n: int, concurrency: int) -> float:
+async def burst(
+    api: httpx.AsyncClient, sink: ArrivalRecorder, n: int, concurrency: int, cpu: CpuWatch
+) -> float:
     """Post ``n`` forms as fast as the API takes them; thank-yous per second from the first
     post to the last thank-you."""
     gate = asyncio.Semaphore(concurrency)
@@ -191,6 +287,7 @@ async def burst(api: httpx.AsyncClient, sink: ArrivalRecorder, n: int, concurren
             )
         response.raise_for_status()
 
+    cpu.start()
     began = time.perf_counter()
     await asyncio.gather(*(post(i) for i in range(n)))
     posted = time.perf_counter() - began
@@ -204,6 +301,7 @@ async def burst(api: httpx.AsyncClient, sink: ArrivalRecorder, n: int, concurren
         f"{'    their thank-yous':<34} {n:>5} in {drained:6.2f}s  {n / drained:7.1f}/s",
         flush=True,
     )
+    cpu_profile("lead", cpu.seconds(), n, cpu.elapsed())
     return n / drained
 
 
