@@ -66,6 +66,18 @@ class TestBuildReport:
             ("SequenceWorkflow", "evaluation@1", 0, 6, 0),
         ]
 
+    def test_a_type_the_code_no_longer_defines_fails(self) -> None:
+        """Counted as failures with the reason, the exit says so."""
+        gone = [
+            outcome(n, "OldWorkflow", "not in the new code", Verdict.UNDEFINED, "no class")
+            for n in range(4)
+        ]
+        report = build_report(gone, running=4)
+        (group,) = report.groups
+        assert (group.failed, group.replayed, len(group.examples)) == (4, 0, 3)
+        assert group.examples[0].verdict is Verdict.UNDEFINED
+        assert report.exit_code == 1
+
     def test_totals(self) -> None:
         report = sample_report()
         assert (report.running, report.sampled) == (40, 12)

@@ -126,7 +126,7 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
             run.run_id,
             run.workflow_type,
             "not in the new code",
-            Verdict.FAILED,
+            Verdict.UNDEFINED,
             f"the new code defines no workflow {run.workflow_type}: every task of this "
             "run would fail",
         )
@@ -205,7 +205,7 @@ def _print(console: Console, report: DeployReport, sample: int | None) -> None:
             f"fail{f', the first {shown}' if shown < group.failed else ''}:"
         )
         for example in group.examples:
-            mark = "" if example.verdict is Verdict.DIVERGED else " [bold](failed)[/]"
+            mark = " [bold](failed)[/]" if example.verdict is Verdict.FAILED else ""
             line = f"[red]✗[/] {escape(example.workflow_id)}{mark}"
             console.print(Padding(line, (0, 0, 0, 2)))
             console.print(Padding(escape(example.divergence), (0, 0, 0, 4)))

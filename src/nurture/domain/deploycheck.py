@@ -45,6 +45,8 @@ class Verdict(StrEnum):
     DIVERGED = "diverged"
     """A non-determinism error: the new code would wedge the run."""
     FAILED = "failed"
+    UNDEFINED = "undefined"
+    """Its workflow type is not in the new code: every task it gets would fail."""
     """Another error stopped the replay (a configuration snapshot missing, say)."""
     UNFETCHED = "unfetched"
     """Its history could not be read (gone since it was listed): not a failure."""
@@ -149,6 +151,9 @@ class DeployReport:
         }
 
 
+_FAILING = (Verdict.DIVERGED, Verdict.FAILED, Verdict.UNDEFINED)
+
+
 def build_report(
     outcomes: Iterable[Outcome], *, running: int, examples: int = EXAMPLES_PER_GROUP
 ) -> DeployReport:
@@ -160,7 +165,7 @@ def build_report(
         key = (outcome.workflow_type, outcome.version)
         by_verdict = counts.setdefault(key, dict.fromkeys(Verdict, 0))
         by_verdict[outcome.verdict] += 1
-        if outcome.verdict in (Verdict.DIVERGED, Verdict.FAILED):
+        if outcome.verdict in _FAILING:
             failures.setdefault(key, []).append(outcome)
     groups = []
     for key in sorted(counts):
@@ -170,7 +175,7 @@ def build_report(
                 workflow_type=key[0],
                 version=key[1],
                 replayed=counts[key][Verdict.REPLAYED],
-                failed=counts[key][Verdict.DIVERGED] + counts[key][Verdict.FAILED],
+                failed=sum(counts[key][verdict] for verdict in _FAILING),
                 unfetched=counts[key][Verdict.UNFETCHED],
                 examples=tuple(
                     Example(o.workflow_id, o.run_id, o.verdict, first_divergence(o.message))
