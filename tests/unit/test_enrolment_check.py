@@ -8,11 +8,13 @@ workflow would publish, and require the check to see the lead as its workflow do
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import typer
 
 from nurture.adapters.temporal.visibility import running_lead
+from nurture.cli.enrolment import _moment
 from nurture.domain.factlog import Fact, facts_of_state
 from nurture.domain.factlog.inbound import facts_of_message
 from nurture.domain.fields import CustomField
@@ -404,3 +406,24 @@ class TestTally:
         assert report.same_rules and report.differing == 0
         assert report.kinds["enters"] == (1, 1)
         assert "Both sets of rules are the same" in report.tables()[0].note
+
+
+class TestAtOption:
+    """``--at``: a duration from now or a moment (UTC unless it gives an offset); anything
+    else, however large, is a bad parameter, never a traceback."""
+
+    def test_moments(self) -> None:
+        assert _moment("2027-01-20T10:00+01:00") == datetime(2027, 1, 20, 9, tzinfo=UTC)
+        assert _moment("2027-01-20T10:00") == datetime(2027, 1, 20, 10, tzinfo=UTC)
+        ahead = _moment("7d")
+        assert ahead is not None
+        assert abs(ahead - datetime.now(UTC) - timedelta(days=7)) < timedelta(minutes=1)
+        assert _moment(None) is None
+
+    @pytest.mark.parametrize(
+        "text",
+        ["soon", "-5d", "2026-13-01", "9999999d", "99999999999999d", "0001-01-01T00:00+05:00"],
+    )
+    def test_refused(self, text: str) -> None:
+        with pytest.raises(typer.BadParameter, match="neither a duration"):
+            _moment(text)

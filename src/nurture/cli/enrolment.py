@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from rich.console import Console
 
 from nurture.cli.common import HomeOption, connect_temporal, exit_skipping_teardown, project_home
@@ -106,16 +106,17 @@ def _moment(text: str | None) -> datetime | None:
         return None
     try:
         return datetime.now(UTC) + _DURATION.validate_python(text)
-    except ValidationError:
+    except (OverflowError, ValueError):  # pydantic's ValidationError is a ValueError
         pass
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
         raise typer.BadParameter(
             f"{text!r} is neither a duration (7d, 12h) nor a date and time (2026-12-24T09:00)",
             param_hint="'--at'",
         ) from None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _run(
