@@ -68,6 +68,21 @@ def running_stack(home: Path, smtp_port: int, env: dict[str, str]) -> Iterator[D
 
 
 @contextmanager
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """A stack of a module's own (its leads alone: counts over every lead stay exact),
+    mailing a scripted SMTP server that accepts everything; API key ``e2e-key``."""
+    from nurture.testing import ScriptedSmtpServer
+
+    with (
+        ScriptedSmtpServer() as smtp,
+        running_stack(
+            make_project_home(tmp_path_factory), smtp.port, {"NURTURE_API_KEYS": "e2e-key"}
+        ) as dev,
+    ):
+        yield dev
+
+
+@contextmanager
 def api_client(stack: DevStack) -> Iterator[httpx.Client]:
     """An HTTP client on the stack's API."""
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.ports.api}", timeout=30) as client:

@@ -26,8 +26,7 @@ import httpx
 import pytest
 
 from nurture.devtools.stack import DevStack
-from nurture.testing import ScriptedSmtpServer
-from tests.e2e.conftest import api_client, make_project_home, running_stack
+from tests.e2e.conftest import api_client, own_stack
 from tests.e2e.stack.tools import assigned_sql, lead_when, post_form, reach_evaluation
 
 pytestmark = pytest.mark.e2e
@@ -38,12 +37,7 @@ DECISION = 'priority = 30\nbuying_stages = ["decision"]\n'
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    with (
-        ScriptedSmtpServer() as smtp,
-        running_stack(
-            make_project_home(tmp_path_factory), smtp.port, {"NURTURE_API_KEYS": "e2e-key"}
-        ) as dev,
-    ):
+    with own_stack(tmp_path_factory) as dev:
         yield dev
 
 

@@ -25,8 +25,7 @@ import pytest
 
 from nurture.adapters.factlog import open_fact_store
 from nurture.devtools.stack import DevStack
-from nurture.testing import ScriptedSmtpServer
-from tests.e2e.conftest import api_client, make_project_home, running_stack
+from tests.e2e.conftest import api_client, own_stack
 from tests.e2e.stack.tools import HEADERS, assigned_sql, lead_when, reach_evaluation, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -34,12 +33,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    with (
-        ScriptedSmtpServer() as smtp,
-        running_stack(
-            make_project_home(tmp_path_factory), smtp.port, {"NURTURE_API_KEYS": "e2e-key"}
-        ) as dev,
-    ):
+    with own_stack(tmp_path_factory) as dev:
         yield dev
 
 
