@@ -81,8 +81,9 @@ class EnrolmentCheckReport(ReportResult):
     listed: tuple[Differing, ...]
 
     def tables(self) -> tuple[ReportTable, ...]:
-        """Summary, moves per sequence, leads that differ."""
-        return (_summary_table(self), _moves_table(self), _differing_table(self))
+        """Summary, moves per sequence, and the leads that differ when some do."""
+        shown = (_summary_table(self), _moves_table(self))
+        return (*shown, _differing_table(self)) if self.listed else shown
 
 
 class EnrolmentCheckTally:
@@ -187,16 +188,19 @@ def _columns(first: str) -> tuple[Column, ...]:
 
 def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
     judged = report.running - report.unknown
-    note = f"{report.running} running leads; {judged} judged"
+    note = f"{report.running} running lead{'s' * (report.running != 1)}; {judged} judged"
     if report.unknown:
         note += (
             f"; {report.unknown} unknown to the facts log, judged by neither "
             f"(`nurture facts backfill` fills it in): {', '.join(report.unknown_examples)}"
             + ("…" if report.unknown > len(report.unknown_examples) else "")
         )
-    note += f". {report.differing} would move otherwise under {report.candidate}."
     if report.same_rules:
-        note += " Both sets of rules are the same: what each lead's next evaluation does now."
+        note += ". Both sets of rules are the same: what each lead's next evaluation does now."
+    elif report.differing:
+        note += f". {report.differing} would move otherwise under {report.candidate}."
+    else:
+        note += f". No lead would move otherwise under {report.candidate}."
     return ReportTable(
         name="summary",
         title=(
