@@ -66,9 +66,12 @@ class TestListing:
 
     def test_query(self) -> None:
         """Every type on the queue: one the new code no longer defines is seen too."""
-        assert running_query("nurture") == ("ExecutionStatus = 'Running' AND TaskQueue = 'nurture'")
+        assert running_query("nurture", ["RouterWorkflow", "LeadWorkflow"]) == (
+            "ExecutionStatus = 'Running' AND (TaskQueue = 'nurture' "
+            "OR WorkflowType IN ('LeadWorkflow', 'RouterWorkflow'))"
+        )
         with pytest.raises(ValueError, match="cannot go into a visibility query"):
-            running_query("nurture' OR 'a' = 'a")
+            running_query("nurture' OR 'a' = 'a", [])
 
     def test_type_names_are_the_definitions(self) -> None:
         """A class's workflow type is its ``defn`` name (the class's own by default)."""

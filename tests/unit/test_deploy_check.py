@@ -41,6 +41,10 @@ def outcome(n: int, kind: str, version: str, verdict: Verdict, message: str = ""
 def sample_report() -> DeployReport:
     """Five leads on one patch (one failing), six evaluation runs (five diverging, one
     failing otherwise), a router gone before it was read."""
+    return build_report(sample_report_outcomes(), running=40)
+
+
+def sample_report_outcomes() -> list[Outcome]:
     outcomes = [outcome(n, "LeadWorkflow", "patch p", Verdict.REPLAYED) for n in range(4)]
     outcomes.append(outcome(4, "LeadWorkflow", "patch p", Verdict.FAILED, "ConfigNotLoaded"))
     outcomes.append(outcome(10, "SequenceWorkflow", "evaluation@1", Verdict.FAILED, "boom"))
@@ -49,7 +53,7 @@ def sample_report() -> DeployReport:
         for n in range(11, 16)
     ]
     outcomes.append(outcome(20, "RouterWorkflow", "no patch marker", Verdict.UNFETCHED, "gone"))
-    return build_report(outcomes, running=40)
+    return outcomes
 
 
 class TestBuildReport:
@@ -77,6 +81,9 @@ class TestBuildReport:
         assert (group.failed, group.replayed, len(group.examples)) == (4, 0, 3)
         assert group.examples[0].verdict is Verdict.UNDEFINED
         assert report.exit_code == 1
+        # Never replayed: not among the runs sampled for a replay.
+        both = build_report([*gone, *sample_report_outcomes()], running=44)
+        assert (both.undefined, both.sampled) == (4, sample_report().sampled)
 
     def test_totals(self) -> None:
         report = sample_report()
@@ -225,7 +232,7 @@ class TestListRefused:
         monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str],
     ) -> None:
-        async def refuse(client: object, task_queue: str) -> list[object]:
+        async def refuse(client: object, task_queue: str, types: list[str]) -> list[object]:
             raise RPCError("namespace nurture-prod: request denied", status, b"")
 
         def leave(code: int = 0) -> None:
@@ -234,7 +241,7 @@ class TestListRefused:
         monkeypatch.setattr(temporal_replay, "list_running", refuse)
         monkeypatch.setattr(deploy_cli, "exit_skipping_teardown", leave)
         with pytest.raises(SystemExit) as exited:
-            asyncio.run(deploy_cli._listed(object(), Settings()))  # type: ignore[arg-type]
+            asyncio.run(deploy_cli._listed(object(), Settings(), []))  # type: ignore[arg-type]
         assert exited.value.code == 2
         err = capfd.readouterr().err
         assert err.startswith(said) and "request denied" in err and len(err.splitlines()) == 1

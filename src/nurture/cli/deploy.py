@@ -116,8 +116,11 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
         code = Path(workflows.__file__).parent
         err.print(f"Replaying on the workflow code in {code}", markup=False, soft_wrap=True)
     classes = replay.workflow_classes(workflows)
-    runs = await _listed(client, settings)
     known = replay.workflow_type_names(classes)
+    if not quiet:
+        queue = settings.temporal.task_queue
+        err.print(f"Listing the runs on task queue {queue!r}", markup=False, soft_wrap=True)
+    runs = await _listed(client, settings, sorted(known))
     # A run of a type the new code no longer defines fails every task it gets: a failure
     # without a replay, each one counted, however small the sample.
     orphans = [
@@ -153,7 +156,7 @@ async def _check(sample: int | None, batch: int, concurrency: int, *, quiet: boo
     return build_report([*orphans, *outcomes], running=len(runs))
 
 
-async def _listed(client: Client, settings: Settings) -> list[RunRef]:
+async def _listed(client: Client, settings: Settings, types: list[str]) -> list[RunRef]:
     """The running runs on nurture's task queue; a server that stops answering exits 2 as
     an unreachable one, one that refuses the list (a namespace or permission it does not
     grant) exits 2 saying so."""
@@ -162,7 +165,10 @@ async def _listed(client: Client, settings: Settings) -> list[RunRef]:
     from nurture.adapters.temporal.replay import list_running
 
     try:
-        return await list_running(client, settings.temporal.task_queue)
+        return await list_running(client, settings.temporal.task_queue, types)
+    except ValueError as exc:  # a queue name no query can hold
+        say(f"TEMPORAL_TASK_QUEUE: {exc}", err=True)
+        exit_skipping_teardown(2)
     except RPCError as exc:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             say(f"Cannot reach Temporal at {settings.temporal.address}: {exc}", err=True)
@@ -188,15 +194,23 @@ def _print(console: Console, report: DeployReport, sample: int | None) -> None:
     if not report.running:
         console.print("No lead, sequence, router or webhook workflow is running: nothing to check.")
         return
-    drawn = sample and report.sampled < report.running
+    defined = report.running - report.undefined
+    drawn = sample and report.sampled < defined
     picked = f"a sample of {report.sampled:,} of the" if drawn else "all"
     unfetched = f", {report.unfetched:,} gone before their history was read" * bool(
         report.unfetched
     )
+    replayed_failed = report.failed - report.undefined
     console.print(
-        f"Replayed {picked} {report.running:,} running workflows: [bold]{report.replayed:,} "
-        f"go on[/], [bold]{report.failed:,} would fail[/]{unfetched}.\n"
+        f"Replayed {picked} {defined:,} running workflows: [bold]{report.replayed:,} go on[/], "
+        f"[bold]{replayed_failed:,} would fail[/]{unfetched}."
     )
+    if report.undefined:
+        console.print(
+            f"[bold]{report.undefined:,} running workflows are of a type the new code no "
+            "longer defines[/]: every task they get would fail."
+        )
+    console.print()
     console.print(_table(report))
     for group in (g for g in report.groups if g.examples):
         shown = len(group.examples)
@@ -205,7 +219,8 @@ def _print(console: Console, report: DeployReport, sample: int | None) -> None:
             f"fail{f', the first {shown}' if shown < group.failed else ''}:"
         )
         for example in group.examples:
-            mark = " [bold](failed)[/]" if example.verdict is Verdict.FAILED else ""
+            marks = {Verdict.FAILED: " [bold](failed)[/]", Verdict.UNDEFINED: " [bold](no code)[/]"}
+            mark = marks.get(example.verdict, "")
             line = f"[red]✗[/] {escape(example.workflow_id)}{mark}"
             console.print(Padding(line, (0, 0, 0, 2)))
             console.print(Padding(escape(example.divergence), (0, 0, 0, 4)))
@@ -214,11 +229,17 @@ def _print(console: Console, report: DeployReport, sample: int | None) -> None:
             "\nA run marked [bold]failed[/] stopped on an error, not a divergence: a "
             "configuration not loaded means NURTURE_LEDGER_URL is not the workers' database."
         )
-    if report.failed:
+    if report.failed > report.undefined:
         console.print(
             "\n[red]Do not restart the workers on this code.[/] Keep the runs in flight "
             "working: put the change behind [bold]workflow.patched(...)[/] or add a sequence "
             "version (workflows/README.md, workflows/patches.py), then check again."
+        )
+    if report.undefined:
+        console.print(
+            "\n[red]Do not restart the workers on this code[/] while those runs are in "
+            "flight: keep their workflow classes exported from workflows/__init__.py until "
+            "they end (or end them on purpose, with `temporal workflow terminate`)."
         )
     else:
         console.print("\n[green]Every replayed workflow goes on with this code[/]: safe to deploy.")

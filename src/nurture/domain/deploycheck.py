@@ -45,9 +45,9 @@ class Verdict(StrEnum):
     DIVERGED = "diverged"
     """A non-determinism error: the new code would wedge the run."""
     FAILED = "failed"
+    """Another error stopped the replay (a configuration snapshot missing, say)."""
     UNDEFINED = "undefined"
     """Its workflow type is not in the new code: every task it gets would fail."""
-    """Another error stopped the replay (a configuration snapshot missing, say)."""
     UNFETCHED = "unfetched"
     """Its history could not be read (gone since it was listed): not a failure."""
 
@@ -82,13 +82,16 @@ class Group:
     version: str
     replayed: int = 0
     failed: int = 0
+    """Runs that would fail: diverged, failed or of a type the new code does not define."""
     unfetched: int = 0
     examples: tuple[Example, ...] = ()
+    undefined: int = 0
+    """Of ``failed``, the runs of a type the new code does not define (never replayed)."""
 
     @property
     def checked(self) -> int:
         """Runs whose history was replayed (whatever the outcome)."""
-        return self.replayed + self.failed
+        return self.replayed + self.failed - self.undefined
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,14 @@ class DeployReport:
         return sum(g.unfetched for g in self.groups)
 
     @property
+    def undefined(self) -> int:
+        return sum(g.undefined for g in self.groups)
+
+    @property
     def sampled(self) -> int:
-        """Runs picked for the check (all the running ones, or ``--sample``)."""
-        return self.replayed + self.failed + self.unfetched
+        """Runs picked for a replay (all the running ones of a type the new code defines,
+        or ``--sample`` of them)."""
+        return self.replayed + self.failed - self.undefined + self.unfetched
 
     @property
     def exit_code(self) -> int:
@@ -128,6 +136,7 @@ class DeployReport:
             "sampled": self.sampled,
             "replayed": self.replayed,
             "failed": self.failed,
+            "undefined": self.undefined,
             "unfetched": self.unfetched,
             "groups": [
                 {
@@ -177,6 +186,7 @@ def build_report(
                 replayed=counts[key][Verdict.REPLAYED],
                 failed=sum(counts[key][verdict] for verdict in _FAILING),
                 unfetched=counts[key][Verdict.UNFETCHED],
+                undefined=counts[key][Verdict.UNDEFINED],
                 examples=tuple(
                     Example(o.workflow_id, o.run_id, o.verdict, first_divergence(o.message))
                     for o in picked[:examples]

@@ -144,6 +144,7 @@ class TestDeployCheck:
         report = json.loads(done.stdout)
         orphans = _groups(report)[("LeadWorkflow", "not in the new code")]
         assert orphans["failed"] >= len(in_evaluation) and orphans["replayed"] == 0
+        assert report["undefined"] == orphans["failed"]
         assert orphans["examples"][0]["verdict"] == "undefined"
         assert "defines no workflow LeadWorkflow" in orphans["examples"][0]["divergence"]
         assert all(g["failed"] == 0 for k, g in _groups(report).items() if k[0] != "LeadWorkflow")

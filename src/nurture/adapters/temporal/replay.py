@@ -93,19 +93,24 @@ def workflow_type_names(classes: Sequence[type]) -> set[str]:
 _QUEUE = re.compile(r"[A-Za-z0-9_.:/-]+")
 
 
-def running_query(task_queue: str) -> str:
-    """The visibility query of every run on ``task_queue`` running now, of any type: a
-    type the new code no longer defines must be seen too."""
-    if not _QUEUE.fullmatch(task_queue):
-        raise ValueError(f"{task_queue!r} cannot go into a visibility query")
-    return f"ExecutionStatus = 'Running' AND TaskQueue = '{task_queue}'"
+def running_query(task_queue: str, types: Sequence[str]) -> str:
+    """The visibility query of the runs running now on ``task_queue``, of any type (one
+    the new code no longer defines must be seen too), and of ``types`` on any queue (a
+    check run with another ``TEMPORAL_TASK_QUEUE`` than the workers' still finds them)."""
+    for name in (task_queue, *types):
+        if not _QUEUE.fullmatch(name):
+            raise ValueError(f"{name!r} cannot go into a visibility query")
+    known = ", ".join(f"'{name}'" for name in sorted(types))
+    where = f"TaskQueue = '{task_queue}'" + (f" OR WorkflowType IN ({known})" if types else "")
+    return f"ExecutionStatus = 'Running' AND ({where})"
 
 
-async def list_running(client: Client, task_queue: str) -> list[RunRef]:
-    """Every run on ``task_queue`` running now (ids only: a few bytes a run)."""
+async def list_running(client: Client, task_queue: str, types: Sequence[str]) -> list[RunRef]:
+    """Every run :func:`running_query` finds (ids only: a few bytes a run)."""
+    query = running_query(task_queue, types)
     return [
         RunRef(found.id, found.run_id, found.workflow_type)
-        async for found in client.list_workflows(running_query(task_queue), page_size=1000)
+        async for found in client.list_workflows(query, page_size=1000)
     ]
 
 
