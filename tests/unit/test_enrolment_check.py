@@ -37,7 +37,7 @@ from nurture.domain.sequences.dryrun import (
     next_move,
 )
 from nurture.domain.sequences.rules import EnrolmentRule, choose_enrolment, must_stop, stages_of
-from tests.helpers import T0, persona_lead, project, scoring_model, submission
+from tests.helpers import T0, doi_submission, persona_lead, project, scoring_model, submission
 from workflows.search_attributes import for_view
 
 MODEL = scoring_model()
@@ -251,6 +251,10 @@ def journeys() -> dict[str, tuple[LeadState, list[Fact]]]:
     state, more = posted(state, "contact", 2, source="referral", custom={"budget": "over 50k"})
     log += more
     two_forms = (state, log)
+    doi = FormPosted(form=doi_submission("doi-L1", at=T0 + timedelta(days=2, hours=1)))
+    at_doi = T0 + timedelta(days=2, hours=1)
+    held = journey.apply(state, doi, journey.ApplyContext(model=MODEL, now=at_doi)).state
+    held_post = (held, [*log, *facts_of_message("L1", doi, at_doi)])
     entered = Enrolment(
         sequence="evaluation",
         version=1,
@@ -273,6 +277,7 @@ def journeys() -> dict[str, tuple[LeadState, list[Fact]]]:
     returned = (state, list(log))
     return {
         "two forms": two_forms,
+        "a double opt-in post held": held_post,
         "in a sequence": in_sequence,
         "an SQL in a sequence": (sql, list(log)),
         "sequence ended": ended,
@@ -287,7 +292,8 @@ def test_the_check_sees_the_lead_as_its_workflow_does(name: str) -> None:
     log = sorted([*inbound, *facts_of_state(state)], key=lambda f: f.at)
     attributes = for_view(lead_view(state, MODEL, now))
     lead = running_lead("L1", attributes)
-    past = enrolment_past(log, lambda _: -1)
+    confirm = {name for name, form in project().forms.items() if form.double_opt_in}
+    past = enrolment_past(log, lambda _: -1, confirm)
     assert lead is not None and past is not None
     seen = facts_for(lead, past, project().fields)
     truth = lead_facts(state, MODEL, now)
@@ -324,18 +330,21 @@ class TestTally:
         SILENT,
     )
 
-    def running(self, lead_id: str, stage: Stage, buying: str) -> RunningLead:
+    def running(
+        self, lead_id: str, stage: Stage, buying: str, sequence: str | None = None
+    ) -> RunningLead:
         return RunningLead(
             lead_id=lead_id,
             stage=stage,
             buying_stage=buying,
             last_activity_at=T0 - timedelta(days=1),
+            sequence=sequence,
         )
 
     def test_counts_and_differences(self) -> None:
         running = [
-            self.running("a", Stage.NEW, "discovery"),  # in discovery: stays under both
-            self.running("b", Stage.MQL, "discovery"),  # in discovery: leaves it (stages)
+            self.running("a", Stage.NEW, "discovery", "discovery"),  # stays under both
+            self.running("b", Stage.MQL, "discovery", "discovery"),  # leaves it (stages)
             self.running("c", Stage.MQL, "discovery"),  # out of any: enters, then not
             self.running("d", Stage.MQL, "evaluation"),  # enters evaluation under both
             self.running("z", Stage.NEW, "discovery"),  # nothing in the log
@@ -389,7 +398,11 @@ class TestTally:
         assert not report.same_rules
         summary, moves, differing = report.tables()
         assert summary.rows[0] == ("enter a sequence", 2, 1, -1)
-        assert "1 unknown to the facts log" in summary.note and ": z." in summary.note
+        assert "1 unknown to the facts log" in summary.note and ": z;" in summary.note
+        # c and d: their log holds no form's profile (a and b neither: no form at all).
+        assert report.partial == 4 and "4 judged from a log without any form's profile" in (
+            summary.note
+        )
         assert len(moves.rows) == 5 and len(differing.rows) == 2
 
     def test_the_same_rules_say_what_the_next_evaluation_does_now(self) -> None:
@@ -406,7 +419,72 @@ class TestTally:
         assert report.same_rules and report.differing == 0
         assert report.kinds["enters"] == (1, 1)
         summary, _ = report.tables()  # no table of leads that differ: none can
-        assert summary.note.startswith("1 running lead; 1 judged. Both sets of rules are the")
+        assert summary.note.startswith("1 running lead; 1 judged; 1 judged from a log without")
+        assert "Both sets of rules are the same" in summary.note
+
+    def test_the_same_move_for_another_reason_is_no_difference(self) -> None:
+        """Only discovery's priority changes: a lead entering it enters it either way."""
+        higher = (DISCOVERY.model_copy(update={"priority": 15}), EVALUATION, SILENT)
+        running = [self.running("c", Stage.MQL, "discovery")]
+        tally = EnrolmentCheckTally(self.CURRENT, higher, running, {}, T0)
+        tally.add_lead([of("c", "lead_created", -2, form="white-paper", source="inbound")])
+        report = tally.result()
+        assert report.kinds["enters"] == (1, 1) and report.differing == 0
+
+    def test_a_log_behind_its_sequence_is_judged_by_neither(self) -> None:
+        """Visibility says the lead runs evaluation, its log has no entry yet (the write is
+        on its way): counted apart, never judged as 'out of sequences'."""
+        running = [self.running("e", Stage.MQL, "evaluation", "evaluation")]
+        tally = EnrolmentCheckTally(self.CURRENT, self.CANDIDATE, running, {}, T0)
+        tally.add_lead([of("e", "lead_created", -2, form="white-paper", source="inbound")])
+        report = tally.result()
+        assert (report.out_of_step, report.out_of_step_examples) == (1, ("e",))
+        assert sum(current for current, _ in report.kinds.values()) == 0
+        assert "1 whose log is behind the sequence they run" in report.tables()[0].note
+
+    def test_an_assumed_priority_is_said(self) -> None:
+        """An entry logged before facts carried its priority: counted and said."""
+        running = [self.running("a", Stage.NEW, "discovery", "discovery")]
+        tally = EnrolmentCheckTally(self.CURRENT, self.CANDIDATE, running, {}, T0)
+        entered = {"sequence": "discovery", "version": 1, "enrolment": 1, "alongside": False}
+        wid = "lead-a/seq-discovery-1"
+        tally.add_lead([of("a", "sequence_entered", -3, **entered, workflow_id=wid)])
+        report = tally.result()
+        assert report.assumed == 1 and "priority is assumed" in report.tables()[0].note
+
+
+def of(lead_id: str, kind: str, days: float, **data: object) -> Fact:
+    return fact(kind, days, **data).model_copy(update={"lead_id": lead_id})
+
+
+class TestHeldAndImported:
+    """What the lead's state does not hold yet is not read from the log either."""
+
+    def test_a_double_opt_in_post_counts_once_confirmed(self) -> None:
+        newsletter = {"form": "newsletter", "profile": {"custom.budget": "over 50k"}}
+        log = [
+            fact("lead_created", 0, form="white-paper", source="inbound"),
+            fact("form_submitted", 0, form="white-paper", profile={}),
+            fact("form_submitted", 1, **newsletter),
+        ]
+        held = enrolment_past(log, lambda _: 0, {"newsletter"})
+        assert held is not None and (held.forms, held.custom) == (("white-paper",), {})
+        confirmed = [*log, fact("opt_in_confirmed", 2, form="newsletter", submission=None)]
+        past = enrolment_past(confirmed, lambda _: 0, {"newsletter"})
+        assert past is not None and past.forms == ("white-paper", "newsletter")
+        assert past.custom == {"budget": "over 50k"}
+        # Once an address is confirmed, a later double opt-in post counts at once.
+        again = [*confirmed, fact("form_submitted", 3, form="newsletter", profile={})]
+        assert enrolment_past(again, lambda _: 0, {"newsletter"}) == past
+
+    def test_an_import_is_no_form(self) -> None:
+        log = [fact("lead_created", 0, form="import:fair-2026", source="outbound")]
+        past = enrolment_past(log, lambda _: 0)
+        assert past is not None and (past.forms, past.source, past.partial) == (
+            (),
+            "outbound",
+            True,
+        )
 
 
 class TestAtOption:
@@ -428,3 +506,8 @@ class TestAtOption:
     def test_refused(self, text: str) -> None:
         with pytest.raises(typer.BadParameter, match="neither a duration"):
             _moment(text)
+
+    def test_the_past_is_refused(self) -> None:
+        """Today's facts say nothing of a past evaluation."""
+        with pytest.raises(typer.BadParameter, match="is in the past"):
+            _moment("2020-01-01")

@@ -116,6 +116,11 @@ def _moment(text: str | None) -> datetime | None:
             f"{text!r} is neither a duration (7d, 12h) nor a date and time (2026-12-24T09:00)",
             param_hint="'--at'",
         ) from None
+    if moment < datetime.now(UTC) - timedelta(minutes=1):
+        raise typer.BadParameter(
+            f"{text!r} is in the past: the check judges the leads' next evaluation, now or later",
+            param_hint="'--at'",
+        )
     return moment
 
 
@@ -153,7 +158,7 @@ def _run(
         _fail(str(exc))
     except RPCError as exc:
         _fail(f"Temporal at {settings.temporal.address} did not answer the list: {exc}")
-    except (OSError, sqlite3.Error, psycopg.Error) as exc:
+    except (OSError, ValueError, sqlite3.Error, psycopg.Error) as exc:  # a fact unreadable
         _fail(" ".join(str(exc).split()))
 
 

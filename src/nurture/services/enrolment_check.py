@@ -57,11 +57,14 @@ class RuleSets:
         candidate: tuple[EnrolmentRule, ...],
         fields: dict[str, CustomField],
         report: ConfigReport,
+        double_opt_in: tuple[str, ...] = (),
     ) -> None:
         self.current = current
         self.candidate = candidate
         self.fields = fields
         self.report = report
+        self.double_opt_in = double_opt_in
+        """The project's double opt-in forms: their posts count once confirmed."""
 
 
 def check_candidate(settings: Settings, candidate: Path | None) -> RuleSets:
@@ -85,6 +88,9 @@ def check_candidate(settings: Settings, candidate: Path | None) -> RuleSets:
         candidate=tuple(other.enrolment) if other else (),
         fields=dict(current.fields) if current else {},
         report=report,
+        double_opt_in=tuple(n for n, f in current.forms.items() if f.double_opt_in)
+        if current
+        else (),
     )
 
 
@@ -101,7 +107,7 @@ async def run_enrolment_check(
     running = await running_leads(client, advance=listed)
     moment = at or datetime.now(UTC)
     tally = EnrolmentCheckTally(
-        rules.current, rules.candidate, running, rules.fields, moment, names
+        rules.current, rules.candidate, running, rules.fields, moment, names, rules.double_opt_in
     )
     async for lead in by_lead_stream(store.read(kinds=KINDS)):
         tally.add_lead(lead)

@@ -178,6 +178,7 @@ def running_lead(lead_id: str, values: Mapping[str, Any]) -> RunningLead | None:
         grade=Grade(grade) if grade in Grade.__members__.values() else Grade.C,
         temperature=Heat(heat) if heat in Heat.__members__.values() else Heat.COLD,
         last_activity_at=values.get(sa.LAST_ACTIVITY.name),
+        sequence=values.get(sa.SEQUENCE.name),
     )
 
 

@@ -7,14 +7,18 @@ running lead at its next evaluation, side by side (``nurture enrolment check``).
 - **Leads that differ**: each lead whose move the change alters, with the changed set's
   reason (the first :data:`LISTED`; all are counted).
 
-A running lead the facts log knows nothing of (it lived before the log: ``nurture facts
-backfill`` fills it in) is counted apart and judged by neither set.
+Counted apart and judged by neither set: a running lead the facts log knows nothing of (it
+lived before the log: ``nurture facts backfill`` fills it in), and one whose log is out of
+step with the sequence its workflow publishes (a write still on its way). Counted among the
+judged but named in the note: leads whose log holds no form's profile (imported, or from
+before the log: custom fields and later forms unknown), and leads whose running sequence's
+priority had to be assumed (entered before facts recorded it).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -73,6 +77,13 @@ class EnrolmentCheckReport(ReportResult):
     unknown: int
     """Of them, those the facts log knows nothing of (judged by neither set)."""
     unknown_examples: tuple[str, ...] = ()
+    out_of_step: int = 0
+    """Of them, those whose log and published sequence disagree (judged by neither set)."""
+    out_of_step_examples: tuple[str, ...] = ()
+    partial: int = 0
+    """Judged leads whose log holds no form's profile."""
+    assumed: int = 0
+    """Judged leads whose running sequence's priority was assumed."""
     kinds: dict[str, tuple[int, int]]
     """Leads per kind of move (enters, leaves, changes, stays, none), under each set."""
     moves: dict[str, tuple[int, int]]
@@ -98,12 +109,16 @@ class EnrolmentCheckTally:
         fields: Mapping[str, CustomField],
         at: datetime,
         names: tuple[str, str] = ("current", "candidate"),
+        double_opt_in: Collection[str] = (),
     ) -> None:
         self.rules = (current, candidate)
         self.running = {lead.lead_id: lead for lead in running}
         self.fields = fields
         self.at = at
         self.names = names
+        self.double_opt_in = tuple(double_opt_in)
+        self._out_of_step: list[str] = []
+        self._partial = self._assumed = 0
         self._priorities = {r.sequence: r.priority for r in reversed(current)}
         self._seen: set[str] = set()
         self._kinds: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
@@ -115,7 +130,9 @@ class EnrolmentCheckTally:
         """Judge one lead from its facts (of :data:`~nurture.domain.sequences.dryrun.KINDS`)."""
         if not facts or facts[0].lead_id not in self.running:
             return
-        past = enrolment_past(facts, lambda sequence: self._priorities.get(sequence, 0))
+        past = enrolment_past(
+            facts, lambda sequence: self._priorities.get(sequence, 0), self.double_opt_in
+        )
         if past is not None:
             self.add(self.running[past.lead_id], past)
 
@@ -124,12 +141,20 @@ class EnrolmentCheckTally:
         if lead.lead_id in self._seen:
             return
         self._seen.add(lead.lead_id)
+        active = next(
+            (e for e in reversed(past.enrolments) if e.ended_at is None and not e.alongside), None
+        )
+        if (active.sequence if active else None) != lead.sequence:
+            self._out_of_step.append(lead.lead_id)
+            return
+        self._partial += past.partial
+        self._assumed += past.assumed_priority
         facts = facts_for(lead, past, self.fields)
         moves = [next_move(rules, facts, past.enrolments, self.at) for rules in self.rules]
         for side, move in enumerate(moves):
             self._kinds[side][move.kind] += 1
             self._moves[side][move.label] += 1
-        if moves[0] != moves[1]:
+        if _what(moves[0]) != _what(moves[1]):  # the same move for another reason is none
             self._differing += 1
             if len(self._listed) < LISTED:
                 self._listed.append(_differing(lead.lead_id, *moves))
@@ -137,6 +162,7 @@ class EnrolmentCheckTally:
     def result(self) -> EnrolmentCheckReport:
         """The report over every lead judged so far."""
         unknown = sorted(set(self.running) - self._seen)
+        out = sorted(self._out_of_step)
         labels = sorted(set(self._moves[0]) | set(self._moves[1]), key=_label_order)
         return EnrolmentCheckReport(
             current=self.names[0],
@@ -146,11 +172,19 @@ class EnrolmentCheckTally:
             running=len(self.running),
             unknown=len(unknown),
             unknown_examples=tuple(unknown[:10]),
+            out_of_step=len(out),
+            out_of_step_examples=tuple(out[:10]),
+            partial=self._partial,
+            assumed=self._assumed,
             kinds={k: (self._kinds[0][k], self._kinds[1][k]) for k in KINDS_ORDER},
             moves={label: (self._moves[0][label], self._moves[1][label]) for label in labels},
             differing=self._differing,
             listed=tuple(self._listed),
         )
+
+
+def _what(move: Move) -> tuple[str, str | None, str | None]:
+    return (move.kind, move.sequence, move.to)
 
 
 def _differing(lead_id: str, current: Move, candidate: Move) -> Differing:
@@ -187,13 +221,29 @@ def _columns(first: str) -> tuple[Column, ...]:
 
 
 def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
-    judged = report.running - report.unknown
+    judged = report.running - report.unknown - report.out_of_step
     note = f"{report.running} running lead{'s' * (report.running != 1)}; {judged} judged"
     if report.unknown:
+        some = _some(report.unknown_examples, report.unknown)
         note += (
             f"; {report.unknown} unknown to the facts log, judged by neither "
-            f"(`nurture facts backfill` fills it in): {', '.join(report.unknown_examples)}"
-            + ("…" if report.unknown > len(report.unknown_examples) else "")
+            f"(`nurture facts backfill` fills it in): {some}"
+        )
+    if report.out_of_step:
+        some = _some(report.out_of_step_examples, report.out_of_step)
+        note += (
+            f"; {report.out_of_step} whose log is behind the sequence they run, judged by "
+            f"neither (run the check again): {some}"
+        )
+    if report.partial:
+        note += (
+            f"; {report.partial} judged from a log without any form's profile (imported, or "
+            "from before the log: custom fields and later forms unknown)"
+        )
+    if report.assumed:
+        note += (
+            f"; {report.assumed} whose running sequence's priority is assumed from the rules "
+            "in force (entered before the log recorded it)"
         )
     if report.same_rules:
         note += ". Both sets of rules are the same: what each lead's next evaluation does now."
@@ -211,6 +261,10 @@ def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
         rows=tuple((_KIND_WORDS[k], *_pair(v)) for k, v in report.kinds.items()),
         note=note,
     )
+
+
+def _some(examples: tuple[str, ...], count: int) -> str:
+    return ", ".join(examples) + ("…" if count > len(examples) else "")
 
 
 def _moves_table(report: EnrolmentCheckReport) -> ReportTable:

@@ -13,7 +13,7 @@ the lead may enter wins if it beats what still runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -45,6 +45,7 @@ __all__ = [
 KINDS: tuple[str, ...] = (
     "lead_created",
     "form_submitted",
+    "opt_in_confirmed",
     "sales_action",
     "sequence_entered",
     "sequence_ended",
@@ -74,6 +75,8 @@ class RunningLead(BaseModel):
     grade: Grade = Grade.C
     temperature: Heat = Heat.COLD
     last_activity_at: AwareDatetime | None = None
+    sequence: str | None = None
+    """The rule-driven sequence it runs, as its workflow last published it."""
 
 
 class EnrolmentPast(BaseModel):
@@ -90,6 +93,12 @@ class EnrolmentPast(BaseModel):
     """The source its last form gave (visibility's, when it has one, is the lead's now)."""
     enrolments: tuple[Enrolment, ...] = ()
     """Every sequence it entered, in order; the running ones without an end."""
+    partial: bool = False
+    """No form's profile in the log (a lead imported, or from before the log): forms after
+    the first and custom fields are unknown."""
+    assumed_priority: bool = False
+    """The running sequence's entry predates facts that record its rule's priority: the
+    priority the rules in force give it is assumed."""
 
 
 class Move(BaseModel):
@@ -126,47 +135,96 @@ PriorityOf = Callable[[str], int]
 """The priority an entry whose fact does not record it is taken to have (its sequence's)."""
 
 
-def enrolment_past(facts: Sequence[Fact], priority_of: PriorityOf) -> EnrolmentPast | None:
-    """One lead's facts (in time order) as what the rules read, or ``None`` for none."""
+def enrolment_past(
+    facts: Sequence[Fact], priority_of: PriorityOf, double_opt_in: Collection[str] = ()
+) -> EnrolmentPast | None:
+    """One lead's facts (in time order) as what the rules read, or ``None`` for none.
+
+    A post of a form in ``double_opt_in``, before the lead confirmed any address, counts
+    (its form, its profile) only once an ``opt_in_confirmed`` of that form follows: until
+    then the lead holds it unapplied, and one never confirmed is forgotten. An import's
+    origin (``import:<name>``) is no form."""
     if not facts:
         return None
-    forms: dict[str, None] = {}
-    custom: dict[str, str] = {}
-    recycle_reason = source = None
-    entries: dict[str, Enrolment] = {}
+    past = _Past(priority_of, frozenset(double_opt_in))
     for fact in facts:
+        past.take(fact)
+    return past.result(facts[0].lead_id)
+
+
+class _Past:
+    """:func:`enrolment_past` as it reads a lead's facts one at a time."""
+
+    def __init__(self, priority_of: PriorityOf, double_opt_in: frozenset[str]) -> None:
+        self.priority_of = priority_of
+        self.double_opt_in = double_opt_in
+        self.forms: dict[str, None] = {}
+        self.custom: dict[str, str] = {}
+        self.recycle_reason: str | None = None
+        self.source: str | None = None
+        self.entries: dict[str, Enrolment] = {}
+        self.held: dict[str, list[Fact]] = {}
+        self.posted = False
+        self.confirmed = False
+        self.assumed: set[str] = set()
+
+    def take(self, fact: Fact) -> None:
         match fact.kind:
             case "lead_created":  # its first form: all a backfilled lead's log knows
-                forms.setdefault(str(fact.get("form")), None)
-                source = source or fact.get("source")
+                self._form(str(fact.get("form")))
+                self.source = self.source or fact.get("source")
             case "form_submitted":
-                forms.setdefault(str(fact.get("form")), None)
-                profile = fact.get("profile") or {}
-                source = profile.get("source") or source
-                for name, value in profile.items():
-                    if name.startswith("custom.") and value is not None:
-                        custom[name.removeprefix("custom.")] = value
+                self.posted = True
+                form = str(fact.get("form"))
+                if form in self.double_opt_in and not self.confirmed:
+                    self.held.setdefault(form, []).append(fact)
+                else:
+                    self._posted(fact)
+            case "opt_in_confirmed":
+                self.confirmed = True  # later double opt-in posts count at once
+                for held in self.held.pop(str(fact.get("form")), []):
+                    self._posted(held)
             case "sales_action":
                 if fact.get("action") == "returned":
-                    recycle_reason = fact.get("reason")
+                    self.recycle_reason = fact.get("reason")
                 elif fact.get("action") == "lost":
-                    recycle_reason = "lost"
+                    self.recycle_reason = "lost"
             case "sequence_entered":
-                entries[str(fact.get("workflow_id"))] = _entered(fact, priority_of)
+                key = str(fact.get("workflow_id"))
+                self.entries[key] = _entered(fact, self.priority_of)
+                if fact.get("priority") is None:
+                    self.assumed.add(key)
             case "sequence_ended":
                 key = str(fact.get("workflow_id"))
-                if key in entries:
+                if key in self.entries:
                     result = _RESULTS.get(str(fact.get("result")))
                     ended = {"ended_at": fact.at, "result": result, "detail": fact.get("detail")}
-                    entries[key] = entries[key].model_copy(update=ended)
-    return EnrolmentPast(
-        lead_id=facts[0].lead_id,
-        forms=tuple(forms),
-        custom=custom,
-        recycle_reason=recycle_reason,
-        source=source,
-        enrolments=tuple(sorted(entries.values(), key=lambda e: e.started_at)),
-    )
+                    self.entries[key] = self.entries[key].model_copy(update=ended)
+
+    def _form(self, form: str) -> None:
+        if not form.startswith("import:"):
+            self.forms.setdefault(form, None)
+
+    def _posted(self, fact: Fact) -> None:
+        self._form(str(fact.get("form")))
+        profile = fact.get("profile") or {}
+        self.source = profile.get("source") or self.source
+        for name, value in profile.items():
+            if name.startswith("custom.") and value is not None:
+                self.custom[name.removeprefix("custom.")] = value
+
+    def result(self, lead_id: str) -> EnrolmentPast:
+        running = [k for k, e in self.entries.items() if e.ended_at is None and not e.alongside]
+        return EnrolmentPast(
+            lead_id=lead_id,
+            forms=tuple(self.forms),
+            custom=self.custom,
+            recycle_reason=self.recycle_reason,
+            source=self.source,
+            enrolments=tuple(sorted(self.entries.values(), key=lambda e: e.started_at)),
+            partial=not self.posted,
+            assumed_priority=any(key in self.assumed for key in running),
+        )
 
 
 def _entered(fact: Fact, priority_of: PriorityOf) -> Enrolment:
