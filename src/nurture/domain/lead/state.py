@@ -7,6 +7,7 @@ condition added once with the transition saying why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ __all__ = [
     "PlannedEmail",
     "PlannedStart",
     "Transition",
+    "active_among",
     "add_condition",
     "lift_condition",
     "remember",
@@ -116,6 +118,12 @@ class EmailRecord(BaseModel):
     version: int | None = None
     step: int | None = None
     variant: dict[str, str | None] = {}
+
+
+def active_among(enrolments: Sequence[Enrolment]) -> Enrolment | None:
+    """The rule-driven enrolment still running among ``enrolments`` (the latest), if any: a
+    sequence started beside it (``alongside``) is not one."""
+    return next((e for e in reversed(enrolments) if e.ended_at is None and not e.alongside), None)
 
 
 class Enrolment(BaseModel):
@@ -229,10 +237,7 @@ class LeadState(BaseModel):
 
     def active_enrolment(self) -> Enrolment | None:
         """The rule-driven sequence the lead is in now, if any (at most one)."""
-        return next(
-            (e for e in reversed(self.enrolments) if e.ended_at is None and not e.alongside),
-            None,
-        )
+        return active_among(self.enrolments)
 
     def running_alongside(self) -> list[Enrolment]:
         """Sequences running beside the rule-driven one (a welcome per new form)."""

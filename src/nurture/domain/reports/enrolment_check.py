@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nurture.domain.factlog import Fact
 from nurture.domain.fields import CustomField
+from nurture.domain.lead.state import active_among
 from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable
 from nurture.domain.sequences.dryrun import (
     EnrolmentPast,
@@ -141,9 +142,7 @@ class EnrolmentCheckTally:
         if lead.lead_id in self._seen:
             return
         self._seen.add(lead.lead_id)
-        active = next(
-            (e for e in reversed(past.enrolments) if e.ended_at is None and not e.alongside), None
-        )
+        active = active_among(past.enrolments)
         if (active.sequence if active else None) != lead.sequence:
             self._out_of_step.append(lead.lead_id)
             return

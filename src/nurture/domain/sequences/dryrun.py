@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from nurture.domain.factlog import Fact
 from nurture.domain.fields import CustomField, FieldValue, typed_back
 from nurture.domain.lead.facts import LeadFacts
-from nurture.domain.lead.state import Enrolment
+from nurture.domain.lead.state import Enrolment, active_among
 from nurture.domain.lifecycle import Condition, Stage
 from nurture.domain.scoring import Grade, Heat
 from nurture.domain.sequences.rules import (
@@ -214,16 +214,17 @@ class _Past:
                 self.custom[name.removeprefix("custom.")] = value
 
     def result(self, lead_id: str) -> EnrolmentPast:
-        running = [k for k, e in self.entries.items() if e.ended_at is None and not e.alongside]
+        entries = sorted(self.entries.values(), key=lambda e: e.started_at)
+        active = active_among(entries)
         return EnrolmentPast(
             lead_id=lead_id,
             forms=tuple(self.forms),
             custom=self.custom,
             recycle_reason=self.recycle_reason,
             source=self.source,
-            enrolments=tuple(sorted(self.entries.values(), key=lambda e: e.started_at)),
+            enrolments=tuple(entries),
             partial=not self.posted,
-            assumed_priority=any(key in self.assumed for key in running),
+            assumed_priority=active is not None and active.workflow_id in self.assumed,
         )
 
 
@@ -275,7 +276,7 @@ def next_move(
 ) -> Move:
     """What the lead's next evaluation at ``now`` does under ``rules``, as
     ``SequenceManager.manage`` decides it."""
-    active = next((e for e in reversed(enrolments) if e.ended_at is None and not e.alongside), None)
+    active = active_among(enrolments)
     stopped = None
     if active is not None:
         stopped = must_stop(facts, stages_of(rules, active.sequence))
