@@ -28,7 +28,16 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from nurture.domain.factlog import Fact
 from nurture.domain.fields import CustomField
-from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable, hours, ratio
+from nurture.domain.reports.common import (
+    Cell,
+    Column,
+    ReportResult,
+    ReportTable,
+    current_and_candidate,
+    hours,
+    ratio,
+    with_change,
+)
 from nurture.domain.scoring.model import ScoringModel
 from nurture.domain.scoring.replay import LeadRecord, Replayed, lead_record, replay
 
@@ -319,22 +328,13 @@ def _suggest(accepted: Sequence[int], refused: Sequence[int], now: int) -> tuple
     )
 
 
-def _pair(values: tuple[int, int]) -> tuple[Cell, ...]:
-    return (values[0], values[1], values[1] - values[0])
-
-
 def _now_table(report: BacktestReport, names: tuple[str, str]) -> ReportTable:
-    rows = [(f"stage {s}", *_pair(v)) for s, v in report.stages.items() if any(v)]
-    rows += [(f"grade {g}", *_pair(v)) for g, v in report.grades.items() if any(v)]
+    rows = [(f"stage {s}", *with_change(v)) for s, v in report.stages.items() if any(v)]
+    rows += [(f"grade {g}", *with_change(v)) for g, v in report.grades.items() if any(v)]
     return ReportTable(
         name="now",
         title=f"Leads now: {names[0]} (current) and {names[1]} (candidate)",
-        columns=(
-            Column(key="what", label="", kind="text"),
-            Column(key="current", label="Current"),
-            Column(key="candidate", label="Candidate"),
-            Column(key="change", label="Change"),
-        ),
+        columns=current_and_candidate("what"),
         rows=tuple(rows),
         note=f"{report.leads} leads; {report.moved} would change stage or grade.",
     )

@@ -32,9 +32,11 @@ __all__ = [
     "ReportResult",
     "ReportTable",
     "by_lead",
+    "current_and_candidate",
     "hours",
     "ratio",
     "tally_facts",
+    "with_change",
 ]
 
 FUNNEL_STAGES: tuple[str, ...] = ("new", "mql", "sql", "accepted", "opportunity", "customer")
@@ -155,6 +157,22 @@ def ratio(part: int | float, whole: int | float) -> float | None:
     """``part / whole`` rounded to 4 places, or ``None`` when ``whole`` is 0 (no data is
     not a zero rate)."""
     return None if not whole else round(part / whole, 4)
+
+
+def current_and_candidate(first: str) -> tuple[Column, ...]:
+    """The columns of a table comparing two configurations: what a row counts (keyed
+    ``first``), the count under each and the change (rows from :func:`with_change`)."""
+    return (
+        Column(key=first, label="", kind="text"),
+        Column(key="current", label="Current"),
+        Column(key="candidate", label="Candidate"),
+        Column(key="change", label="Change"),
+    )
+
+
+def with_change(counts: tuple[int, int]) -> tuple[int, int, int]:
+    """The counts under the current and the candidate configuration, and the change."""
+    return (counts[0], counts[1], counts[1] - counts[0])
 
 
 def hours(delta: timedelta) -> float:

@@ -26,7 +26,13 @@ from pydantic import BaseModel, ConfigDict
 from nurture.domain.factlog import Fact
 from nurture.domain.fields import CustomField
 from nurture.domain.lead.state import active_among
-from nurture.domain.reports.common import Cell, Column, ReportResult, ReportTable
+from nurture.domain.reports.common import (
+    Column,
+    ReportResult,
+    ReportTable,
+    current_and_candidate,
+    with_change,
+)
 from nurture.domain.sequences.dryrun import (
     EnrolmentPast,
     Move,
@@ -206,19 +212,6 @@ def _label_order(label: str) -> tuple[int, str]:
     return (3 if label.startswith("stays in ") else 4, label)
 
 
-def _pair(values: tuple[int, int]) -> tuple[Cell, ...]:
-    return (values[0], values[1], values[1] - values[0])
-
-
-def _columns(first: str) -> tuple[Column, ...]:
-    return (
-        Column(key=first, label="", kind="text"),
-        Column(key="current", label="Current"),
-        Column(key="candidate", label="Candidate"),
-        Column(key="change", label="Change"),
-    )
-
-
 def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
     judged = report.running - report.unknown - report.out_of_step
     note = f"{report.running} running lead{'s' * (report.running != 1)}; {judged} judged"
@@ -256,8 +249,8 @@ def _summary_table(report: EnrolmentCheckReport) -> ReportTable:
             f"Running leads at their next evaluation: {report.current} (current) and "
             f"{report.candidate} (candidate)"
         ),
-        columns=_columns("leads_that_would"),
-        rows=tuple((_KIND_WORDS[k], *_pair(v)) for k, v in report.kinds.items()),
+        columns=current_and_candidate("leads_that_would"),
+        rows=tuple((_KIND_WORDS[k], *with_change(v)) for k, v in report.kinds.items()),
         note=note,
     )
 
@@ -270,8 +263,8 @@ def _moves_table(report: EnrolmentCheckReport) -> ReportTable:
     return ReportTable(
         name="moves",
         title="Moves per sequence",
-        columns=_columns("move"),
-        rows=tuple((label, *_pair(v)) for label, v in report.moves.items()),
+        columns=current_and_candidate("move"),
+        rows=tuple((label, *with_change(v)) for label, v in report.moves.items()),
         note="A welcome running beside a lead's sequence is not counted: rules do not start "
         "or stop it.",
     )
