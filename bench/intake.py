@@ -88,16 +88,18 @@ def summary(name: str, latencies: list[float], elapsed: float) -> dict[str, floa
 
 
 class CpuWatch:
-    """Each process's CPU time over one phase of the benchmark."""
+    """Each process's CPU time over one phase of the benchmark (a ``ProcessMeter`` read at
+    the phase's start and end, and while it waits for the processes to settle)."""
 
     def __init__(self, stack: DevStack) -> None:
-        self.pids = {"dev server": _pid(stack, "temporal"), "worker": _pid(stack, "worker")}
-        self.pids |= {"API": _pid(stack, "api"), "this script": os.getpid()}
-        self.first: dict[str, procstat.Reading] = {}
+        pids = {"dev server": _pid(stack, "temporal"), "worker": _pid(stack, "worker")}
+        pids |= {"API": _pid(stack, "api"), "this script": os.getpid()}
+        self.meter = procstat.ProcessMeter(pids)
         self.began = 0.0
 
     def start(self) -> None:
-        self.first = {name: procstat.read(pid) for name, pid in self.pids.items()}
+        self.meter.samples = {}
+        self.meter.sample()
         self.began = time.monotonic()
 
     def elapsed(self) -> float:
@@ -109,22 +111,24 @@ class CpuWatch:
         worker are done with what the phase left them (a lead's facts, its next task):
         both under 3% of a core over half a second, or ``within`` seconds at most."""
         deadline = time.monotonic() + within
-        busy = ("dev server", "worker")
-        last = {name: procstat.read(self.pids[name]) for name in busy}
+        last = self.meter.sample()
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            now = {name: procstat.read(self.pids[name]) for name in busy}
-            if all(procstat.cpu_percent(last[n], now[n]) < 3 for n in busy):
+            now = self.meter.sample()
+            busy = [procstat.cpu_percent(last[n], now[n]) for n in _BUSY if n in last and n in now]
+            if all(percent < 3 for percent in busy):
                 break
             last = now
         return self.seconds()
 
     def seconds(self) -> dict[str, float]:
         """CPU seconds per process since :meth:`start`."""
-        return {
-            name: procstat.cpu_seconds(self.first[name], procstat.read(pid))
-            for name, pid in self.pids.items()
-        }
+        self.meter.sample()
+        return {name: usage.cpu_seconds for name, usage in self.meter.usage().items()}
+
+
+_BUSY = ("dev server", "worker")
+"""The processes a phase leaves work to after its last thank-you."""
 
 
 def _pid(stack: DevStack, name: str) -> int:
